@@ -1,0 +1,1 @@
+"""Charging controllers: CC-CV charger and the CasADi MPC."""

@@ -1,0 +1,1 @@
+"""ML surrogates: features, datasets, torch models, ONNX export and ONNX units."""
