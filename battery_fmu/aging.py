@@ -135,7 +135,7 @@ class AgingModel:
         elif soc_end > self.c_soc_max:
             self.c_soc_max = soc_end
         self.c_time += dt
-        if self.c_time >= self.a.chunk_time:
+        if self.c_time >= self.a.chunk_time - 1e-6:
             self.close_chunk(soc_end)
 
     def _chunk_increments(self) -> tuple[float, float, float, float]:
@@ -210,6 +210,11 @@ class AgingModel:
     def resistance_factor(self) -> float:
         """Resistance multiplier the electrical model uses (calendar part continuous, cycle part per chunk)."""
         return 1.0 + self.r_cal + self.r_cyc
+
+    @property
+    def chunk_time_left(self) -> float:
+        """Time [s] until the open chunk closes on time (it may close earlier at a turning point)."""
+        return self.a.chunk_time - self.c_time
 
     @property
     def total_efc(self) -> float:
