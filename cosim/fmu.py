@@ -29,6 +29,7 @@ from cosim.errors import FMUCallError, FMUFileError, SimulationError
 from cosim.fmu_description import (
     DeclaredUnit,
     FMUDescription,
+    UnknownNameError,
     Variable,
     file_sha256,
     read_description,
@@ -46,7 +47,8 @@ __all__ = [
 
 _log = logging.getLogger("cosim.fmu")
 
-_ERROR = 2  # statuses above this are errors (FMI: 0 OK, 1 warning, 2 discard, 3 error, 4 fatal)
+# FMI statuses: 0 OK, 1 warning, 2 discard, 3 error, 4 fatal. Above warning, a call has failed.
+_ERROR, _FATAL = 3, 4
 
 
 class FMUState:
@@ -69,14 +71,17 @@ class _Instance:
     unit alive.
     """
 
-    def __init__(self, slave, unzipdir: str):
+    def __init__(self, slave, unzipdir: str, *, fmi3: bool, embeds_python: bool):
         self.slave = slave
+        self.fmi3 = fmi3
+        self.embeds_python = embeds_python
         self.unzipdir = unzipdir
         self.component = None
         self.callbacks = None  # FMI 2.0 callback struct: must outlive the instance
         self.env_id: int | None = None
         self.initialized = False
-        self.failed = False
+        self.failed = False  # an error status: terminate is not allowed any more
+        self.fatal = False  # a fatal status: only freeing the instance is
         self.closed = False
         self.states: dict[int, c_void_p] = {}
         self._next_key = 0
@@ -109,14 +114,26 @@ class _Instance:
                         self.slave.terminate()
                     except Exception as err:
                         _log.warning("%s: terminate failed: %s", self.slave.instanceName, err)
-                self.slave.freeInstance()  # also unloads the library
-            else:
-                self.slave.freeLibrary()
+                if self.fatal and self.embeds_python:
+                    # pythonfmu 0.7 releases its Python objects when it reports a fatal error and
+                    # again when the instance is freed; freeing it would corrupt the interpreter.
+                    # The failed instance is left allocated instead.
+                    _log.debug("%s: not freeing a pythonfmu instance after a fatal error", self.slave.instanceName)
+                elif self.fmi3:
+                    self.slave.fmi3FreeInstance(self.component)
+                else:
+                    self.slave.fmi2FreeInstance(self.component)
+            self.slave.freeLibrary()
         finally:
             self.closed = True
             if self.env_id is not None:
                 release(self.env_id)
             shutil.rmtree(self.unzipdir, ignore_errors=True)
+
+
+def _embeds_python(description: FMUDescription) -> bool:
+    """FMUs that run their model in this process's Python interpreter (pythonfmu exports)."""
+    return description.generation_tool.lower().startswith("pythonfmu")
 
 
 def _drops_errors_unless_logging(description: FMUDescription) -> bool:
@@ -125,7 +142,7 @@ def _drops_errors_unless_logging(description: FMUDescription) -> bool:
     pythonfmu's C++ wrapper is one: without it a Python exception in the model shows up only as a
     bare error status.
     """
-    return description.generation_tool.lower().startswith("pythonfmu")
+    return _embeds_python(description)
 
 
 class FMUUnit(Unit):
@@ -174,7 +191,8 @@ class FMUUnit(Unit):
         self._no_set_prior = True
         self._sha256: str | None = None
         slave = self._load(workdir)
-        self._instance = _Instance(slave, self._unzipdir)
+        self._instance = _Instance(slave, self._unzipdir, fmi3=self._fmi3,
+                                   embeds_python=_embeds_python(self.description))
         self._finalizer = weakref.finalize(self, self._instance.close)
 
     def _load(self, workdir):
@@ -239,8 +257,8 @@ class FMUUnit(Unit):
             if name not in settable:
                 what = ""
                 if name in self._variables:
-                    what = f" ({name!r} is a {self._variables[name].causality}, which cannot be set)"
-                raise KeyError(unknown_name_message(f"unit {self.name!r} (FMU {self.description.model_name!r})",
+                    what = f" ({name!r} is {_a(self._variables[name].causality)}, which cannot be set)"
+                raise UnknownNameError(unknown_name_message(f"unit {self.name!r} (FMU {self.description.model_name!r})",
                                                     "parameter or input", name, settable) + what)
             staged[name] = settable_value(settable[name], value, f"unit {self.name!r}")
         self._start_values.update(staged)
@@ -262,13 +280,13 @@ class FMUUnit(Unit):
         pool = ([x.name for x in self._variables.values() if x.is_port and x.causality == INPUT]
                 if role == "input" else list(self._variables))
         if v is None:
-            raise KeyError(unknown_name_message(f"unit {self.name!r} (FMU {self.description.model_name!r})",
+            raise UnknownNameError(unknown_name_message(f"unit {self.name!r} (FMU {self.description.model_name!r})",
                                                 role, name, pool))
         if role == "input" and not (v.is_port and v.causality == INPUT):
-            raise KeyError(f"unit {self.name!r}: {name!r} is a {v.causality}, not an input; inputs: "
+            raise UnknownNameError(f"unit {self.name!r}: {name!r} is {_a(v.causality)}, not an input; inputs: "
                            f"{', '.join(sorted(pool)) or '(none)'}")
         if v.port_type not in ("Real", "Integer", "Boolean") or not v.scalar:
-            raise KeyError(f"unit {self.name!r}: {name!r} is a {'' if v.scalar else 'array of '}{v.type}; only "
+            raise UnknownNameError(f"unit {self.name!r}: {name!r} is {_a(v.type) if v.scalar else 'an array'}; only "
                            "scalar numeric and Boolean variables can be connected or recorded")
         return v
 
@@ -474,8 +492,10 @@ class FMUUnit(Unit):
             self._fail(err.function, err.status, t)
 
     def _fail(self, function: str, status: int, t: float | None, terminated: bool = False):
-        if status > _ERROR:
+        if status >= _ERROR:
             self._instance.failed = True
+        if status >= _FATAL:
+            self._instance.fatal = True
         log = self._log.recent()
         if terminated and status <= 1:
             raise SimulationError(f"{function}: the FMU asked to end the simulation (terminateSimulation)"
@@ -523,6 +543,10 @@ class FMUUnit(Unit):
     def log(self) -> str:
         """The FMU's recent log messages, one per line."""
         return self._log.recent(n=1000)
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
 
 
 def _caster(kind: str):

@@ -194,19 +194,26 @@ class FMUDescription:
         for v in self.variables:
             if v.name == name:
                 return v
-        raise KeyError(unknown_name_message(f"FMU {self.model_name!r}", "variable", name,
-                                            [v.name for v in self.variables]))
+        raise UnknownNameError(unknown_name_message(f"FMU {self.model_name!r}", "variable", name,
+                                                    [v.name for v in self.variables]))
+
+
+class UnknownNameError(KeyError):
+    """A KeyError whose message prints as written (KeyError's own ``str`` shows the repr)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def unknown_name_message(owner: str, kind: str, name: str, known: Iterable[str]) -> str:
-    """``"<owner> has no <kind> 'x'; did you mean 'y'? <kind>s: a, b, c"``, for KeyErrors."""
+    """``"<owner> has no <kind> 'x'; did you mean 'y'? Known: a, b, c"``, for KeyErrors."""
     known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     msg = f"{owner} has no {kind} {name!r}"
     if close:
         msg += "; did you mean " + " or ".join(repr(c) for c in close) + "?"
     shown = ", ".join(known[:25]) + (f", ... ({len(known)} in all)" if len(known) > 25 else "")
-    return msg + f" {kind}s: {shown or '(none)'}"
+    return msg + f" Known: {shown or '(none)'}"
 
 
 def unknown_units(ports: Iterable[Port]) -> dict[str, str]:
@@ -323,6 +330,10 @@ def _archive_names(path: Path) -> set[str]:
 def _parse(path: Path, validate: bool):
     from fmpy.model_description import ValidationError, read_model_description
 
+    version = _fmi_version(path)
+    if not version.startswith(("2.", "3.")):
+        raise FMUFileError(str(path), f"FMI version {version or '(none)'} is not supported; evtwin runs FMI 2.0 and "
+                           "3.0 co-simulation FMUs. Export it again as FMI 2.0 or 3.0.")
     try:
         return read_model_description(str(path), validate=validate)
     except ValidationError as err:
@@ -335,6 +346,18 @@ def _parse(path: Path, validate: bool):
         if "Unsupported FMI version" in text:
             text += "; evtwin runs FMI 2.0 and 3.0 co-simulation FMUs. Export it again as FMI 2.0 or 3.0"
         raise FMUFileError(str(path), f"cannot read modelDescription.xml: {text}") from None
+
+
+def _fmi_version(path: Path) -> str:
+    import xml.etree.ElementTree as ET
+
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("modelDescription.xml") as xml:
+            for _, element in ET.iterparse(xml, events=("start",)):
+                return element.get("fmiVersion", "")
+    except ET.ParseError as err:
+        raise FMUFileError(str(path), f"modelDescription.xml is not well-formed XML: {err}") from None
+    return ""
 
 
 def _platforms(names: set[str], fmi3: bool) -> tuple[str, tuple[str, ...]]:
