@@ -41,8 +41,13 @@ from cosim.fmu_log import LogBuffer, fmi2_callbacks, fmi3_logger, release
 from cosim.unit import INPUT, PARAMETER, Port, Unit
 
 __all__ = [
-    "DeclaredUnit", "FMUDescription", "FMUState", "FMUUnit", "Variable",
-    "read_description", "unknown_units",
+    "DeclaredUnit",
+    "FMUDescription",
+    "FMUState",
+    "FMUUnit",
+    "Variable",
+    "read_description",
+    "unknown_units",
 ]
 
 _log = logging.getLogger("cosim.fmu")
@@ -118,7 +123,9 @@ class _Instance:
                     # pythonfmu 0.7 releases its Python objects when it reports a fatal error and
                     # again when the instance is freed; freeing it would corrupt the interpreter.
                     # The failed instance is left allocated instead.
-                    _log.debug("%s: not freeing a pythonfmu instance after a fatal error", self.slave.instanceName)
+                    _log.debug(
+                        "%s: not freeing a pythonfmu instance after a fatal error", self.slave.instanceName
+                    )
                 elif self.fmi3:
                     self.slave.fmi3FreeInstance(self.component)
                 else:
@@ -174,8 +181,15 @@ class FMUUnit(Unit):
     ``canHandleVariableCommunicationStepSize``. ``description`` holds everything else it declares.
     """
 
-    def __init__(self, path: str | Path, name: str, *, workdir: str | Path | None = None,
-                 validate: bool = True, debug_logging: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        name: str,
+        *,
+        workdir: str | Path | None = None,
+        validate: bool = True,
+        debug_logging: bool = False,
+    ):
         self.name = name
         self.path = Path(path)
         self.description = read_description(self.path, validate=validate)
@@ -191,8 +205,9 @@ class FMUUnit(Unit):
         self._no_set_prior = True
         self._sha256: str | None = None
         slave = self._load(workdir)
-        self._instance = _Instance(slave, self._unzipdir, fmi3=self._fmi3,
-                                   embeds_python=_embeds_python(self.description))
+        self._instance = _Instance(
+            slave, self._unzipdir, fmi3=self._fmi3, embeds_python=_embeds_python(self.description)
+        )
         self._finalizer = weakref.finalize(self, self._instance.close)
 
     def _load(self, workdir):
@@ -207,8 +222,12 @@ class FMUUnit(Unit):
         slave_class = FMU3Slave if self._fmi3 else FMU2Slave
         try:
             fmpy.extract(str(self.path), self._unzipdir)
-            return slave_class(guid=self.description.guid, unzipDirectory=self._unzipdir,
-                               modelIdentifier=self.description.model_identifier, instanceName=self.name)
+            return slave_class(
+                guid=self.description.guid,
+                unzipDirectory=self._unzipdir,
+                modelIdentifier=self.description.model_identifier,
+                instanceName=self.name,
+            )
         except Exception as err:
             shutil.rmtree(self._unzipdir, ignore_errors=True)
             hint = ""
@@ -250,16 +269,26 @@ class FMUUnit(Unit):
         """
         if self._instance.component is not None:
             raise RuntimeError(f"unit {self.name!r}: configure() must come before setup()")
-        settable = {v.name: v for v in self.description.variables
-                    if v.is_port and v.causality in (PARAMETER, INPUT) and v.variability != "constant"}
+        settable = {
+            v.name: v
+            for v in self.description.variables
+            if v.is_port and v.causality in (PARAMETER, INPUT) and v.variability != "constant"
+        }
         staged = {}
         for name, value in parameters.items():
             if name not in settable:
                 what = ""
                 if name in self._variables:
                     what = f" ({name!r} is {_a(self._variables[name].causality)}, which cannot be set)"
-                raise UnknownNameError(unknown_name_message(f"unit {self.name!r} (FMU {self.description.model_name!r})",
-                                                    "parameter or input", name, settable) + what)
+                raise UnknownNameError(
+                    unknown_name_message(
+                        f"unit {self.name!r} (FMU {self.description.model_name!r})",
+                        "parameter or input",
+                        name,
+                        settable,
+                    )
+                    + what
+                )
             staged[name] = settable_value(settable[name], value, f"unit {self.name!r}")
         self._start_values.update(staged)
 
@@ -277,17 +306,27 @@ class FMUUnit(Unit):
 
     def _bindable(self, name: str, role: str) -> Variable:
         v = self._variables.get(name)
-        pool = ([x.name for x in self._variables.values() if x.is_port and x.causality == INPUT]
-                if role == "input" else list(self._variables))
+        pool = (
+            [x.name for x in self._variables.values() if x.is_port and x.causality == INPUT]
+            if role == "input"
+            else list(self._variables)
+        )
         if v is None:
-            raise UnknownNameError(unknown_name_message(f"unit {self.name!r} (FMU {self.description.model_name!r})",
-                                                role, name, pool))
+            raise UnknownNameError(
+                unknown_name_message(
+                    f"unit {self.name!r} (FMU {self.description.model_name!r})", role, name, pool
+                )
+            )
         if role == "input" and not (v.is_port and v.causality == INPUT):
-            raise UnknownNameError(f"unit {self.name!r}: {name!r} is {_a(v.causality)}, not an input; inputs: "
-                           f"{', '.join(sorted(pool)) or '(none)'}")
+            raise UnknownNameError(
+                f"unit {self.name!r}: {name!r} is {_a(v.causality)}, not an input; inputs: "
+                f"{', '.join(sorted(pool)) or '(none)'}"
+            )
         if v.port_type not in ("Real", "Integer", "Boolean") or not v.scalar:
-            raise UnknownNameError(f"unit {self.name!r}: {name!r} is {_a(v.type) if v.scalar else 'an array'}; only "
-                           "scalar numeric and Boolean variables can be connected or recorded")
+            raise UnknownNameError(
+                f"unit {self.name!r}: {name!r} is {_a(v.type) if v.scalar else 'an array'}; only "
+                "scalar numeric and Boolean variables can be connected or recorded"
+            )
         return v
 
     def setup(self, start_time: float) -> None:
@@ -322,7 +361,9 @@ class FMUUnit(Unit):
             raise SimulationError(
                 f"the FMU could not be instantiated ({err})"
                 + (f"; FMU log:\n{log}" if log else "; it logged nothing (try debug_logging)"),
-                unit=self.name, t=start_time) from None
+                unit=self.name,
+                t=start_time,
+            ) from None
         inst.component = inst.slave.component
 
     def _apply_start_values(self, t: float) -> None:
@@ -372,8 +413,9 @@ class FMUUnit(Unit):
             event_ref, terminate_ref, early_ref, last_ref = flags
 
             def do_step(t: float, h: float) -> None:
-                status = fmi3_do_step(c, c_double(t), c_double(h), no_prior,
-                                      event_ref, terminate_ref, early_ref, last_ref)
+                status = fmi3_do_step(
+                    c, c_double(t), c_double(h), no_prior, event_ref, terminate_ref, early_ref, last_ref
+                )
                 if status > 1 or terminate.value:
                     fail("fmi3DoStep", status, t, terminated=terminate.value)
         else:
@@ -418,6 +460,7 @@ class FMUUnit(Unit):
                 status = fmi2_set(c, vr, n, buf)
                 if status > 1:
                     fail("fmi2SetReal", status, None)
+
         return set_inputs
 
     def _make_getter(self, lib, c, fail):
@@ -443,6 +486,7 @@ class FMUUnit(Unit):
                 if status > 1:
                     fail("fmi2GetReal", status, None)
                 return buf[:]
+
         return get_outputs
 
     def _groups(self, variables: tuple[Variable, ...]) -> list[tuple[str, list[int], list[int]]]:
@@ -457,8 +501,10 @@ class FMUUnit(Unit):
     def _typed_setter(self):
         """Inputs of several types: one fmpy call per type (slower; the common case is all Real)."""
         slave = self._instance.slave
-        plan = [(getattr(slave, "set" + kind), _caster(kind), positions, vrs)
-                for kind, positions, vrs in self._groups(self._inputs)]
+        plan = [
+            (getattr(slave, "set" + kind), _caster(kind), positions, vrs)
+            for kind, positions, vrs in self._groups(self._inputs)
+        ]
 
         def set_inputs(values: Sequence[float]) -> None:
             for setter, cast, positions, vrs in plan:
@@ -469,12 +515,15 @@ class FMUUnit(Unit):
     def _typed_getter(self):
         slave = self._instance.slave
         n = len(self._outputs)
-        plan = [(getattr(slave, "get" + kind), positions, vrs) for kind, positions, vrs in self._groups(self._outputs)]
+        plan = [
+            (getattr(slave, "get" + kind), positions, vrs)
+            for kind, positions, vrs in self._groups(self._outputs)
+        ]
 
         def get_outputs() -> list[float]:
             result = [0.0] * n
             for getter, positions, vrs in plan:
-                for i, value in zip(positions, self._call(getter, vrs)):
+                for i, value in zip(positions, self._call(getter, vrs), strict=True):
                     result[i] = float(value)
             return result
 
@@ -498,8 +547,12 @@ class FMUUnit(Unit):
             self._instance.fatal = True
         log = self._log.recent()
         if terminated and status <= 1:
-            raise SimulationError(f"{function}: the FMU asked to end the simulation (terminateSimulation)"
-                                  + (f"; FMU log:\n{log}" if log else ""), unit=self.name, t=t)
+            raise SimulationError(
+                f"{function}: the FMU asked to end the simulation (terminateSimulation)"
+                + (f"; FMU log:\n{log}" if log else ""),
+                unit=self.name,
+                t=t,
+            )
         raise FMUCallError(function, status, unit=self.name, t=t, log=log)
 
     # ---- state ----------------------------------------------------------------------------
@@ -507,8 +560,10 @@ class FMUUnit(Unit):
     def save_state(self) -> FMUState:
         """Snapshot the FMU (``fmi2GetFMUstate``/``fmi3GetFMUState``); see :meth:`restore_state`."""
         if not self.can_save_state:
-            raise NotImplementedError(f"unit {self.name!r}: FMU {self.description.model_name!r} cannot save its "
-                                      "state (canGetAndSetFMUstate is false): no rollback with this unit")
+            raise NotImplementedError(
+                f"unit {self.name!r}: FMU {self.description.model_name!r} cannot save its "
+                "state (canGetAndSetFMUstate is false): no rollback with this unit"
+            )
         inst = self._instance
         if inst.component is None or inst.closed:
             self._not_ready()

@@ -61,8 +61,10 @@ def find_sources(source_dir: str | Path = DEFAULT_SOURCE_DIR) -> list[SourceFMU]
     """
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
-        raise BuildError(f"{source_dir}: no such folder; expected the FMU sources (fmus/src in a clone of "
-                         "evtwin). Pass --src to point at them.")
+        raise BuildError(
+            f"{source_dir}: no such folder; expected the FMU sources (fmus/src in a clone of "
+            "evtwin). Pass --src to point at them."
+        )
     found = []
     for md_path in sorted(source_dir.glob("*/modelDescription.xml")):
         found.append(_read_source(md_path))
@@ -80,8 +82,10 @@ def _read_source(md_path: Path) -> SourceFMU:
     guid = root.get("instantiationToken") if version.startswith("3") else root.get("guid")
     cs = root.find("CoSimulation")
     if cs is None or not cs.get("modelIdentifier") or not guid:
-        raise BuildError(f"{md_path}: expected a co-simulation model description with a modelIdentifier "
-                         f"and a {'instantiationToken' if version.startswith('3') else 'guid'}")
+        raise BuildError(
+            f"{md_path}: expected a co-simulation model description with a modelIdentifier "
+            f"and a {'instantiationToken' if version.startswith('3') else 'guid'}"
+        )
     if not (md_path.parent / "sources").is_dir():
         raise BuildError(f"{md_path.parent}: expected the C files in a 'sources' folder")
     return SourceFMU(md_path.parent, cs.get("modelIdentifier"), guid, version)
@@ -99,8 +103,9 @@ def _include_dir() -> Path:
     return Path(fmpy.__file__).parent / "c-code"
 
 
-def build(source_dir: str | Path = DEFAULT_SOURCE_DIR, out_dir: str | Path = DEFAULT_OUT_DIR, *,
-          cc: str = "gcc") -> list[Path]:
+def build(
+    source_dir: str | Path = DEFAULT_SOURCE_DIR, out_dir: str | Path = DEFAULT_OUT_DIR, *, cc: str = "gcc"
+) -> list[Path]:
     """Compile and package every source FMU under ``source_dir`` into ``out_dir/<Name>.fmu``.
 
     Parameters
@@ -132,12 +137,27 @@ def build(source_dir: str | Path = DEFAULT_SOURCE_DIR, out_dir: str | Path = DEF
     jobs = []
     try:
         for fmu in sources:
-            binary = staging / fmu.name / "binaries" / _platform_folder(fmu) / (fmu.model_identifier + _suffix())
+            binary = (
+                staging / fmu.name / "binaries" / _platform_folder(fmu) / (fmu.model_identifier + _suffix())
+            )
             binary.parent.mkdir(parents=True, exist_ok=True)
-            cmd = [cc, *CFLAGS, f"-I{include}", f"-DMODEL_GUID=\"{fmu.guid}\"",
-                   *map(str, fmu.sources), "-o", str(binary), "-lm"]
-            jobs.append((fmu, binary, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                       text=True)))
+            cmd = [
+                cc,
+                *CFLAGS,
+                f"-I{include}",
+                f'-DMODEL_GUID="{fmu.guid}"',
+                *map(str, fmu.sources),
+                "-o",
+                str(binary),
+                "-lm",
+            ]
+            jobs.append(
+                (
+                    fmu,
+                    binary,
+                    subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+                )
+            )
         failures = []
         for fmu, _, proc in jobs:
             output, _ = proc.communicate()
@@ -161,7 +181,7 @@ def _suffix() -> str:
 
 
 def _package(fmu: SourceFMU, binary: Path, out_dir: Path) -> Path:
-    """Zip modelDescription.xml and the binary; written aside and renamed, so readers never see half a file."""
+    """Zip modelDescription.xml and the binary, written aside and renamed: readers never see half a file."""
     target = out_dir / f"{fmu.name}.fmu"
     partial = out_dir / f".{fmu.name}.fmu.{os.getpid()}.part"
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -177,10 +197,20 @@ def fmus() -> None:
 
 
 @fmus.command("build-c")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the .fmu files (default: fmus/ of this repository).")
-@click.option("--src", "source_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of source FMUs (default: fmus/src of this repository).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the .fmu files (default: fmus/ of this repository).",
+)
+@click.option(
+    "--src",
+    "source_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of source FMUs (default: fmus/src of this repository).",
+)
 def build_c(out_dir: Path | None, source_dir: Path | None) -> None:
     """Compile the C source FMUs with gcc and package them as .fmu files."""
     from rich.console import Console
@@ -192,8 +222,9 @@ def build_c(out_dir: Path | None, source_dir: Path | None) -> None:
     built = build(source_dir or DEFAULT_SOURCE_DIR, out_dir or DEFAULT_OUT_DIR)
     elapsed = time.perf_counter() - started
     table = Table(title=f"built {len(built)} FMUs in {elapsed:.2f} s")
-    for column in ("FMU", "FMI", "variable step", "state save", "file"):
-        table.add_column(column)
+    for column in ("FMU", "FMI", "variable step", "state save"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("file", overflow="fold")
     for path in built:
         d = read_description(path)
         table.add_row(d.model_name, d.fmi_version, _yes(d.can_vary_step), _yes(d.can_save_state), str(path))

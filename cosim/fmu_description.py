@@ -26,11 +26,21 @@ _PORT_CAUSALITY = {"input": INPUT, "output": OUTPUT, "parameter": PARAMETER}
 #: FMI variable types, FMI 2.0 and 3.0, and the port type each maps to. Values cross the unit
 #: protocol as floats, so every numeric type is either Real or Integer there.
 _PORT_TYPE = {
-    "Real": "Real", "Float64": "Real", "Float32": "Real",
-    "Integer": "Integer", "Enumeration": "Integer",
-    "Int8": "Integer", "UInt8": "Integer", "Int16": "Integer", "UInt16": "Integer",
-    "Int32": "Integer", "UInt32": "Integer", "Int64": "Integer", "UInt64": "Integer",
-    "Boolean": "Boolean", "String": "String",
+    "Real": "Real",
+    "Float64": "Real",
+    "Float32": "Real",
+    "Integer": "Integer",
+    "Enumeration": "Integer",
+    "Int8": "Integer",
+    "UInt8": "Integer",
+    "Int16": "Integer",
+    "UInt16": "Integer",
+    "Int32": "Integer",
+    "UInt32": "Integer",
+    "Int64": "Integer",
+    "UInt64": "Integer",
+    "Boolean": "Boolean",
+    "String": "String",
 }
 
 
@@ -109,10 +119,14 @@ class DeclaredUnit:
             return None
         if tuple(ours.exponents) != self.exponents:
             return f"FMU declares dimension {_dimension(self.exponents)}, evtwin reads {ours.dimension}"
-        if not (math.isclose(ours.factor, self.factor, rel_tol=1e-9)
-                and math.isclose(ours.offset, self.offset, rel_tol=1e-9, abs_tol=1e-9)):
-            return (f"FMU declares factor {self.factor:g} offset {self.offset:g}, "
-                    f"evtwin reads factor {ours.factor:g} offset {ours.offset:g}")
+        if not (
+            math.isclose(ours.factor, self.factor, rel_tol=1e-9)
+            and math.isclose(ours.offset, self.offset, rel_tol=1e-9, abs_tol=1e-9)
+        ):
+            return (
+                f"FMU declares factor {self.factor:g} offset {self.offset:g}, "
+                f"evtwin reads factor {ours.factor:g} offset {ours.offset:g}"
+            )
         return None
 
     @property
@@ -129,7 +143,7 @@ class DeclaredUnit:
 
 
 def _dimension(exponents: tuple[int, ...]) -> str:
-    parts = [f"{n}{e if e != 1 else ''}" for n, e in zip(si.BASE_NAMES, exponents) if e]
+    parts = [f"{n}{e if e != 1 else ''}" for n, e in zip(si.BASE_NAMES, exponents, strict=True) if e]
     return ".".join(parts) or "1"
 
 
@@ -194,8 +208,11 @@ class FMUDescription:
         for v in self.variables:
             if v.name == name:
                 return v
-        raise UnknownNameError(unknown_name_message(f"FMU {self.model_name!r}", "variable", name,
-                                                    [v.name for v in self.variables]))
+        raise UnknownNameError(
+            unknown_name_message(
+                f"FMU {self.model_name!r}", "variable", name, [v.name for v in self.variables]
+            )
+        )
 
 
 class UnknownNameError(KeyError):
@@ -237,7 +254,9 @@ def file_sha256(path: str | Path) -> str:
 # ---- reading ------------------------------------------------------------------------------
 
 
-def read_description(path: str | Path, *, validate: bool = True, require_binary: bool = True) -> FMUDescription:
+def read_description(
+    path: str | Path, *, validate: bool = True, require_binary: bool = True
+) -> FMUDescription:
     """Read an FMU's model description without extracting or instantiating it.
 
     Parameters
@@ -261,11 +280,17 @@ def read_description(path: str | Path, *, validate: bool = True, require_binary:
     names = _archive_names(path)
     md = _parse(path, validate)
     if md.coSimulation is None:
-        kinds = [k for k, v in (("Model Exchange", md.modelExchange), ("Scheduled Execution",
-                                                                       md.scheduledExecution)) if v]
-        raise FMUFileError(str(path), f"{md.modelName!r} is a {' and '.join(kinds) or 'non-co-simulation'} FMU "
-                           "without Co-Simulation; evtwin steps co-simulation FMUs. Export it again with "
-                           "the co-simulation interface (its own solver inside the FMU).")
+        kinds = [
+            k
+            for k, v in (("Model Exchange", md.modelExchange), ("Scheduled Execution", md.scheduledExecution))
+            if v
+        ]
+        raise FMUFileError(
+            str(path),
+            f"{md.modelName!r} is a {' and '.join(kinds) or 'non-co-simulation'} FMU "
+            "without Co-Simulation; evtwin steps co-simulation FMUs. Export it again with "
+            "the co-simulation interface (its own solver inside the FMU).",
+        )
     fmi3 = md.fmiVersion.startswith("3.")
     platform, platforms = _platforms(names, fmi3)
     identifier = md.coSimulation.modelIdentifier
@@ -273,9 +298,12 @@ def read_description(path: str | Path, *, validate: bool = True, require_binary:
     runs_here = binary in names
     if require_binary and not runs_here:
         found = ", ".join(platforms) or "none (a source-only FMU)"
-        raise FMUFileError(str(path), f"no binary for this platform: expected {binary} in the archive; it has "
-                           f"binaries for: {found}. Export the FMU for {platform}, or compile a source FMU "
-                           "with `fmpy compile`.")
+        raise FMUFileError(
+            str(path),
+            f"no binary for this platform: expected {binary} in the archive; it has "
+            f"binaries for: {found}. Export the FMU for {platform}, or compile a source FMU "
+            "with `fmpy compile`.",
+        )
     variables = tuple(_variable(v) for v in md.modelVariables)
     step = md.coSimulation.fixedInternalStepSize
     if step is None and md.defaultExperiment is not None and md.defaultExperiment.stepSize is not None:
@@ -307,23 +335,33 @@ def read_description(path: str | Path, *, validate: bool = True, require_binary:
 def _archive_names(path: Path) -> set[str]:
     expected = "expected an FMU (a .fmu zip archive with modelDescription.xml at its root)"
     if not path.exists():
-        raise FMUFileError(str(path), f"no such file; {expected}. Check the path (relative paths are "
-                           "resolved from the current directory) and build or copy the FMU there.")
+        raise FMUFileError(
+            str(path),
+            f"no such file; {expected}. Check the path (relative paths are "
+            "resolved from the current directory) and build or copy the FMU there.",
+        )
     if path.is_dir():
         raise FMUFileError(str(path), f"is a directory; {expected}.")
     if not zipfile.is_zipfile(path):
-        raise FMUFileError(str(path), f"not an FMU: the file is not a zip archive; {expected}. "
-                           "Was it copied or downloaded completely?")
+        raise FMUFileError(
+            str(path),
+            f"not an FMU: the file is not a zip archive; {expected}. Was it copied or downloaded completely?",
+        )
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, OSError) as err:
-        raise FMUFileError(str(path), f"not an FMU: cannot read the zip archive ({err}); {expected}.") from None
+        raise FMUFileError(
+            str(path), f"not an FMU: cannot read the zip archive ({err}); {expected}."
+        ) from None
     if "modelDescription.xml" not in names:
         nested = sorted(n for n in names if n.endswith("/modelDescription.xml"))
-        hint = (f" It has {nested[0]}: zip the contents of that folder, not the folder itself."
-                if nested else "")
-        raise FMUFileError(str(path), f"not an FMU: the archive has no modelDescription.xml at its root.{hint}")
+        hint = (
+            f" It has {nested[0]}: zip the contents of that folder, not the folder itself." if nested else ""
+        )
+        raise FMUFileError(
+            str(path), f"not an FMU: the archive has no modelDescription.xml at its root.{hint}"
+        )
     return names
 
 
@@ -332,15 +370,21 @@ def _parse(path: Path, validate: bool):
 
     version = _fmi_version(path)
     if not version.startswith(("2.", "3.")):
-        raise FMUFileError(str(path), f"FMI version {version or '(none)'} is not supported; evtwin runs FMI 2.0 and "
-                           "3.0 co-simulation FMUs. Export it again as FMI 2.0 or 3.0.")
+        raise FMUFileError(
+            str(path),
+            f"FMI version {version or '(none)'} is not supported; evtwin runs FMI 2.0 and "
+            "3.0 co-simulation FMUs. Export it again as FMI 2.0 or 3.0.",
+        )
     try:
         return read_model_description(str(path), validate=validate)
     except ValidationError as err:
         problems = "\n".join(f"  - {p}" for p in err.problems)
-        raise FMUFileError(str(path), f"the model description is not valid FMI:\n{problems}\n"
-                           "Fix the export, or load it anyway with validation off "
-                           "(validate: false) if you trust it.") from None
+        raise FMUFileError(
+            str(path),
+            f"the model description is not valid FMI:\n{problems}\n"
+            "Fix the export, or load it anyway with validation off "
+            "(validate: false) if you trust it.",
+        ) from None
     except Exception as err:  # fmpy raises plain Exception for unsupported versions and XML errors
         text = str(err)
         if "Unsupported FMI version" in text:
@@ -364,8 +408,13 @@ def _platforms(names: set[str], fmi3: bool) -> tuple[str, tuple[str, ...]]:
     import fmpy
 
     platform = fmpy.platform_tuple if fmi3 else fmpy.platform
-    found = sorted({n.split("/")[1] for n in names
-                    if n.startswith("binaries/") and n.count("/") >= 2 and not n.endswith("/")})
+    found = sorted(
+        {
+            n.split("/")[1]
+            for n in names
+            if n.startswith("binaries/") and n.count("/") >= 2 and not n.endswith("/")
+        }
+    )
     return platform, tuple(found)
 
 
@@ -456,7 +505,9 @@ def settable_value(variable: Variable, value: Any, owner: str) -> Any:
         Who is being configured, for the message (e.g. ``"unit 'plate'"``).
     """
     kind = variable.port_type
-    what = f"{owner}: {variable.name!r} is {variable.type}" + (f" [{variable.unit}]" if kind == "Real" else "")
+    what = f"{owner}: {variable.name!r} is {variable.type}" + (
+        f" [{variable.unit}]" if kind == "Real" else ""
+    )
     try:
         if kind == "Real":
             if isinstance(value, str):
@@ -480,9 +531,12 @@ def settable_value(variable: Variable, value: Any, owner: str) -> Any:
         raise ValueError(f"{what}; got {value!r} ({type(value).__name__})") from None
     if kind in ("Real", "Integer"):
         if (variable.min is not None and converted < variable.min) or (
-                variable.max is not None and converted > variable.max):
-            raise ValueError(f"{what}; got {value!r}, expected within "
-                             f"[{_bound(variable.min, '-inf')}, {_bound(variable.max, 'inf')}] as the FMU declares")
+            variable.max is not None and converted > variable.max
+        ):
+            raise ValueError(
+                f"{what}; got {value!r}, expected within "
+                f"[{_bound(variable.min, '-inf')}, {_bound(variable.max, 'inf')}] as the FMU declares"
+            )
     return converted
 
 

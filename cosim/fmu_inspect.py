@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +16,42 @@ def cosim_hints(d: FMUDescription) -> list[str]:
     """What the FMU's declarations mean for a co-simulation with it, one sentence each."""
     hints = []
     if not d.runs_here:
-        hints.append(f"no binary for {d.platform}: it cannot run on this machine "
-                     f"(binaries for: {', '.join(d.platforms) or 'none'}).")
+        hints.append(
+            f"no binary for {d.platform}: it cannot run on this machine "
+            f"(binaries for: {', '.join(d.platforms) or 'none'})."
+        )
     if not d.can_vary_step:
         step = f" ({d.default_step:g} s is its default)" if d.default_step else ""
-        hints.append("fixed step only (canHandleVariableCommunicationStepSize=false): give it one constant "
-                     f"communication step{step}; phase-dependent step changes cannot apply to it.")
+        hints.append(
+            "fixed step only (canHandleVariableCommunicationStepSize=false): give it one constant "
+            f"communication step{step}; phase-dependent step changes cannot apply to it."
+        )
     if not d.can_save_state:
-        hints.append("no rollback (canGetAndSetFMUstate=false): step rejection is unavailable in a scenario "
-                     "with this FMU; events land on the next communication point instead.")
+        hints.append(
+            "no rollback (canGetAndSetFMUstate=false): step rejection is unavailable in a scenario "
+            "with this FMU; events land on the next communication point instead."
+        )
     elif not d.can_serialize_state:
-        hints.append("rollback in memory only: its state can be saved and restored, but not serialized "
-                     "to a checkpoint file.")
+        hints.append(
+            "rollback in memory only: its state can be saved and restored, but not serialized "
+            "to a checkpoint file."
+        )
     else:
         hints.append("rollback and checkpoints: its state can be saved, restored and serialized.")
     if d.needs_execution_tool:
-        hints.append("needs an execution tool: the tool that exported it (for pythonfmu: a Python with the "
-                     "model's imports) must be installed where it runs.")
+        hints.append(
+            "needs an execution tool: the tool that exported it (for pythonfmu: a Python with the "
+            "model's imports) must be installed where it runs."
+        )
     if d.one_instance_per_process:
         hints.append("one instance per process: run each copy in its own worker process.")
     unknown = unknown_units(d.ports)
     if unknown:
         listed = ", ".join(f"{unit} ({port})" for port, unit in sorted(unknown.items()))
-        hints.append(f"units evtwin cannot convert: {listed}. Connect these ports only to ports with the same "
-                     "unit symbol, or add the unit to cosim/si.py.")
+        hints.append(
+            f"units evtwin cannot convert: {listed}. Connect these ports only to ports with the same "
+            "unit symbol, or add the unit to cosim/si.py."
+        )
     for u in d.units:
         mismatch = u.registry_mismatch()
         if mismatch and mismatch != "unknown to evtwin":
@@ -73,12 +86,24 @@ def as_dict(d: FMUDescription) -> dict[str, Any]:
             "canBeInstantiatedOnlyOncePerProcess": d.one_instance_per_process,
         },
         "variables": [
-            {"name": v.name, "causality": v.causality, "variability": v.variability, "type": v.type,
-             "unit": v.unit, "start": v.start, "min": v.min, "max": v.max, "description": v.description,
-             "valueReference": v.value_reference, "port": v.name in port_names}
+            {
+                "name": v.name,
+                "causality": v.causality,
+                "variability": v.variability,
+                "type": v.type,
+                "unit": v.unit,
+                "start": v.start,
+                "min": v.min,
+                "max": v.max,
+                "description": v.description,
+                "valueReference": v.value_reference,
+                "port": v.name in port_names,
+            }
             for v in d.variables
         ],
-        "units": [{"name": u.name, "si": u.si_text, "registry": u.registry_mismatch() or "ok"} for u in d.units],
+        "units": [
+            {"name": u.name, "si": u.si_text, "registry": u.registry_mismatch() or "ok"} for u in d.units
+        ],
         "unknownUnits": unknown_units(d.ports),
         "hints": cosim_hints(d),
     }
@@ -101,9 +126,12 @@ def _print(d: FMUDescription) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    # Piped or captured output keeps whole names on one line rather than folding them at 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     console.print(f"[bold]{d.model_name}[/bold]  FMI {d.fmi_version} co-simulation")
     facts = Table.grid(padding=(0, 2))
+    facts.add_column(no_wrap=True)
+    facts.add_column(overflow="fold")
     for key, value in (
         ("file", str(d.path)),
         ("GUID", d.guid),
@@ -116,11 +144,18 @@ def _print(d: FMUDescription) -> None:
     console.print(facts)
 
     variables = Table(title="variables", title_justify="left")
-    for column in ("name", "causality", "type", "unit", "start", "description"):
-        variables.add_column(column, overflow="fold")
+    for column in ("name", "causality", "type", "unit", "start"):
+        variables.add_column(column, no_wrap=True)
+    variables.add_column("description", overflow="fold")
     for v in d.variables:
-        variables.add_row(v.name, v.causality, v.type, v.unit if v.port_type == "Real" else "",
-                          "" if v.start is None else str(v.start), v.description)
+        variables.add_row(
+            v.name,
+            v.causality,
+            v.type,
+            v.unit if v.port_type == "Real" else "",
+            "" if v.start is None else str(v.start),
+            v.description,
+        )
     console.print(variables)
 
     if d.units:
@@ -134,10 +169,13 @@ def _print(d: FMUDescription) -> None:
     caps = Table(title="capabilities", title_justify="left")
     caps.add_column("capability")
     caps.add_column("")
-    for label, flag in (("variable communication step", d.can_vary_step), ("get/set state", d.can_save_state),
-                        ("serialize state", d.can_serialize_state),
-                        ("needs execution tool", d.needs_execution_tool),
-                        ("one instance per process", d.one_instance_per_process)):
+    for label, flag in (
+        ("variable communication step", d.can_vary_step),
+        ("get/set state", d.can_save_state),
+        ("serialize state", d.can_serialize_state),
+        ("needs execution tool", d.needs_execution_tool),
+        ("one instance per process", d.one_instance_per_process),
+    ):
         caps.add_row(label, "yes" if flag else "no")
     console.print(caps)
 

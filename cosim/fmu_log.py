@@ -92,7 +92,7 @@ def fmi2_callbacks(buffer: LogBuffer):
         Keep ``callbacks`` alive as long as the instance; pass ``env_id`` to :func:`release`.
     """
     global _fmi2_logger
-    from ctypes import byref, c_void_p
+    from ctypes import byref, c_void_p, cast
 
     from fmpy import calloc, free
     from fmpy.fmi2 import (
@@ -110,8 +110,10 @@ def fmi2_callbacks(buffer: LogBuffer):
         _sinks[env_id] = buffer
     callbacks = fmi2CallbackFunctions()
     callbacks.logger = _fmi2_logger
-    callbacks.allocateMemory = fmi2CallbackAllocateMemoryTYPE(calloc)
-    callbacks.freeMemory = fmi2CallbackFreeMemoryTYPE(free)
+    # Pointers straight to the C library's calloc and free: wrapping the ctypes functions instead
+    # would route every allocation of the FMU through Python.
+    callbacks.allocateMemory = fmi2CallbackAllocateMemoryTYPE(cast(calloc, c_void_p).value)
+    callbacks.freeMemory = fmi2CallbackFreeMemoryTYPE(cast(free, c_void_p).value)
     callbacks.componentEnvironment = c_void_p(env_id)
     # Swaps in the native formatting proxy and points fmpy's process-wide target at the dispatcher
     # (again: anything else in the process may have registered its own since).

@@ -11,11 +11,12 @@ import math
 import zipfile
 
 import pytest
-from fmu_fixtures import c_fmus, plate_fmu, sensor_fmu  # noqa: F401  (fixtures)
 
 from cosim.errors import FMUCallError
 from cosim.fmu import FMUUnit
 from cosim.fmu_build import BuildError, build, find_sources
+
+pytest_plugins = ["fmu_fixtures"]  # the FMUs under test, built once per session
 
 LITRE_PER_MIN = 1e-3 / 60.0  # m3/s
 
@@ -65,7 +66,8 @@ def test_build_reports_compiler_errors(tmp_path):
     (src / "sources" / "broken.c").write_text("int f(void) { return undeclared_name; }\n")
     (src / "modelDescription.xml").write_text(
         '<fmiModelDescription fmiVersion="2.0" modelName="Broken" guid="{0}">'
-        '<CoSimulation modelIdentifier="Broken"/></fmiModelDescription>')
+        '<CoSimulation modelIdentifier="Broken"/></fmiModelDescription>'
+    )
     with pytest.raises(BuildError, match=r"(?s)Broken: gcc exited with status \d+:\n.*undeclared_name"):
         build(tmp_path / "src", tmp_path / "out")
     assert not list((tmp_path / "out").glob(".build-*")), "the staging folder must be removed"
@@ -80,7 +82,9 @@ def test_build_rejects_a_description_without_cosimulation(tmp_path):
     src = tmp_path / "src" / "NoCS"
     (src / "sources").mkdir(parents=True)
     (src / "modelDescription.xml").write_text('<fmiModelDescription fmiVersion="2.0" guid="{0}"/>')
-    with pytest.raises(BuildError, match=r"expected a co-simulation model description with a modelIdentifier"):
+    with pytest.raises(
+        BuildError, match=r"expected a co-simulation model description with a modelIdentifier"
+    ):
         build(tmp_path / "src", tmp_path / "out")
 
 
@@ -133,8 +137,11 @@ def test_plate_runs_at_one_fixed_step(plate_fmu):
     unit = _plate(plate_fmu)
     unit.setup(0.0)
     unit.do_step(0.0, 1.0)
-    with pytest.raises(FMUCallError, match=r"communication step changed from 1 s to 0\.5 s; this FMU runs at one "
-                                           r"fixed step"):
+    with pytest.raises(
+        FMUCallError,
+        match=r"communication step changed from 1 s to 0\.5 s; this FMU runs at one "
+        r"fixed step",
+    ):
         unit.do_step(1.0, 0.5)
     unit.terminate()
 
@@ -144,10 +151,18 @@ def test_plate_failure_names_unit_time_and_logged_message(plate_fmu):
     unit.setup(0.0)
     for k in range(5):
         unit.do_step(k * 1.0, 1.0)
-    with pytest.raises(FMUCallError, match=r"^unit 'plate', t = 5 s: fmi2DoStep returned status 3 \(error\); "
-                                           r"FMU log:\n.*coolant solver diverged at t = 5 s") as info:
+    with pytest.raises(
+        FMUCallError,
+        match=r"^unit 'plate', t = 5 s: fmi2DoStep returned status 3 \(error\); "
+        r"FMU log:\n.*coolant solver diverged at t = 5 s",
+    ) as info:
         unit.do_step(5.0, 1.0)
-    assert (info.value.unit, info.value.t, info.value.function, info.value.status) == ("plate", 5.0, "fmi2DoStep", 3)
+    assert (info.value.unit, info.value.t, info.value.function, info.value.status) == (
+        "plate",
+        5.0,
+        "fmi2DoStep",
+        3,
+    )
     unit.terminate()
 
 
@@ -198,7 +213,10 @@ def test_sensor_failure_goes_through_the_fmi3_logger(sensor_fmu):
     unit.configure({"fail_at_time": 1.0})
     unit.setup(0.0)
     unit.do_step(0.0, 1.0)
-    with pytest.raises(FMUCallError, match=r"^unit 'sensor', t = 1 s: fmi3DoStep returned status 3 \(error\); "
-                                           r"FMU log:\n.*sensor model failed at t = 1 s"):
+    with pytest.raises(
+        FMUCallError,
+        match=r"^unit 'sensor', t = 1 s: fmi3DoStep returned status 3 \(error\); "
+        r"FMU log:\n.*sensor model failed at t = 1 s",
+    ):
         unit.do_step(1.0, 1.0)
     unit.terminate()

@@ -10,7 +10,6 @@ from pythonfmu.fmi2slave import Fmi2Causality, Fmi2Initial, Fmi2Slave, Fmi2Statu
 
 
 class IntegratorSlave(Fmi2Slave):
-
     author = "evtwin tests"
     description = "y' = u, failing from fail_at on (fail_at < 0: never)"
 
@@ -22,10 +21,12 @@ class IntegratorSlave(Fmi2Slave):
         self.raise_bare = 0.0
         self.register_variable(Real("u", causality=Fmi2Causality.input))
         self.register_variable(Real("y", causality=Fmi2Causality.output, initial=Fmi2Initial.exact))
-        self.register_variable(Real("fail_at", causality=Fmi2Causality.parameter,
-                                    variability=Fmi2Variability.fixed))
-        self.register_variable(Real("raise_bare", causality=Fmi2Causality.parameter,
-                                    variability=Fmi2Variability.fixed))
+        self.register_variable(
+            Real("fail_at", causality=Fmi2Causality.parameter, variability=Fmi2Variability.fixed)
+        )
+        self.register_variable(
+            Real("raise_bare", causality=Fmi2Causality.parameter, variability=Fmi2Variability.fixed)
+        )
 
     def do_step(self, current_time, step_size):
         if 0 <= self.fail_at <= current_time:
