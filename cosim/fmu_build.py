@@ -227,8 +227,18 @@ def build_c(out_dir: Path | None, source_dir: Path | None) -> None:
     table.add_column("file", overflow="fold")
     for path in built:
         d = read_description(path)
-        table.add_row(d.model_name, d.fmi_version, _yes(d.can_vary_step), _yes(d.can_save_state), str(path))
+        table.add_row(
+            d.model_name, d.fmi_version, _yes(d.can_vary_step), _yes(d.can_save_state), _short(path)
+        )
     Console().print(table)
+
+
+def _short(path: Path) -> str:
+    """The path relative to the current folder when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _yes(flag: bool) -> str:

@@ -220,3 +220,31 @@ def test_sensor_failure_goes_through_the_fmi3_logger(sensor_fmu):
     ):
         unit.do_step(1.0, 1.0)
     unit.terminate()
+
+
+def test_sensor_rounds_its_reading_as_an_integer_parameter_asks(sensor_fmu):
+    tau, y0, u = 2.0, 290.0, 300.0
+    unit = FMUUnit(sensor_fmu, "sensor")
+    unit.configure({"tau": tau, "y_start": y0, "decimals": 1})
+    unit.bind(["In1"], ["Out1"])
+    unit.setup(0.0)
+    unit.set_inputs([u])
+    for k in range(10):
+        unit.do_step(k * 0.3, 0.3)
+        (y,) = unit.get_outputs()
+        exact = u + (y0 - u) * math.exp(-(k + 1) * 0.3 / tau)
+        assert y * 10 == pytest.approx(round(y * 10), abs=1e-9)  # one decimal
+        assert abs(y - exact) <= 0.05 + 1e-9  # the rounding of the exact reading, not a drifted state
+    unit.terminate()
+
+
+def test_sensor_refusing_its_parameters_fails_setup_with_the_reason(sensor_fmu):
+    unit = FMUUnit(sensor_fmu, "sensor")
+    unit.configure({"tau": 0.0})
+    with pytest.raises(
+        FMUCallError,
+        match=r"^unit 'sensor', t = 0 s: fmi3ExitInitializationMode returned status 3 \(error\); FMU log:\n"
+        r".*tau = 0 s: the time constant must be > 0",
+    ):
+        unit.setup(0.0)
+    unit.terminate()

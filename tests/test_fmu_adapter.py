@@ -222,6 +222,16 @@ def test_configure_leaves_earlier_values_when_a_later_one_is_bad(plate):
     assert T_plate - T == pytest.approx(800.0 / 400.0)
 
 
+def test_configure_checks_integer_parameters(sensor_fmu):
+    unit = FMUUnit(sensor_fmu, "sensor")
+    with pytest.raises(ValueError, match=r"'decimals' is Int32; got 1\.5 \(float\)"):
+        unit.configure({"decimals": 1.5})
+    with pytest.raises(ValueError, match=r"'decimals' is Int32; got 7, expected within \[-1, 6\]"):
+        unit.configure({"decimals": 7})
+    unit.configure({"decimals": 2.0})  # an integral float is an integer
+    unit.terminate()
+
+
 def test_string_parameter_reaches_the_fmu(plate):
     plate.configure({"coolant.medium": "water", "fail_at_time": 0.0})
     plate.setup(0.0)

@@ -20,6 +20,7 @@ typedef struct {
     double y_start;  /* [K] */
     bool bypass;
     double fail_at;  /* [s], negative: never */
+    int decimals;    /* rounding of the reading, -1: none */
 } SensorValues;
 
 typedef struct {

@@ -24,12 +24,24 @@
 #error "compile with -DMODEL_GUID=\"{...}\" taken from modelDescription.xml (evtwin fmus build-c does)"
 #endif
 
-enum { VR_TIME = 0, VR_IN = 1, VR_OUT = 2, VR_STEPS = 3, VR_TAU = 4, VR_Y_START = 5, VR_BYPASS = 6, VR_FAIL_AT = 7 };
+enum {
+    VR_TIME = 0, VR_IN = 1, VR_OUT = 2, VR_STEPS = 3, VR_TAU = 4, VR_Y_START = 5, VR_BYPASS = 6, VR_FAIL_AT = 7,
+    VR_DECIMALS = 8
+};
 
 static const SensorValues START = {
     .time = 0.0, .u = 298.15, .y = 298.15, .steps = 0, .tau = 5.0, .y_start = 298.15, .bypass = false,
-    .fail_at = -1.0,
+    .fail_at = -1.0, .decimals = -1,
 };
+
+/* The reading as the sensor shows it: the state, rounded when asked to. */
+static double reading(const Sensor *s) {
+    double y = s->mode == INITIALIZATION ? s->v.y_start : s->v.y;
+    double scale;
+    if (s->v.decimals < 0) return y;
+    scale = pow(10.0, s->v.decimals);
+    return round(y * scale) / scale;
+}
 
 void sensor_log(Sensor *s, fmi3Status status, const char *fmt, ...) {
     char text[512];
@@ -179,7 +191,7 @@ fmi3Status fmi3GetFloat64(fmi3Instance instance, const fmi3ValueReference vr[], 
         switch (vr[i]) {
         case VR_TIME: values[i] = s->v.time; break;
         case VR_IN: values[i] = s->v.u; break;
-        case VR_OUT: values[i] = s->mode == INITIALIZATION ? s->v.y_start : s->v.y; break;
+        case VR_OUT: values[i] = reading(s); break;
         case VR_TAU: values[i] = s->v.tau; break;
         case VR_Y_START: values[i] = s->v.y_start; break;
         case VR_FAIL_AT: values[i] = s->v.fail_at; break;
@@ -216,17 +228,26 @@ fmi3Status fmi3GetInt32(fmi3Instance instance, const fmi3ValueReference vr[], si
     size_t i;
     (void)nValues;
     for (i = 0; i < nvr; i++) {
-        if (vr[i] != VR_STEPS) return bad_vr(s, "fmi3GetInt32", vr[i]);
-        values[i] = s->v.steps;
+        switch (vr[i]) {
+        case VR_STEPS: values[i] = s->v.steps; break;
+        case VR_DECIMALS: values[i] = s->v.decimals; break;
+        default: return bad_vr(s, "fmi3GetInt32", vr[i]);
+        }
     }
     return fmi3OK;
 }
 
 fmi3Status fmi3SetInt32(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr, const fmi3Int32 values[],
                         size_t nValues) {
-    (void)values;
+    Sensor *s = (Sensor *)instance;
+    size_t i;
     (void)nValues;
-    return nvr ? bad_vr((Sensor *)instance, "fmi3SetInt32 (step_count is an output)", vr[0]) : fmi3OK;
+    for (i = 0; i < nvr; i++) {
+        if (vr[i] != VR_DECIMALS) return bad_vr(s, "fmi3SetInt32", vr[i]);
+        if (is_fixed_after_init(s)) return sensor_fail(s, "changing decimals after initialization");
+        s->v.decimals = values[i];
+    }
+    return fmi3OK;
 }
 
 fmi3Status fmi3GetBoolean(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr, fmi3Boolean values[],
