@@ -90,9 +90,22 @@ def hysteresis_derivative(h, current, soc, capacity, p, ops=SCALAR):
     return p.hysteresis_rate * ops.fabs(current) / capacity * (hysteresis_target(current, soc, p, ops) - h)
 
 
+def hysteresis_after(h, target, decay):
+    """Hysteresis [V] after a step of constant current: exact relaxation from ``h`` toward ``target``.
+
+    ``decay`` is :func:`hysteresis_decay` over the step.
+    """
+    return target + (h - target) * decay
+
+
 def terminal_voltage(ocv, hysteresis, current, r0, v_rc_sum):
     """Terminal voltage [V]: ``U + h - I R0 - sum(V_rc)``."""
     return ocv + hysteresis - current * r0 - v_rc_sum
+
+
+def rc_joule_heat(v_rc, resistance):
+    """Joule heat [W] of one RC pair at voltage ``v_rc`` [V]: ``V^2 / R``."""
+    return v_rc * v_rc / resistance
 
 
 def reversible_heat(current, temperature, soc, p, ops=SCALAR):
@@ -187,6 +200,37 @@ def power_law_increment(y, dx, k, exponent, ops=SCALAR):
     if y == 0.0:
         return k * dx**exponent if dx > 0.0 else 0.0
     return power_law_slope(y, k, exponent, ops) * dx
+
+
+def power_law_value(k, x, exponent, ops=SCALAR):
+    """``y = k x^exponent``: the fade after ``x`` (days or EFC) at a constant rate ``k``."""
+    return k * ops.power(x, exponent)
+
+
+def c_rate(current, p, ops=SCALAR):
+    """C-rate [1/h] of ``current`` [A] against the nominal capacity (as the aging model counts it)."""
+    return ops.fabs(current) * 3600.0 / p.capacity
+
+
+def calendar_fade_rate(q_cal, k_cal, p, ops=SCALAR, q_min=0.0):
+    """dq_cal/dt [1/s]: the calendar law's rate in time, in the virtual-time form.
+
+    ``q_cal = k_cal t_days^pcal`` gives ``dq/dt = power_law_slope(q, k, pcal) / 86400`` for
+    stressors that change (what the aging model's chunk update applies over a chunk). The
+    slope is infinite at ``q = 0``: ``q_min`` (e.g. :func:`power_law_value` at one day) caps it.
+    """
+    return power_law_slope(ops.fmax(q_cal, q_min), k_cal, p.aging.pcal, ops) / 86400.0
+
+
+def cycle_fade_rate(q_cyc, k_cyc, current, p, ops=SCALAR, q_min=0.0):
+    """dq_cyc/dt [1/s] while ``current`` [A] flows: the slope per EFC times ``|I| / (2 Q_nominal)``.
+
+    The cycle law ``q_cyc = k_cyc EFC^pcyc`` in the virtual-time form, with equivalent full
+    cycles counted against the nominal capacity as the aging model counts them; ``q_min`` caps
+    the slope near ``q = 0`` as in :func:`calendar_fade_rate`.
+    """
+    slope = power_law_slope(ops.fmax(q_cyc, q_min), k_cyc, p.aging.pcyc, ops)
+    return slope * ops.fabs(current) / (2.0 * p.capacity)
 
 
 def calendar_resistance_rate(temperature, soc, p, ops=SCALAR):
