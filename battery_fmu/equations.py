@@ -134,6 +134,33 @@ def thermal_derivatives(t_cell, t_housing, t_boundary, heat, conductance_boundar
     return d_cell, d_housing
 
 
+def thermal_transition(dt, conductance_boundary, p, ops=SCALAR):
+    """``exp(A dt)`` of the two-node network of :func:`thermal_derivatives`, as ``(m11, m12, m21, m22)``.
+
+    With constant heat the network is linear with a constant matrix ``A`` (real, negative
+    eigenvalues), so a step of any length ``dt`` [s] is exact: ``x(dt) = x_ss + exp(A dt)(x - x_ss)``
+    (:func:`thermal_after`). Cayley-Hamilton for 2x2: ``exp(A dt) = s1 A + s0 I``.
+    """
+    c1, c2, k1, kb = p.cell_heat_capacity, p.housing_heat_capacity, p.conductance_cell_housing, conductance_boundary
+    a11, a12 = -k1 / c1, k1 / c1
+    a21, a22 = k1 / c2, -(k1 + kb) / c2
+    tr, det = a11 + a22, a11 * a22 - a12 * a21
+    disc = (tr * tr / 4.0 - det) ** 0.5  # > 0 for positive conductances and heat capacities
+    l1, l2 = tr / 2.0 + disc, tr / 2.0 - disc
+    e1, e2 = ops.exp(l1 * dt), ops.exp(l2 * dt)
+    s1 = (e1 - e2) / (l1 - l2)
+    s0 = (l1 * e2 - l2 * e1) / (l1 - l2)
+    return s1 * a11 + s0, s1 * a12, s1 * a21, s1 * a22 + s0
+
+
+def thermal_after(t_cell, t_housing, steady_cell, steady_housing, transition):
+    """Cell and housing temperatures [K] after a step of constant heat, from ``transition``
+    (:func:`thermal_transition`) and the steady state of that heat (:func:`thermal_steady_state`)."""
+    m11, m12, m21, m22 = transition
+    dc, dh = t_cell - steady_cell, t_housing - steady_housing
+    return steady_cell + m11 * dc + m12 * dh, steady_housing + m21 * dc + m22 * dh
+
+
 def thermal_steady_state(heat, t_boundary, conductance_boundary, p):
     """Steady cell and housing temperatures [K] for constant ``heat`` [W]: the analytic solution."""
     t_housing = t_boundary + heat / conductance_boundary

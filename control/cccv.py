@@ -64,8 +64,8 @@ def limit_ports(power_limit: float = 7400.0, current_limit: float = 250.0) -> tu
              power_limit, 0.0),
         Port("current_limit", PARAMETER, "A", "Charger output current limit", current_limit, 0.0),
         Port("target_soc", PARAMETER, "1", "SOC at which the charge ends", 0.9, 0.0, 1.0),
-        Port("capacity_Ah", PARAMETER, "Ah", "Nominal pack capacity (cells in parallel x cell capacity)", 220.0,
-             0.0),
+        Port("cutoff_c_rate", PARAMETER, "1/h", "CV taper end current as a C-rate of the pack (C/20 = 0.05)",
+             0.05, 0.0),
     )
 
 
@@ -103,8 +103,8 @@ class CCCVCharger(PythonUnit):
         *charger_input_ports(),
         *charger_output_ports(),
         *limit_ports(),
-        Port("cutoff_c_rate", PARAMETER, "1/h", "CV taper end current as a C-rate of the pack (C/20 = 0.05)",
-             0.05, 0.0),
+        Port("pack_capacity_Ah", PARAMETER, "Ah", "Nominal pack capacity (cells in parallel x cell capacity)",
+             220.0, 0.0),
         Port("timer_margin", PARAMETER, "s", "Timer mode: finish this long before departure", 900.0, 0.0),
     )
     can_save_state: ClassVar[bool] = True
@@ -141,9 +141,13 @@ class CCCVCharger(PythonUnit):
         v = self.V_terminal
         return min(self.current_limit, self.power_limit / v) if v > 0.0 else 0.0
 
+    def pack_capacity(self) -> float:
+        """Nominal pack capacity [C]."""
+        return self.pack_capacity_Ah * 3600.0
+
     def cutoff_current(self) -> float:
         """The taper end current [A]."""
-        return self.cutoff_c_rate * self.capacity_Ah
+        return self.cutoff_c_rate * self.pack_capacity() / 3600.0
 
     def next_departure(self, now: float) -> float | None:
         """Absolute time [s] of the next departure after ``now`` [s], if known."""
@@ -158,7 +162,7 @@ class CCCVCharger(PythonUnit):
         i_cc = self.cc_current()
         if departure is None or i_cc <= 0.0:
             return True
-        charge_needed = max(self.target_soc - self.SOC, 0.0) * self.capacity_Ah * 3600.0  # C, nominal capacity
+        charge_needed = max(self.target_soc - self.SOC, 0.0) * self.pack_capacity()  # C, nominal capacity
         duration = charge_needed / i_cc
         return now >= departure - self.timer_margin - duration
 

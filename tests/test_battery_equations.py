@@ -62,6 +62,24 @@ def test_rate_forms_integrate_to_the_power_laws():
         k_cal * pcal / 86400.0)
 
 
+def test_thermal_transition_equals_the_pack_models_exact_step():
+    from battery_fmu.model import ThermalStep
+
+    for dt, kb in ((1.0, 0.5), (600.0, 0.5), (3600.0, 3.5), (86400.0, 0.5)):
+        step = ThermalStep(dt, kb, P)
+        assert eq.thermal_transition(dt, kb, P) == pytest.approx((step.m11, step.m12, step.m21, step.m22),
+                                                                 rel=1e-9, abs=1e-15)
+    # And it integrates the derivatives: a fine explicit integration lands on the same temperatures.
+    heat, t_amb, kb, dt = 12.0, 300.0, 0.5, 900.0
+    steady = eq.thermal_steady_state(heat, t_amb, kb, P)
+    exact = eq.thermal_after(310.0, 305.0, *steady, eq.thermal_transition(dt, kb, P))
+    tc, th, h = 310.0, 305.0, 0.01
+    for _ in range(int(dt / h)):
+        d_c, d_h = eq.thermal_derivatives(tc, th, t_amb, heat, kb, P)
+        tc, th = tc + h * d_c, th + h * d_h
+    assert exact == pytest.approx((tc, th), abs=1e-4)
+
+
 def points():
     rng = np.random.default_rng(0)
     soc = rng.uniform(0.0, 1.0, 50)
@@ -88,6 +106,7 @@ def evaluate(ops, soc, temp, current):
             eq.c_rate(i, P, ops), eq.power_law_value(4.9e-4, 1.0 + 10.0 * s, 0.526, ops),
             eq.calendar_fade_rate(0.01 * s, eq.calendar_rate(t, ua, P, ops), P, ops, q_min=1e-4),
             eq.cycle_fade_rate(0.01 * s, 2.2e-4, i, P, ops, q_min=1e-5),
+            *eq.thermal_after(t, t - 3.0, t + 1.0, t - 1.0, eq.thermal_transition(600.0 * s, 0.5, P, ops)),
         ])
     return out
 
