@@ -260,6 +260,7 @@ class Master:
         self._has_loops = any(type(b) is _Loop for b in self._blocks)
         self._compile = compile
         self._runners: dict[tuple[int, ...], Callable] = {}
+        self.stats: RunStats | None = None
         self.outs: list[Sequence[float]] = [()] * len(self.slots)
         self.ins: list[Sequence[float]] = [()] * len(self.slots)
         self._prev = self.outs
@@ -469,6 +470,7 @@ class Master:
         if first is None:
             raise ScenarioError("the timeline is empty: nothing to simulate")
         stats = RunStats(start=first.start, end=first.start)
+        self.stats = stats
         self._observers = list(observers)
         wall0 = time.perf_counter()
         try:
