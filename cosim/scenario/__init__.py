@@ -47,5 +47,5 @@ def run(path: str | Path, output: str | Path | None = None, duration: float | No
     return run_plan(check(path, say), output=output, duration=duration, progress=progress)
 
 
-__all__ = ["load", "check", "run", "json_schema", "Plan", "RunReport", "RunFailed", "RunInterrupted",
+__all__ = ["load", "check", "run", "run_plan", "json_schema", "Plan", "RunReport", "RunFailed", "RunInterrupted",
            "build_master", "segments"]

@@ -89,6 +89,7 @@ class _Checker:
         self.src, self.m, self.say = source, model, say
         self.problems: list[str] = []
         self.base = source.path.parent
+        self.failed: set[str] = set()  # units that could not be resolved: no follow-on problems about them
 
     def bad(self, where, message: str) -> None:
         self.problems.append(self.src.problem(where, message))
@@ -105,8 +106,10 @@ class _Checker:
             except ScenarioError as err:
                 for p in err.problems:
                     self.bad(where + (("fmu",) if spec.fmu is not None else ("type",)), p)
+                self.failed.add(name)
                 continue
             if plan is None:
+                self.failed.add(name)
                 continue
             plan.parameters = self._parameters(plan, spec.parameters, where)
             plan.every = spec.every
@@ -283,7 +286,8 @@ class _Checker:
             ok = True
             for end, key in ((conn.source_unit, "from"), (conn.target_unit, "to")):
                 if end not in units:
-                    self.bad((*where, key), f"no unit named {end!r}; units: {', '.join(units)}")
+                    if end not in self.failed:
+                        self.bad((*where, key), f"no unit named {end!r}; units: {', '.join(units)}")
                     ok = False
             if not ok:
                 continue
@@ -339,7 +343,7 @@ class _Checker:
         out: list[str] = []
         for k, pat in enumerate(patterns):
             hits = [s for s in available if fnmatch.fnmatchcase(s, pat)]
-            if not hits:
+            if not hits and pat.partition(".")[0] not in self.failed:
                 close = difflib.get_close_matches(pat, available, n=3)
                 hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
                 self.bad((*where, k), f"{pat!r} matches no output or connected input{hint}")
@@ -353,7 +357,10 @@ class _Checker:
             unit, _, port_name = spec.signal.partition(".")
             port = units.get(unit, UnitPlan("", "", {}, lambda: None)).ports.get(port_name)
             if port is None or port.causality != OUTPUT:
-                self.bad((*where, "signal"), f"{spec.signal!r} is not an output of a unit")
+                if unit not in self.failed:
+                    self.bad((*where, "signal"), f"{spec.signal!r} is not an output of a unit"
+                             + _suggest(spec.signal, [f"{n}.{p.name}" for n, up in units.items()
+                                                      for p in up.ports.values() if p.causality == OUTPUT]))
                 continue
             key = "above" if spec.above is not None else "below"
             try:
@@ -383,7 +390,9 @@ class _Checker:
         for k, spec in enumerate(specs):
             where = ("summary", k)
             if spec.signal not in available:
-                self.match([spec.signal], available, (*where[:-1],))
+                if spec.signal.partition(".")[0] not in self.failed:
+                    self.bad((*where, "signal"), f"{spec.signal!r} is not an output or a connected input"
+                             + _suggest(spec.signal, available))
                 continue
             unit, _, port_name = spec.signal.partition(".")
             port = units[unit].ports[port_name]
@@ -411,6 +420,13 @@ class _Checker:
                         self.bad((*where, "unit"), f"{s}: {err}")
             out.append({"title": spec.title, "signals": signals, "unit": spec.unit})
         return out
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=3)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _clock(text: str) -> float:
