@@ -207,7 +207,7 @@ class _Checker:
             at = (*where, "parameters", key)
             port = params.get(key)
             if port is None:
-                close = difflib.get_close_matches(key, params, n=3)
+                close = difflib.get_close_matches(key, params, n=3, cutoff=0.5)
                 hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
                 self.bad(at, f"{plan.name!r} has no parameter {key!r}{hint}")
                 continue
@@ -247,6 +247,7 @@ class _Checker:
         except ValueError as err:
             key = "default" if "default phase" in str(err) else pattern_key
             self.bad((*where, key), str(err))
+            self.failed.add(SCHEDULE)
             return None
 
     def _ambient(self, spec) -> Ambient | None:
@@ -268,6 +269,8 @@ class _Checker:
 
     # ----------------------------------------------------------- structure
     def rates(self, units: dict[str, UnitPlan], schedule: Schedule | None) -> None:
+        if SCHEDULE in self.failed:
+            return
         phases = schedule.phases if schedule is not None else []
         for name, plan in units.items():
             if isinstance(plan.every, dict):
@@ -343,7 +346,8 @@ class _Checker:
         out: list[str] = []
         for k, pat in enumerate(patterns):
             hits = [s for s in available if fnmatch.fnmatchcase(s, pat)]
-            if not hits and pat.partition(".")[0] not in self.failed:
+            unit_part = pat.partition(".")[0]
+            if not hits and unit_part not in self.failed and not (self.failed and any(c in unit_part for c in "*?[")):
                 close = difflib.get_close_matches(pat, available, n=3)
                 hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
                 self.bad((*where, k), f"{pat!r} matches no output or connected input{hint}")

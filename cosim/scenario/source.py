@@ -81,7 +81,8 @@ def load_yaml(path: str | Path) -> Located:
     if raw is None:
         raise ScenarioError(f"{path.name}:1 the scenario file is empty; expected a mapping with 'experiment' and 'units'")
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{path.name}:1 found a {type(raw).__name__}, expected a mapping of keys "
+        kind = "list" if isinstance(raw, list) else "single value" if not isinstance(raw, dict) else "mapping"
+        raise ScenarioError(f"{path.name}:1 found a {kind}, expected a mapping of keys "
                             "('experiment', 'units', ...)")
     lines: dict[Path_, int] = {}
     data = _plain(raw, (), lines)
@@ -179,8 +180,9 @@ def schema_problems(source: Located, model: type, err: Any) -> list[str]:
         if kind == "extra_forbidden":
             where = _data_path(loc, source.data)
             key = str(loc[-1])
-            known = [n for n in _fields_at(model, loc[:-1]) if n not in (source.get(where[:-1]) or {})]
-            close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+            known = _fields_at(model, loc[:-1])
+            unused = [n for n in known if n not in (source.get(where[:-1]) or {})]
+            close = difflib.get_close_matches(key, unused, n=3, cutoff=0.6)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             msg = f"unknown key {key!r}{hint} (known keys: {', '.join(sorted(set(known)))})"
             where = (*_data_path(loc[:-1], source.data), key)
@@ -199,7 +201,8 @@ def schema_problems(source: Located, model: type, err: Any) -> list[str]:
             by_path[where].append(msg)
         else:
             found[where] = e.get("input")
-            by_path[where].append("expected " + _expected(e["msg"]))
+            text = _expected(e["msg"])
+            by_path[where].append(text if text.startswith("expected ") else "expected " + text)
     problems = []
     for where in order:
         msgs = list(dict.fromkeys(by_path[where]))
