@@ -108,3 +108,27 @@ class Failing(PythonUnit):
 
     def terminate(self):
         self.terminated = True
+
+
+class StandInCharger(PythonUnit):
+    """A constant-current charger that stops at a target SOC: stands in for the CC-CV charger in tests."""
+
+    PORTS = (Port("V_terminal", INPUT, "V"), Port("SOC", INPUT, "1"), Port("plugged", INPUT, "1", type="Boolean"),
+             Port("I_charge", OUTPUT, "A", min=0.0))
+    can_save_state = True
+
+    def __init__(self, current: float = 40.0, target_soc: float = 0.95):
+        super().__init__()
+        self.current, self.target_soc = current, target_soc
+
+    def setup(self, start_time):
+        self.I_charge = 0.0
+
+    def do_step(self, t, h):
+        self.I_charge = self.current if self.plugged and self.SOC < self.target_soc else 0.0
+
+    def save_state(self):
+        return self.I_charge
+
+    def restore_state(self, state):
+        self.I_charge = state
