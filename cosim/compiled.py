@@ -100,7 +100,7 @@ def build_segment_runner(slots: Sequence[Any], ahead: Sequence[Any], blocks: Seq
     w("        err.__cosim_time__ = t_end")
     w("        raise")
     source = "\n".join(L) + "\n"
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"INF": float("inf")}
     for s in slots:
         namespace[f"do{s.i}"] = s.do_step
         namespace[f"get{s.i}"] = s.get_outputs
@@ -118,9 +118,8 @@ def _emit_step(w, s: Any, t: str, span: str, indent: str = "            ") -> No
     w(f"{indent}do{i}({t}, {span})")
     w(f"{indent}o{i} = get{i}()")
     w(f"{indent}outs[{i}] = o{i}")
-    if s.bounds:
-        w(f"{indent}check({i}, o{i}, t_end)")
-    else:
-        w(f"{indent}x = sum(o{i})")
-        w(f"{indent}if x - x != 0.0:")
-        w(f"{indent}    check({i}, o{i}, t_end)")
+    w(f"{indent}x = sum(o{i})")
+    tests = ["x - x != 0.0"] + [f"not {lo!r} <= o{i}[{pos}] <= {hi!r}".replace("inf", "INF")
+                                for pos, lo, hi in s.bounds]
+    w(f"{indent}if {' or '.join(tests)}:")
+    w(f"{indent}    check({i}, o{i}, t_end)")

@@ -57,7 +57,7 @@ class OutputGroup:
 
 class _Group:
     __slots__ = ("spec", "count", "t", "t_last", "buffers", "columns", "datasets", "time_ds", "rows_written",
-                 "last_t")
+                 "last_t", "started", "out_appends", "in_appends")
 
     def __init__(self, spec: OutputGroup):
         self.spec = spec
@@ -70,6 +70,9 @@ class _Group:
         self.time_ds = None
         self.rows_written = 0
         self.last_t = math.nan
+        self.started = False
+        self.out_appends: list[tuple[int, Any]] = []
+        self.in_appends: list[tuple[int, Any]] = []
 
 
 class ResultWriter(Observer):
@@ -99,6 +102,8 @@ class ResultWriter(Observer):
         self.compression = compression
         self._file = None
         self._groups: list[_Group] = []
+        self._full: list[_Group] = []
+        self._decimated: list[_Group] = []
         self._events: list[tuple[float, str]] = []
 
     # -------------------------------------------------------------- observer
@@ -137,29 +142,49 @@ class ResultWriter(Observer):
                                  "description": port.description, "time": f"/time/{spec.name}",
                                  "type": port.type})
                 g.columns.append((keys[key], pos, ds))
+            g.out_appends = [(i, rows.append) for is_out, i, rows in g.buffers if is_out]
+            g.in_appends = [(i, rows.append) for is_out, i, rows in g.buffers if not is_out]
             self._groups.append(g)
+        self._full = [g for g in self._groups if g.spec.every == 1 and not g.spec.interval > 0.0]
+        self._decimated = [g for g in self._groups if g not in self._full]
         f.flush()
 
     def sample(self, t: float, outs: list, ins: list) -> None:
-        for g in self._groups:
-            spec = g.spec
+        block = self.block
+        for g in self._full:
+            g.t.append(t)
+            for i, append in g.out_appends:
+                append(outs[i])
+            for i, append in g.in_appends:
+                append(ins[i])
+            if len(g.t) >= block:
+                self._flush_group(g)
+        for g in self._decimated:
+            self._sample_decimated(g, t, outs, ins)
+
+    def _sample_decimated(self, g: _Group, t: float, outs: list, ins: list) -> None:
+        spec = g.spec
+        if g.started:
             if spec.interval > 0.0:
-                if t - g.t_last < spec.interval * (1.0 - 1e-12) and g.t:
+                if t - g.t_last < spec.interval * (1.0 - 1e-12):
                     g.last_t = t
-                    continue
+                    return
             else:
                 g.count += 1
-                if g.count < spec.every and g.t:
+                if g.count < spec.every:
                     g.last_t = t
-                    continue
-                g.count = 0
-            g.t.append(t)
-            g.t_last = t
-            g.last_t = math.nan
-            for is_out, i, rows in g.buffers:
-                rows.append(outs[i] if is_out else ins[i])
-            if len(g.t) >= self.block:
-                self._flush_group(g)
+                    return
+        g.started = True
+        g.count = 0
+        g.t.append(t)
+        g.t_last = t
+        g.last_t = math.nan
+        for i, append in g.out_appends:
+            append(outs[i])
+        for i, append in g.in_appends:
+            append(ins[i])
+        if len(g.t) >= self.block:
+            self._flush_group(g)
 
     def event(self, t: float, name: str) -> None:
         self._events.append((t, name))

@@ -175,13 +175,13 @@ class Schedule:
             p, i = p + 1, 0
         return p, i
 
-    def state(self, t: float) -> tuple[str, float, int]:
-        """``(phase, interval start [s], session)`` for an instant inside an interval."""
+    def state(self, t: float) -> tuple[str, float, float, int]:
+        """``(phase, interval start [s], interval end [s], session)`` for an instant inside an interval."""
         if t < self.origin:
-            return self.default, -math.inf, 0
+            return self.default, -math.inf, self.origin, 0
         p, i = self._find(t)
-        a, _, phase, ordinal = self._intervals[i]
-        return phase, p * self.period + a, p * self._per_period[phase] + ordinal + 1
+        a, b, phase, ordinal = self._intervals[i]
+        return phase, p * self.period + a, p * self.period + b, p * self._per_period[phase] + ordinal + 1
 
 
 class ScheduleUnit(TimeSource):
@@ -233,19 +233,25 @@ class ScheduleUnit(TimeSource):
             return self.schedule.ambient.constant
         if h <= 0:
             return self._column.value_and_integral(t)[0]
-        return (self._column.value_and_integral(t + h)[1] - self._column.value_and_integral(t)[1]) / h
+        return self._column.mean(t, t + h)
 
     def _update(self, t: float, h: float) -> None:
-        phase, begun, session = self.schedule.state(t + 0.5 * h if h > 0 else t)
-        for p in self.schedule.phases:
-            setattr(self, p, 1 if p == phase else 0)
-        self.phase = self.schedule.phases.index(phase)
-        self.time_in_phase = t - max(begun, self._start)
-        self.session = session
+        mid = t + 0.5 * h if h > 0 else t
+        if not self._span[0] <= mid < self._span[1]:
+            # A new phase interval: the flags, index and session change only here.
+            phase, begun, end, session = self.schedule.state(mid)
+            for p in self.schedule.phases:
+                setattr(self, p, 1 if p == phase else 0)
+            self.phase = self.schedule.phases.index(phase)
+            self.session = session
+            self._span = (begun, end)
+            self._begun = max(begun, self._start)
+        self.time_in_phase = t - self._begun
         self.T_ambient = self._ambient(t, h)
 
     def setup(self, start_time: float) -> None:
         self._start = start_time
+        self._span = (math.inf, -math.inf)
         self._update(start_time, 0.0)
 
     def do_step(self, t: float, h: float) -> None:

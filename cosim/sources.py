@@ -98,7 +98,7 @@ class Constant(TimeSource):
 class _Column:
     """One interpolated column with its running integral, for exact means over any interval."""
 
-    __slots__ = ("x", "y", "F", "slope", "step", "period", "total", "x0")
+    __slots__ = ("x", "y", "F", "slope", "step", "period", "total", "x0", "cursor", "last")
 
     def __init__(self, x: list[float], y: list[float], interpolation: str, period: float | None):
         self.x, self.y, self.step, self.period = x, y, interpolation == STEP, period
@@ -111,6 +111,30 @@ class _Column:
             F.append(F[-1] + (y[i] * d if self.step else 0.5 * (y[i] + y[i + 1]) * d))
         self.F = F
         self.total = F[-1]
+        self.cursor = 0
+        self.last = n - 1
+
+    def mean(self, a: float, b: float) -> float:
+        """Average of the interpolated signal over ``[a, b]`` (``b > a``) [s]."""
+        x = self.x
+        ta = a
+        if self.period is not None:
+            ta = self.x0 + (a - self.x0) % self.period
+        tb = ta + (b - a)
+        i = self.cursor
+        # Consecutive steps mostly stay in one table interval: no search, no integrals.
+        if not (i < self.last and x[i] <= ta < x[i + 1]):
+            if x[0] <= ta < x[-1]:
+                i = bisect.bisect_right(x, ta) - 1
+                self.cursor = i
+            else:
+                i = -1
+        if i >= 0 and tb <= x[i + 1]:
+            y = self.y[i]
+            if self.step:
+                return y
+            return y + self.slope[i] * (0.5 * (ta + tb) - x[i])
+        return (self.value_and_integral(b)[1] - self.value_and_integral(a)[1]) / (b - a)
 
     def _local(self, t: float, i: int) -> tuple[float, float]:
         """(value, integral from x0) at ``t`` inside ``[x0, x_last]`` given ``x[i] <= t``."""
@@ -204,8 +228,7 @@ class TableSource(TimeSource):
             raise ValueError(f"{where}: 'outputs' names no column to play")
         self._ports = tuple(ports)
         self._names = [p.name for p in ports]
-        self._cache_t = math.nan
-        self._cache: list[float] = []
+        self._named = list(zip(self._names, self._columns))
         super().__init__()
 
     def ports(self) -> Sequence[Port]:
@@ -217,20 +240,14 @@ class TableSource(TimeSource):
     def setup(self, start_time: float) -> None:
         for name, (v, _) in zip(self._names, self._at(start_time)):
             setattr(self, name, v)
-        self._cache_t = math.nan
 
     def do_step(self, t: float, h: float) -> None:
         if self.sample == START:
             for name, (v, _) in zip(self._names, self._at(t)):
                 setattr(self, name, v)
             return
-        # The integral at the end of this step is the one at the start of the next: keep it.
-        hit = abs(t - self._cache_t) <= 1e-12 * max(1.0, abs(t))
-        start = self._cache if hit else [F for _, F in self._at(t)]
-        end = [F for _, F in self._at(t + h)]
-        for name, a, b in zip(self._names, start, end):
-            setattr(self, name, (b - a) / h)
-        self._cache_t, self._cache = t + h, end
+        for name, column in self._named:
+            setattr(self, name, column.mean(t, t + h))
 
 
 def _read_csv(path: Path) -> dict[str, list[float]]:
