@@ -137,7 +137,7 @@ class Observer:
 
 @dataclass
 class RunStats:
-    """What a run did: end time [s], macro steps, rejected trials, events, wall time [s]."""
+    """What a run did: end time [s], macro steps, rejected trials, events, wall and CPU time of this process [s]."""
 
     start: float
     end: float = 0.0
@@ -146,6 +146,7 @@ class RunStats:
     events: list[tuple[float, str]] = field(default_factory=list)
     stopped_by: str | None = None
     wall_time: float = 0.0
+    cpu_time: float = 0.0
 
     @property
     def real_time_factor(self) -> float:
@@ -472,7 +473,7 @@ class Master:
         stats = RunStats(start=first.start, end=first.start)
         self.stats = stats
         self._observers = list(observers)
-        wall0 = time.perf_counter()
+        wall0, cpu0 = time.perf_counter(), time.process_time()
         try:
             self._setup(first.start)
             for obs in self._observers:
@@ -487,6 +488,7 @@ class Master:
                     break
         finally:
             stats.wall_time = time.perf_counter() - wall0
+            stats.cpu_time = time.process_time() - cpu0
             self._terminate()
         if progress is not None:
             progress(stats.end)

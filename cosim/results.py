@@ -15,6 +15,7 @@ file with everything up to the last block, and the ``status`` attribute says how
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -197,7 +198,7 @@ class ResultWriter(Observer):
         start = g.rows_written
         g.time_ds.resize((start + n,))
         g.time_ds[start:] = np.asarray(g.t, dtype="f8")
-        arrays = [np.asarray(rows, dtype="f8").reshape(n, -1) for _, _, rows in g.buffers]
+        arrays = [_rows_to_array(rows) for _, _, rows in g.buffers]
         for b, pos, ds in g.columns:
             ds.resize((start + n,))
             ds[start:] = arrays[b][:, pos]
@@ -250,6 +251,13 @@ class ResultWriter(Observer):
         finally:
             self._file.close()
             self._file = None
+
+
+def _rows_to_array(rows: list) -> np.ndarray:
+    """Rows of equal-length sequences as a 2-D float array (fromiter is about twice as fast as asarray)."""
+    width = len(rows[0])
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype="f8", count=len(rows) * width)
+    return flat.reshape(len(rows), width)
 
 
 def _str_dtype():

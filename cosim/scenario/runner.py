@@ -180,7 +180,7 @@ def _closing(stats: RunStats | None, summary: SummaryObserver) -> dict[str, Any]
     except (AttributeError, ValueError):
         pass
     if stats is not None:
-        attrs.update({"end_time": stats.end, "wall_time": stats.wall_time, "real_time_factor": stats.real_time_factor,
+        attrs.update({"end_time": stats.end, "wall_time": stats.wall_time, "cpu_time": stats.cpu_time, "real_time_factor": stats.real_time_factor,
                       "steps": stats.steps, "rejected_steps": stats.rejected, "stopped_by": stats.stopped_by})
     return attrs
 
