@@ -287,3 +287,14 @@ def test_json_schema_describes_the_format():
 def test_shipped_example_scenarios_validate():
     for path in sorted((HERE / "scenarios").glob("*.yaml")):
         scenario.check(path)
+
+
+def test_docs_describe_every_key_of_the_format():
+    """docs/scenarios.md names every key the schema accepts, so the reference cannot drift."""
+    docs = (HERE.parent / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    schema = scenario.json_schema()
+    keys = set(schema["properties"])
+    for definition in schema["$defs"].values():
+        keys |= set(definition.get("properties", {}))
+    missing = sorted(k for k in keys if f"`{k}`" not in docs and f"{k}:" not in docs)
+    assert not missing, f"keys not described in docs/scenarios.md: {missing}"
