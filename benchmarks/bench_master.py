@@ -20,7 +20,6 @@ import cProfile
 import pstats
 import sys
 import tempfile
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -41,8 +40,14 @@ from cosim.unit import INPUT, OUTPUT, Port, PythonUnit  # noqa: E402
 class StandInBattery(PythonUnit):
     """A bucket of charge with a resistance and a lumped thermal mass: the battery's ports, cheap physics."""
 
-    PORTS = (Port("P_load", INPUT, "W"), Port("I_charge", INPUT, "A"), Port("T_ambient", INPUT, "K"),
-             Port("SOC", OUTPUT, "1", min=0.0, max=1.0), Port("V_terminal", OUTPUT, "V"), Port("T_cell", OUTPUT, "K"))
+    PORTS = (
+        Port("P_load", INPUT, "W"),
+        Port("I_charge", INPUT, "A"),
+        Port("T_ambient", INPUT, "K"),
+        Port("SOC", OUTPUT, "1", min=0.0, max=1.0),
+        Port("V_terminal", OUTPUT, "V"),
+        Port("T_cell", OUTPUT, "K"),
+    )
     can_save_state = True
 
     def setup(self, start_time):
@@ -116,22 +121,29 @@ def overhead_python(n: int, repeats: int) -> tuple[float, float]:
 
     def mastered():
         # Unconnected inputs (T_ambient, plugged) keep their start values, as in the bare loop.
-        units = {"src": TableSource(outputs={"P": {"unit": "W"}}, data=table, repeat=True),
-                 "bat": StandInBattery(), "chg": StandInCharger()}
-        conns = [Connection("src.P", "bat.P_load"), Connection("chg.I_charge", "bat.I_charge", delay=1),
-                 Connection("bat.SOC", "chg.SOC")]
-        Master(units, conns, observe=["bat.SOC", "bat.V_terminal", "bat.T_cell"]).run(fixed(0.0, float(n), 1.0))
+        units = {
+            "src": TableSource(outputs={"P": {"unit": "W"}}, data=table, repeat=True),
+            "bat": StandInBattery(),
+            "chg": StandInCharger(),
+        }
+        conns = [
+            Connection("src.P", "bat.P_load"),
+            Connection("chg.I_charge", "bat.I_charge", delay=1),
+            Connection("bat.SOC", "chg.SOC"),
+        ]
+        Master(units, conns, observe=["bat.SOC", "bat.V_terminal", "bat.T_cell"]).run(
+            fixed(0.0, float(n), 1.0)
+        )
 
     return best(bare, repeats), best(mastered, repeats)
 
 
 def overhead_fmu(n: int, repeats: int) -> tuple[float, float, str] | str:
     try:
-        from fmpy import extract, read_model_description
-        from fmpy.fmi2 import FMU2Slave
-
         from cosim.fmu import FMUUnit
         from cosim.fmu_build import build as build_c
+        from fmpy import extract, read_model_description
+        from fmpy.fmi2 import FMU2Slave
     except ImportError as err:
         return f"skipped: the FMU adapter or the C FMU build is not installed ({err})"
     out = Path(tempfile.mkdtemp(prefix="bench_fmus_"))
@@ -152,8 +164,12 @@ def overhead_fmu(n: int, repeats: int) -> tuple[float, float, str] | str:
 
     def bare():
         unzip = extract(str(fmu2))
-        slave = FMU2Slave(guid=md.guid, unzipDirectory=unzip, modelIdentifier=md.coSimulation.modelIdentifier,
-                          instanceName="bare")
+        slave = FMU2Slave(
+            guid=md.guid,
+            unzipDirectory=unzip,
+            modelIdentifier=md.coSimulation.modelIdentifier,
+            instanceName="bare",
+        )
         slave.instantiate()
         slave.setupExperiment(startTime=0.0)
         slave.enterInitializationMode()
@@ -172,13 +188,19 @@ def overhead_fmu(n: int, repeats: int) -> tuple[float, float, str] | str:
         unit = FMUUnit(fmu2, "fmu")
         src = Constant(outputs={v.name: {"value": x, "unit": _unit_of(v)} for v, x in zip(ins, values)})
         conns = [Connection(f"src.{v.name}", f"fmu.{v.name}") for v in ins]
-        Master({"src": src, "fmu": unit}, conns, observe=[f"fmu.{v.name}" for v in outs]).run(fixed(0.0, float(n), 1.0))
+        Master({"src": src, "fmu": unit}, conns, observe=[f"fmu.{v.name}" for v in outs]).run(
+            fixed(0.0, float(n), 1.0)
+        )
 
     return best(bare, repeats), best(mastered, repeats), fmu2.name
 
 
 def _unit_of(variable) -> str:
-    return getattr(variable, "unit", None) or getattr(getattr(variable, "declaredType", None), "unit", None) or "1"
+    return (
+        getattr(variable, "unit", None)
+        or getattr(getattr(variable, "declaredType", None), "unit", None)
+        or "1"
+    )
 
 
 # ------------------------------------------------------------------- results
@@ -187,8 +209,10 @@ def results_share(n: int, repeats: int) -> tuple[float, float, int]:
     signals = ["bat.SOC", "bat.V_terminal", "bat.T_cell", "bat.P_load", "src.P"]
 
     def one(record: bool):
-        units = {"src": TableSource(outputs={"P": {"unit": "W"}}, data=table, repeat=True),
-                 "bat": StandInBattery()}
+        units = {
+            "src": TableSource(outputs={"P": {"unit": "W"}}, data=table, repeat=True),
+            "bat": StandInBattery(),
+        }
         master = Master(units, [Connection("src.P", "bat.P_load")], observe=signals)
         with tempfile.TemporaryDirectory() as tmp:
             writer = ResultWriter(Path(tmp) / "r.h5", [OutputGroup("main", signals)]) if record else None
@@ -240,9 +264,13 @@ summary:
 """
 
 
-def year(days: int, battery: str, profile: bool, record: str = "decimated",
-         compression: str = "gzip") -> tuple[object, str, pstats.Stats | None]:
-    """Run the daily-use scenario; ``record``: "decimated" (10 min), "all" (every signal, every point), "none"."""
+def year(
+    days: int, battery: str, profile: bool, record: str = "decimated", compression: str = "gzip"
+) -> tuple[object, str, pstats.Stats | None]:
+    """Run the daily-use scenario.
+
+    ``record``: "decimated" (10 min), "all" (every signal at every point) or "none".
+    """
     fmu_path = ROOT / "fmus" / "BatteryTwin.fmu"
     if battery == "fmu":
         spec = f"    fmu: {fmu_path}\n    parameters: {{SOC_init: 0.8}}"
@@ -251,9 +279,11 @@ def year(days: int, battery: str, profile: bool, record: str = "decimated",
         spec = "    type: battery\n    parameters: {SOC_init: 0.8}"
         label = "battery: the in-process battery unit (same model as the FMU, no FMI layer)"
     else:
-        spec = "    type: \"bench_master:StandInBattery\""
+        spec = '    type: "bench_master:StandInBattery"'
         label = "battery: a Python stand-in (the battery model is not installed)"
-    charger = "cccv_charger" if "cccv_charger" in registry.unit_type_names() else "bench_master:StandInCharger"
+    charger = (
+        "cccv_charger" if "cccv_charger" in registry.unit_type_names() else "bench_master:StandInCharger"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "year.yaml"
         text = YEAR.format(days=days, root=ROOT, battery=spec, charger=charger)
@@ -266,9 +296,11 @@ def year(days: int, battery: str, profile: bool, record: str = "decimated",
         path.write_text(text, encoding="utf-8")
         if charger == "cccv_charger":
             # The real charger wants the terminal voltage too.
-            text = path.read_text().replace("  - {from: battery.SOC, to: charger.SOC}\n",
-                                            "  - {from: battery.SOC, to: charger.SOC}\n"
-                                            "  - {from: battery.V_terminal, to: charger.V_terminal}\n")
+            text = path.read_text().replace(
+                "  - {from: battery.SOC, to: charger.SOC}\n",
+                "  - {from: battery.SOC, to: charger.SOC}\n"
+                "  - {from: battery.V_terminal, to: charger.V_terminal}\n",
+            )
             path.write_text(text)
         plan = scenario.check(path, say=print)
         prof = cProfile.Profile() if profile else None
@@ -285,12 +317,15 @@ def year(days: int, battery: str, profile: bool, record: str = "decimated",
 
 def where_time_goes(stats: pstats.Stats, total: float) -> list[tuple[str, float]]:
     """Own time per area, from the profile."""
-    areas = {"battery model": ("battery_fmu",), "FMU calls (fmpy/ctypes)": ("fmpy", "cosim/fmu"),
-             "master loop (generated code)": ("<cosim segment runner>",),
-             "master set-up and bookkeeping": ("cosim/master", "cosim/compiled", "cosim/timeline"),
-             "schedule and sources": ("cosim/schedule", "cosim/sources"),
-             "results and summary": ("cosim/results", "cosim/summary", "h5py"),
-             "numpy": ("numpy",)}
+    areas = {
+        "battery model": ("battery_fmu",),
+        "FMU calls (fmpy/ctypes)": ("fmpy", "cosim/fmu"),
+        "master loop (generated code)": ("<cosim segment runner>",),
+        "master set-up and bookkeeping": ("cosim/master", "cosim/compiled", "cosim/timeline"),
+        "schedule and sources": ("cosim/schedule", "cosim/sources"),
+        "results and summary": ("cosim/results", "cosim/summary", "h5py"),
+        "numpy": ("numpy",),
+    }
     own: dict[str, float] = {k: 0.0 for k in areas}
     own["other"] = 0.0
     for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
@@ -314,15 +349,19 @@ def main() -> None:
 
     print("1. master overhead (best of %d, %d macro steps)" % (repeats, n))
     bare, mastered = overhead_python(n, repeats)
-    print(f"   Python units (table source -> battery stand-in <-> charger stand-in): bare loop {bare:.3f} s, "
-          f"master {mastered:.3f} s, ratio {mastered / bare:.3f} (target <= 1.25)")
+    print(
+        f"   Python units (table source -> battery stand-in <-> charger stand-in): bare loop {bare:.3f} s, "
+        f"master {mastered:.3f} s, ratio {mastered / bare:.3f} (target <= 1.25)"
+    )
     fmu = overhead_fmu(n, repeats)
     if isinstance(fmu, str):
         print(f"   C FMU: {fmu}")
     else:
         bare, mastered, name = fmu
-        print(f"   C FMU {name} through fmpy: bare FMU2Slave loop {bare:.3f} s, master with FMUUnit "
-              f"{mastered:.3f} s, ratio {mastered / bare:.3f} (target <= 1.25)")
+        print(
+            f"   C FMU {name} through fmpy: bare FMU2Slave loop {bare:.3f} s, master with FMUUnit "
+            f"{mastered:.3f} s, ratio {mastered / bare:.3f} (target <= 1.25)"
+        )
 
     battery = args.battery
     if battery is None:
@@ -339,23 +378,33 @@ def main() -> None:
     for record in ("none", "all"):
         runs = [year(share_days, battery, profile=False, record=record)[0] for _ in range(repeats)]
         timed[record] = min(r.cpu_total for r in runs)
-    print(f"   no outputs {timed['none']:.2f} s, every signal at every communication point {timed['all']:.2f} s: "
-          f"recording is {(timed['all'] - timed['none']) / timed['all'] * 100:.1f} % of the run time (target <= 20 %)")
+    print(
+        f"   no outputs {timed['none']:.2f} s, every signal at every communication point "
+        f"{timed['all']:.2f} s: recording is {(timed['all'] - timed['none']) / timed['all'] * 100:.1f} % "
+        "of the run time (target <= 20 %)"
+    )
     plain, recorded, k = results_share(n, repeats)
-    print(f"   worst case, units that cost next to nothing ({n} steps of a table and a stand-in battery, {k} signals): "
-          f"{(recorded - plain) / recorded * 100:.1f} %")
+    print(
+        f"   worst case, units that cost next to nothing ({n} steps of a table and a stand-in battery, "
+        f"{k} signals): "
+        f"{(recorded - plain) / recorded * 100:.1f} %"
+    )
 
     print(f"3. {days} days of daily use ({battery})")
     report, label, _ = year(days, battery, profile=False)
     s = report.stats
     print(f"   {label}")
-    print(f"   {s.steps:,} macro steps, wall {s.wall_time:.2f} s, real-time factor {s.real_time_factor:,.0f}x "
-          f"(target: 365 d <= 60 s, > 500 000x)")
+    print(
+        f"   {s.steps:,} macro steps, wall {s.wall_time:.2f} s, real-time factor {s.real_time_factor:,.0f}x "
+        f"(target: 365 d <= 60 s, > 500 000x)"
+    )
     for label_, value, unit in report.summary:
         print(f"   {label_}: {value:.4g} {unit}")
     report, _, stats = year(min(days, 30), battery, profile=True)
-    print(f"   where the time goes ({min(days, 30)} days under cProfile, scaled to its wall time "
-          f"{report.stats.wall_time:.2f} s; the profiler itself inflates Python calls):")
+    print(
+        f"   where the time goes ({min(days, 30)} days under cProfile, scaled to its wall time "
+        f"{report.stats.wall_time:.2f} s; the profiler itself inflates Python calls):"
+    )
     for area, seconds in where_time_goes(stats, report.stats.wall_time):
         print(f"     {area:32s} {seconds:7.2f} s  {seconds / report.stats.wall_time * 100:5.1f} %")
 

@@ -64,10 +64,19 @@ def _fmt(value: float) -> str:
 
 @click.command("run")
 @click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Result file (HDF5). Default: the scenario's outputs.file or results/<name>.h5.")
-@click.option("--duration", default=None, metavar="D",
-              help="Simulate D instead of the scenario's duration: seconds, or '2 h', '7 d'.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Result file (HDF5). Default: the scenario's outputs.file or results/<name>.h5.",
+)
+@click.option(
+    "--duration",
+    default=None,
+    metavar="D",
+    help="Simulate D instead of the scenario's duration: seconds, or '2 h', '7 d'.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary table.")
 def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: bool) -> None:
     """Run SCENARIO_FILE and write its results to HDF5.
@@ -102,13 +111,19 @@ def _run_with_bar(plan, output, span, total, console):
 
     from cosim import scenario
 
-    columns = (TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f} %"),
-               TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f} %"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("run", total=total)
         start = plan.start
-        return scenario.run_plan(plan, output=output, duration=span,
-                                 progress=lambda t: bar.update(task, completed=t - start))
+        return scenario.run_plan(
+            plan, output=output, duration=span, progress=lambda t: bar.update(task, completed=t - start)
+        )
 
 
 def _print_summary(report, plan) -> None:
@@ -159,8 +174,10 @@ def validate(files: tuple[Path, ...]) -> None:
         if plan.schedule is not None:
             kind = "weekly" if plan.schedule.period > 86400 else "daily"
             sched = f", {kind} schedule ({', '.join(plan.schedule.phases)})"
-        click.echo(f"ok: {path} ({len(units)} units, {len(plan.connections)} connections{sched}, "
-                   f"{_span(plan.duration)}, {sum(len(g.signals) for g in plan.groups)} recorded signals)")
+        click.echo(
+            f"ok: {path} ({len(units)} units, {len(plan.connections)} connections{sched}, "
+            f"{_span(plan.duration)}, {sum(len(g.signals) for g in plan.groups)} recorded signals)"
+        )
     if failed:
         sys.exit(2)
 
@@ -177,8 +194,13 @@ def schema() -> None:
 
 @click.command("export")
 @click.argument("result_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for one CSV file per output group.")
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for one CSV file per output group.",
+)
 def export(result_file: Path, csv_dir: Path) -> None:
     """Export a result file's signals to CSV, one file per output group."""
     from cosim.export import export_csv
@@ -190,8 +212,13 @@ def export(result_file: Path, csv_dir: Path) -> None:
 
 @click.command("plot")
 @click.argument("result_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="PNG file (default: next to the result, .png).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PNG file (default: next to the result, .png).",
+)
 def plot(result_file: Path, output: Path | None) -> None:
     """Plot a result file to PNG: the scenario's plots, or panels by unit (temperatures, power, ...)."""
     from cosim.plot import plot_result

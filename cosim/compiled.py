@@ -27,8 +27,15 @@ def _read(src: str, a: int, b: int, g: float, o: float) -> str:
     return term
 
 
-def build_segment_runner(slots: Sequence[Any], ahead: Sequence[Any], blocks: Sequence[Any], jacobi: bool,
-                         need_prev: bool, everies: Sequence[int]) -> Callable:
+# A code generator reads best as one pass over the slots, emitting in order.
+def build_segment_runner(  # noqa: C901
+    slots: Sequence[Any],
+    ahead: Sequence[Any],
+    blocks: Sequence[Any],
+    jacobi: bool,
+    need_prev: bool,
+    everies: Sequence[int],
+) -> Callable:
     """Generate ``run(start, h, n, stop, outs, ins, observers, progress, done, check)``.
 
     Parameters
@@ -119,7 +126,8 @@ def _emit_step(w, s: Any, t: str, span: str, indent: str = "            ") -> No
     w(f"{indent}o{i} = get{i}()")
     w(f"{indent}outs[{i}] = o{i}")
     w(f"{indent}x = sum(o{i})")
-    tests = ["x - x != 0.0"] + [f"not {lo!r} <= o{i}[{pos}] <= {hi!r}".replace("inf", "INF")
-                                for pos, lo, hi in s.bounds]
+    tests = ["x - x != 0.0"] + [
+        f"not {lo!r} <= o{i}[{pos}] <= {hi!r}".replace("inf", "INF") for pos, lo, hi in s.bounds
+    ]
     w(f"{indent}if {' or '.join(tests)}:")
     w(f"{indent}    check({i}, o{i}, t_end)")

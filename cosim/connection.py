@@ -18,8 +18,13 @@ TRANSFERS = (LAST, MEAN)
 
 # Which port types may feed which: widening only, never a silent truncation.
 _COMPATIBLE = {
-    ("Real", "Real"), ("Integer", "Integer"), ("Boolean", "Boolean"), ("String", "String"),
-    ("Integer", "Real"), ("Boolean", "Real"), ("Boolean", "Integer"),
+    ("Real", "Real"),
+    ("Integer", "Integer"),
+    ("Boolean", "Boolean"),
+    ("String", "String"),
+    ("Integer", "Real"),
+    ("Boolean", "Real"),
+    ("Boolean", "Integer"),
 }
 
 
@@ -74,23 +79,37 @@ class Connection:
         return self.target.split(".", 1)[1]
 
 
-def check_ends(conn: Connection, source: Port | None, target: Port | None,
-               source_ports: list[str], target_ports: list[str]) -> list[str]:
+def check_ends(
+    conn: Connection,
+    source: Port | None,
+    target: Port | None,
+    source_ports: list[str],
+    target_ports: list[str],
+) -> list[str]:
     """Problems with the two ends of a connection (existence, causality, type); empty when sound."""
     import difflib
 
     problems = []
-    for end, port, names, want in ((conn.source, source, source_ports, OUTPUT), (conn.target, target, target_ports, INPUT)):
+    for end, port, names, want in (
+        (conn.source, source, source_ports, OUTPUT),
+        (conn.target, target, target_ports, INPUT),
+    ):
         if port is None:
             close = difflib.get_close_matches(end.split(".", 1)[1], names, n=3)
-            hint = f"; did you mean {', '.join(repr(end.split('.', 1)[0] + '.' + c) for c in close)}?" if close else ""
+            hint = (
+                f"; did you mean {', '.join(repr(end.split('.', 1)[0] + '.' + c) for c in close)}?"
+                if close
+                else ""
+            )
             problems.append(f"{end!r} is not a port of unit {end.split('.', 1)[0]!r}{hint}")
         elif port.causality != want:
             role = "source" if want == OUTPUT else "target"
             problems.append(f"{end!r} is an {port.causality}, expected an {want} as the connection's {role}")
     if source is not None and target is not None and (source.type, target.type) not in _COMPATIBLE:
-        problems.append(f"{conn.source!r} is {source.type} and {conn.target!r} is {target.type}: "
-                        f"types do not match (a {source.type} cannot feed a {target.type})")
+        problems.append(
+            f"{conn.source!r} is {source.type} and {conn.target!r} is {target.type}: "
+            f"types do not match (a {source.type} cannot feed a {target.type})"
+        )
     return problems
 
 
@@ -102,5 +121,7 @@ def coefficients(conn: Connection, source: Port, target: Port) -> tuple[float, f
     try:
         g, o = si.conversion(source.unit, target.unit)
     except si.UnitError as err:
-        raise si.UnitError(f"{conn.source!r} [{source.unit}] cannot feed {conn.target!r} [{target.unit}]: {err}") from None
+        raise si.UnitError(
+            f"{conn.source!r} [{source.unit}] cannot feed {conn.target!r} [{target.unit}]: {err}"
+        ) from None
     return conn.gain * g, conn.gain * o + conn.offset

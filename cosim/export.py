@@ -21,7 +21,9 @@ def export_csv(result: Result, out_dir: str | Path) -> list[Path]:
         signals = [s for s in result.signals.values() if s.group == group]
         n = min([len(time)] + [len(s.values) for s in signals])
         header = ["time [s]"] + [f"{s.name} [{s.unit}]" for s in signals]
-        table = np.column_stack([time[:n]] + [s.values[:n] for s in signals]) if n else np.empty((0, len(header)))
+        table = (
+            np.column_stack([time[:n]] + [s.values[:n] for s in signals]) if n else np.empty((0, len(header)))
+        )
         path = out_dir / f"{group}.csv"
         np.savetxt(path, table, delimiter=",", header=",".join(header), comments="", fmt="%.17g")
         written.append(path)

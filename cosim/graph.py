@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 
-def strongly_connected(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+# One function keeps the iterative Tarjan algorithm readable as written in the literature.
+def strongly_connected(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> list[list[str]]:  # noqa: C901
     """Strongly connected components (Tarjan), each in ``nodes`` order, components in topological order.
 
     Parameters
@@ -73,7 +74,9 @@ def strongly_connected(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -
     return _stable_topological(list(reversed(found)), succ, rank)
 
 
-def _stable_topological(comps: list[list[str]], succ: dict[str, list[str]], rank: dict[str, int]) -> list[list[str]]:
+def _stable_topological(
+    comps: list[list[str]], succ: dict[str, list[str]], rank: dict[str, int]
+) -> list[list[str]]:
     owner = {n: i for i, comp in enumerate(comps) for n in comp}
     indegree = [0] * len(comps)
     comp_succ: list[set[int]] = [set() for _ in comps]
@@ -123,7 +126,11 @@ def describe_cycle(component: Sequence[str], edges: Iterable[tuple[str, str]]) -
                     path = [node]
                     while path[-1] != start:
                         path.append(parent[path[-1]])
-                    return " -> ".join([start, *reversed(path[:-1]), start]) if node != start else f"{start} -> {start}"
+                    return (
+                        " -> ".join([start, *reversed(path[:-1]), start])
+                        if node != start
+                        else f"{start} -> {start}"
+                    )
                 if nxt not in parent:
                     parent[nxt] = node
                     nxt_frontier.append(nxt)

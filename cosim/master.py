@@ -137,7 +137,7 @@ class Observer:
 
 @dataclass
 class RunStats:
-    """What a run did: end time [s], macro steps, rejected trials, events, wall and CPU time of this process [s]."""
+    """What a run did: end time [s], macro steps, rejected trials, events, wall and CPU time [s]."""
 
     start: float
     end: float = 0.0
@@ -157,9 +157,27 @@ class RunStats:
 class _Slot:
     """A unit as the master steps it: bound calls, input plan, rate, window."""
 
-    __slots__ = ("i", "name", "unit", "set_inputs", "do_step", "get_outputs", "inputs", "outputs",
-                 "direct", "delayed", "mean", "acc", "every_by_phase", "every", "count", "t_w",
-                 "bounds", "ahead", "feedthrough")
+    __slots__ = (
+        "i",
+        "name",
+        "unit",
+        "set_inputs",
+        "do_step",
+        "get_outputs",
+        "inputs",
+        "outputs",
+        "direct",
+        "delayed",
+        "mean",
+        "acc",
+        "every_by_phase",
+        "every",
+        "count",
+        "t_w",
+        "bounds",
+        "ahead",
+        "feedthrough",
+    )
 
     def __init__(self, i: int, name: str, unit: Unit):
         self.i, self.name, self.unit = i, name, unit
@@ -228,9 +246,17 @@ class Master:
     10
     """
 
-    def __init__(self, units: Mapping[str, Unit], connections: Sequence[Connection] = (), *,
-                 settings: MasterSettings | None = None, every: Mapping[str, Any] | None = None,
-                 events: Sequence[Event] = (), observe: Iterable[str] = (), compile: bool = True):
+    def __init__(
+        self,
+        units: Mapping[str, Unit],
+        connections: Sequence[Connection] = (),
+        *,
+        settings: MasterSettings | None = None,
+        every: Mapping[str, Any] | None = None,
+        events: Sequence[Event] = (),
+        observe: Iterable[str] = (),
+        compile: bool = True,
+    ):
         self.settings = settings or MasterSettings()
         self.units = dict(units)
         self.connections = list(connections)
@@ -273,8 +299,11 @@ class Master:
         for c in self.connections:
             missing = [u for u in (c.source_unit, c.target_unit) if u not in self.units]
             if missing:
-                problems += [f"connection {c.source} -> {c.target}: no unit named {u!r} (units: {', '.join(self.units)})"
-                             for u in missing]
+                problems += [
+                    f"connection {c.source} -> {c.target}: no unit named {u!r} "
+                    f"(units: {', '.join(self.units)})"
+                    for u in missing
+                ]
                 continue
             src = self._ports[c.source_unit].get(c.source_port)
             dst = self._ports[c.target_unit].get(c.target_port)
@@ -287,12 +316,16 @@ class Master:
             except si.UnitError as err:
                 problems.append(f"connection {c.source} -> {c.target}: {err}")
             if c.target in fed:
-                problems.append(f"connection {c.source} -> {c.target}: {c.target!r} is already fed by {fed[c.target]!r}; "
-                                "an input takes one connection")
+                problems.append(
+                    f"connection {c.source} -> {c.target}: {c.target!r} is already fed by {fed[c.target]!r}; "
+                    "an input takes one connection"
+                )
             fed[c.target] = c.source
             if getattr(self.units[c.target_unit], "steps_ahead", False):
-                problems.append(f"connection {c.source} -> {c.target}: unit {c.target_unit!r} is a time source "
-                                "and takes no connected inputs")
+                problems.append(
+                    f"connection {c.source} -> {c.target}: unit {c.target_unit!r} is a time source "
+                    "and takes no connected inputs"
+                )
         return problems
 
     def _check_rates(self, every: Mapping[str, Any]) -> list[str]:
@@ -327,7 +360,9 @@ class Master:
             if p is None:
                 problems.append(f"observed signal {sig!r} is not a port of a unit")
             elif p.causality == INPUT and sig not in connected:
-                problems.append(f"observed signal {sig!r} is an input without a connection (it keeps its start value)")
+                problems.append(
+                    f"observed signal {sig!r} is an input without a connection (it keeps its start value)"
+                )
             elif p.causality not in (INPUT, OUTPUT):
                 problems.append(f"observed signal {sig!r} is a {p.causality}, not an input or output")
         return problems
@@ -348,17 +383,21 @@ class Master:
         comps = graph.strongly_connected(names, edges)
         loops = [c for c in comps if graph.is_loop(c, edges)]
         if loops and self.settings.method == GAUSS_SEIDEL and self.settings.loop is None:
-            raise ScenarioError([
-                f"algebraic loop {graph.describe_cycle(c, edges)}: each unit's outputs depend on its inputs "
-                "within the same macro step; add 'delay: 1' to one of its connections, or set "
-                "algorithm.loop: {solver: fixedpoint} to iterate (needs units that can save their state)"
-                for c in loops])
+            raise ScenarioError(
+                [
+                    f"algebraic loop {graph.describe_cycle(c, edges)}: each unit's outputs depend on its "
+                    "inputs "
+                    "within the same macro step; add 'delay: 1' to one of its connections, or set "
+                    "algorithm.loop: {solver: fixedpoint} to iterate (needs units that can save their state)"
+                    for c in loops
+                ]
+            )
         order = [n for comp in comps for n in comp]
         if self.settings.method == JACOBI:
             loops = []
         return order, loops
 
-    def _bind(self, observe: list[str]) -> None:
+    def _bind(self, observe: list[str]) -> None:  # noqa: C901 - one pass over ports and connections
         wanted_out: dict[str, list[str]] = {s.name: [] for s in self.slots}
 
         def want(sig: str) -> None:
@@ -385,7 +424,9 @@ class Master:
                 plan = []
                 for c in cs:
                     src = self._slot_of[c.source_unit]
-                    g, o = coefficients(c, self._ports[c.source_unit][c.source_port], self._ports[s.name][c.target_port])
+                    g, o = coefficients(
+                        c, self._ports[c.source_unit][c.source_port], self._ports[s.name][c.target_port]
+                    )
                     plan.append((src.i, src.outputs.index(c.source_port), g, o))
                     s.inputs.append(c.target_port)
                 setattr(s, kind, plan)
@@ -394,7 +435,9 @@ class Master:
                 for pos, name in enumerate(s.outputs):
                     p = self._ports[s.name][name]
                     if p.min is not None or p.max is not None:
-                        s.bounds.append((pos, -_INF if p.min is None else p.min, _INF if p.max is None else p.max))
+                        s.bounds.append(
+                            (pos, -_INF if p.min is None else p.min, _INF if p.max is None else p.max)
+                        )
             s.unit.bind(list(s.inputs), list(s.outputs))
 
     def _make_blocks(self, loops: list[list[str]]) -> list[_Slot | _Loop]:
@@ -413,17 +456,30 @@ class Master:
             done.update(loop)
             rates = {repr(m.every_by_phase) for m in members}
             if len(rates) > 1:
-                raise ScenarioError(f"units in the algebraic loop {graph.describe_cycle(loop, edges)} "
-                                    "must step at the same rate ('every')")
-            watch = sorted({(self._slot_of[c.source_unit].i, self._slot_of[c.source_unit].outputs.index(c.source_port))
-                            for c in self.connections
-                            if c.source_unit in loop and c.target_unit in loop and c.delay == 0})
+                raise ScenarioError(
+                    f"units in the algebraic loop {graph.describe_cycle(loop, edges)} "
+                    "must step at the same rate ('every')"
+                )
+            watch = sorted(
+                {
+                    (
+                        self._slot_of[c.source_unit].i,
+                        self._slot_of[c.source_unit].outputs.index(c.source_port),
+                    )
+                    for c in self.connections
+                    if c.source_unit in loop and c.target_unit in loop and c.delay == 0
+                }
+            )
             cannot = [m.name for m in members if not _can_save(m.unit)]
             cycle = graph.describe_cycle(loop, edges)
             if cannot:
-                warnings.warn(f"algebraic loop {cycle}: {', '.join(cannot)} cannot save and restore state, so the "
-                              "loop is not iterated; it runs once per macro step, reading the values from the "
-                              "start of the step", EvtwinWarning, stacklevel=3)
+                warnings.warn(
+                    f"algebraic loop {cycle}: {', '.join(cannot)} cannot save and restore state, so the "
+                    "loop is not iterated; it runs once per macro step, reading the values from the "
+                    "start of the step",
+                    EvtwinWarning,
+                    stacklevel=3,
+                )
             blocks.append(_Loop(members, watch, cycle, not cannot))
         return blocks
 
@@ -449,8 +505,13 @@ class Master:
         return [s.name for s in self.slots]
 
     # -------------------------------------------------------------------- run
-    def run(self, timeline: Iterable[Segment], *, observers: Sequence[Observer] = (),
-            progress: Callable[[float], None] | None = None) -> RunStats:
+    def run(
+        self,
+        timeline: Iterable[Segment],
+        *,
+        observers: Sequence[Observer] = (),
+        progress: Callable[[float], None] | None = None,
+    ) -> RunStats:
         """Set up every unit, step them over ``timeline``, and terminate them.
 
         Parameters
@@ -482,8 +543,10 @@ class Master:
             self._warn_events()
             for seg in _chain(first, segments):
                 if stats.end != seg.start:
-                    raise ScenarioError(f"timeline has a gap or overlap: a segment starts at {seg.start} s, "
-                                        f"the previous one ended at {stats.end} s")
+                    raise ScenarioError(
+                        f"timeline has a gap or overlap: a segment starts at {seg.start} s, "
+                        f"the previous one ended at {stats.end} s"
+                    )
                 if self._run_segment(seg, stats, progress):
                     break
         finally:
@@ -509,9 +572,11 @@ class Master:
             outs[s.i] = s.get_outputs()
         for s in self.slots:
             if s.inputs:
-                vals = ([outs[a][b] * g + o for a, b, g, o in s.direct]
-                        + [outs[a][b] * g + o for a, b, g, o in s.delayed]
-                        + [outs[a][b] * g + o for a, b, g, o in s.mean])
+                vals = (
+                    [outs[a][b] * g + o for a, b, g, o in s.direct]
+                    + [outs[a][b] * g + o for a, b, g, o in s.delayed]
+                    + [outs[a][b] * g + o for a, b, g, o in s.mean]
+                )
                 s.set_inputs(vals)
                 ins[s.i] = vals
                 outs[s.i] = s.get_outputs()
@@ -521,9 +586,12 @@ class Master:
     def _warn_events(self) -> None:
         if self.events and not self.can_roll_back:
             warnings.warn(
-                f"events ({', '.join(e.name for e in self.events)}) are detected at the next communication point, "
+                f"events ({', '.join(e.name for e in self.events)}) are detected at the next "
+                "communication point, "
                 f"not located exactly: {', '.join(self.rollback_units)} cannot save and restore state",
-                EvtwinWarning, stacklevel=3)
+                EvtwinWarning,
+                stacklevel=3,
+            )
 
     def _terminate(self) -> None:
         first_error = None
@@ -542,12 +610,29 @@ class Master:
     def _run_segment(self, seg: Segment, stats: RunStats, progress) -> bool:
         """Step one segment; True when an event stopped the run."""
         for s in self.slots:
-            s.every = s.every_by_phase if isinstance(s.every_by_phase, int) else s.every_by_phase.get(seg.phase, 1)
+            s.every = (
+                s.every_by_phase if isinstance(s.every_by_phase, int) else s.every_by_phase.get(seg.phase, 1)
+            )
             s.count = 0
-        self._plan = [s if type(s) is _Loop else
-                      (s, s.i, s.every, s.direct, s.delayed, s.mean, s.acc, s.set_inputs, s.do_step,
-                       s.get_outputs, bool(s.bounds), bool(s.inputs))
-                      for s in self._blocks]
+        self._plan = [
+            s
+            if type(s) is _Loop
+            else (
+                s,
+                s.i,
+                s.every,
+                s.direct,
+                s.delayed,
+                s.mean,
+                s.acc,
+                s.set_inputs,
+                s.do_step,
+                s.get_outputs,
+                bool(s.bounds),
+                bool(s.inputs),
+            )
+            for s in self._blocks
+        ]
         if self.events:
             return self._run_segment_events(seg, stats, progress)
         if self._compile and not self._has_loops:
@@ -580,12 +665,24 @@ class Master:
         everies = tuple(s.every for s in self.slots)
         run = self._runners.get(everies)
         if run is None:
-            run = build_segment_runner(self.slots, self._ahead, self._blocks, self._jacobi, self._need_prev, everies)
+            run = build_segment_runner(
+                self.slots, self._ahead, self._blocks, self._jacobi, self._need_prev, everies
+            )
             self._runners[everies] = run
         n = seg.n_steps()
         try:
-            run(seg.start, seg.step, n, seg.stop, self.outs, self.ins, self._observers, progress, stats.steps,
-                self._check_index)
+            run(
+                seg.start,
+                seg.step,
+                n,
+                seg.stop,
+                self.outs,
+                self.ins,
+                self._observers,
+                progress,
+                stats.steps,
+                self._check_index,
+            )
         except EvtwinError:
             raise
         except Exception as err:
@@ -643,7 +740,8 @@ class Master:
         return False
 
     # ----------------------------------------------------------- macro step
-    def _macro_step(self, t: float, h: float, sync: bool) -> None:
+    # The interpreter's hot path: inlined on purpose (a helper call per unit and step costs more).
+    def _macro_step(self, t: float, h: float, sync: bool) -> None:  # noqa: C901
         outs = self.outs
         t_end = t + h
         slot = None
@@ -665,7 +763,9 @@ class Master:
                     slot = entry
                     self._loop_step(entry, src, prev, t, h, sync)
                     continue
-                slot, i, every, direct, delayed, mean, acc, set_inputs, do_step, get_outputs, bounded, fed = entry
+                slot, i, every, direct, delayed, mean, acc, set_inputs, do_step, get_outputs, bounded, fed = (
+                    entry
+                )
                 if mean:
                     for j, (a, b, _, _) in enumerate(mean):
                         acc[j] += src[a][b] * h
@@ -747,10 +847,14 @@ class Master:
                 for s, st in zip(loop.slots, states):
                     s.unit.restore_state(st)
             else:
-                raise SimulationError(f"algebraic loop {loop.cycle}: fixed-point iteration did not converge in "
-                                      f"{solver.max_iterations} iterations (relative change {residual:.3g} > "
-                                      f"tolerance {solver.tolerance:g}); raise max_iterations, loosen the "
-                                      "tolerance, or add 'delay: 1' to a connection of the loop", None, t_end)
+                raise SimulationError(
+                    f"algebraic loop {loop.cycle}: fixed-point iteration did not converge in "
+                    f"{solver.max_iterations} iterations (relative change {residual:.3g} > "
+                    f"tolerance {solver.tolerance:g}); raise max_iterations, loosen the "
+                    "tolerance, or add 'delay: 1' to a connection of the loop",
+                    None,
+                    t_end,
+                )
         for slot in loop.slots:
             for j in range(len(slot.acc)):
                 slot.acc[j] = 0.0
@@ -765,8 +869,12 @@ class Master:
             v = values[pos]
             if not lo <= v <= hi:
                 port = self._ports[slot.name][slot.outputs[pos]]
-                raise SimulationError(f"output {port.name!r} = {v:g} {port.unit} is outside its range "
-                                      f"[{lo:g}, {hi:g}] {port.unit}", slot.name, t)
+                raise SimulationError(
+                    f"output {port.name!r} = {v:g} {port.unit} is outside its range "
+                    f"[{lo:g}, {hi:g}] {port.unit}",
+                    slot.name,
+                    t,
+                )
 
     # ---------------------------------------------------------------- events
     def _event_values(self) -> list[float]:
@@ -783,8 +891,13 @@ class Master:
         return fired
 
     def _save(self) -> tuple:
-        return ([s.unit.save_state() for s in self.slots], self.outs[:], self.ins[:], self._prev[:],
-                [(s.count, s.t_w, s.acc[:]) for s in self.slots])
+        return (
+            [s.unit.save_state() for s in self.slots],
+            self.outs[:],
+            self.ins[:],
+            self._prev[:],
+            [(s.count, s.t_w, s.acc[:]) for s in self.slots],
+        )
 
     def _restore(self, saved: tuple) -> None:
         states, outs, ins, prev, windows = saved
@@ -795,8 +908,9 @@ class Master:
         self.ins[:] = ins
         self._prev = prev[:]
 
-    def _locate(self, saved: tuple, before: list[float], t: float, h: float,
-                stats: RunStats) -> tuple[float, list[Event]]:
+    def _locate(
+        self, saved: tuple, before: list[float], t: float, h: float, stats: RunStats
+    ) -> tuple[float, list[Event]]:
         """Redo the step ``[t, t + h]`` shorter until an event is bracketed within the tolerance.
 
         Regula falsi (Illinois) on the first event's distance to its threshold, safeguarded by

@@ -1,7 +1,8 @@
 """Unit types and FMU builders contributed through entry points, so the engine imports none of them.
 
 - ``evtwin.unit_types``: ``name = "module:Class"``; a scenario's ``type: name`` makes
-  ``Class(**settings)``. A scenario may also name a class by import path, ``type: "pkg.mod:Class"``. Settings listed in the class attribute ``path_settings`` are paths,
+  ``Class(**settings)``. A scenario may also name a class by import path,
+  ``type: "pkg.mod:Class"``. Settings listed in the class attribute ``path_settings`` are paths,
   resolved against the scenario file.
 - ``evtwin.fmu_builders``: ``"BatteryTwin.fmu" = "module:build"``; ``build(out_dir) -> Path``
   builds that FMU into ``out_dir`` when a scenario names it and it is missing.
@@ -62,7 +63,9 @@ def unit_type(name: str) -> type:
     try:
         return _load(names[name])
     except (ImportError, AttributeError) as err:
-        raise ScenarioError(f"unit type {name!r} is registered as {names[name]!r} but cannot be loaded: {err}") from None
+        raise ScenarioError(
+            f"unit type {name!r} is registered as {names[name]!r} but cannot be loaded: {err}"
+        ) from None
 
 
 def fmu_builders() -> dict[str, str]:

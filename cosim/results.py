@@ -57,8 +57,21 @@ class OutputGroup:
 
 
 class _Group:
-    __slots__ = ("spec", "count", "t", "t_last", "buffers", "columns", "datasets", "time_ds", "rows_written",
-                 "last_t", "started", "out_appends", "in_appends")
+    __slots__ = (
+        "spec",
+        "count",
+        "t",
+        "t_last",
+        "buffers",
+        "columns",
+        "datasets",
+        "time_ds",
+        "rows_written",
+        "last_t",
+        "started",
+        "out_appends",
+        "in_appends",
+    )
 
     def __init__(self, spec: OutputGroup):
         self.spec = spec
@@ -94,8 +107,14 @@ class ResultWriter(Observer):
         h5py compression filter (``"gzip"``, ``"lzf"`` or ``None``).
     """
 
-    def __init__(self, path: str | Path, groups: Sequence[OutputGroup], metadata: Mapping[str, Any] | None = None,
-                 block: int = 8192, compression: str | None = "gzip"):
+    def __init__(
+        self,
+        path: str | Path,
+        groups: Sequence[OutputGroup],
+        metadata: Mapping[str, Any] | None = None,
+        block: int = 8192,
+        compression: str | None = "gzip",
+    ):
         self.path = Path(path)
         self.specs = list(groups)
         self.metadata = dict(metadata or {})
@@ -122,8 +141,9 @@ class ResultWriter(Observer):
         seen: set[str] = set()
         for spec in self.specs:
             g = _Group(spec)
-            g.time_ds = f.create_dataset(f"time/{spec.name}", shape=(0,), maxshape=(None,), dtype="f8",
-                                         chunks=chunk, **opts)
+            g.time_ds = f.create_dataset(
+                f"time/{spec.name}", shape=(0,), maxshape=(None,), dtype="f8", chunks=chunk, **opts
+            )
             g.time_ds.attrs["unit"] = "s"
             keys: dict[tuple[bool, int], int] = {}
             for sig in spec.signals:
@@ -137,11 +157,23 @@ class ResultWriter(Observer):
                     g.buffers.append((key[0], i, []))
                 unit, _, port_name = sig.partition(".")
                 port = master.port(sig)
-                ds = f.create_dataset(f"signals/{unit}/{port_name}", shape=(0,), maxshape=(None,), dtype="f8",
-                                      chunks=chunk, **opts)
-                ds.attrs.update({"unit": port.unit, "causality": port.causality,
-                                 "description": port.description, "time": f"/time/{spec.name}",
-                                 "type": port.type})
+                ds = f.create_dataset(
+                    f"signals/{unit}/{port_name}",
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype="f8",
+                    chunks=chunk,
+                    **opts,
+                )
+                ds.attrs.update(
+                    {
+                        "unit": port.unit,
+                        "causality": port.causality,
+                        "description": port.description,
+                        "time": f"/time/{spec.name}",
+                        "type": port.type,
+                    }
+                )
                 g.columns.append((keys[key], pos, ds))
             g.out_appends = [(i, rows.append) for is_out, i, rows in g.buffers if is_out]
             g.in_appends = [(i, rows.append) for is_out, i, rows in g.buffers if not is_out]
@@ -343,8 +375,10 @@ def read_result(path: str | Path) -> Result:
     with f:
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
         if attrs.get("format") != FORMAT:
-            raise EvtwinError(f"{path}: not an evtwin result (format attribute {attrs.get('format')!r}, "
-                              f"expected {FORMAT!r})")
+            raise EvtwinError(
+                f"{path}: not an evtwin result (format attribute {attrs.get('format')!r}, "
+                f"expected {FORMAT!r})"
+            )
         result = Result(path, attrs)
         for name, ds in f.get("time", {}).items():
             result.times[name] = ds[()]
@@ -356,8 +390,14 @@ def read_result(path: str | Path) -> Result:
                 time = result.times[gname]
                 n = min(len(values), len(time))  # a crash between the two writes of a block
                 result.signals[f"{unit}.{port}"] = Signal(
-                    f"{unit}.{port}", values[:n], time[:n], str(ds.attrs["unit"]), str(ds.attrs["causality"]),
-                    str(ds.attrs["description"]), gname)
+                    f"{unit}.{port}",
+                    values[:n],
+                    time[:n],
+                    str(ds.attrs["unit"]),
+                    str(ds.attrs["causality"]),
+                    str(ds.attrs["description"]),
+                    gname,
+                )
         if "events" in f:
             names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["events/name"][()]]
             result.events = list(zip((float(t) for t in f["events/time"][()]), names))

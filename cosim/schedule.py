@@ -64,8 +64,13 @@ class Ambient:
         if name not in PROFILES:
             raise ValueError(f"no ambient profile named {name!r}; shipped profiles: {', '.join(PROFILES)}")
         rel, tcol, tunit, col, unit = PROFILES[name]
-        return Ambient(file=Path(__file__).parent / "data" / rel, time_column=tcol, time_unit=tunit,
-                       column=col, unit=unit)
+        return Ambient(
+            file=Path(__file__).parent / "data" / rel,
+            time_column=tcol,
+            time_unit=tunit,
+            column=col,
+            unit=unit,
+        )
 
 
 class Schedule:
@@ -91,18 +96,28 @@ class Schedule:
         have a non-positive duration.
     """
 
-    def __init__(self, steps: Mapping[str, float], default: str, sessions: Sequence[Session],
-                 period: float = DAY, ambient: Ambient | None = None):
+    def __init__(
+        self,
+        steps: Mapping[str, float],
+        default: str,
+        sessions: Sequence[Session],
+        period: float = DAY,
+        ambient: Ambient | None = None,
+    ):
         self.steps = dict(steps)
         self.phases = list(self.steps)
         if default not in self.steps:
             raise ValueError(f"default phase {default!r} is not one of the phases {self.phases}")
         for name, h in self.steps.items():
             if not (h > 0 and math.isfinite(h)):
-                raise ValueError(f"phase {name!r}: the macro step must be a positive number of seconds (got {h!r})")
+                raise ValueError(
+                    f"phase {name!r}: the macro step must be a positive number of seconds (got {h!r})"
+                )
         reserved = {"phase", "time_in_phase", "session", "T_ambient"} & set(self.steps)
         if reserved:
-            raise ValueError(f"phase names {sorted(reserved)} are taken by the schedule's own outputs; rename them")
+            raise ValueError(
+                f"phase names {sorted(reserved)} are taken by the schedule's own outputs; rename them"
+            )
         self.default = default
         self.period = float(period)
         self.ambient = ambient or Ambient(constant=298.15)
@@ -113,12 +128,18 @@ class Schedule:
     def _build(self, sessions: list[Session]) -> list[tuple[float, float, str, int]]:
         for s in sessions:
             if s.phase not in self.steps:
-                raise ValueError(f"session at {_clock(s.start)}: phase {s.phase!r} is not one of {self.phases}")
+                raise ValueError(
+                    f"session at {_clock(s.start)}: phase {s.phase!r} is not one of {self.phases}"
+                )
             if not 0 <= s.start < self.period:
-                raise ValueError(f"session at {s.start} s: start must lie within the period (0 .. {self.period:g} s)")
+                raise ValueError(
+                    f"session at {s.start} s: start must lie within the period (0 .. {self.period:g} s)"
+                )
             if not 0 < s.duration <= self.period:
-                raise ValueError(f"session at {_clock(s.start)}: duration must be > 0 and at most the period "
-                                 f"(got {s.duration:g} s)")
+                raise ValueError(
+                    f"session at {_clock(s.start)}: duration must be > 0 and at most the period "
+                    f"(got {s.duration:g} s)"
+                )
         if not sessions:
             return [(0.0, self.period, self.default, 0)]
         origin = sessions[0].start
@@ -130,9 +151,11 @@ class Schedule:
             limit = nxt.start if nxt is not None else origin + self.period
             if end > limit + 1e-9:
                 other = nxt if nxt is not None else sessions[0]
-                raise ValueError(f"session {s.phase!r} at {_clock(s.start)} lasting {s.duration / 3600:g} h overlaps "
-                                 f"the session {other.phase!r} at {_clock(other.start)}"
-                                 + ("" if nxt is not None else " of the next period"))
+                raise ValueError(
+                    f"session {s.phase!r} at {_clock(s.start)} lasting {s.duration / 3600:g} h overlaps "
+                    f"the session {other.phase!r} at {_clock(other.start)}"
+                    + ("" if nxt is not None else " of the next period")
+                )
             if s.start > cursor:
                 out.append((cursor, s.start, self.default, ordinal[self.default]))
                 ordinal[self.default] += 1
@@ -189,15 +212,42 @@ class ScheduleUnit(TimeSource):
 
     def __init__(self, schedule: Schedule):
         self.schedule = schedule
-        ports = [Port(p, OUTPUT, "1", f"1 while the phase {p!r} is on", start=0, type="Boolean")
-                 for p in schedule.phases]
+        ports = [
+            Port(p, OUTPUT, "1", f"1 while the phase {p!r} is on", start=0, type="Boolean")
+            for p in schedule.phases
+        ]
         ports += [
-            Port("phase", OUTPUT, "1", "index of the current phase: " + ", ".join(
-                f"{i} = {p}" for i, p in enumerate(schedule.phases)), start=0, type="Integer"),
-            Port("time_in_phase", OUTPUT, "s", "time spent in the current phase interval at the start of the step"),
-            Port("session", OUTPUT, "1", "1-based count of the intervals of the current phase so far",
-                 start=0, type="Integer"),
-            Port("T_ambient", OUTPUT, "K", "ambient temperature, mean over the macro step", start=298.15, min=0.0),
+            Port(
+                "phase",
+                OUTPUT,
+                "1",
+                "index of the current phase: "
+                + ", ".join(f"{i} = {p}" for i, p in enumerate(schedule.phases)),
+                start=0,
+                type="Integer",
+            ),
+            Port(
+                "time_in_phase",
+                OUTPUT,
+                "s",
+                "time spent in the current phase interval at the start of the step",
+            ),
+            Port(
+                "session",
+                OUTPUT,
+                "1",
+                "1-based count of the intervals of the current phase so far",
+                start=0,
+                type="Integer",
+            ),
+            Port(
+                "T_ambient",
+                OUTPUT,
+                "K",
+                "ambient temperature, mean over the macro step",
+                start=298.15,
+                min=0.0,
+            ),
         ]
         self._ports = tuple(ports)
         self._column = self._ambient_column(schedule.ambient)
@@ -213,7 +263,9 @@ class ScheduleUnit(TimeSource):
         cols = _read_csv(Path(ambient.file))
         for c in (ambient.time_column, ambient.column):
             if c not in cols:
-                raise ValueError(f"ambient profile {ambient.file}: no column {c!r}; columns: {', '.join(cols)}")
+                raise ValueError(
+                    f"ambient profile {ambient.file}: no column {c!r}; columns: {', '.join(cols)}"
+                )
         tg, to = si.conversion(ambient.time_unit, "s")
         vg, vo = si.conversion(ambient.unit, "K")
         x = [tg * v + to for v in cols[ambient.time_column]]

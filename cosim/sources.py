@@ -44,7 +44,9 @@ def _quantity(name: str, spec: Any) -> tuple[float, str]:
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"value", "unit"}
         if unknown or "value" not in spec:
-            raise ValueError(f"{name}: expected a number or {{value: number, unit: symbol}} (got {dict(spec)!r})")
+            raise ValueError(
+                f"{name}: expected a number or {{value: number, unit: symbol}} (got {dict(spec)!r})"
+            )
         return float(spec["value"]), str(spec.get("unit", "1"))
     if isinstance(spec, bool) or not isinstance(spec, int | float):
         raise ValueError(f"{name}: expected a number or {{value: number, unit: symbol}} (got {spec!r})")
@@ -104,7 +106,9 @@ class _Column:
         self.x, self.y, self.step, self.period = x, y, interpolation == STEP, period
         self.x0 = x[0]
         n = len(x)
-        self.slope = [0.0 if self.step or i == n - 1 else (y[i + 1] - y[i]) / (x[i + 1] - x[i]) for i in range(n)]
+        self.slope = [
+            0.0 if self.step or i == n - 1 else (y[i + 1] - y[i]) / (x[i + 1] - x[i]) for i in range(n)
+        ]
         F = [0.0]
         for i in range(n - 1):
             d = x[i + 1] - x[i]
@@ -185,16 +189,27 @@ class TableSource(TimeSource):
 
     path_settings: ClassVar[tuple[str, ...]] = ("file",)
 
-    def __init__(self, outputs: Mapping[str, Any], file: str | Path | None = None,
-                 data: Mapping[str, Sequence[float]] | None = None, time: Mapping[str, str] | None = None,
-                 interpolation: str = LINEAR, sample: str = MEAN, repeat: bool = False):
+    def __init__(
+        self,
+        outputs: Mapping[str, Any],
+        file: str | Path | None = None,
+        data: Mapping[str, Sequence[float]] | None = None,
+        time: Mapping[str, str] | None = None,
+        interpolation: str = LINEAR,
+        sample: str = MEAN,
+        repeat: bool = False,
+    ):
         if (file is None) == (data is None):
             raise ValueError("give either 'file' or 'data'")
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"interpolation must be one of {INTERPOLATIONS} (got {interpolation!r})")
         if sample not in SAMPLINGS:
             raise ValueError(f"sample must be one of {SAMPLINGS} (got {sample!r})")
-        columns = _read_csv(Path(file)) if file is not None else {k: [float(v) for v in vs] for k, vs in data.items()}
+        columns = (
+            _read_csv(Path(file))
+            if file is not None
+            else {k: [float(v) for v in vs] for k, vs in data.items()}
+        )
         where = f"table {file}" if file is not None else "table data"
         time = dict(time or {})
         t_name = time.get("column", next(iter(columns)))
@@ -214,16 +229,19 @@ class TableSource(TimeSource):
             spec = dict(spec or {})
             col = spec.get("column", name)
             if col not in columns:
-                raise ValueError(f"{where}: output {name!r} reads column {col!r}, which is not there; "
-                                 f"columns: {', '.join(columns)}")
+                raise ValueError(
+                    f"{where}: output {name!r} reads column {col!r}, which is not there; "
+                    f"columns: {', '.join(columns)}"
+                )
             unit = spec.get("unit", "1")
             si.parse(unit)
             y = columns[col]
             if len(y) != len(x) or not all(math.isfinite(v) for v in y):
                 raise ValueError(f"{where}: column {col!r} must have one finite number per row")
             self._columns.append(_Column(x, y, interpolation, period))
-            ports.append(Port(name, OUTPUT, unit, spec.get("description", f"column {col!r} of the table"),
-                              start=y[0]))
+            ports.append(
+                Port(name, OUTPUT, unit, spec.get("description", f"column {col!r} of the table"), start=y[0])
+            )
         if not ports:
             raise ValueError(f"{where}: 'outputs' names no column to play")
         self._ports = tuple(ports)

@@ -64,8 +64,12 @@ class SummaryObserver(Observer):
         for r in self.rows:
             k = self._signals.index(r.signal)
             raw = {
-                "min": self.lo[k], "max": self.hi[k], "initial": self.first[k], "final": self.last[k],
-                "delta": self.last[k] - self.first[k], "integral": self.integral[k],
+                "min": self.lo[k],
+                "max": self.hi[k],
+                "initial": self.first[k],
+                "final": self.last[k],
+                "delta": self.last[k] - self.first[k],
+                "integral": self.integral[k],
                 "mean": self.integral[k] / span if span > 0 else self.last[k],
             }[r.reduce]
             out.append((r.label, r.gain * raw + r.offset, r.unit))

@@ -29,7 +29,7 @@ class Integrator(PythonUnit):
 
     def restore_state(self, state):
         self.x = state[0]
-        del self.steps[state[1]:]
+        del self.steps[state[1] :]
 
 
 class Gain(PythonUnit):
@@ -113,8 +113,12 @@ class Failing(PythonUnit):
 class StandInCharger(PythonUnit):
     """A constant-current charger that stops at a target SOC: stands in for the CC-CV charger in tests."""
 
-    PORTS = (Port("V_terminal", INPUT, "V"), Port("SOC", INPUT, "1"), Port("plugged", INPUT, "1", type="Boolean"),
-             Port("I_charge", OUTPUT, "A", min=0.0))
+    PORTS = (
+        Port("V_terminal", INPUT, "V"),
+        Port("SOC", INPUT, "1"),
+        Port("plugged", INPUT, "1", type="Boolean"),
+        Port("I_charge", OUTPUT, "A", min=0.0),
+    )
     can_save_state = True
 
     def __init__(self, current: float = 40.0, target_soc: float = 0.95):

@@ -51,8 +51,16 @@ def test_run_prints_a_summary_and_writes_the_result(tmp_path):
     result = read_result(out)
     assert result.status == "complete"
     assert result["store.x"].values[-1] == pytest.approx(5000.0, rel=1e-12)
-    for key in ("scenario", "scenario_sha256", "versions", "wall_time", "real_time_factor", "started_at",
-                "finished_at", "units"):
+    for key in (
+        "scenario",
+        "scenario_sha256",
+        "versions",
+        "wall_time",
+        "real_time_factor",
+        "started_at",
+        "finished_at",
+        "units",
+    ):
         assert key in result.attrs, key
     assert json.loads(result.attrs["versions"])["h5py"]
 
@@ -97,7 +105,10 @@ def test_validate_ok_and_problems(tmp_path):
     bad = write(tmp_path, RAMP.replace("to: store.u", "to: store.v"), "bad.yaml")
     res = invoke("validate", str(good), str(bad))
     assert res.exit_code == 2
-    assert f"{bad}: 1 problem\n  - bad.yaml:8 connections[0].to: 'store.v' is not a port of unit 'store'" in res.output
+    assert (
+        f"{bad}: 1 problem\n  - bad.yaml:8 connections[0].to: 'store.v' is not a port of unit 'store'"
+        in res.output
+    )
 
 
 def test_schema_is_json():
@@ -138,8 +149,13 @@ def test_ctrl_c_leaves_a_readable_file_and_exits_130(tmp_path):
     """
     out = tmp_path / "r.h5"
     env = {**os.environ, "PYTHONPATH": str(HERE)}
-    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(write(tmp_path, text)), "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cosim.cli", "run", str(write(tmp_path, text)), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.1)

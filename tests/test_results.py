@@ -29,18 +29,31 @@ def tables(draw):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=tables(), block=st.integers(min_value=1, max_value=7), every=st.integers(min_value=1, max_value=3),
-       meta=st.dictionaries(st.text(alphabet="abcxyz_", min_size=1, max_size=8), st.text(max_size=20), max_size=3))
+@given(
+    data=tables(),
+    block=st.integers(min_value=1, max_value=7),
+    every=st.integers(min_value=1, max_value=3),
+    meta=st.dictionaries(
+        st.text(alphabet="abcxyz_", min_size=1, max_size=8), st.text(max_size=20), max_size=3
+    ),
+)
 def test_round_trip_keeps_every_value_unit_and_attribute(tmp_path, data, block, every, meta):
     n = len(data["t"])
-    outputs = {name: {"unit": "W" if k % 2 else "degC", "description": f"column {name}"}
-               for k, name in enumerate(data) if name != "t"}
+    outputs = {
+        name: {"unit": "W" if k % 2 else "degC", "description": f"column {name}"}
+        for k, name in enumerate(data)
+        if name != "t"
+    }
     src = TableSource(outputs=outputs, data=data, interpolation="step", sample="start")
     signals = [f"s.{name}" for name in outputs]
     m = Master({"s": src}, observe=signals)
     path = tmp_path / "run.h5"
-    writer = ResultWriter(path, [OutputGroup("all", signals), OutputGroup("slow", [], every=every)],
-                          metadata={"meta": meta, "scenario": "x: 1"}, block=block)
+    writer = ResultWriter(
+        path,
+        [OutputGroup("all", signals), OutputGroup("slow", [], every=every)],
+        metadata={"meta": meta, "scenario": "x: 1"},
+        block=block,
+    )
     m.run(fixed(0.0, float(n - 1), 1.0), observers=[writer])
     writer.close("complete", final=(float(n - 1), m.outs, m.ins))
     result = read_result(path)
@@ -51,7 +64,9 @@ def test_round_trip_keeps_every_value_unit_and_attribute(tmp_path, data, block, 
     expected_t = np.arange(n, dtype=float)
     for name, spec in outputs.items():
         sig = result[f"s.{name}"]
-        assert sig.unit == spec["unit"] and sig.description == spec["description"] and sig.causality == "output"
+        assert (
+            sig.unit == spec["unit"] and sig.description == spec["description"] and sig.causality == "output"
+        )
         np.testing.assert_array_equal(sig.time, expected_t)
         np.testing.assert_array_equal(sig.values, np.asarray([data[name][0]] + data[name][:-1]))
 
@@ -60,8 +75,14 @@ def test_decimation_keeps_first_every_nth_and_last_point(tmp_path):
     m = Master({"c": Constant(outputs={"a": 1.0, "b": 2.0})}, observe=["c.a", "c.b"])
     path = tmp_path / "run.h5"
     # A signal lives in the first group that names it.
-    writer = ResultWriter(path, [OutputGroup("fast", ["c.a"]), OutputGroup("slow", ["c.a", "c.b"], every=4),
-                                 OutputGroup("timed", [], interval=2.5)])
+    writer = ResultWriter(
+        path,
+        [
+            OutputGroup("fast", ["c.a"]),
+            OutputGroup("slow", ["c.a", "c.b"], every=4),
+            OutputGroup("timed", [], interval=2.5),
+        ],
+    )
     m.run(fixed(0.0, 10.0, 1.0), observers=[writer])
     writer.close("complete", final=(10.0, m.outs, m.ins))
     with h5py.File(path) as f:
@@ -78,13 +99,17 @@ def test_events_are_written(tmp_path):
 
     from cosim.connection import Connection
 
-    m = Master({"u": Constant(value=2.0, unit="W"), "i": Integrator()}, [Connection("u.value", "i.u")],
-               events=[Event("full", "i.x", above=7.0)], observe=["i.x"])
+    m = Master(
+        {"u": Constant(value=2.0, unit="W"), "i": Integrator()},
+        [Connection("u.value", "i.u")],
+        events=[Event("full", "i.x", above=7.0)],
+        observe=["i.x"],
+    )
     writer = ResultWriter(tmp_path / "run.h5", [OutputGroup("main", ["i.x"])])
     m.run(fixed(0.0, 6.0, 1.0), observers=[writer])
     writer.close("complete")
     result = read_result(tmp_path / "run.h5")
-    (t, name), = result.events
+    ((t, name),) = result.events
     assert name == "full" and t == pytest.approx(3.5, abs=1e-3)
     assert 3.5 <= result["i.x"].time[np.argmax(result["i.x"].values >= 7.0)] <= 3.5 + 1e-3
 

@@ -76,14 +76,17 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
     text = BASE.replace("    every: 10\n", "    evry: 10\n")
     assert problems(tmp_path, text) == [
         "s.yaml:13 units.store.evry: unknown key 'evry'; did you mean 'every'? (known keys: debug_logging, "
-        "description, every, fmu, parameters, settings, type, validate)"]
+        "description, every, fmu, parameters, settings, type, validate)"
+    ]
 
 
 def test_missing_key_and_wrong_type_name_line_key_found_and_expected(tmp_path):
     text = BASE.replace("  duration: 100 s\n", "  start: soon\n")
     got = problems(tmp_path, text)
-    assert got[0].startswith("s.yaml:3 experiment.start: found 'soon', expected a duration (expected a number, "
-                             "a text such as '30 min', or {value: 30, unit: min})")
+    assert got[0].startswith(
+        "s.yaml:3 experiment.start: found 'soon', expected a duration (expected a number, "
+        "a text such as '30 min', or {value: 30, unit: min})"
+    )
     assert got[1] == "s.yaml:2 experiment.duration: missing required key 'duration'"
 
 
@@ -94,43 +97,55 @@ def test_every_must_be_a_positive_integer(tmp_path):
 
 def test_duration_of_the_wrong_kind(tmp_path):
     got = problems(tmp_path, BASE.replace("duration: 100 s", "duration: 100 kW"))
-    assert got == ["s.yaml:3 experiment.duration: found '100 kW', expected a duration ('kW' is not a unit of the "
-                   "expected kind [s]: cannot convert 'kW' (kg.m2.s-3) to 's' (s): different quantities)"]
+    assert got == [
+        "s.yaml:3 experiment.duration: found '100 kW', expected a duration ('kW' is not a unit of the "
+        "expected kind [s]: cannot convert 'kW' (kg.m2.s-3) to 's' (s): different quantities)"
+    ]
 
 
 def test_unknown_unit_type_suggests(tmp_path):
     got = problems(tmp_path, BASE.replace("type: table", "type: tabel"))
-    assert got == ["s.yaml:6 units.source.type: unknown unit type 'tabel'; did you mean 'table'? known types: "
-                   + got[0].split("known types: ")[1]]
+    assert got == [
+        "s.yaml:6 units.source.type: unknown unit type 'tabel'; did you mean 'table'? known types: "
+        + got[0].split("known types: ")[1]
+    ]
 
 
 def test_bad_settings_name_the_setting(tmp_path):
     got = problems(tmp_path, BASE.replace("      data:", "      dta:"))
-    assert got[0].startswith("s.yaml:8 units.source.settings.dta: unknown setting 'dta' of unit type 'table'; "
-                             "did you mean 'data'?")
+    assert got[0].startswith(
+        "s.yaml:8 units.source.settings.dta: unknown setting 'dta' of unit type 'table'; did you mean 'data'?"
+    )
 
 
 def test_connection_to_a_missing_port_suggests(tmp_path):
     got = problems(tmp_path, BASE.replace("to: store.u,", "to: store.uu,"))
-    assert got == ["s.yaml:15 connections[0].to: 'store.uu' is not a port of unit 'store'; did you mean 'store.u'?"]
+    assert got == [
+        "s.yaml:15 connections[0].to: 'store.uu' is not a port of unit 'store'; did you mean 'store.u'?"
+    ]
 
 
 def test_non_convertible_connection_is_an_error_before_the_run(tmp_path):
     text = BASE.replace("P: {unit: W}", "P: {unit: K}")
     assert problems(tmp_path, text) == [
         "s.yaml:15 connections[0]: 'source.P' [K] cannot feed 'store.u' [W]: cannot convert 'K' (K) to 'W' "
-        "(kg.m2.s-3): different quantities"]
+        "(kg.m2.s-3): different quantities"
+    ]
 
 
 def test_connection_into_an_output(tmp_path):
     got = problems(tmp_path, BASE.replace("to: store.u,", "to: store.x,"))
-    assert got == ["s.yaml:15 connections[0].to: 'store.x' is an output, expected an input as the connection's target"]
+    assert got == [
+        "s.yaml:15 connections[0].to: 'store.x' is an output, expected an input as the connection's target"
+    ]
 
 
 def test_input_fed_twice(tmp_path):
     text = BASE + "  - {from: source.P, to: store.u}\n"
     assert problems(tmp_path, text) == [
-        "s.yaml:16 connections[1].to: 'store.u' is already fed by connections[0]; an input takes one connection"]
+        "s.yaml:16 connections[1].to: 'store.u' is already fed by connections[0]; "
+        "an input takes one connection"
+    ]
 
 
 def test_algebraic_loop_is_named_with_its_line(tmp_path):
@@ -144,9 +159,11 @@ def test_algebraic_loop_is_named_with_its_line(tmp_path):
       - {from: b.y, to: a.u}
     """
     assert problems(tmp_path, text) == [
-        "s.yaml:6 connections[0]: algebraic loop a -> b -> a: each unit's outputs depend on its inputs within the "
-        "same macro step; add 'delay: 1' to one of its connections, or set algorithm.loop: {solver: fixedpoint} "
-        "to iterate"]
+        "s.yaml:6 connections[0]: algebraic loop a -> b -> a: each unit's outputs depend on its inputs "
+        "within the same macro step; add 'delay: 1' to one of its connections, or set "
+        "algorithm.loop: {solver: fixedpoint} "
+        "to iterate"
+    ]
 
 
 def test_loop_solver_from_the_scenario(tmp_path):
@@ -173,23 +190,30 @@ def test_missing_fmu_says_how_to_build_it(tmp_path):
     """
     got = problems(tmp_path, text)
     assert len(got) == 1
-    assert got[0].startswith("s.yaml:3 units.thermal.fmu: FMU file 'fmus/CoolingPlate.fmu' does not exist (looked for ")
+    assert got[0].startswith(
+        "s.yaml:3 units.thermal.fmu: FMU file 'fmus/CoolingPlate.fmu' does not exist (looked for "
+    )
     assert "`evtwin fmus build-c`" in got[0]
 
 
 def test_events_and_outputs_reference_real_signals(tmp_path):
-    text = BASE + """\
+    text = (
+        BASE
+        + """\
     events:
       - {name: full, signal: store.xx, above: 1}
     outputs:
       groups:
         - {name: main, signals: ["stor.*"]}
     """
-    text = BASE + textwrap.dedent(text[len(BASE):])
+    )
+    text = BASE + textwrap.dedent(text[len(BASE) :])
     assert problems(tmp_path, text) == [
-        "s.yaml:17 events[0].signal: 'store.xx' is not an output of a unit; did you mean 'store.x' or 'source.P'?",
+        "s.yaml:17 events[0].signal: 'store.xx' is not an output of a unit; "
+        "did you mean 'store.x' or 'source.P'?",
         "s.yaml:20 outputs.groups[0].signals[0]: 'stor.*' matches no output or connected input; "
-        "did you mean 'store.x' or 'store.u'?"]
+        "did you mean 'store.x' or 'store.u'?",
+    ]
 
 
 def test_event_threshold_with_units_is_converted(tmp_path):
@@ -211,10 +235,14 @@ def test_parameters_are_converted_to_the_port_unit(tmp_path):
     import cosim_units
 
     cosim_units.WithParam = WithParam
-    text = BASE.replace("type: cosim_units:Integrator", "type: cosim_units:WithParam\n    parameters: {x0: 2 kJ}")
+    text = BASE.replace(
+        "type: cosim_units:Integrator", "type: cosim_units:WithParam\n    parameters: {x0: 2 kJ}"
+    )
     plan = scenario.check(write(tmp_path, text))
     assert plan.units["store"].parameters == {"x0": 2000.0}
-    bad = BASE.replace("type: cosim_units:Integrator", "type: cosim_units:WithParam\n    parameters: {x1: 2, x0: 3 K}")
+    bad = BASE.replace(
+        "type: cosim_units:Integrator", "type: cosim_units:WithParam\n    parameters: {x1: 2, x0: 3 K}"
+    )
     got = problems(tmp_path, bad)
     assert got[0] == "s.yaml:13 units.store.parameters.x1: 'store' has no parameter 'x1'; did you mean 'x0'?"
     assert got[1].startswith("s.yaml:13 units.store.parameters.x0: found '3 K', expected a number in [J]")
@@ -264,9 +292,11 @@ def test_schedule_drives_the_macro_step_and_hits_phase_boundaries(tmp_path):
 
 
 def test_overlapping_sessions_are_an_error(tmp_path):
-    text = SCHEDULED.replace('for: 45 min', 'for: 6 h')
+    text = SCHEDULED.replace("for: 45 min", "for: 6 h")
     assert problems(tmp_path, text) == [
-        "s.yaml:17 schedule.daily: session 'drive' at 17:00 lasting 6 h overlaps the session 'charge' at 22:00"]
+        "s.yaml:17 schedule.daily: session 'drive' at 17:00 lasting 6 h overlaps "
+        "the session 'charge' at 22:00"
+    ]
 
 
 def test_every_by_unknown_phase(tmp_path):

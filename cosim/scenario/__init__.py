@@ -36,16 +36,32 @@ def load(path: str | Path) -> tuple[Located, ScenarioModel]:
 
 
 def check(path: str | Path, say: Callable[[str], None] = lambda s: None) -> Plan:
-    """Everything that can be checked before running; the plan, or a :class:`ScenarioError` listing all problems."""
+    """Everything that can be checked before running: the plan, or a :class:`ScenarioError` listing it all."""
     source, model = load(path)
     return make_plan(source, model, say)
 
 
-def run(path: str | Path, output: str | Path | None = None, duration: float | None = None,
-        progress: Callable[[float], None] | None = None, say: Callable[[str], None] = lambda s: None) -> RunReport:
+def run(
+    path: str | Path,
+    output: str | Path | None = None,
+    duration: float | None = None,
+    progress: Callable[[float], None] | None = None,
+    say: Callable[[str], None] = lambda s: None,
+) -> RunReport:
     """Check and run a scenario file; see :func:`cosim.scenario.runner.run_plan`."""
     return run_plan(check(path, say), output=output, duration=duration, progress=progress)
 
 
-__all__ = ["load", "check", "run", "run_plan", "json_schema", "Plan", "RunReport", "RunFailed", "RunInterrupted",
-           "build_master", "segments"]
+__all__ = [
+    "load",
+    "check",
+    "run",
+    "run_plan",
+    "json_schema",
+    "Plan",
+    "RunReport",
+    "RunFailed",
+    "RunInterrupted",
+    "build_master",
+    "segments",
+]

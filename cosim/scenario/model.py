@@ -24,8 +24,12 @@ QUANTITY_SCHEMA = {
     "anyOf": [
         {"type": "number"},
         {"type": "string", "pattern": rf"^\s*{_NUMBER}\s*\S*\s*$", "examples": ["30 min", "25 degC"]},
-        {"type": "object", "properties": {"value": {"type": "number"}, "unit": {"type": "string"}},
-         "required": ["value"], "additionalProperties": False},
+        {
+            "type": "object",
+            "properties": {"value": {"type": "number"}, "unit": {"type": "string"}},
+            "required": ["value"],
+            "additionalProperties": False,
+        },
     ]
 }
 
@@ -47,8 +51,12 @@ def split_quantity(value: Any) -> tuple[float, str | None]:
         return float(m.group(1)), (m.group(2) or None)
     if isinstance(value, dict):
         extra = set(value) - {"value", "unit"}
-        if extra or "value" not in value or isinstance(value["value"], bool) \
-                or not isinstance(value["value"], int | float):
+        if (
+            extra
+            or "value" not in value
+            or isinstance(value["value"], bool)
+            or not isinstance(value["value"], int | float)
+        ):
             raise ValueError(f"expected {expected}")
         unit = value.get("unit")
         return float(value["value"]), (None if unit is None else str(unit))
@@ -81,19 +89,31 @@ def _kelvin(value: Any) -> float:
         raise ValueError(f"expected a temperature ({err})") from None
 
 
-Seconds = Annotated[float, BeforeValidator(_seconds),
-                    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a duration: seconds, '30 min' or {value, unit}"})]
-Kelvin = Annotated[float, BeforeValidator(_kelvin),
-                   WithJsonSchema({**QUANTITY_SCHEMA, "description": "a temperature: kelvin, '25 degC' or {value, unit}"})]
-Quantity = Annotated[Any, WithJsonSchema({**QUANTITY_SCHEMA, "description": "a number in the port's unit, or "
-                                                                            "'value unit', or {value, unit}"})]
+Seconds = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a duration: seconds, '30 min' or {value, unit}"}),
+]
+Kelvin = Annotated[
+    float,
+    BeforeValidator(_kelvin),
+    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a temperature: kelvin, '25 degC' or {value, unit}"}),
+]
+Quantity = Annotated[
+    Any,
+    WithJsonSchema(
+        {**QUANTITY_SCHEMA, "description": "a number in the port's unit, or 'value unit', or {value, unit}"}
+    ),
+]
 Name = Annotated[str, Field(pattern=NAME)]
 SignalName = Annotated[str, Field(pattern=SIGNAL)]
 Positive = Annotated[int, Field(ge=1)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True
+    )
 
 
 class Experiment(_Model):
@@ -111,7 +131,7 @@ class UnitSpec(_Model):
     fmu: str | None = None
     """Path of an FMU (FMI 2.0/3.0 co-simulation), relative to the scenario file."""
     type: str | None = None
-    """A built-in unit type (`table`, `constant`, or one registered in the `evtwin.unit_types` entry points)."""
+    """A built-in unit type (`table`, `constant`, or one registered in the `evtwin.unit_types` group)."""
     settings: dict[str, Any] = {}
     """Keyword arguments of the unit type's constructor (not for FMUs)."""
     parameters: dict[str, Quantity] = {}

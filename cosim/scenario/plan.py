@@ -12,7 +12,6 @@ import fnmatch
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cosim import graph, registry, si
@@ -47,7 +46,7 @@ class UnitPlan:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """A summary row: ``reduce`` of ``signal``, shown in ``unit`` (``gain``/``offset`` from the port's unit)."""
+    """A summary row: ``reduce`` of ``signal`` shown in ``unit`` (``gain``, ``offset`` from the port's unit)."""
 
     label: str
     signal: str
@@ -98,11 +97,15 @@ class _Checker:
     def units(self) -> dict[str, UnitPlan]:
         plans: dict[str, UnitPlan] = {}
         if self.m.schedule is not None and SCHEDULE in self.m.units:
-            self.bad(("units", SCHEDULE), "the name 'schedule' is taken by the usage schedule; rename this unit")
+            self.bad(
+                ("units", SCHEDULE), "the name 'schedule' is taken by the usage schedule; rename this unit"
+            )
         for name, spec in self.m.units.items():
             where = ("units", name)
             try:
-                plan = self._fmu(name, spec, where) if spec.fmu is not None else self._typed(name, spec, where)
+                plan = (
+                    self._fmu(name, spec, where) if spec.fmu is not None else self._typed(name, spec, where)
+                )
             except ScenarioError as err:
                 for p in err.problems:
                     self.bad(where + (("fmu",) if spec.fmu is not None else ("type",)), p)
@@ -129,25 +132,39 @@ class _Checker:
                 except Exception as err:
                     raise ScenarioError(f"building {path.name} failed: {type(err).__name__}: {err}") from err
             else:
-                known = f"evtwin builds these when missing: {', '.join(sorted(builders))}; " if builders else ""
+                known = (
+                    f"evtwin builds these when missing: {', '.join(sorted(builders))}; " if builders else ""
+                )
                 raise ScenarioError(
                     f"FMU file {spec.fmu!r} does not exist (looked for {path}); {known}"
                     "build the C FMUs shipped in fmus/src with `evtwin fmus build-c`, or export the FMU "
-                    "from its tool and fix the path")
+                    "from its tool and fix the path"
+                )
         try:
             from cosim.fmu import read_description
         except ImportError:
             raise ScenarioError("FMU support (cosim.fmu) is not available in this installation") from None
         desc = read_description(path, validate=spec.validate_fmu)
-        facts = {"fmu": str(path), "guid": desc.guid, "fmiVersion": desc.fmi_version, "model": desc.model_name}
+        facts = {
+            "fmu": str(path),
+            "guid": desc.guid,
+            "fmiVersion": desc.fmi_version,
+            "model": desc.model_name,
+        }
 
         def make(path=path, spec=spec, name=name):
             from cosim.fmu import FMUUnit
 
             return FMUUnit(path, name, validate=spec.validate_fmu, debug_logging=spec.debug_logging)
 
-        return UnitPlan(name, "fmu", {p.name: p for p in desc.ports}, make,
-                        can_save_state=bool(desc.can_save_state), facts=facts)
+        return UnitPlan(
+            name,
+            "fmu",
+            {p.name: p for p in desc.ports},
+            make,
+            can_save_state=bool(desc.can_save_state),
+            facts=facts,
+        )
 
     def _typed(self, name: str, spec, where) -> UnitPlan | None:
         cls = registry.unit_type(spec.type)
@@ -158,7 +175,9 @@ class _Checker:
         unknown = self._unknown_settings(cls, settings)
         if unknown:
             for key, hint in unknown:
-                self.bad((*where, "settings", key), f"unknown setting {key!r} of unit type {spec.type!r}{hint}")
+                self.bad(
+                    (*where, "settings", key), f"unknown setting {key!r} of unit type {spec.type!r}{hint}"
+                )
             return None
         try:
             unit = cls(**settings)
@@ -173,10 +192,15 @@ class _Checker:
         def make(cls=cls, settings=settings):
             return cls(**settings)
 
-        return UnitPlan(name, "type", {p.name: p for p in unit.ports()}, make,
-                        can_save_state=bool(getattr(unit, "can_save_state", False)),
-                        direct_feedthrough=bool(getattr(unit, "direct_feedthrough", True)),
-                        facts={"type": spec.type, "class": f"{cls.__module__}.{cls.__qualname__}"})
+        return UnitPlan(
+            name,
+            "type",
+            {p.name: p for p in unit.ports()},
+            make,
+            can_save_state=bool(getattr(unit, "can_save_state", False)),
+            direct_feedthrough=bool(getattr(unit, "direct_feedthrough", True)),
+            facts={"type": spec.type, "class": f"{cls.__module__}.{cls.__qualname__}"},
+        )
 
     @staticmethod
     def _unknown_settings(cls, settings: dict) -> list[tuple[str, str]]:
@@ -217,7 +241,9 @@ class _Checker:
             try:
                 v = to_unit(value, port.unit)
             except ValueError as err:
-                self.bad(at, f"found {value!r}, expected a number in [{port.unit}] or {{value, unit}} ({err})")
+                self.bad(
+                    at, f"found {value!r}, expected a number in [{port.unit}] or {{value, unit}} ({err})"
+                )
                 continue
             out[key] = int(v) if port.type == "Integer" and float(v).is_integer() else v
         return out
@@ -243,7 +269,9 @@ class _Checker:
             pattern_key = "phases"
         ambient = self._ambient(spec.ambient)
         try:
-            return Schedule({n: p.step for n, p in spec.phases.items()}, spec.default, sessions, period, ambient)
+            return Schedule(
+                {n: p.step for n, p in spec.phases.items()}, spec.default, sessions, period, ambient
+            )
         except ValueError as err:
             key = "default" if "default phase" in str(err) else pattern_key
             self.bad((*where, key), str(err))
@@ -264,8 +292,13 @@ class _Checker:
         if not path.is_file():
             self.bad((*where, "file"), f"ambient profile {spec.file!r} does not exist (looked for {path})")
             return None
-        return Ambient(file=path, time_column=spec.time_column, time_unit=spec.time_unit, column=spec.column,
-                       unit=spec.unit)
+        return Ambient(
+            file=path,
+            time_column=spec.time_column,
+            time_unit=spec.time_unit,
+            column=spec.column,
+            unit=spec.unit,
+        )
 
     # ----------------------------------------------------------- structure
     def rates(self, units: dict[str, UnitPlan], schedule: Schedule | None) -> None:
@@ -276,8 +309,11 @@ class _Checker:
             if isinstance(plan.every, dict):
                 for phase in plan.every:
                     if phase not in phases:
-                        msg = (f"no phase {phase!r}; phases: {', '.join(phases)}" if phases
-                               else "'every' by phase needs a schedule (there is none)")
+                        msg = (
+                            f"no phase {phase!r}; phases: {', '.join(phases)}"
+                            if phases
+                            else "'every' by phase needs a schedule (there is none)"
+                        )
                         self.bad(("units", name, "every", phase), msg)
 
     def connections(self, units: dict[str, UnitPlan]) -> list[Connection]:
@@ -307,8 +343,11 @@ class _Checker:
                 self.bad(where, str(err))
                 continue
             if conn.target in fed:
-                self.bad((*where, "to"), f"{conn.target!r} is already fed by connections[{fed[conn.target]}]; "
-                                         "an input takes one connection")
+                self.bad(
+                    (*where, "to"),
+                    f"{conn.target!r} is already fed by connections[{fed[conn.target]}]; "
+                    "an input takes one connection",
+                )
                 continue
             fed[conn.target] = k
             out.append(conn)
@@ -318,16 +357,24 @@ class _Checker:
         if self.m.algorithm.method == "jacobi" or self.m.algorithm.loop is not None:
             return
         names = list(units)
-        edges = [(c.source_unit, c.target_unit) for c in conns
-                 if c.delay == 0 and units[c.source_unit].direct_feedthrough]
+        edges = [
+            (c.source_unit, c.target_unit)
+            for c in conns
+            if c.delay == 0 and units[c.source_unit].direct_feedthrough
+        ]
         for comp in graph.strongly_connected(names, edges):
             if graph.is_loop(comp, edges):
-                k = next(i for i, c in enumerate(self.m.connections)
-                         if c.source.split(".")[0] in comp and c.to.split(".")[0] in comp)
-                self.bad(("connections", k),
-                         f"algebraic loop {graph.describe_cycle(comp, edges)}: each unit's outputs depend on its "
-                         "inputs within the same macro step; add 'delay: 1' to one of its connections, or set "
-                         "algorithm.loop: {solver: fixedpoint} to iterate")
+                k = next(
+                    i
+                    for i, c in enumerate(self.m.connections)
+                    if c.source.split(".")[0] in comp and c.to.split(".")[0] in comp
+                )
+                self.bad(
+                    ("connections", k),
+                    f"algebraic loop {graph.describe_cycle(comp, edges)}: each unit's outputs depend on its "
+                    "inputs within the same macro step; add 'delay: 1' to one of its connections, or set "
+                    "algorithm.loop: {solver: fixedpoint} to iterate",
+                )
 
     def signals(self, units: dict[str, UnitPlan], conns: list[Connection]) -> list[str]:
         """Every recordable signal: outputs and connected inputs."""
@@ -347,7 +394,11 @@ class _Checker:
         for k, pat in enumerate(patterns):
             hits = [s for s in available if fnmatch.fnmatchcase(s, pat)]
             unit_part = pat.partition(".")[0]
-            if not hits and unit_part not in self.failed and not (self.failed and any(c in unit_part for c in "*?[")):
+            if (
+                not hits
+                and unit_part not in self.failed
+                and not (self.failed and any(c in unit_part for c in "*?["))
+            ):
                 close = difflib.get_close_matches(pat, available, n=3)
                 hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
                 self.bad((*where, k), f"{pat!r} matches no output or connected input{hint}")
@@ -362,15 +413,27 @@ class _Checker:
             port = units.get(unit, UnitPlan("", "", {}, lambda: None)).ports.get(port_name)
             if port is None or port.causality != OUTPUT:
                 if unit not in self.failed:
-                    self.bad((*where, "signal"), f"{spec.signal!r} is not an output of a unit"
-                             + _suggest(spec.signal, [f"{n}.{p.name}" for n, up in units.items()
-                                                      for p in up.ports.values() if p.causality == OUTPUT]))
+                    self.bad(
+                        (*where, "signal"),
+                        f"{spec.signal!r} is not an output of a unit"
+                        + _suggest(
+                            spec.signal,
+                            [
+                                f"{n}.{p.name}"
+                                for n, up in units.items()
+                                for p in up.ports.values()
+                                if p.causality == OUTPUT
+                            ],
+                        ),
+                    )
                 continue
             key = "above" if spec.above is not None else "below"
             try:
                 threshold = to_unit(getattr(spec, key), port.unit)
             except ValueError as err:
-                self.bad((*where, key), f"found {getattr(spec, key)!r}, expected a value in [{port.unit}] ({err})")
+                self.bad(
+                    (*where, key), f"found {getattr(spec, key)!r}, expected a value in [{port.unit}] ({err})"
+                )
                 continue
             out.append(Event(spec.name, spec.signal, **{key: threshold}, stop=spec.stop))
         return out
@@ -395,8 +458,11 @@ class _Checker:
             where = ("summary", k)
             if spec.signal not in available:
                 if spec.signal.partition(".")[0] not in self.failed:
-                    self.bad((*where, "signal"), f"{spec.signal!r} is not an output or a connected input"
-                             + _suggest(spec.signal, available))
+                    self.bad(
+                        (*where, "signal"),
+                        f"{spec.signal!r} is not an output or a connected input"
+                        + _suggest(spec.signal, available),
+                    )
                 continue
             unit, _, port_name = spec.signal.partition(".")
             port = units[unit].ports[port_name]
@@ -472,15 +538,28 @@ def default_summary(units: dict[str, UnitPlan], available: list[str]) -> list[Su
 
 def default_plots(units: dict[str, UnitPlan], recorded: list[str]) -> list[dict[str, Any]]:
     """Panels by unit: temperatures in degC, powers in kW, 0-1 signals, currents, voltages."""
-    panels = [("Temperatures", "K", "degC"), ("Power", "W", "kW"), ("Current", "A", "A"), ("Voltage", "V", "V")]
+    panels = [
+        ("Temperatures", "K", "degC"),
+        ("Power", "W", "kW"),
+        ("Current", "A", "A"),
+        ("Voltage", "V", "V"),
+    ]
     out = []
     for title, unit, shown in panels:
         sigs = [s for s in recorded if units[s.split(".")[0]].ports[s.split(".", 1)[1]].unit == unit]
         if sigs:
             out.append({"title": title, "signals": sigs[:8], "unit": shown})
-    ratio = [s for s in recorded if s.split(".")[0] != SCHEDULE
-             and (p := units[s.split(".")[0]].ports[s.split(".", 1)[1]]).unit == "1" and p.type == "Real"
-             and p.min is not None and p.max is not None and p.min >= 0 and p.max <= 1]
+    ratio = [
+        s
+        for s in recorded
+        if s.split(".")[0] != SCHEDULE
+        and (p := units[s.split(".")[0]].ports[s.split(".", 1)[1]]).unit == "1"
+        and p.type == "Real"
+        and p.min is not None
+        and p.max is not None
+        and p.min >= 0
+        and p.max <= 1
+    ]
     if ratio:
         out.insert(0, {"title": "State (0-1)", "signals": ratio[:8], "unit": "1"})
     return out
@@ -493,9 +572,15 @@ def make_plan(source: Located, model: ScenarioModel, say: Callable[[str], None] 
     schedule = c.schedule()
     if schedule is not None:
         probe = ScheduleUnit(schedule)
-        units[SCHEDULE] = UnitPlan(SCHEDULE, "schedule", {p.name: p for p in probe.ports()},
-                                   lambda s=schedule: ScheduleUnit(s), can_save_state=True,
-                                   direct_feedthrough=False, facts={"type": "schedule"})
+        units[SCHEDULE] = UnitPlan(
+            SCHEDULE,
+            "schedule",
+            {p.name: p for p in probe.ports()},
+            lambda s=schedule: ScheduleUnit(s),
+            can_save_state=True,
+            direct_feedthrough=False,
+            facts={"type": "schedule"},
+        )
     c.rates(units, schedule)
     conns = c.connections(units)
     c.loops(units, conns)
@@ -508,10 +593,27 @@ def make_plan(source: Located, model: ScenarioModel, say: Callable[[str], None] 
     alg = model.algorithm
     if c.problems:
         raise ScenarioError(c.problems)
-    settings = MasterSettings(alg.method, LoopSolver(alg.loop.solver, alg.loop.max_iterations, alg.loop.tolerance)
-                              if alg.loop else None, alg.event_tolerance, alg.check_bounds)
-    return Plan(source, model, units, conns, settings, schedule, model.experiment.start, model.experiment.duration,
-                alg.step, events, groups, summary, plots)
+    settings = MasterSettings(
+        alg.method,
+        LoopSolver(alg.loop.solver, alg.loop.max_iterations, alg.loop.tolerance) if alg.loop else None,
+        alg.event_tolerance,
+        alg.check_bounds,
+    )
+    return Plan(
+        source,
+        model,
+        units,
+        conns,
+        settings,
+        schedule,
+        model.experiment.start,
+        model.experiment.duration,
+        alg.step,
+        events,
+        groups,
+        summary,
+        plots,
+    )
 
 
 __all__ = ["Plan", "UnitPlan", "SummaryRow", "make_plan", "dotted"]

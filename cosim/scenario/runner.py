@@ -65,11 +65,18 @@ def versions() -> dict[str, str]:
 def git_commit(where: Path) -> str | None:
     """The commit of the git work tree holding ``where`` (with ``+dirty``), or None."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5)
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5
+        )
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
-                               capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -98,11 +105,19 @@ def build_master(plan: Plan) -> Master:
             except EvtwinError:
                 raise
             except Exception as err:
-                raise ScenarioError(f"units.{name}: cannot create the unit: {type(err).__name__}: {err}") from err
+                raise ScenarioError(
+                    f"units.{name}: cannot create the unit: {type(err).__name__}: {err}"
+                ) from err
             units[name] = unit
         every = {name: up.every for name, up in plan.units.items() if up.every != 1}
-        return Master(units, plan.connections, settings=plan.settings, every=every, events=plan.events,
-                      observe=plan.observed)
+        return Master(
+            units,
+            plan.connections,
+            settings=plan.settings,
+            every=every,
+            events=plan.events,
+            observe=plan.observed,
+        )
     except BaseException:
         for unit in units.values():
             try:
@@ -112,8 +127,12 @@ def build_master(plan: Plan) -> Master:
         raise
 
 
-def run_plan(plan: Plan, output: str | Path | None = None, duration: float | None = None,
-             progress: Callable[[float], None] | None = None) -> RunReport:
+def run_plan(
+    plan: Plan,
+    output: str | Path | None = None,
+    duration: float | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunReport:
     """Run a checked scenario and write its results.
 
     Parameters
@@ -138,18 +157,23 @@ def run_plan(plan: Plan, output: str | Path | None = None, duration: float | Non
     master = build_master(plan)
     facts = {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
     compression = plan.model.outputs.compression
-    writer = ResultWriter(path, plan.groups, metadata={
-        "scenario": src.text,
-        "scenario_sha256": hashlib.sha256(src.text.encode()).hexdigest(),
-        "scenario_path": str(src.path),
-        "versions": versions(),
-        "git_commit": git_commit(src.path.parent),
-        "units": facts,
-        "fmu_guids": {n: f["guid"] for n, f in facts.items() if "guid" in f},
-        "order": master.order,
-        "plots": plan.plots,
-        "started_at": _now(),
-    }, compression=None if compression == "none" else compression)
+    writer = ResultWriter(
+        path,
+        plan.groups,
+        metadata={
+            "scenario": src.text,
+            "scenario_sha256": hashlib.sha256(src.text.encode()).hexdigest(),
+            "scenario_path": str(src.path),
+            "versions": versions(),
+            "git_commit": git_commit(src.path.parent),
+            "units": facts,
+            "fmu_guids": {n: f["guid"] for n, f in facts.items() if "guid" in f},
+            "order": master.order,
+            "plots": plan.plots,
+            "started_at": _now(),
+        },
+        compression=None if compression == "none" else compression,
+    )
     summary = SummaryObserver(plan.summary)
     try:
         stats = master.run(segs, observers=[writer, summary], progress=progress)
@@ -176,12 +200,23 @@ def _metadata(unit: Any) -> dict[str, Any]:
 def _closing(stats: RunStats | None, summary: SummaryObserver) -> dict[str, Any]:
     attrs: dict[str, Any] = {"finished_at": _now()}
     try:
-        attrs["summary"] = [{"label": label, "value": value, "unit": unit} for label, value, unit in summary.values()]
+        attrs["summary"] = [
+            {"label": label, "value": value, "unit": unit} for label, value, unit in summary.values()
+        ]
     except (AttributeError, ValueError):
         pass
     if stats is not None:
-        attrs.update({"end_time": stats.end, "wall_time": stats.wall_time, "cpu_time": stats.cpu_time, "real_time_factor": stats.real_time_factor,
-                      "steps": stats.steps, "rejected_steps": stats.rejected, "stopped_by": stats.stopped_by})
+        attrs.update(
+            {
+                "end_time": stats.end,
+                "wall_time": stats.wall_time,
+                "cpu_time": stats.cpu_time,
+                "real_time_factor": stats.real_time_factor,
+                "steps": stats.steps,
+                "rejected_steps": stats.rejected,
+                "stopped_by": stats.stopped_by,
+            }
+        )
     return attrs
 
 

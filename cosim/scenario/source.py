@@ -75,15 +75,20 @@ def load_yaml(path: str | Path) -> Located:
         line = mark.line + 1 if mark is not None else 1
         what = (err.problem or "").strip()
         context = (err.context or "").strip()
-        raise ScenarioError(f"{path.name}:{line} malformed YAML: {what}" + (f" ({context})" if context else "")) from None
+        raise ScenarioError(
+            f"{path.name}:{line} malformed YAML: {what}" + (f" ({context})" if context else "")
+        ) from None
     except YAMLError as err:
         raise ScenarioError(f"{path.name}:1 malformed YAML: {err}") from None
     if raw is None:
-        raise ScenarioError(f"{path.name}:1 the scenario file is empty; expected a mapping with 'experiment' and 'units'")
+        raise ScenarioError(
+            f"{path.name}:1 the scenario file is empty; expected a mapping with 'experiment' and 'units'"
+        )
     if not isinstance(raw, dict):
         kind = "list" if isinstance(raw, list) else "single value" if not isinstance(raw, dict) else "mapping"
-        raise ScenarioError(f"{path.name}:1 found a {kind}, expected a mapping of keys "
-                            "('experiment', 'units', ...)")
+        raise ScenarioError(
+            f"{path.name}:1 found a {kind}, expected a mapping of keys ('experiment', 'units', ...)"
+        )
     lines: dict[Path_, int] = {}
     data = _plain(raw, (), lines)
     return Located(path, text, data, lines)
@@ -120,7 +125,7 @@ def _plain(node: Any, where: Path_, lines: dict[Path_, int]) -> Any:
 def _expected(msg: str) -> str:
     for prefix in ("Input should be ", "Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
     return msg
 
 
@@ -207,7 +212,7 @@ def schema_problems(source: Located, model: type, err: Any) -> list[str]:
     for where in order:
         msgs = list(dict.fromkeys(by_path[where]))
         plain = [m for m in msgs if not m.startswith("expected ")]
-        expected = [m[len("expected "):] for m in msgs if m.startswith("expected ")]
+        expected = [m[len("expected ") :] for m in msgs if m.startswith("expected ")]
         parts = plain
         if expected:
             value = found.get(where)
