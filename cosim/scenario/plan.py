@@ -46,7 +46,7 @@ class UnitPlan:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """A summary row: ``reduce`` of ``signal`` shown in ``unit`` (``gain``, ``offset`` from the port's unit)."""
+X
 
     label: str
     signal: str
