@@ -172,7 +172,7 @@ class AgingModel:
                 self._warn_once("temperature", f"cycling at {t_mean - 273.15:.1f} degC, outside the fitted "
                                 f"{a.cycling_temperature_min - 273.15:.0f}-{a.cycling_temperature_max - 273.15:.0f}"
                                 " degC: the cycle-fade term is clamped to the range's edge")
-            if dod < a.dod_min and self.c_efc > 0.5:
+            if dod < a.dod_min - 1e-9 and self.c_efc > 0.5:
                 self._warn_once("dod", f"depth of discharge {dod:.2f} below the fitted {a.dod_min:.2f}-1.0: "
                                 "the cycle-fade term extrapolates")
         if self.c_charge_time > 0.0 and self.c_charge_crate / self.c_charge_time > a.crate_charge_max:
