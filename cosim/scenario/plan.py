@@ -46,7 +46,7 @@ class UnitPlan:
 
 @dataclass(frozen=True)
 class SummaryRow:
-X
+    """A summary row: ``reduce`` of ``signal`` shown in ``unit`` (``gain``, ``offset``: from the port's)."""
 
     label: str
     signal: str
