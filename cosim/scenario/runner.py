@@ -11,13 +11,14 @@ import datetime as _dt
 import hashlib
 import platform
 import subprocess
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cosim import timeline
-from cosim.errors import EvtwinError, ScenarioError, SimulationError
+from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
 from cosim.master import Master, RunStats
 from cosim.results import STATUS_COMPLETE, STATUS_INTERRUPTED, ResultWriter
 from cosim.scenario.plan import Plan
@@ -155,6 +156,7 @@ def run_plan(
     path = Path(output or plan.model.outputs.file or Path("results") / f"{src.path.stem}.h5")
     segs = segments(plan, duration)
     master = build_master(plan)
+    _warn_fixed_step(plan, master)
     facts = {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
     compression = plan.model.outputs.compression
     writer = ResultWriter(
@@ -188,6 +190,27 @@ def run_plan(
         raise
     writer.close(STATUS_COMPLETE, _closing(stats, summary), final=(stats.end, master.outs, master.ins))
     return RunReport(path, stats, summary.values())
+
+
+def _warn_fixed_step(plan: Plan, master: Master) -> None:
+    """Warn about units that cannot vary their step when the schedule gives them several."""
+    if plan.schedule is not None:
+        phases = dict(plan.schedule.steps)
+    else:
+        phases = {"": plan.step}
+    for name, unit in master.units.items():
+        if getattr(unit, "can_vary_step", True):
+            continue
+        every = plan.units[name].every
+        steps = sorted({h * (every if isinstance(every, int) else every.get(phase, 1)) for phase, h in phases.items()})
+        if len(steps) > 1:
+            shown = " and ".join(f"{h:g} s" for h in steps)
+            warnings.warn(
+                f"unit {name!r} cannot vary its communication step (it says so), but the schedule steps it "
+                f"with {shown}; it may fail or compute wrongly at other steps than its own",
+                EvtwinWarning,
+                stacklevel=2,
+            )
 
 
 def _metadata(unit: Any) -> dict[str, Any]:
