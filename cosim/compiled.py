@@ -33,8 +33,9 @@ def build_segment_runner(  # noqa: C901
     ahead: Sequence[Any],
     blocks: Sequence[Any],
     jacobi: bool,
-    need_prev: bool,
     everies: Sequence[int],
+    watched_outputs: set[int],
+    watched_inputs: set[int],
 ) -> Callable:
     """Generate ``run(start, h, n, stop, outs, ins, observers, progress, done, check)``.
 
@@ -44,22 +45,40 @@ def build_segment_runner(  # noqa: C901
     ahead : slots of time sources, stepped first
     blocks : the remaining slots in execution order (no loops)
     jacobi : read every connection from the values at the start of the macro step
-    need_prev : some connection reads the start-of-step value (Jacobi or ``delay: 1``)
     everies : step multiple of each slot for this segment, by ``slot.i``
+    watched_outputs, watched_inputs : slots whose outputs / inputs observers read at every point;
+        the others are written back to ``outs`` at the end of the segment only
+
+    When a call fails, the exception carries ``__cosim_unit__`` (the slot index whose code
+    raised it, found from the traceback's line number) and ``__cosim_time__`` [s].
     """
     L: list[str] = []
     w = L.append
+    owner: dict[int, int] = {}  # generated line number -> slot index
+
+    def unit_lines(i: int, emit: Callable[[], None]) -> None:
+        first = len(L)
+        emit()
+        for n in range(first, len(L)):
+            owner[n + 1] = i
+
+    # Which start-of-step values are read: every source in Jacobi, the sources of delayed connections otherwise.
+    prev = set()
+    for s in blocks:
+        prev |= {a for a, _, _, _ in s.delayed}
+        if jacobi:
+            prev |= {a for a, _, _, _ in (*s.direct, *s.mean)}
     w("def run(start, h, n, stop, outs, ins, observers, progress, done, check):")
     for s in slots:
         w(f"    o{s.i} = outs[{s.i}]")
-    multi = [s for s in blocks if everies[s.i] != 1]
-    for s in multi:
-        w(f"    c{s.i} = 0")
-        w(f"    tw{s.i} = start")
     for s in blocks:
+        if everies[s.i] != 1:
+            w(f"    c{s.i} = 0")
+            w(f"    tw{s.i} = start")
         for j in range(len(s.mean)):
             w(f"    a{s.i}_{j} = 0.0")
-    w("    cur = -1")
+        if s.inputs and s.i not in watched_inputs:
+            w(f"    in{s.i} = ins[{s.i}]")
     w("    t_end = start")
     w("    last = n - 1")
     w("    try:")
@@ -68,63 +87,84 @@ def build_segment_runner(  # noqa: C901
     w("            t_end = stop if k == last else start + (k + 1) * h")
     w("            hh = t_end - t")
     for s in ahead:
-        _emit_step(w, s, "t", "hh")
-    if need_prev:
-        for s in slots:
-            w(f"            p{s.i} = o{s.i}")
+        unit_lines(s.i, lambda s=s: _emit_step(w, s, "t", "hh", s.i in watched_outputs))
+    for i in sorted(prev):
+        w(f"            p{i} = o{i}")
     src = "p" if jacobi else "o"
     for s in blocks:
-        i = s.i
-        for j, (a, b, _, _) in enumerate(s.mean):
-            w(f"            a{i}_{j} += {src}{a}[{b}] * hh")
-        indent = "            "
-        if everies[i] != 1:
-            w(f"            c{i} += 1")
-            w(f"            if c{i} == {everies[i]} or k == last:")
-            indent += "    "
-            start_t, span = f"tw{i}", f"(t_end - tw{i})"
-        else:
-            start_t, span = "t", "hh"
-        if s.inputs:
-            terms = [_read(src, a, b, g, o) for a, b, g, o in s.direct]
-            terms += [_read("p", a, b, g, o) for a, b, g, o in s.delayed]
-            terms += [f"a{i}_{j} / {span} * {g!r} + {o!r}" for j, (_, _, g, o) in enumerate(s.mean)]
-            w(f"{indent}v = [{', '.join(terms)}]")
-            for j in range(len(s.mean)):
-                w(f"{indent}a{i}_{j} = 0.0")
-            w(f"{indent}set{i}(v)")
-            w(f"{indent}ins[{i}] = v")
-        _emit_step(w, s, start_t, span, indent)
-        if everies[i] != 1:
-            w(f"{indent}tw{i} = t_end")
-            w(f"{indent}c{i} = 0")
+        unit_lines(s.i, lambda s=s: _emit_block(w, s, src, everies[s.i], s.i in watched_outputs,
+                                                 s.i in watched_inputs))
     w("            for obs in observers:")
     w("                obs.sample(t_end, outs, ins)")
     w("            if progress is not None and not (done + k + 1) & 0xFFF:")
     w("                progress(t_end)")
     w("    except BaseException as err:")
-    w("        err.__cosim_unit__ = cur")
+    w("        err.__cosim_unit__ = _owner(err)")
     w("        err.__cosim_time__ = t_end")
     w("        raise")
+    for s in slots:
+        w(f"    outs[{s.i}] = o{s.i}")
+        if s in blocks and s.inputs and s.i not in watched_inputs:
+            w(f"    ins[{s.i}] = in{s.i}")
     source = "\n".join(L) + "\n"
-    namespace: dict[str, Any] = {"INF": float("inf")}
+
+    def find_owner(err: BaseException) -> int:
+        tb = err.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == _FILENAME and tb.tb_lineno in owner:
+                return owner[tb.tb_lineno]
+            tb = tb.tb_next
+        return -1
+
+    namespace: dict[str, Any] = {"INF": float("inf"), "_owner": find_owner}
     for s in slots:
         namespace[f"do{s.i}"] = s.do_step
         namespace[f"get{s.i}"] = s.get_outputs
         namespace[f"set{s.i}"] = s.set_inputs
-    code = compile(source, "<cosim segment runner>", "exec")
+    code = compile(source, _FILENAME, "exec")
     exec(code, namespace)  # the source is built from indices and float literals only
     run = namespace["run"]
     run.__source__ = source
     return run
 
 
-def _emit_step(w, s: Any, t: str, span: str, indent: str = "            ") -> None:
+_FILENAME = "<cosim segment runner>"
+
+
+def _emit_block(w, s: Any, src: str, every: int, watched_out: bool, watched_in: bool) -> None:
     i = s.i
-    w(f"{indent}cur = {i}")
+    for j, (a, b, _, _) in enumerate(s.mean):
+        w(f"            a{i}_{j} += {src}{a}[{b}] * hh")
+    indent = "            "
+    if every != 1:
+        w(f"            c{i} += 1")
+        w(f"            if c{i} == {every} or k == last:")
+        indent += "    "
+        start_t, span = f"tw{i}", f"(t_end - tw{i})"
+    else:
+        start_t, span = "t", "hh"
+    if s.inputs:
+        terms = [_read(src, a, b, g, o) for a, b, g, o in s.direct]
+        terms += [_read("p", a, b, g, o) for a, b, g, o in s.delayed]
+        terms += [f"a{i}_{j} / {span} * {g!r} + {o!r}" for j, (_, _, g, o) in enumerate(s.mean)]
+        w(f"{indent}v = [{', '.join(terms)}]")
+        for j in range(len(s.mean)):
+            w(f"{indent}a{i}_{j} = 0.0")
+        w(f"{indent}set{i}(v)")
+        # The interpreter keeps every unit's last inputs; here only those an observer reads.
+        w(f"{indent}ins[{i}] = v" if watched_in else f"{indent}in{i} = v")
+    _emit_step(w, s, start_t, span, watched_out, indent)
+    if every != 1:
+        w(f"{indent}tw{i} = t_end")
+        w(f"{indent}c{i} = 0")
+
+
+def _emit_step(w, s: Any, t: str, span: str, watched: bool, indent: str = "            ") -> None:
+    i = s.i
     w(f"{indent}do{i}({t}, {span})")
     w(f"{indent}o{i} = get{i}()")
-    w(f"{indent}outs[{i}] = o{i}")
+    if watched:
+        w(f"{indent}outs[{i}] = o{i}")
     w(f"{indent}x = sum(o{i})")
     tests = ["x - x != 0.0"] + [
         f"not {lo!r} <= o{i}[{pos}] <= {hi!r}".replace("inf", "INF") for pos, lo, hi in s.bounds

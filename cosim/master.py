@@ -277,6 +277,9 @@ class Master:
         for s in self.slots:
             s.every_by_phase = (every or {}).get(s.name, 1)
         self._bind(observe)
+        located = [self.locate(sig) for sig in observe]
+        self._watched_out = {i for i, causality, _ in located if causality == OUTPUT}
+        self._watched_in = {i for i, causality, _ in located if causality == INPUT}
         self._blocks = self._make_blocks(loops)
         self._ahead = [s for s in self.slots if s.ahead]
         self._event_at = [self.locate(e.signal)[::2] for e in self.events]
@@ -669,7 +672,7 @@ class Master:
         run = self._runners.get(everies)
         if run is None:
             run = build_segment_runner(
-                self.slots, self._ahead, self._blocks, self._jacobi, self._need_prev, everies
+                self.slots, self._ahead, self._blocks, self._jacobi, everies, self._watched_out, self._watched_in
             )
             self._runners[everies] = run
         n = seg.n_steps()

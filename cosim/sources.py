@@ -40,6 +40,11 @@ class TimeSource(PythonUnit):
         """Nothing to restore: the next ``do_step`` recomputes every output from time."""
 
 
+def _check_name(name: str) -> None:
+    if not name.isidentifier():
+        raise ValueError(f"output name {name!r} must be an identifier (letters, digits, '_')")
+
+
 def _quantity(name: str, spec: Any) -> tuple[float, str]:
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"value", "unit"}
@@ -79,6 +84,7 @@ class Constant(TimeSource):
         self._values: dict[str, float] = {}
         ports = []
         for name, spec in items.items():
+            _check_name(name)
             v, u = _quantity(name, spec)
             si.parse(u)
             self._values[name] = v
@@ -226,6 +232,7 @@ class TableSource(TimeSource):
         self._columns: list[_Column] = []
         ports = []
         for name, spec in outputs.items():
+            _check_name(name)
             spec = dict(spec or {})
             col = spec.get("column", name)
             if col not in columns:
