@@ -112,7 +112,7 @@ class ResultWriter(Observer):
         path: str | Path,
         groups: Sequence[OutputGroup],
         metadata: Mapping[str, Any] | None = None,
-        block: int = 8192,
+        block: int = 65536,
         compression: str | None = "gzip",
     ):
         self.path = Path(path)
@@ -134,8 +134,9 @@ class ResultWriter(Observer):
         f = h5py.File(self.path, "w")
         self._file = f
         write_attrs(f, {"format": FORMAT, "status": STATUS_RUNNING, "start_time": t0, **self.metadata})
-        opts = {"compression": self.compression} if self.compression else {}
+        opts: dict[str, Any] = {"compression": self.compression, "shuffle": True} if self.compression else {}
         if self.compression == "gzip":
+            # Level 1 with byte shuffling: most of gzip's ratio on float64 signals at a fraction of its cost.
             opts["compression_opts"] = 1
         chunk = (min(self.block, 65536),)
         seen: set[str] = set()

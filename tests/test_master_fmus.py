@@ -134,3 +134,28 @@ def test_missing_product_fmu_is_built_saying_so(tmp_path, monkeypatch):
     rows = {label: value for label, value, _ in report.summary}
     assert rows["energy"] == pytest.approx(20.0, rel=1e-12)
     assert rows["SOC drop"] < 0
+
+
+def test_event_lands_on_the_threshold_by_rolling_back_the_battery_fmu(tmp_path, battery_fmu):
+    text = f"""\
+    experiment: {{duration: 2 h}}
+    units:
+      charger: {{type: constant, settings: {{value: 100, unit: A}}}}
+      battery: {{fmu: {battery_fmu}, parameters: {{SOC_init: 0.5}}}}
+    connections:
+      - {{from: charger.value, to: battery.I_charge}}
+    algorithm: {{step: 60 s, event_tolerance: 1.0e-3 s}}
+    events:
+      - {{name: charged, signal: battery.SOC, above: 0.6, stop: true}}
+    outputs:
+      groups: [{{name: main, signals: [battery.SOC]}}]
+    """
+    report = scenario.run(write(tmp_path, text), output=tmp_path / "r.h5")
+    result = read_result(tmp_path / "r.h5")
+    (t_event, name), = result.events
+    assert name == "charged" and report.stats.stopped_by == "charged" and report.stats.rejected > 0
+    soc = result["battery.SOC"]
+    assert soc.time[-1] == t_event and t_event % 60.0 != 0.0  # landed between grid points
+    assert soc.values[-2] < 0.6 <= soc.values[-1]
+    # The SOC rises at about I / Q = 100 A / (220 A h): within 1 ms of the crossing it moves < 1e-6.
+    assert soc.values[-1] - 0.6 < 100.0 / (220.0 * 3600.0) * 1e-3 * 2

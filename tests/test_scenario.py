@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cosim import scenario
@@ -328,3 +330,35 @@ def test_docs_describe_every_key_of_the_format():
         keys |= set(definition.get("properties", {}))
     missing = sorted(k for k in keys if f"`{k}`" not in docs and f"{k}:" not in docs)
     assert not missing, f"keys not described in docs/scenarios.md: {missing}"
+
+
+def test_weekly_pattern_and_ambient_profile(tmp_path):
+    text = """\
+    experiment: {duration: 7 d}
+    units:
+      load: {type: constant, settings: {value: 1, unit: kW}}
+    schedule:
+      phases: {drive: {step: 1 min}, park: {step: 1 h}}
+      default: park
+      weekly:
+        weekdays: [{at: "08:00", phase: drive, for: 1 h}]
+        sat: [{at: "10:00", phase: drive, for: 3 h}]
+      ambient: {profile: miami}
+    outputs:
+      groups: [{name: main, signals: ["schedule.*"]}]
+    """
+    scenario.run(write(tmp_path, text), output=tmp_path / "r.h5")
+    result = read_result(tmp_path / "r.h5")
+    t, drive = result["schedule.drive"].time, result["schedule.drive"].values
+    # A flag holds over the step that ends at its sample time: driving time = sum of those steps.
+    driving = float(np.sum(np.diff(t)[drive[1:] == 1]))
+    assert driving == 5 * 3600 + 3 * 3600  # five weekday drives and one on Saturday, none on Sunday
+    sessions = result["schedule.session"].values[1:][drive[1:] == 1]
+    assert sorted(set(sessions)) == [1, 2, 3, 4, 5, 6]
+    # Parked steps are whole hours; the mean of the linear hourly profile over [k, k+1] h is the
+    # average of the two hourly values.
+    with open(HERE.parent / "cosim" / "data" / "climates" / "miami.csv", encoding="utf-8-sig") as fh:
+        hourly = [float(r["T_degC"]) for r in csv.DictReader(fh)]
+    amb = result["schedule.T_ambient"]
+    k = int(np.flatnonzero(amb.time == 3 * 3600.0)[0])  # the step from 02:00 to 03:00 on Monday
+    assert amb.values[k] == pytest.approx(273.15 + 0.5 * (hourly[2] + hourly[3]), rel=1e-12)
