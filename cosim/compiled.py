@@ -36,6 +36,7 @@ def build_segment_runner(  # noqa: C901
     everies: Sequence[int],
     watched_outputs: set[int],
     watched_inputs: set[int],
+    fast: Sequence[tuple] = (),
 ) -> Callable:
     """Generate ``run(start, h, n, stop, outs, ins, observers, progress, done, check)``.
 
@@ -48,6 +49,8 @@ def build_segment_runner(  # noqa: C901
     everies : step multiple of each slot for this segment, by ``slot.i``
     watched_outputs, watched_inputs : slots whose outputs / inputs observers read at every point;
         the others are written back to ``outs`` at the end of the segment only
+    fast : ``(times, rows, block, flush)`` entries of observers' fast sampling
+        (:meth:`cosim.master.Observer.fast_sampling`), appended to inline at every point
 
     When a call fails, the exception carries ``__cosim_unit__`` (the slot index whose code
     raised it, found from the traceback's line number) and ``__cosim_time__`` [s].
@@ -94,6 +97,12 @@ def build_segment_runner(  # noqa: C901
     for s in blocks:
         unit_lines(s.i, lambda s=s: _emit_block(w, s, src, everies[s.i], s.i in watched_outputs,
                                                  s.i in watched_inputs))
+    for j, (_, rows, block, _) in enumerate(fast):
+        w(f"            ft{j}(t_end)")
+        for m, (is_out, i, _) in enumerate(rows):
+            w(f"            fr{j}_{m}(o{i})" if is_out else f"            fr{j}_{m}(ins[{i}])")
+        w(f"            if len(fl{j}) >= {int(block)}:")
+        w(f"                ff{j}()")
     w("            for obs in observers:")
     w("                obs.sample(t_end, outs, ins)")
     w("            if progress is not None and not (done + k + 1) & 0xFFF:")
@@ -117,6 +126,10 @@ def build_segment_runner(  # noqa: C901
         return -1
 
     namespace: dict[str, Any] = {"INF": float("inf"), "_owner": find_owner}
+    for j, (times, rows, _, flush) in enumerate(fast):
+        namespace[f"ft{j}"], namespace[f"fl{j}"], namespace[f"ff{j}"] = times.append, times, flush
+        for m, (_, _, buffer) in enumerate(rows):
+            namespace[f"fr{j}_{m}"] = buffer.append
     for s in slots:
         namespace[f"do{s.i}"] = s.do_step
         namespace[f"get{s.i}"] = s.get_outputs

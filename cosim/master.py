@@ -121,6 +121,9 @@ class MasterSettings:
 class Observer:
     """Watches a run: results writers and summary reductions implement it."""
 
+    #: False when :meth:`sample` has nothing left to do once :meth:`fast_sampling` took over.
+    samples_each_point: bool = True
+
     def start(self, master: Master, t0: float) -> None:
         """Called once before the first sample."""
 
@@ -133,6 +136,16 @@ class Observer:
 
     def event(self, t: float, name: str) -> None:
         """Called when an event fires at ``t`` [s]."""
+
+    def fast_sampling(self) -> list[tuple[list, list[tuple[bool, int, list]], int, Callable[[], None]]]:
+        """Optional fast path for samples taken at every point: ``(times, rows, block, flush)`` entries.
+
+        The master's generated loop then appends ``t`` to ``times`` and, for each ``(is_output, i,
+        rows_list)``, ``outs[i]`` or ``ins[i]`` to ``rows_list`` at every communication point, and
+        calls ``flush()`` once ``times`` holds ``block`` rows; :meth:`sample` must then leave those
+        out. Asked once, after the first sample, and only when the whole run can use the fast loop.
+        """
+        return []
 
 
 @dataclass
@@ -290,6 +303,7 @@ class Master:
         self._has_loops = any(type(b) is _Loop for b in self._blocks)
         self._compile = compile
         self._runners: dict[tuple[int, ...], Callable] = {}
+        self._fast: list = []
         self.stats: RunStats | None = None
         self.outs: list[Sequence[float]] = [()] * len(self.slots)
         self.ins: list[Sequence[float]] = [()] * len(self.slots)
@@ -543,6 +557,11 @@ class Master:
             for obs in self._observers:
                 obs.start(self, first.start)
             self._sample(first.start)
+            self._fast = []
+            if self._compile and not self._has_loops and not self.events:
+                self._fast = [entry for obs in self._observers for entry in obs.fast_sampling()]
+        # Observers whose every sample now goes through the fast path need no call per point.
+        self._sampled = [obs for obs in self._observers if getattr(obs, "samples_each_point", True)]
             self._warn_events()
             for seg in _chain(first, segments):
                 if stats.end != seg.start:
@@ -672,7 +691,14 @@ class Master:
         run = self._runners.get(everies)
         if run is None:
             run = build_segment_runner(
-                self.slots, self._ahead, self._blocks, self._jacobi, everies, self._watched_out, self._watched_in
+                self.slots,
+                self._ahead,
+                self._blocks,
+                self._jacobi,
+                everies,
+                self._watched_out,
+                self._watched_in,
+                self._fast,
             )
             self._runners[everies] = run
         n = seg.n_steps()
@@ -684,7 +710,7 @@ class Master:
                 seg.stop,
                 self.outs,
                 self.ins,
-                self._observers,
+                self._sampled,
                 progress,
                 stats.steps,
                 self._check_index,

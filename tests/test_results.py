@@ -151,3 +151,37 @@ def test_reader_errors_are_clear(tmp_path):
     writer.close("complete")
     with pytest.raises(KeyError, match=r"no signal 'c.valeu'; did you mean c.value"):
         read_result(tmp_path / "run.h5")["c.valeu"]
+
+
+def test_generated_loop_and_interpreter_write_the_same_file(tmp_path):
+    from cosim_units import Integrator
+
+    from cosim.connection import Connection
+
+    def run(compile: bool):
+        units = {
+            "s": TableSource(outputs={"P": {"unit": "W"}}, data={"t": [0.0, 50.0], "P": [1.0, 9.0]}),
+            "i": Integrator(),
+        }
+        m = Master(
+            units,
+            [Connection("s.P", "i.u", transfer="mean")],
+            every={"i": 3},
+            observe=["i.x", "i.u", "s.P"],
+            compile=compile,
+        )
+        path = tmp_path / f"{compile}.h5"
+        writer = ResultWriter(
+            path, [OutputGroup("all", ["i.x", "i.u", "s.P"]), OutputGroup("slow", [], every=7)], block=16
+        )
+        m.run(fixed(0.0, 100.0, 0.5), observers=[writer])
+        writer.close("complete", final=(100.0, m.outs, m.ins))
+        return read_result(path)
+
+    a, b = run(True), run(False)
+    assert set(a.signals) == set(b.signals) == {"i.x", "i.u", "s.P"}
+    for name in a.signals:
+        np.testing.assert_array_equal(a[name].time, b[name].time)
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    np.testing.assert_array_equal(a.times["slow"], b.times["slow"])
+    assert len(a["i.x"].time) == 201
