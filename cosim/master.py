@@ -560,8 +560,8 @@ class Master:
             self._fast = []
             if self._compile and not self._has_loops and not self.events:
                 self._fast = [entry for obs in self._observers for entry in obs.fast_sampling()]
-        # Observers whose every sample now goes through the fast path need no call per point.
-        self._sampled = [obs for obs in self._observers if getattr(obs, "samples_each_point", True)]
+            # Observers whose every sample now goes through the fast path need no call per point.
+            self._sampled = [obs for obs in self._observers if getattr(obs, "samples_each_point", True)]
             self._warn_events()
             for seg in _chain(first, segments):
                 if stats.end != seg.start:
