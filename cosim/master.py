@@ -294,7 +294,8 @@ class Master:
         self._watched_out = {i for i, causality, _ in located if causality == OUTPUT}
         self._watched_in = {i for i, causality, _ in located if causality == INPUT}
         self._blocks = self._make_blocks(loops)
-        self._ahead = [s for s in self.slots if s.ahead]
+        # Static units (constants) are set up and read once; stepping them would change nothing.
+        self._ahead = [s for s in self.slots if s.ahead and not getattr(s.unit, "static", False)]
         self._event_at = [self.locate(e.signal)[::2] for e in self.events]
         self._jacobi = self.settings.method == JACOBI
         self._need_prev = self._jacobi or any(s.delayed for s in self.slots)
@@ -901,9 +902,10 @@ class Master:
             v = values[pos]
             if not lo <= v <= hi:
                 port = self._ports[slot.name][slot.outputs[pos]]
+                unit = "" if port.unit in ("1", "") else f" {port.unit}"
                 raise SimulationError(
-                    f"output {port.name!r} = {v:g} {port.unit} is outside its range "
-                    f"[{lo:g}, {hi:g}] {port.unit}",
+                    f"output {port.name!r} = {v:g}{unit} is outside its range [{lo:g}, {hi:g}]{unit}; "
+                    "the unit's state or its inputs went out of the range it declares",
                     slot.name,
                     t,
                 )

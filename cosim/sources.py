@@ -77,6 +77,9 @@ class Constant(TimeSource):
     [('P', 'kW'), ('n', '1')]
     """
 
+    #: Outputs never change after set-up: the master reads them once and never steps the unit.
+    static: ClassVar[bool] = True
+
     def __init__(self, value: float | None = None, unit: str = "1", outputs: Mapping[str, Any] | None = None):
         if (value is None) == (outputs is None):
             raise ValueError("give either 'value' (with 'unit') or 'outputs', not both")
