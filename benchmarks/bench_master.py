@@ -142,10 +142,11 @@ def overhead_python(n: int, repeats: int) -> tuple[float, float]:
 
 def overhead_fmu(n: int, repeats: int) -> tuple[float, float, str] | str:
     try:
-        from cosim.fmu import FMUUnit
-        from cosim.fmu_build import build as build_c
         from fmpy import extract, read_model_description
         from fmpy.fmi2 import FMU2Slave
+
+        from cosim.fmu import FMUUnit
+        from cosim.fmu_build import build as build_c
     except ImportError as err:
         return f"skipped: the FMU adapter or the C FMU build is not installed ({err})"
     out = Path(tempfile.mkdtemp(prefix="bench_fmus_"))
@@ -188,7 +189,8 @@ def overhead_fmu(n: int, repeats: int) -> tuple[float, float, str] | str:
         from cosim.sources import Constant
 
         unit = FMUUnit(fmu2, "fmu")
-        src = Constant(outputs={f"x{k}": {"value": x, "unit": _unit_of(v)} for k, (v, x) in enumerate(zip(ins, values))})
+        pairs = enumerate(zip(ins, values, strict=True))
+        src = Constant(outputs={f"x{k}": {"value": x, "unit": _unit_of(v)} for k, (v, x) in pairs})
         conns = [Connection(f"src.x{k}", f"fmu.{v.name}") for k, v in enumerate(ins)]
         Master({"src": src, "fmu": unit}, conns, observe=[f"fmu.{v.name}" for v in outs]).run(
             fixed(0.0, float(n), 1.0)

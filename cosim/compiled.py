@@ -95,8 +95,10 @@ def build_segment_runner(  # noqa: C901
         w(f"            p{i} = o{i}")
     src = "p" if jacobi else "o"
     for s in blocks:
-        unit_lines(s.i, lambda s=s: _emit_block(w, s, src, everies[s.i], s.i in watched_outputs,
-                                                 s.i in watched_inputs))
+        unit_lines(
+            s.i,
+            lambda s=s: _emit_block(w, s, src, everies[s.i], s.i in watched_outputs, s.i in watched_inputs),
+        )
     for j, (_, rows, block, _) in enumerate(fast):
         w(f"            ft{j}(t_end)")
         for m, (is_out, i, _) in enumerate(rows):

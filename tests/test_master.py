@@ -322,7 +322,10 @@ def test_falling_event():
     [
         ("raise", r"unit 'bad', t = 3 s: do_step failed: RuntimeError: solver diverged"),
         ("nan", r"unit 'bad', t = 3 s: output 'y' is nan \(not finite\)"),
-        ("bounds", r"unit 'bad', t = 3 s: output 'y' = 11 is outside its range \[-inf, 10\]; the unit's state"),
+        (
+            "bounds",
+            r"unit 'bad', t = 3 s: output 'y' = 11 is outside its range \[-inf, 10\]; the unit's state",
+        ),
     ],
 )
 def test_failures_name_unit_port_and_time_and_units_are_terminated(compiled, how, message):

@@ -42,7 +42,9 @@ def plate_and_sensor(plate: Path, sensor: Path, extra: str = "") -> str:
     """
 
 
-def test_fmi2_and_fmi3_fmus_with_unit_conversion_reach_the_analytic_steady_state(tmp_path, plate_fmu, sensor_fmu):
+def test_fmi2_and_fmi3_fmus_with_unit_conversion_reach_the_analytic_steady_state(
+    tmp_path, plate_fmu, sensor_fmu
+):
     path = write(tmp_path, plate_and_sensor(plate_fmu, sensor_fmu))
     report = scenario.run(path, output=tmp_path / "r.h5")
     result = read_result(tmp_path / "r.h5")
@@ -64,7 +66,9 @@ def test_fmi2_and_fmi3_fmus_with_unit_conversion_reach_the_analytic_steady_state
     assert report.stats.steps == 600
 
 
-def test_fmu_failing_in_do_step_mid_run_is_reported_and_leaves_a_readable_file(tmp_path, plate_fmu, sensor_fmu):
+def test_fmu_failing_in_do_step_mid_run_is_reported_and_leaves_a_readable_file(
+    tmp_path, plate_fmu, sensor_fmu
+):
     text = plate_and_sensor(plate_fmu, sensor_fmu).replace(
         "parameters: {T_coolant_start: {value: 25, unit: degC}}",
         "parameters: {T_coolant_start: {value: 25, unit: degC}, fail_at_time: 300.0}",
@@ -107,7 +111,9 @@ def test_fixed_step_fmu_under_a_varying_macro_step_is_warned_about(tmp_path, pla
     """
     from cosim.scenario import RunFailed
 
-    with pytest.warns(EvtwinWarning, match=r"unit 'plate' cannot vary its communication step .* 1 s and 3600 s"):
+    with pytest.warns(
+        EvtwinWarning, match=r"unit 'plate' cannot vary its communication step .* 1 s and 3600 s"
+    ):
         # This FMU enforces its fixed step, so the run then fails where the step changes.
         with pytest.raises(RunFailed, match=r"(?s)t = 25200 s: fmi2DoStep .* communication step changed"):
             scenario.run(write(tmp_path, text), output=tmp_path / "r.h5", duration=8 * 3600.0)
@@ -152,7 +158,7 @@ def test_event_lands_on_the_threshold_by_rolling_back_the_battery_fmu(tmp_path, 
     """
     report = scenario.run(write(tmp_path, text), output=tmp_path / "r.h5")
     result = read_result(tmp_path / "r.h5")
-    (t_event, name), = result.events
+    ((t_event, name),) = result.events
     assert name == "charged" and report.stats.stopped_by == "charged" and report.stats.rejected > 0
     soc = result["battery.SOC"]
     assert soc.time[-1] == t_event and t_event % 60.0 != 0.0  # landed between grid points
