@@ -65,7 +65,7 @@ def build_segment_runner(  # noqa: C901
         for n in range(first, len(L)):
             owner[n + 1] = i
 
-    # Which start-of-step values are read: every source in Jacobi, the sources of delayed connections otherwise.
+    # Start-of-step values read: every source in Jacobi, else the sources of delayed connections.
     prev = set()
     for s in blocks:
         prev |= {a for a, _, _, _ in s.delayed}

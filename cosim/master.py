@@ -589,7 +589,7 @@ class Master:
             except Exception as err:
                 raise SimulationError(f"set-up failed: {type(err).__name__}: {err}", s.name, t0) from err
             s.t_w, s.count = t0, 0
-            # Units may replace their step calls when set up (the FMU adapter binds C functions): take them now.
+            # Units may replace their step calls in set-up (the FMU adapter binds C functions): take them now.
             s.set_inputs, s.do_step, s.get_outputs = s.unit.set_inputs, s.unit.do_step, s.unit.get_outputs
         self._runners.clear()
         outs, ins = self.outs, self.ins
