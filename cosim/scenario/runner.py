@@ -202,7 +202,7 @@ def _warn_fixed_step(plan: Plan, master: Master) -> None:
         if getattr(unit, "can_vary_step", True):
             continue
         every = plan.units[name].every
-        steps = sorted({h * (every if isinstance(every, int) else every.get(phase, 1)) for phase, h in phases.items()})
+        steps = sorted({h * (every if isinstance(every, int) else every.get(p, 1)) for p, h in phases.items()})
         if len(steps) > 1:
             shown = " and ".join(f"{h:g} s" for h in steps)
             warnings.warn(
