@@ -41,19 +41,24 @@ def _check_day(result, summary: dict[str, float]) -> None:
     assert 10.0 < t_cell.min() and t_cell.max() < 45.0
 
 
-def test_quickstart_shape_with_in_process_stand_ins(tmp_path):
-    """The scenario as shipped, with the in-process battery and a stand-in charger (no FMU needed)."""
+@pytest.mark.parametrize("battery", ["in-process unit", "FMU"])
+def test_quickstart_with_a_stand_in_charger(tmp_path, battery, request):
+    """The scenario as shipped, with a stand-in charger (until the CC-CV charger is installed)."""
     if "battery" not in registry.unit_type_names():
         pytest.skip("the 'battery' unit type (battery_fmu) is not installed")
     text = QUICKSTART.read_text(encoding="utf-8")
-    text = text.replace("    fmu: ../fmus/BatteryTwin.fmu", "    type: battery")
+    if battery == "FMU":
+        fmu = request.getfixturevalue("battery_fmu")  # built once per session, not into the work tree
+        text = text.replace("    fmu: ../fmus/BatteryTwin.fmu", f"    fmu: {fmu}")
+    else:
+        text = text.replace("    fmu: ../fmus/BatteryTwin.fmu", "    type: battery")
     text = text.replace("    type: cccv_charger", "    type: cosim_units:StandInCharger")
-    variant = QUICKSTART.parent / "_quickstart_in_process.yaml"  # beside it, so data/ resolves
+    text = text.replace(
+        "file: data/quickstart_drive.csv", f"file: {QUICKSTART.parent / 'data' / 'quickstart_drive.csv'}"
+    )
+    variant = tmp_path / "quickstart.yaml"
     variant.write_text(text, encoding="utf-8")
-    try:
-        report = scenario.run(variant, output=tmp_path / "qs.h5")
-    finally:
-        variant.unlink()
+    report = scenario.run(variant, output=tmp_path / "qs.h5")
     _check_day(read_result(tmp_path / "qs.h5"), {label: v for label, v, _ in report.summary})
 
 
