@@ -341,6 +341,7 @@ def year(
 def where_time_goes(stats: pstats.Stats, total: float) -> list[tuple[str, float]]:
     """Own time per area, from the profile."""
     areas = {
+        "pythonfmu layer (the FMU's Python side)": ("fmu_slave", "pythonfmu"),
         "battery model": ("battery_fmu",),
         "FMU calls (fmpy/ctypes)": ("fmpy", "cosim/fmu"),
         "master loop (generated code)": ("<cosim segment runner>",),
