@@ -1,0 +1,203 @@
+"""The battery equations, each written once.
+
+Every function takes its parameters ``p`` (:class:`battery_fmu.parameters.CellParameters`)
+and a math backend ``ops`` (:mod:`battery_fmu.ops`), so the same line serves the FMU's
+scalar step (``ops.SCALAR``), vectorised numpy checks, the CasADi MPC and the torch PINN.
+All quantities are per cell and in SI units: s, A, V, Ohm, K, W, J; charge in C.
+Current is positive when discharging.
+"""
+
+from __future__ import annotations
+
+from battery_fmu.ops import SCALAR
+
+# --------------------------------------------------------------------------- electrical
+
+
+def open_circuit_voltage(soc, temperature, p, ops=SCALAR):
+    """OCV [V] at state of charge ``soc`` [1] and ``temperature`` [K].
+
+    ``U(soc, T) = U_ref(soc) + (T - T_ref) * dU/dT(soc)``: the table value plus the
+    entropic shift that the reversible heat term below is consistent with.
+    """
+    return ops.interp(p.ocv, soc) + (temperature - p.reference_temperature) * ops.interp(p.entropic_coefficient, soc)
+
+
+def enthalpy_potential(soc, p, ops=SCALAR):
+    """``U - T dU/dT`` [V], independent of T: charge times this is the stored enthalpy per coulomb."""
+    return ops.interp(p.ocv, soc) - p.reference_temperature * ops.interp(p.entropic_coefficient, soc)
+
+
+def soc_derivative(current, capacity):
+    """dSOC/dt [1/s] for ``current`` [A] (positive discharging) and actual ``capacity`` [C]."""
+    return -current / capacity
+
+
+def arrhenius_factor(temperature, activation_temperature, reference_temperature, ops=SCALAR):
+    """``exp(Ta (1/T - 1/T_ref))``: resistance relative to its value at the reference temperature."""
+    return ops.exp(activation_temperature * (1.0 / temperature - 1.0 / reference_temperature))
+
+
+def resistances(soc, temperature, p, ops=SCALAR):
+    """(R0 charge, R0 discharge, R1, R2) [Ohm] at ``soc`` [1] and ``temperature`` [K].
+
+    Values at the reference temperature (R0 from its SOC tables) times one Arrhenius factor.
+    """
+    arrhenius = arrhenius_factor(temperature, p.activation_temperature, p.reference_temperature, ops)
+    return (ops.interp(p.r0_charge, soc) * arrhenius, ops.interp(p.r0_discharge, soc) * arrhenius,
+            p.r1 * arrhenius, p.r2 * arrhenius)
+
+
+def ohmic_resistance(soc, temperature, charging, p, ops=SCALAR):
+    """R0 [Ohm] at ``soc`` [1], ``temperature`` [K]; ``charging`` selects the charge table."""
+    r_charge, r_discharge, _, _ = resistances(soc, temperature, p, ops)
+    return ops.if_else(charging, r_charge, r_discharge)
+
+
+def rc_derivative(v_rc, current, resistance, tau):
+    """dV/dt [V/s] of an RC pair: ``(I R - V) / tau``."""
+    return (current * resistance - v_rc) / tau
+
+
+def rc_decay(dt, tau, ops=SCALAR):
+    """``exp(-dt/tau)``: the exact RC transition over ``dt`` [s] under constant current."""
+    return ops.exp(-dt / tau)
+
+
+def rc_voltage_after(v_rc, current, resistance, decay):
+    """RC voltage [V] after a step of constant ``current`` [A] (exact, any step length)."""
+    return v_rc * decay + current * resistance * (1.0 - decay)
+
+
+def rc_mean_weight(dt, tau, decay):
+    """Weight ``a`` with ``mean(V_rc) = a V0 + (1 - a) I R`` over a step of constant current."""
+    return tau * (1.0 - decay) / dt
+
+
+def hysteresis_target(current, soc, p, ops=SCALAR):
+    """Voltage [V] the hysteresis state tends to: below OCV while discharging, above while charging."""
+    magnitude = ops.interp(p.hysteresis_magnitude, soc)
+    return ops.if_else(current > 0, -magnitude, magnitude)
+
+
+def hysteresis_decay(current, dt, capacity, p, ops=SCALAR):
+    """``exp(-rate |I| dt / Q)``: the hysteresis state moves with charge throughput, not time."""
+    return ops.exp(-p.hysteresis_rate * ops.fabs(current) * dt / capacity)
+
+
+def hysteresis_derivative(h, current, soc, capacity, p, ops=SCALAR):
+    """dh/dt [V/s] of the one-state hysteresis model."""
+    return p.hysteresis_rate * ops.fabs(current) / capacity * (hysteresis_target(current, soc, p, ops) - h)
+
+
+def terminal_voltage(ocv, hysteresis, current, r0, v_rc_sum):
+    """Terminal voltage [V]: ``U + h - I R0 - sum(V_rc)``."""
+    return ocv + hysteresis - current * r0 - v_rc_sum
+
+
+def reversible_heat(current, temperature, soc, p, ops=SCALAR):
+    """Entropic heat [W]: ``-I T dU/dT`` (positive means heat released in the cell)."""
+    return -current * temperature * ops.interp(p.entropic_coefficient, soc)
+
+
+def irreversible_heat(current, r0, rc_joule, hysteresis):
+    """Irreversible heat [W]: ohmic ``I^2 R0``, RC Joule heat ``sum(V^2/R)`` and hysteresis ``-I h``."""
+    return current * current * r0 + rc_joule - current * hysteresis
+
+
+# --------------------------------------------------------------------------- thermal
+
+
+def thermal_derivatives(t_cell, t_housing, t_boundary, heat, conductance_boundary, p):
+    """dT/dt [K/s] of the two-node lumped model (cell; coolant/housing) around a boundary.
+
+    ``C_cell dTc/dt = Q - k_ch (Tc - Th)``;
+    ``C_h dTh/dt = k_ch (Tc - Th) - k_b (Th - T_b)``,
+    with ``heat`` Q [W] per cell and ``conductance_boundary`` k_b [W/K] to ambient or coolant.
+    """
+    flow = p.conductance_cell_housing * (t_cell - t_housing)
+    d_cell = (heat - flow) / p.cell_heat_capacity
+    d_housing = (flow - conductance_boundary * (t_housing - t_boundary)) / p.housing_heat_capacity
+    return d_cell, d_housing
+
+
+def thermal_steady_state(heat, t_boundary, conductance_boundary, p):
+    """Steady cell and housing temperatures [K] for constant ``heat`` [W]: the analytic solution."""
+    t_housing = t_boundary + heat / conductance_boundary
+    return t_housing + heat / p.conductance_cell_housing, t_housing
+
+
+# --------------------------------------------------------------------------- aging
+
+
+def graphite_potential(soc, p, ops=SCALAR):
+    """Graphite potential vs Li [V] at cell ``soc`` [1] (Safari & Delacourt 2011, JES 158 A562).
+
+    Lithiation ``Xa = x0 + soc (x100 - x0)``; the potential drives the calendar rate.
+    """
+    xa = p.aging.anode_x0 + soc * (p.aging.anode_x100 - p.aging.anode_x0)
+    return (
+        0.6379
+        + 0.5416 * ops.exp(-305.5309 * xa)
+        + 0.044 * ops.tanh(-(xa - 0.1958) / 0.1088)
+        - 0.1978 * ops.tanh((xa - 1.0571) / 0.0854)
+        - 0.6875 * ops.tanh((xa + 0.0117) / 0.0529)
+        - 0.0175 * ops.tanh((xa - 0.5692) / 0.0875)
+    )
+
+
+def calendar_rate(temperature, anode_potential, p, ops=SCALAR):
+    """k_cal [day^-pcal]: ``p1 exp(p2/T) exp(p3 Ua/T)`` (Gasper et al. 2023)."""
+    a = p.aging
+    return a.p1 * ops.exp((a.p2 + a.p3 * anode_potential) / temperature)
+
+
+def cycle_temperature_factor(temperature, p, ops=SCALAR):
+    """``exp(p7/T) + exp(-p8/T)`` of the cycle rate, T clamped to the fitted cycling range.
+
+    The fit learned an inverse temperature dependence, so outside 10-45 degC it would
+    extrapolate badly (Gasper et al. 2023): the clamp keeps it at the range's edge.
+    """
+    a = p.aging
+    t = ops.fmin(ops.fmax(temperature, a.cycling_temperature_min), a.cycling_temperature_max)
+    return ops.exp(a.p7 / t) + ops.exp(-a.p8 / t)
+
+
+def cycle_rate(dod, crate, temperature_factor, p):
+    """k_cyc [EFC^-pcyc]: ``(p4 + p5 DOD + p6 Crate) * f(T)`` (Gasper et al. 2023)."""
+    a = p.aging
+    return (a.p4 + a.p5 * dod + a.p6 * crate) * temperature_factor
+
+
+def power_law_slope(y, k, exponent, ops=SCALAR):
+    """dy/dx of ``y = k x^exponent`` expressed through y (the "virtual time" form).
+
+    ``dy/dx = k p (y/k)^((p-1)/p)``: integrating it with stressors that change keeps the
+    fade continuous (BLAST-Lite's state update).
+    """
+    return k * exponent * ops.power(y / k, (exponent - 1.0) / exponent)
+
+
+def power_law_increment(y, dx, k, exponent, ops=SCALAR):
+    """Increase of ``y = k x^exponent`` over ``dx`` starting from ``y``.
+
+    From ``y = 0`` the first increment is ``k dx^exponent`` exactly; afterwards the slope
+    above times ``dx`` (as in BLAST-Lite's update of time-varying power-law states).
+    """
+    if y == 0.0:
+        return k * dx**exponent if dx > 0.0 else 0.0
+    return power_law_slope(y, k, exponent, ops) * dx
+
+
+def calendar_resistance_rate(temperature, soc, p, ops=SCALAR):
+    """Relative resistance growth per second while resting [1/s] (Naumann et al. 2018)."""
+    r = p.aging_resistance
+    arrhenius = ops.exp(-r.calendar_activation_energy / 8.314462618 * (1.0 / temperature - 1.0 / 298.15))
+    return r.calendar_k * arrhenius * (r.calendar_soc_c * (soc - 0.5) ** 2 + r.calendar_soc_d)
+
+
+def cycle_resistance_per_efc(crate, dod, p, ops=SCALAR):
+    """Relative resistance growth per equivalent full cycle [1/EFC] (Naumann et al. 2020, % -> fraction)."""
+    r = p.aging_resistance
+    rate_term = ops.fmax(r.cycle_a * crate + r.cycle_b, 0.0)
+    return 0.01 * rate_term * (r.cycle_dod_e * (dod - 0.5) ** 3 + r.cycle_dod_f)

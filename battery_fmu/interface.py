@@ -1,0 +1,59 @@
+"""The battery twin's interface: one declaration for the FMU, the in-process unit and the docs.
+
+SI units throughout (the capacity parameter keeps its customary A h and says so). Kept free
+of imports beyond the standard library because it travels inside the FMU.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Variable(NamedTuple):
+    name: str
+    causality: str  # "input" | "output" | "parameter"
+    unit: str
+    description: str
+    start: float | int | bool | str = 0.0
+    type: str = "Real"
+
+
+INTERFACE: tuple[Variable, ...] = (
+    # inputs
+    Variable("P_load", "input", "W", "Power drawn at the pack terminals by the vehicle; negative while regenerating", 0.0),
+    Variable("I_charge", "input", "A", "Current pushed into the pack by a charger (>= 0)", 0.0),
+    Variable("T_ambient", "input", "K", "Ambient air temperature around the pack", 298.15),
+    Variable("T_coolant", "input", "K", "Coolant temperature at the cooling plate; used when coolant_connected is true",
+             298.15),
+    # outputs
+    Variable("SOC", "output", "1", "State of charge relative to the present (aged) capacity"),
+    Variable("V_terminal", "output", "V", "Pack terminal voltage, mean over the last step"),
+    Variable("I_terminal", "output", "A", "Pack current over the last step; positive while discharging"),
+    Variable("P_terminal", "output", "W", "Power delivered at the pack terminals over the last step; negative while charging"),
+    Variable("P_unmet", "output", "W", "Part of P_load the pack could not deliver within its limits over the last step"),
+    Variable("T_cell", "output", "K", "Cell temperature (lumped node)"),
+    Variable("T_housing", "output", "K", "Housing / cooling-plate temperature (second thermal node)"),
+    Variable("SOH_capacity", "output", "1", "Capacity relative to new"),
+    Variable("SOH_resistance", "output", "1", "Internal resistance relative to new"),
+    Variable("Q_heat", "output", "W", "Heat generated in the cells over the last step (ohmic, polarisation, hysteresis, "
+             "entropic)"),
+    Variable("Q_coolant", "output", "W", "Heat flowing from the housing to ambient and coolant over the last step"),
+    Variable("P_discharge_max", "output", "W", "Power the pack can deliver now for a step of the last length"),
+    Variable("P_charge_max", "output", "W", "Power the pack can accept now for a step of the last length"),
+    Variable("I_discharge_max", "output", "A", "Discharge current limit now (rating, temperature derating, voltage, SOC)"),
+    Variable("I_charge_max", "output", "A", "Charge current limit now (rating, temperature derating, voltage, SOC): what a "
+             "BMS tells the charger"),
+    Variable("EFC", "output", "1", "Equivalent full cycles so far, against the nominal capacity"),
+    # parameters
+    Variable("capacity_Ah", "parameter", "Ah", "Nominal cell capacity; resistances, heat capacities and current ratings "
+             "scale with it from the parameter set", 220.0),
+    Variable("n_series", "parameter", "1", "Cells in series", 106, "Integer"),
+    Variable("n_parallel", "parameter", "1", "Cells in parallel", 1, "Integer"),
+    Variable("SOC_init", "parameter", "1", "Initial state of charge", 0.5),
+    Variable("SOH_init", "parameter", "1", "Initial capacity relative to new", 1.0),
+    Variable("T_init", "parameter", "K", "Initial cell and housing temperature", 298.15),
+    Variable("coolant_connected", "parameter", "1", "Whether the housing exchanges heat with T_coolant (a cooling loop)",
+             False, "Boolean"),
+    Variable("parameter_set", "parameter", "1", "Cell parameter set: a file name in battery_fmu/params without .toml",
+             "lfp_220ah", "String"),
+)

@@ -1,0 +1,180 @@
+"""The aging model alone on a (time, SOC, temperature) profile, repeated for years (BLAST-Lite style).
+
+The profile is repeated end to end; the step from its last sample to the first sample of
+the next repetition takes the profile's median time step. By default energy throughput is
+conserved as the cell fades: each SOC change of the profile is divided by the relative
+capacity, so the SOC swing grows as the cell ages (BLAST-Lite's default), clipped to [0, 1];
+every repetition starts again at the profile's first SOC.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from battery_fmu.aging import AgingModel
+from battery_fmu.parameters import CellParameters, load_parameters
+
+SECONDS_PER_YEAR = 365.0 * 86400.0
+PROFILES_DIR = Path(__file__).parent / "data" / "profiles"
+
+
+class ProfileError(ValueError):
+    """A usage profile that cannot be read; the message names the file, the row and the column."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A usage profile: time [s], SOC [1] and cell temperature [K], one sample per row."""
+
+    time: np.ndarray
+    soc: np.ndarray
+    temperature: np.ndarray
+    source: str = ""
+
+    @property
+    def period(self) -> float:
+        """Length of one repetition [s], including the step back to the first sample."""
+        return float(self.time[-1] - self.time[0] + np.median(np.diff(self.time)))
+
+
+def read_profile(path: str | Path) -> Profile:
+    """Read a CSV with columns ``time_s,soc,temperature_degC``.
+
+    A bare name (no folder, no suffix) is looked up among the shipped profiles.
+    """
+    path = Path(path)
+    if not path.exists() and path.parent == Path(".") and (PROFILES_DIR / f"{path.name}.csv").exists():
+        path = PROFILES_DIR / f"{path.name}.csv"
+    if not path.exists():
+        shipped = sorted(p.stem for p in PROFILES_DIR.glob("*.csv"))
+        raise ProfileError(f"{path}: profile not found (shipped profiles: {', '.join(shipped)})")
+    required = ("time_s", "soc", "temperature_degC")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ProfileError(f"{path}: missing column(s) {missing}; expected header {','.join(required)} "
+                               f"(found {reader.fieldnames})")
+        columns: dict[str, list[float]] = {c: [] for c in required}
+        for row_number, row in enumerate(reader, start=2):
+            for c in required:
+                try:
+                    value = float(row[c])
+                except (TypeError, ValueError):
+                    raise ProfileError(f"{path}:{row_number}: column {c}: expected a number, found {row[c]!r}") from None
+                if not np.isfinite(value):
+                    raise ProfileError(f"{path}:{row_number}: column {c}: not finite ({row[c]!r})")
+                columns[c].append(value)
+    t, soc, temp = (np.asarray(columns[c]) for c in required)
+    if len(t) < 2:
+        raise ProfileError(f"{path}: needs at least two rows, found {len(t)}")
+    bad = np.flatnonzero(np.diff(t) <= 0)
+    if bad.size:
+        raise ProfileError(f"{path}:{bad[0] + 3}: time_s must increase (found {t[bad[0] + 1]} after {t[bad[0]]})")
+    bad = np.flatnonzero((soc < 0) | (soc > 1))
+    if bad.size:
+        raise ProfileError(f"{path}:{bad[0] + 2}: soc must lie in [0, 1], found {soc[bad[0]]}")
+    return Profile(t, soc, temp + 273.15, str(path))
+
+
+@dataclass
+class LifeResult:
+    """Relative capacity and resistance at each whole year [1], and where they came from."""
+
+    years: list[float] = field(default_factory=list)
+    capacity: list[float] = field(default_factory=list)
+    resistance: list[float] = field(default_factory=list)
+    efc: list[float] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def q_final(self) -> float:
+        return self.capacity[-1]
+
+    @property
+    def r_final(self) -> float:
+        return self.resistance[-1]
+
+    def to_json(self) -> dict:
+        return {
+            "years": self.years, "q": self.capacity, "r": self.resistance, "efc": self.efc,
+            "q_final": self.q_final, "r_final": self.r_final, "warnings": self.warnings,
+        }
+
+
+def simulate_life(profile: Profile, years: float, params: CellParameters | None = None,
+                  conserve_energy: bool = True, progress=None) -> LifeResult:
+    """Run the aging model on ``profile`` repeated for ``years``.
+
+    Parameters
+    ----------
+    profile : Profile
+        Usage profile (SOC is relative to the capacity at the time).
+    years : float
+        Simulated duration [yr of 365 days].
+    params : CellParameters, optional
+        Cell parameters; the default cell when omitted.
+    conserve_energy : bool
+        Scale SOC changes by 1/relative capacity (constant energy per cycle).
+    progress : callable, optional
+        Called with the fraction done after each repetition.
+    """
+    params = params or load_parameters()
+    result = LifeResult()
+    model = AgingModel(params, warn=result.warnings.append)
+    q_nominal = params.capacity
+    duration = years * SECONDS_PER_YEAR
+    # One repetition's intervals, the wrap-around interval included.
+    t, soc, temp = profile.time, profile.soc, profile.temperature
+    dts = np.append(np.diff(t), profile.period - (t[-1] - t[0])).tolist()
+    dsocs = np.append(np.diff(soc), soc[0] - soc[-1]).tolist()
+    temps = (0.5 * (temp + np.roll(temp, -1))).tolist()
+    n = len(dts)
+
+    result.years.append(0.0)
+    result.capacity.append(model.soh_capacity)
+    result.resistance.append(model.soh_resistance)
+    result.efc.append(0.0)
+    elapsed = 0.0
+    next_year = SECONDS_PER_YEAR
+    advance = model.advance
+    while elapsed < duration - 1e-6:
+        s = float(soc[0])
+        for i in range(n):
+            dt = dts[i]
+            if elapsed + dt > duration:
+                dt = duration - elapsed
+            q = model.soh_capacity_committed if conserve_energy else 1.0
+            s_new = s + dsocs[i] * (dt / dts[i]) / q
+            s_new = 0.0 if s_new < 0.0 else (1.0 if s_new > 1.0 else s_new)
+            # Current that moves the SOC this far against the actual capacity [A].
+            current = (s - s_new) * model.soh_capacity_committed * q_nominal / dt
+            advance(dt, s, s_new, temps[i], current)
+            s = s_new
+            elapsed += dt
+            while elapsed >= next_year - 1e-6 and next_year <= duration + 1e-6:
+                result.years.append(round(next_year / SECONDS_PER_YEAR, 6))
+                result.capacity.append(model.soh_capacity)
+                result.resistance.append(model.soh_resistance)
+                result.efc.append(model.total_efc)
+                next_year += SECONDS_PER_YEAR
+            if elapsed >= duration - 1e-6:
+                break
+        if progress is not None:
+            progress(min(elapsed / duration, 1.0))
+    if result.years[-1] < years - 1e-9:
+        result.years.append(years)
+        result.capacity.append(model.soh_capacity)
+        result.resistance.append(model.soh_resistance)
+        result.efc.append(model.total_efc)
+    return result
+
+
+def constant_profile(soc: float, temperature_degC: float, step: float = 3600.0) -> Profile:
+    """A storage profile: constant SOC [1] and temperature [degC] (one day, hourly)."""
+    t = np.arange(0.0, 86400.0, step)
+    return Profile(t, np.full_like(t, soc), np.full_like(t, temperature_degC + 273.15), "constant")

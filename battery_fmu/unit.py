@@ -1,0 +1,100 @@
+"""The battery twin as an in-process unit: the same model as the FMU, without the FMI layer.
+
+Scenario type ``battery``. Useful where speed matters more than packaging (years of life in
+seconds) and as the reference the FMU is tested against.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+from typing import Any
+
+from battery_fmu.interface import INTERFACE
+from battery_fmu.model import BatteryPack, InputError
+from battery_fmu.parameters import ParameterError, load_parameters, scaled_to_capacity
+from cosim.errors import SimulationError
+from cosim.unit import Port, Unit
+
+# Output port -> attribute path on the unit.
+_OUTPUTS = {
+    "SOC": "pack.soc", "V_terminal": "pack.voltage", "I_terminal": "pack.current", "P_terminal": "pack.power",
+    "P_unmet": "pack.power_request_unmet", "T_cell": "pack.t_cell", "T_housing": "pack.t_housing",
+    "SOH_capacity": "pack.soh_capacity", "SOH_resistance": "pack.soh_resistance", "Q_heat": "pack.heat",
+    "Q_coolant": "pack.heat_to_boundary", "P_discharge_max": "pack.power_discharge_max",
+    "P_charge_max": "pack.power_charge_max", "I_discharge_max": "pack.current_discharge_max",
+    "I_charge_max": "pack.current_charge_max", "EFC": "pack.efc",
+}
+
+
+class BatteryUnit(Unit):
+    """LiFePO4 battery pack twin (same ports as ``BatteryTwin.fmu``)."""
+
+    can_save_state = True
+    can_vary_step = True
+
+    def __init__(self, **parameters: Any):
+        self._params = {v.name: v.start for v in INTERFACE if v.causality == "parameter"}
+        self._inputs = {v.name: v.start for v in INTERFACE if v.causality == "input"}
+        self.configure(parameters)
+        self.pack: BatteryPack | None = None
+        self._input_names: tuple[str, ...] = ()
+        self._read = lambda obj: ()
+
+    def ports(self) -> Sequence[Port]:
+        return [Port(v.name, v.causality, v.unit, v.description, v.start, type=v.type) for v in INTERFACE]
+
+    def configure(self, parameters: Mapping[str, Any]) -> None:
+        for name, value in parameters.items():
+            if name not in self._params:
+                raise KeyError(f"battery has no parameter {name!r}; parameters: {sorted(self._params)}")
+            self._params[name] = value
+
+    def bind(self, inputs: Sequence[str], outputs: Sequence[str]) -> None:
+        for name in inputs:
+            if name not in self._inputs:
+                raise KeyError(f"battery has no input {name!r}; inputs: {sorted(self._inputs)}")
+        unknown = [n for n in outputs if n not in _OUTPUTS]
+        if unknown:
+            raise KeyError(f"battery has no output {unknown[0]!r}; outputs: {sorted(_OUTPUTS)}")
+        self._input_names = tuple(inputs)
+        getter = attrgetter(*[_OUTPUTS[n] for n in outputs]) if outputs else (lambda obj: ())
+        self._read = getter if len(outputs) > 1 else (lambda obj: (getter(obj),))
+
+    def setup(self, start_time: float) -> None:
+        p = self._params
+        try:
+            params = load_parameters(p["parameter_set"])
+            if float(p["capacity_Ah"]) * 3600.0 != params.capacity:
+                params = scaled_to_capacity(params, float(p["capacity_Ah"]) * 3600.0)
+            self.pack = BatteryPack(params, n_series=p["n_series"], n_parallel=p["n_parallel"], soc=p["SOC_init"],
+                                    soh=p["SOH_init"], temperature=p["T_init"],
+                                    coolant_connected=bool(p["coolant_connected"]))
+        except (InputError, ParameterError) as err:
+            raise SimulationError(f"invalid parameter: {err}", self.name, start_time) from None
+
+    def set_inputs(self, values: Sequence[float]) -> None:
+        inputs = self._inputs
+        for name, value in zip(self._input_names, values):
+            inputs[name] = value
+
+    def get_outputs(self) -> Sequence[float]:
+        return self._read(self)
+
+    def do_step(self, t: float, h: float) -> None:
+        u = self._inputs
+        if u["I_charge"] < 0.0:
+            raise SimulationError(f"input I_charge must be >= 0, got {u['I_charge']}", self.name, t)
+        self.pack.step(h, u["P_load"], u["I_charge"], u["T_ambient"], u["T_coolant"])
+
+    def save_state(self) -> Any:
+        return copy.deepcopy((self.pack.get_state(), dict(self._inputs)))
+
+    def restore_state(self, state: Any) -> None:
+        pack_state, inputs = copy.deepcopy(state)
+        self.pack.set_state(pack_state)
+        self._inputs.update(inputs)
+
+    def metadata(self) -> dict[str, str]:
+        return {"type": "battery", "parameter_set": str(self._params["parameter_set"])}
