@@ -265,6 +265,9 @@ def get_preset(preset_id: str) -> Preset:
         if p.beamng_model and p.beamng_model.lower() == key:
             return p
     close = difflib.get_close_matches(key, list(table), n=3)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    words = [w for w in key.split("_") if w]
+    close += [p.id for p in table.values() if p.id not in close and words
+              and all(w in p.name.lower().replace(" ", "").replace(".", "") for w in words)]
+    hint = f"; did you mean {' or '.join(repr(c) for c in close[:4])}?" if close else ""
     raise ScenarioError(f"unknown vehicle preset {preset_id!r}{hint} Presets: {', '.join(table)} "
                         "(`evtwin vehicles` lists them)")
