@@ -25,6 +25,7 @@ to zero and its kinetic energy is not recovered, so schedule drive windows that 
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any
 
 from cosim.errors import ScenarioError, SimulationError
@@ -88,6 +89,7 @@ class EVUnit(PythonUnit):
         self.on_cycle_end = on_cycle_end
         self.cycles = drive_cycles.resolve(cycle)
         self.cycle_spec = cycle
+        self._omega_per_speed = self.params.gear_ratio / self.params.wheel_radius
         self._tables: dict[int, CycleTable] = {}
         self._ports = (
             Port("P_charge_max", INPUT, "W", "Charge power the battery accepts now; regen is limited to it",
@@ -106,6 +108,9 @@ class EVUnit(PythonUnit):
     def _reset(self) -> None:
         self._driving = False
         self._cycle_idx = -1
+        self._table = None
+        self._aux_T = math.nan
+        self._aux_P = 0.0
         self._next_idx = 0
         self._pos = 0.0
         self.trips = 0
@@ -123,6 +128,7 @@ class EVUnit(PythonUnit):
     def restore_state(self, state: tuple) -> None:
         (self._driving, self._cycle_idx, self._next_idx, self._pos, self.trips, self.over_limit_time,
          outputs) = state
+        self._table = self.table(self._cycle_idx) if self._cycle_idx >= 0 else None
         for p, value in zip(_OUTPUTS, outputs):
             setattr(self, p.name, value)
 
@@ -140,9 +146,17 @@ class EVUnit(PythonUnit):
     # --- stepping ----------------------------------------------------------------------------------
     def _start_cycle(self, idx: int) -> None:
         self._cycle_idx = idx
+        self._table = self.table(idx)
         self._next_idx = (idx + 1) % len(self.cycles)
         self._pos = 0.0
         self.trips += 1
+
+    def _end_cycle(self) -> None:
+        if self.on_cycle_end == "next":
+            self._start_cycle(self._next_idx)
+        else:
+            self._cycle_idx = -1
+            self._table = None
 
     def do_step(self, t: float, h: float) -> None:
         if not h > 0:
@@ -154,14 +168,33 @@ class EVUnit(PythonUnit):
             self._driving = True
             trip = self.trip
             self._start_cycle(int(trip) % len(self.cycles) if trip >= 0 else self._next_idx)
-        p_aux = aux_power(self.params, self.T_ambient, True)
+        if self.T_ambient != self._aux_T:  # the HVAC load changes only with the ambient temperature
+            self._aux_T = self.T_ambient
+            self._aux_P = aux_power(self.params, self.T_ambient, True)
+        p_aux = self._aux_P
         p_cmax = self.P_charge_max if self.P_charge_max > 0.0 else 0.0
         pos = self._pos
-        if h == 1.0 and self._cycle_idx >= 0 and pos.is_integer():
-            table = self.table(self._cycle_idx)
+        tb = self._table
+        if h == 1.0 and tb is not None and pos.is_integer():
             k = int(pos)
-            if k < table.n_segments:
-                self._finish(table.segment(k, p_aux, p_cmax), table, pos, pos + 1.0, 1.0)
+            # hot path: one whole second of the cycle, battery limit not reached (precomputed integrals)
+            if k < tb.n_segments and tb.seg_min_elec[k] + p_aux >= -p_cmax:
+                elec = tb.seg_elec[k]
+                brake = tb.seg_brake[k]
+                self.P_battery = elec + p_aux
+                self.P_regen = tb.seg_regen[k]
+                self.P_aux = p_aux
+                self.P_brake = brake
+                self.P_loss = elec - tb.seg_wheel[k] - brake
+                self.motor_torque = tb.seg_torque[k]
+                self.over_limit_time += tb.seg_over[k]
+                self.distance += tb.dist[k + 1] - tb.dist[k]
+                v = tb.speed[k + 1]
+                self.speed = v
+                self.motor_speed = v * self._omega_per_speed
+                self._pos = pos + 1.0
+                if k + 1 >= tb.n_segments:
+                    self._end_cycle()
                 return
         self._step_general(h, p_aux, p_cmax)
 
@@ -182,22 +215,9 @@ class EVUnit(PythonUnit):
                 self._pos += span
                 remaining -= span
             if self._pos >= table.n_segments - 1e-9:
-                if self.on_cycle_end == "next":
-                    self._start_cycle(self._next_idx)
-                else:
-                    self._cycle_idx = -1
+                self._end_cycle()
         self.distance = dist
         self._set_outputs(total, h)
-
-    def _finish(self, e: StepEnergy, table: CycleTable, p0: float, p1: float, h: float) -> None:
-        self.distance += table.dist[int(p1)] - table.dist[int(p0)]
-        self._pos = p1
-        if p1 >= table.n_segments:
-            if self.on_cycle_end == "next":
-                self._start_cycle(self._next_idx)
-            else:
-                self._cycle_idx = -1
-        self._set_outputs(e, h)
 
     def _set_outputs(self, e: StepEnergy, h: float) -> None:
         inv = 1.0 / h
@@ -213,7 +233,7 @@ class EVUnit(PythonUnit):
         else:
             v = 0.0
         self.speed = v
-        self.motor_speed = v * self.params.gear_ratio / self.params.wheel_radius
+        self.motor_speed = v * self._omega_per_speed
 
     def _park(self, h: float) -> None:
         self._driving = False
