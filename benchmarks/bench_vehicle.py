@@ -6,7 +6,7 @@ get_outputs), a parked step, steps that are not aligned to the 1 Hz cycle (0.5 s
 a trivial Python unit through the same protocol. Prints microseconds per step, ratios to the yardstick,
 and the vehicle's share of a 10-year commute at 1 s steps while driving.
 
-    python benchmarks/bench_vehicle.py [--steps N]
+    python benchmarks/bench_vehicle.py [--steps N] [--trip-minutes M]
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ import argparse
 import time
 
 from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
+
+INPUTS = ["P_charge_max", "drive", "T_ambient"]
+OUTPUTS = ["P_battery", "speed", "distance", "motor_torque", "motor_speed", "P_regen", "P_aux"]
 
 
 def best_of(fn, repeats: int = 5) -> float:
@@ -39,59 +42,27 @@ class Trivial(PythonUnit):
         self.y = self.u
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20000)
-    parser.add_argument("--trip-minutes", type=float, default=30.0, help="one-way commute duration")
-    args = parser.parse_args()
-    n = args.steps
-
+def ev_unit(drive: float = 1.0):
+    """A bound EV unit that has started its first trip (cycle tables built outside the timing)."""
     from bridges.vehicle_unit import EVUnit
 
-    inputs = ["P_charge_max", "drive", "T_ambient"]
-    outputs = ["P_battery", "speed", "distance", "motor_torque", "motor_speed", "P_regen", "P_aux"]
+    unit = EVUnit(preset="model3_rwd_lfp", cycle="city")
+    unit.bind(INPUTS, OUTPUTS)
+    unit.setup(0.0)
+    unit.set_inputs((90e3, 1.0, 300.0))
+    for k in range(5):
+        unit.do_step(float(k), 1.0)
+    unit.set_inputs((90e3, drive, 300.0))
+    return unit
 
-    def fresh(cycle="city"):
-        unit = EVUnit(preset="model3_rwd_lfp", cycle=cycle)
-        unit.bind(inputs, outputs)
-        unit.setup(0.0)
-        unit.set_inputs((90e3, 1.0, 300.0))
-        for k in range(5):  # build the cycle tables outside the timing
-            unit.do_step(float(k), 1.0)
-        return unit
 
-    unit = fresh()
-
-    def step_only():
-        do_step = unit.do_step
-        for k in range(n):
-            do_step(float(k), 1.0)
-
-    def protocol():
-        set_inputs, do_step, get_outputs = unit.set_inputs, unit.do_step, unit.get_outputs
-        values = (90e3, 1.0, 300.0)
-        for k in range(n):
-            set_inputs(values)
-            do_step(float(k), 1.0)
-            get_outputs()
-
-    parked = fresh()
-    parked.set_inputs((90e3, 0.0, 300.0))
-
-    def parked_steps():
-        for k in range(n):
-            parked.do_step(float(k) * 3600.0, 3600.0)
-
-    unaligned = fresh()
-    m = max(1, n // 10)
-
-    def half_steps():
-        for k in range(m):
-            unaligned.do_step(0.5 * k, 0.5)
-
+def cases(n: int) -> dict[str, float]:
+    """Seconds per step of every case."""
+    driving, parked, unaligned = ev_unit(), ev_unit(drive=0.0), ev_unit()
     triv = Trivial()
     triv.bind(["u"], ["y"])
     triv.setup(0.0)
+    m = max(1, n // 10)
 
     def trivial():
         for k in range(n):
@@ -99,24 +70,56 @@ def main() -> None:
             triv.do_step(float(k), 1.0)
             triv.get_outputs()
 
-    results = {
+    def step_only():
+        do_step = driving.do_step
+        for k in range(n):
+            do_step(float(k), 1.0)
+
+    def protocol():
+        set_inputs, do_step, get_outputs = driving.set_inputs, driving.do_step, driving.get_outputs
+        values = (90e3, 1.0, 300.0)
+        for k in range(n):
+            set_inputs(values)
+            do_step(float(k), 1.0)
+            get_outputs()
+
+    def parked_steps():
+        for k in range(n):
+            parked.do_step(float(k) * 3600.0, 3600.0)
+
+    def half_steps():
+        for k in range(m):
+            unaligned.do_step(0.5 * k, 0.5)
+
+    return {
         "trivial unit, protocol call": best_of(trivial) / n,
         "EV do_step, driving, 1 s": best_of(step_only) / n,
         "EV protocol call, driving, 1 s": best_of(protocol) / n,
         "EV do_step, parked, 1 h": best_of(parked_steps) / n,
         "EV do_step, driving, 0.5 s (unaligned)": best_of(half_steps) / m,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--trip-minutes", type=float, default=30.0, help="one-way commute duration")
+    args = parser.parse_args()
+    results = cases(args.steps)
     base = results["trivial unit, protocol call"]
     print(f"{'case':42s} {'us/step':>9s} {'x trivial':>10s}")
     for name, seconds in results.items():
         print(f"{name:42s} {1e6 * seconds:9.2f} {seconds / base:10.1f}")
-
     driving_s = 2 * args.trip_minutes * 60 * 365 * 10  # two trips a day, every day, ten years
     parked_h = 24 * 365 * 10
-    budget = driving_s * results["EV protocol call, driving, 1 s"] + parked_h * (results["EV do_step, parked, 1 h"] + base)
-    print(f"\n10-year commute ({2 * args.trip_minutes:g} min driving a day at 1 s steps, parked hourly): "
-          f"{driving_s / 1e6:.1f} M driving steps; the vehicle unit's share is about {budget:.0f} s "
-          f"of the 600 s budget")
+    share = driving_s * results["EV protocol call, driving, 1 s"] + parked_h * (
+        results["EV do_step, parked, 1 h"] + base
+    )
+    print(
+        f"\n10-year commute ({2 * args.trip_minutes:g} min driving a day at 1 s steps, parked hourly): "
+        f"{driving_s / 1e6:.1f} M driving steps; the vehicle unit's share is about {share:.0f} s "
+        "of the 600 s budget"
+    )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,21 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cosim.errors import ScenarioError, SimulationError
-from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 from bridges import drive_cycles
 from bridges.errors import BridgeError
 from bridges.ev_model import VehicleParams, aux_power, road_load
 from bridges.powertrain import MotorLossModel
 from bridges.presets import get_preset
-from bridges.telemetry import ELECTRICS_KEYS, SampleError, TelemetryLog, device_power, motor_names, split_sample
+from bridges.telemetry import (
+    ELECTRICS_KEYS,
+    SampleError,
+    TelemetryLog,
+    device_power,
+    motor_names,
+    split_sample,
+)
+from cosim.errors import ScenarioError, SimulationError
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 
 log = logging.getLogger("evtwin.bridges.beamng")
 
@@ -72,8 +79,15 @@ class BeamNGClient:
         Seconds to wait for an answer before giving up [s].
     """
 
-    def __init__(self, host: str, port: int, home: str | None, user: str | None, vehicle_id: str,
-                 socket_timeout: float | None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        home: str | None,
+        user: str | None,
+        vehicle_id: str,
+        socket_timeout: float | None,
+    ):
         self.host, self.port, self.home, self.user = host, port, home, user
         self.vehicle_id = vehicle_id
         self.socket_timeout = socket_timeout
@@ -96,8 +110,9 @@ class BeamNGClient:
             raise
         except Exception as err:  # every client failure becomes one domain error, chained to its cause
             log.debug("beamng %s failed: %s", operation, _describe(err))
-            raise BridgeError(operation, self.vehicle_id, _describe(err), self._hint(operation, err),
-                              self.unit_name, self.t) from err
+            raise BridgeError(
+                operation, self.vehicle_id, _describe(err), self._hint(operation, err), self.unit_name, self.t
+            ) from err
         finally:
             rec = self.timings.setdefault(operation, [0, 0.0])
             rec[0] += 1
@@ -106,19 +121,29 @@ class BeamNGClient:
     def _hint(self, operation: str, err: BaseException) -> str:
         text = str(err)
         if "Mismatching BeamNGpy protocol" in text:
-            return ("the simulator speaks another protocol than the installed beamngpy; install the beamngpy "
-                    "release made for your BeamNG.tech version (this project pins beamngpy 1.36)")
+            return (
+                "the simulator speaks another protocol than the installed beamngpy; install the beamngpy "
+                "release made for your BeamNG.tech version (this project pins beamngpy 1.36)"
+            )
         if operation == "open" and self.home:
-            return (f"could not launch BeamNG.tech from home {self.home!r}: check that the folder holds the "
-                    "BeamNG.tech binary, or start the simulator yourself and leave `home` unset")
+            return (
+                f"could not launch BeamNG.tech from home {self.home!r}: check that the folder holds the "
+                "BeamNG.tech binary, or start the simulator yourself and leave `home` unset"
+            )
         if operation == "open":
-            return (f"is BeamNG.tech running with its socket open at {self.host}:{self.port}? Start it with "
-                    f"`-tcom -tport {self.port}`, check `host`/`port`, or set `home` so evtwin launches it")
+            return (
+                f"is BeamNG.tech running with its socket open at {self.host}:{self.port}? Start it with "
+                f"`-tcom -tport {self.port}`, check `host`/`port`, or set `home` so evtwin launches it"
+            )
         if isinstance(err, TimeoutError):
-            return f"no answer within {self.socket_timeout} s; raise `socket_timeout` if the simulator is slow"
+            return (
+                f"no answer within {self.socket_timeout} s; raise `socket_timeout` if the simulator is slow"
+            )
         if isinstance(err, (OSError, EOFError)) or type(err).__name__ == "BNGDisconnectedError":
-            return ("the simulator closed the connection (crashed or quit?); the run stops here and what was "
-                    "recorded up to this step is kept")
+            return (
+                "the simulator closed the connection (crashed or quit?); the run stops here and what was "
+                "recorded up to this step is kept"
+            )
         return ""
 
     # -- operations ---------------------------------------------------------------------------------
@@ -127,14 +152,33 @@ class BeamNGClient:
         try:
             from beamngpy import BeamNGpy
         except ImportError as err:
-            raise BridgeError("import", self.vehicle_id, _describe(err),
-                              "install the BeamNG extra: pip install 'evtwin[beamng]'", self.unit_name) from err
-        self.bng = BeamNGpy(self.host, self.port, home=self.home, user=self.user, quit_on_close=bool(self.home),
-                            socket_timeout=self.socket_timeout)
+            raise BridgeError(
+                "import",
+                self.vehicle_id,
+                _describe(err),
+                "install the BeamNG extra: pip install 'evtwin[beamng]'",
+                self.unit_name,
+            ) from err
+        self.bng = BeamNGpy(
+            self.host,
+            self.port,
+            home=self.home,
+            user=self.user,
+            quit_on_close=bool(self.home),
+            socket_timeout=self.socket_timeout,
+        )
         self._call("open", self.bng.open, launch=bool(self.home))
 
-    def spawn(self, level: str, scenario_name: str, model: str, part_config: str | None,
-              position: Sequence[float], rotation: Sequence[float], steps_per_second: int) -> None:
+    def spawn(
+        self,
+        level: str,
+        scenario_name: str,
+        model: str,
+        part_config: str | None,
+        position: Sequence[float],
+        rotation: Sequence[float],
+        steps_per_second: int,
+    ) -> None:
         """Make and load a scenario on ``level`` with the vehicle, deterministic and paused."""
         from beamngpy import Scenario, Vehicle
         from beamngpy.sensors import Electrics, PowertrainSensor
@@ -151,8 +195,9 @@ class BeamNGClient:
         self.vehicle = vehicle
         self._call("start_scenario", bng.scenario.start)
         self._call("pause", bng.control.pause)
-        self.powertrain = self._call("open_powertrain", PowertrainSensor, "evtwin_powertrain", bng, vehicle,
-                                     physics_update_time=0.01)
+        self.powertrain = self._call(
+            "open_powertrain", PowertrainSensor, "evtwin_powertrain", bng, vehicle, physics_update_time=0.01
+        )
 
     def step(self, frames: int) -> None:
         """Advance the simulator by ``frames`` frames and wait until it has."""
@@ -180,7 +225,7 @@ class BeamNGClient:
         self._call("control", self.vehicle.control, throttle=throttle, brake=brake)
 
     def ai(self, mode: str, speed: float | None = None, aggression: float | None = None) -> None:
-        """Set BeamNG's AI: ``mode`` (``span``, ``random``, ``disabled``, ...), speed limit [m/s], aggression."""
+        """Set BeamNG's AI: ``mode`` (``span``, ``disabled``, ...), ``speed`` limit [m/s], ``aggression``."""
         self._call("ai_mode", self.vehicle.ai.set_mode, mode)
         if speed is not None:
             self._call("ai_speed", self.vehicle.ai.set_speed, speed, "limit")
@@ -205,7 +250,12 @@ class BeamNGClient:
 
 
 _OUTPUTS = (
-    Port("P_battery", OUTPUT, "W", "Mean power drawn at the battery terminals over the last step (negative while regenerating)"),
+    Port(
+        "P_battery",
+        OUTPUT,
+        "W",
+        "Mean power drawn at the battery terminals over the last step (negative while regenerating)",
+    ),
     Port("speed", OUTPUT, "m/s", "Wheel speed at the end of the step", min=0.0),
     Port("distance", OUTPUT, "m", "Distance driven (integral of wheel speed)", min=0.0),
     Port("motor_torque", OUTPUT, "N.m", "Mean summed torque of the motor devices over the last step"),
@@ -214,7 +264,7 @@ _OUTPUTS = (
     Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
     Port("P_loss", OUTPUT, "W", "Mean motor and inverter losses over the last step"),
     Port("regen_events", OUTPUT, "1", "Number of regenerative braking events so far", min=0.0),
-    Port("sim_time", OUTPUT, "s", "Simulator time reported by BeamNG.tech (NaN when it does not report one)"),
+    Port("sim_time", OUTPUT, "s", "Simulator time (the co-simulation time when the simulator reports none)"),
     Port("throttle", OUTPUT, "1", "Electrics throttle at the end of the step"),
     Port("brake", OUTPUT, "1", "Electrics brake at the end of the step"),
     Port("regen_throttle", OUTPUT, "1", "Electrics regenThrottle at the end of the step"),
@@ -270,23 +320,41 @@ class BeamNGUnit(PythonUnit):
 
     can_save_state = False
 
-    def __init__(self, host: str = "localhost", port: int = DEFAULT_PORT, home: str | None = None,
-                 user: str | None = None, level: str = "west_coast_usa", vehicle_model: str = "Model3_2024",
-                 part_config: str | None = None, vehicle_id: str = "ego",
-                 position: Sequence[float] = (-717.121, 101.0, 118.675),
-                 rotation: Sequence[float] = (0.0, 0.0, 0.3826834, 0.9238795),
-                 driver: str = "ai", ai_mode: str = "span", speed_limit_kph: float = 100.0, aggression: float = 0.3,
-                 cycle: str = "udds", control_interval: float = 0.1, steps_per_second: int = 60,
-                 preset: str | None = None, motor_devices: Sequence[str] | None = None,
-                 socket_timeout: float | None = 60.0, log_path: str | None = None, scenario_name: str = "evtwin"):
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = DEFAULT_PORT,
+        home: str | None = None,
+        user: str | None = None,
+        level: str = "west_coast_usa",
+        vehicle_model: str = "Model3_2024",
+        part_config: str | None = None,
+        vehicle_id: str = "ego",
+        position: Sequence[float] = (-717.121, 101.0, 118.675),
+        rotation: Sequence[float] = (0.0, 0.0, 0.3826834, 0.9238795),
+        driver: str = "ai",
+        ai_mode: str = "span",
+        speed_limit_kph: float = 100.0,
+        aggression: float = 0.3,
+        cycle: str = "udds",
+        control_interval: float = 0.1,
+        steps_per_second: int = 60,
+        preset: str | None = None,
+        motor_devices: Sequence[str] | None = None,
+        socket_timeout: float | None = 60.0,
+        log_path: str | None = None,
+        scenario_name: str = "evtwin",
+    ):
         problems = []
         if driver not in ("ai", "trace"):
             problems.append(f"driver must be 'ai' or 'trace' (got {driver!r})")
         if not isinstance(steps_per_second, int) or steps_per_second <= 0:
             problems.append(f"steps_per_second must be a positive integer (got {steps_per_second!r})")
         elif not _is_whole(control_interval * steps_per_second):
-            problems.append(f"control_interval {control_interval!r} s must be a whole number of simulator frames "
-                            f"at steps_per_second={steps_per_second}")
+            problems.append(
+                f"control_interval {control_interval!r} s must be a whole number of simulator frames "
+                f"at steps_per_second={steps_per_second}"
+            )
         if not 0.0 <= aggression <= 1.0:
             problems.append(f"aggression must be between 0 and 1 (got {aggression!r})")
         if len(tuple(position)) != 3 or len(tuple(rotation)) != 4:
@@ -298,11 +366,19 @@ class BeamNGUnit(PythonUnit):
         except ScenarioError:
             if preset:
                 raise
-            raise ScenarioError(f"no EV preset for BeamNG model {vehicle_model!r}; set `preset` to the closest "
-                                "car (`evtwin vehicles` lists them)") from None
+            raise ScenarioError(
+                f"no EV preset for BeamNG model {vehicle_model!r}; set `preset` to the closest "
+                "car (`evtwin vehicles` lists them)"
+            ) from None
         self.params = VehicleParams.from_preset(self.preset)
-        self.settings = dict(level=level, vehicle_model=vehicle_model, part_config=part_config,
-                             position=tuple(position), rotation=tuple(rotation), scenario_name=scenario_name)
+        self.settings = dict(
+            level=level,
+            vehicle_model=vehicle_model,
+            part_config=part_config,
+            position=tuple(position),
+            rotation=tuple(rotation),
+            scenario_name=scenario_name,
+        )
         self.driver, self.ai_mode = driver, ai_mode
         self.speed_limit = speed_limit_kph / 3.6
         self.aggression = aggression
@@ -313,8 +389,14 @@ class BeamNGUnit(PythonUnit):
         self.log_path = log_path
         self.client = BeamNGClient(host, port, home, user, vehicle_id, socket_timeout)
         self._ports = (
-            Port("P_charge_max", INPUT, "W", "Charge power the battery accepts now; regen beyond it counts as friction braking",
-                 start=self.params.regen_max, min=0.0),
+            Port(
+                "P_charge_max",
+                INPUT,
+                "W",
+                "Charge power the battery accepts now; regen beyond it counts as friction braking",
+                start=self.params.regen_max,
+                min=0.0,
+            ),
             Port("drive", INPUT, "1", "1 while the vehicle drives, 0 parked (AI off, brake held)", start=1.0),
             Port("T_ambient", INPUT, "K", "Ambient temperature (auxiliary and HVAC load)", start=296.15),
         ) + _OUTPUTS
@@ -326,11 +408,20 @@ class BeamNGUnit(PythonUnit):
         return self._ports
 
     def metadata(self) -> dict[str, str]:
-        timings = {op: f"{n} calls, {1e3 * s / max(n, 1):.3f} ms each" for op, (n, s) in self.client.timings.items()}
-        return {"type": "beamng", "host": f"{self.client.host}:{self.client.port}", "preset": self.preset.id,
-                "vehicle_model": self.settings["vehicle_model"], "level": self.settings["level"],
-                "driver": self.driver, "steps_per_second": str(self.sps), "frames_sent": str(self.client.steps_sent),
-                "call_timings": "; ".join(f"{k}: {v}" for k, v in timings.items())}
+        timings = {
+            op: f"{n} calls, {1e3 * s / max(n, 1):.3f} ms each" for op, (n, s) in self.client.timings.items()
+        }
+        return {
+            "type": "beamng",
+            "host": f"{self.client.host}:{self.client.port}",
+            "preset": self.preset.id,
+            "vehicle_model": self.settings["vehicle_model"],
+            "level": self.settings["level"],
+            "driver": self.driver,
+            "steps_per_second": str(self.sps),
+            "frames_sent": str(self.client.steps_sent),
+            "call_timings": "; ".join(f"{k}: {v}" for k, v in timings.items()),
+        }
 
     # -- life cycle ---------------------------------------------------------------------------------
     def setup(self, start_time: float) -> None:
@@ -340,8 +431,15 @@ class BeamNGUnit(PythonUnit):
         self._start_time = start_time
         c.open()
         s = self.settings
-        c.spawn(s["level"], s["scenario_name"], s["vehicle_model"], s["part_config"], s["position"], s["rotation"],
-                self.sps)
+        c.spawn(
+            s["level"],
+            s["scenario_name"],
+            s["vehicle_model"],
+            s["part_config"],
+            s["position"],
+            s["rotation"],
+            self.sps,
+        )
         if self.log_path:
             self._log = TelemetryLog(self.log_path)
         self.distance = 0.0
@@ -355,7 +453,7 @@ class BeamNGUnit(PythonUnit):
         self._speed_now = self._speed(state, electrics)
         self._last_point = None  # (time, battery-limited motor power, loss, torque) of the last reading
         self._regen_on = False
-        self._record(electrics, state)
+        self._record(electrics, state, start_time)
         self._drain_readings()  # readings taken while loading belong to no step
         self.speed = self._speed_now
         self.P_aux = aux_power(self.params, self.T_ambient, self.drive >= 0.5)
@@ -371,9 +469,12 @@ class BeamNGUnit(PythonUnit):
         c.t = t
         frames = h * self.sps
         if not _is_whole(frames) or frames < 0.5:
-            raise SimulationError(f"step of {h!r} s is not a whole number of simulator frames at "
-                                  f"steps_per_second={self.sps}; use a step that is a multiple of {1 / self.sps:g} s",
-                                  self.name or "beamng", t)
+            raise SimulationError(
+                f"step of {h!r} s is not a whole number of simulator frames at "
+                f"steps_per_second={self.sps}; use a step that is a multiple of {1 / self.sps:g} s",
+                self.name or "beamng",
+                t,
+            )
         driving = self.drive >= 0.5
         if driving != self._driving:
             self._switch_driving(driving, t)
@@ -389,7 +490,7 @@ class BeamNGUnit(PythonUnit):
         self._check_lockstep(state, t + h)
         self.distance = distance
         self._account_power(t, h, driving)
-        self._record(electrics, state)
+        self._record(electrics, state, t + h)
         if self._log is not None:
             self._log.flush()
 
@@ -432,7 +533,9 @@ class BeamNGUnit(PythonUnit):
         tau = max(dt, 0.5)  # reach the target over half a second at most
         error = target - v
         self._integral = max(-5.0, min(5.0, self._integral + error * dt))
-        force = p.inertial_mass * (error / tau + 0.3 * self._integral) + (road_load(p, v) if v > 0.05 else 0.0)
+        force = p.inertial_mass * (error / tau + 0.3 * self._integral) + (
+            road_load(p, v) if v > 0.05 else 0.0
+        )
         omega = v * p.gear_ratio / p.wheel_radius
         max_drive = p.motor.torque_limit(omega) * p.gear_ratio / p.wheel_radius
         if force >= 0:
@@ -447,20 +550,30 @@ class BeamNGUnit(PythonUnit):
         vel = state.get("vel")
         if isinstance(vel, Sequence) and len(vel) >= 3:
             return math.sqrt(sum(float(x) ** 2 for x in vel[:3]))
-        raise BridgeError("poll", self.client.vehicle_id, "no speed in the telemetry (no electrics wheelspeed/"
-                          "airspeed and no state vel)", "check that the vehicle spawned", self.name or None, self.client.t)
+        raise BridgeError(
+            "poll",
+            self.client.vehicle_id,
+            "no speed in the telemetry (no electrics wheelspeed/airspeed and no state vel)",
+            "check that the vehicle spawned",
+            self.name or None,
+            self.client.t,
+        )
 
     def _check_lockstep(self, state: Mapping, t_end: float) -> None:
         sim_t = _sim_time(state)
-        self.sim_time = sim_t
         if math.isnan(sim_t) or math.isnan(self._sim_t0):
             return
         expected = self._sim_t0 + (t_end - self._start_time)
         if abs(sim_t - expected) > 0.5 / self.sps:
-            raise BridgeError("step", self.client.vehicle_id,
-                              f"the simulator is at t = {sim_t:.4f} s where lockstep expects {expected:.4f} s",
-                              "something else is stepping or unpausing the simulation; run one client per "
-                              "simulator and keep it paused", self.name or None, t_end)
+            raise BridgeError(
+                "step",
+                self.client.vehicle_id,
+                f"the simulator is at t = {sim_t:.4f} s where lockstep expects {expected:.4f} s",
+                "something else is stepping or unpausing the simulation; run one client per "
+                "simulator and keep it paused",
+                self.name or None,
+                t_end,
+            )
 
     def _drain_readings(self) -> list[dict]:
         return self.client.poll_powertrain()
@@ -470,12 +583,15 @@ class BeamNGUnit(PythonUnit):
             try:
                 names = motor_names(devices, self.motor_devices)
             except SampleError as err:
-                raise BridgeError("poll_powertrain", self.client.vehicle_id, str(err), "", self.name or None,
-                                  self.client.t) from None
+                raise BridgeError(
+                    "poll_powertrain", self.client.vehicle_id, str(err), "", self.name or None, self.client.t
+                ) from None
             m = self.params.motor
             share = 1.0 / len(names)
             self._motors = names
-            self._motor_model = MotorLossModel.scaled(m.peak_power * share, m.max_speed, m.max_speed / m.base_speed)
+            self._motor_model = MotorLossModel.scaled(
+                m.peak_power * share, m.max_speed, m.max_speed / m.base_speed
+            )
         return self._motors, self._motor_model
 
     def _account_power(self, t: float, h: float, driving: bool) -> None:
@@ -496,13 +612,19 @@ class BeamNGUnit(PythonUnit):
                 motors, model = self._motor(devices)
                 p_e, p_m, torque, motor_av = device_power(devices, motors, model)
             except SampleError as err:
-                raise BridgeError("poll_powertrain", self.client.vehicle_id, f"bad powertrain reading: {err}",
-                                  "", self.name or None, t) from None
+                raise BridgeError(
+                    "poll_powertrain",
+                    self.client.vehicle_id,
+                    f"bad powertrain reading: {err}",
+                    "",
+                    self.name or None,
+                    t,
+                ) from None
             points.append((rt, max(p_e, floor), p_e - p_m, torque))
             if self._log is not None:
                 self._log.write({"time": rt, "powertrain": devices})
         e_motor = e_regen = e_loss = torque_time = 0.0
-        for (ta, pa, la, qa), (tb, pb, lb, qb) in zip(points, points[1:]):
+        for (ta, pa, la, qa), (tb, pb, lb, qb) in zip(points, points[1:], strict=False):
             dt = tb - ta
             e_motor += 0.5 * dt * (pa + pb)
             e_regen += 0.5 * dt * (max(0.0, -pa) + max(0.0, -pb))
@@ -523,14 +645,18 @@ class BeamNGUnit(PythonUnit):
         self.motor_speed = motor_av
         self.speed = self._speed_now
 
-    def _record(self, electrics: Mapping, state: Mapping) -> None:
+    def _record(self, electrics: Mapping, state: Mapping, t: float) -> None:
+        """Set the telemetry outputs (missing values read 0) and log the Electrics sample."""
         self.throttle = _num(electrics.get("throttle"))
         self.brake = _num(electrics.get("brake"))
         self.regen_throttle = _num(electrics.get("regenThrottle"))
-        self.sim_time = _sim_time(state)
+        sim_t = _sim_time(state)
+        self.sim_time = sim_t if not math.isnan(sim_t) else t
         if self._log is not None:
-            sample = {"time": self.sim_time if not math.isnan(self.sim_time) else None,
-                      "electrics": {k: electrics[k] for k in ELECTRICS_KEYS if k in electrics}}
+            sample = {
+                "time": self.sim_time,
+                "electrics": {k: electrics[k] for k in ELECTRICS_KEYS if k in electrics},
+            }
             if "pos" in state:
                 sample["state"] = {"pos": state.get("pos"), "vel": state.get("vel")}
             self._log.write(sample)
@@ -541,7 +667,9 @@ def _is_whole(x: float) -> bool:
 
 
 def _num(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return 0.0
 
 
 def _sim_time(state: Mapping) -> float:

@@ -12,7 +12,9 @@ import click
 
 @click.command("vehicles")
 @click.argument("preset", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of presets (or one preset with its bases).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON: a list of presets (or one preset with its bases)."
+)
 def vehicles(preset: str | None, as_json: bool) -> None:
     """List the EV presets, or show every value of PRESET with its basis."""
     from bridges.presets import all_presets, get_preset
@@ -34,13 +36,32 @@ def vehicles(preset: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title="EV presets (evtwin vehicles PRESET shows every value with its basis)")
-    for col in ("id", "name", "chemistry", "kWh", "pack", "mass kg", "motor kW", "road load", "official Wh/km"):
+    for col in (
+        "id",
+        "name",
+        "chemistry",
+        "kWh",
+        "pack",
+        "mass kg",
+        "motor kW",
+        "road load",
+        "official Wh/km",
+    ):
         table.add_column(col)
     for r in rows:
         pack = f"{r['cells_series']}s{r['cells_parallel']}p" if r["cells_series"] else "?"
         official = f"{r['official_Wh_per_km']:g} ({r['official_method']})" if r["official_Wh_per_km"] else "-"
-        table.add_row(r["id"], r["name"], r["chemistry"], f"{r['battery_kWh']:g}", pack, f"{r['mass_kg']:.0f}",
-                      f"{r['motor_peak_kW']:g}", r["road_load"], official)
+        table.add_row(
+            r["id"],
+            r["name"],
+            r["chemistry"],
+            f"{r['battery_kWh']:g}",
+            pack,
+            f"{r['mass_kg']:.0f}",
+            f"{r['motor_peak_kW']:g}",
+            r["road_load"],
+            official,
+        )
     Console().print(table)
 
 
@@ -62,14 +83,36 @@ def _show_preset(values: dict, basis: dict, title: str) -> None:
 @click.argument("vehicle")
 @click.argument("cycle")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--regen-strength", type=click.FloatRange(1, 5), default=3, show_default=True,
-              help="Regenerative braking level, 1 (weakest) to 5.")
-@click.option("--ambient-degC", "ambient_degc", type=float, default=23.0, show_default=True,
-              help="Ambient temperature (drives the HVAC load).")
-@click.option("--charge-limit-kW", "charge_limit_kw", type=click.FloatRange(min=0), default=None,
-              help="Charge power the battery accepts (caps regen); the preset's regen limit by default.")
-def drive(vehicle: str, cycle: str, as_json: bool, regen_strength: float, ambient_degc: float,
-          charge_limit_kw: float | None) -> None:
+@click.option(
+    "--regen-strength",
+    type=click.FloatRange(1, 5),
+    default=3,
+    show_default=True,
+    help="Regenerative braking level, 1 (weakest) to 5.",
+)
+@click.option(
+    "--ambient-degC",
+    "ambient_degc",
+    type=float,
+    default=23.0,
+    show_default=True,
+    help="Ambient temperature (drives the HVAC load).",
+)
+@click.option(
+    "--charge-limit-kW",
+    "charge_limit_kw",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Charge power the battery accepts (caps regen); the preset's regen limit by default.",
+)
+def drive(
+    vehicle: str,
+    cycle: str,
+    as_json: bool,
+    regen_strength: float,
+    ambient_degc: float,
+    charge_limit_kw: float | None,
+) -> None:
     """Consumption of VEHICLE (a preset id) on CYCLE.
 
     CYCLE is a cycle (udds, hwfet, us06, wltc_3b, nedc, ...), a mix (city, highway, aggressive, commute;
@@ -78,14 +121,18 @@ def drive(vehicle: str, cycle: str, as_json: bool, regen_strength: float, ambien
     """
     from bridges import consumption
 
-    kwargs = dict(regen_strength=regen_strength, ambient=ambient_degc + 273.15,
-                  p_charge_max=None if charge_limit_kw is None else charge_limit_kw * 1e3)
+    kwargs = dict(
+        regen_strength=regen_strength,
+        ambient=ambient_degc + 273.15,
+        p_charge_max=None if charge_limit_kw is None else charge_limit_kw * 1e3,
+    )
     if cycle.lower() == "epa":
         comparison = consumption.epa_label(vehicle, **kwargs)
         city, hwy = comparison.parts["udds"], comparison.parts["hwfet"]
         w = consumption.EPA_CITY_WEIGHT
         out = {
-            "vehicle": comparison.vehicle, "cycle": "epa",
+            "vehicle": comparison.vehicle,
+            "cycle": "epa",
             "wh_per_km_battery": w * city.wh_per_km_battery + (1 - w) * hwy.wh_per_km_battery,
             "wh_per_km_wall": w * city.wh_per_km_wall + (1 - w) * hwy.wh_per_km_wall,
             "distance_km": city.distance_km + hwy.distance_km,
@@ -120,13 +167,20 @@ def _print_drive(out: dict) -> None:
     table.add_column("value", justify="right")
     table.add_row("distance", f"{out['distance_km']:.3f} km")
     table.add_row("at the battery", f"{out['wh_per_km_battery']:.1f} Wh/km")
-    table.add_row("at the wall", f"{out['wh_per_km_wall']:.1f} Wh/km "
-                  f"(charging losses: efficiency {100 * out['charge_efficiency']:.1f} %, Level 2 AC)")
+    table.add_row(
+        "at the wall",
+        f"{out['wh_per_km_wall']:.1f} Wh/km "
+        f"(charging losses: efficiency {100 * out['charge_efficiency']:.1f} %, Level 2 AC)",
+    )
     table.add_row("regenerated", f"{out['regen_kWh']:.3f} kWh")
     if "epa_label_Wh_per_km" in out:
-        table.add_row("EPA label estimate", f"{out['epa_label_Wh_per_km']:.1f} Wh/km (55/45 UDDS/HWFET wall / 0.7)")
+        table.add_row(
+            "EPA label estimate", f"{out['epa_label_Wh_per_km']:.1f} Wh/km (55/45 UDDS/HWFET wall / 0.7)"
+        )
     if out.get("official_Wh_per_km"):
-        table.add_row("official figure", f"{out['official_Wh_per_km']:.1f} Wh/km ({100 * out['deviation']:+.1f} %)")
+        table.add_row(
+            "official figure", f"{out['official_Wh_per_km']:.1f} Wh/km ({100 * out['deviation']:+.1f} %)"
+        )
     if out.get("over_limit_s"):
         table.add_row("motor over its limit", f"{out['over_limit_s']:.0f} s of the trace")
     Console().print(table)

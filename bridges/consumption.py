@@ -54,8 +54,14 @@ class DriveResult:
         return d
 
 
-def drive(preset: str, cycle: str, regen_strength: float = 3, ambient: float = 296.15,
-          p_charge_max: float | None = None, **overrides) -> DriveResult:
+def drive(
+    preset: str,
+    cycle: str,
+    regen_strength: float = 3,
+    ambient: float = 296.15,
+    p_charge_max: float | None = None,
+    **overrides,
+) -> DriveResult:
     """Drive ``cycle`` (every cycle of a mix, once, in order) with 1 s steps and sum the unit's outputs.
 
     Parameters
@@ -86,16 +92,29 @@ def drive(preset: str, cycle: str, regen_strength: float = 3, ambient: float = 2
     rest = duration - n
     if rest > 1e-9:
         unit.do_step(float(n), rest)
-        for key, port in (("battery", "P_battery"), ("regen", "P_regen"), ("aux", "P_aux"),
-                          ("loss", "P_loss"), ("brake", "P_brake")):
+        for key, port in (
+            ("battery", "P_battery"),
+            ("regen", "P_regen"),
+            ("aux", "P_aux"),
+            ("loss", "P_loss"),
+            ("brake", "P_brake"),
+        ):
             sums[key] += getattr(unit, port) * rest
     j_to_kwh = 1.0 / 3.6e6
     eta = unit.params.charge_efficiency
     return DriveResult(
-        vehicle=unit.preset.id, cycle=cycle, distance_km=unit.distance / 1000.0, duration_s=duration,
-        battery_kWh=sums["battery"] * j_to_kwh, wall_kWh=sums["battery"] * j_to_kwh / eta,
-        regen_kWh=sums["regen"] * j_to_kwh, aux_kWh=sums["aux"] * j_to_kwh, losses_kWh=sums["loss"] * j_to_kwh,
-        brake_kWh=sums["brake"] * j_to_kwh, charge_efficiency=eta, over_limit_s=unit.over_limit_time,
+        vehicle=unit.preset.id,
+        cycle=cycle,
+        distance_km=unit.distance / 1000.0,
+        duration_s=duration,
+        battery_kWh=sums["battery"] * j_to_kwh,
+        wall_kWh=sums["battery"] * j_to_kwh / eta,
+        regen_kWh=sums["regen"] * j_to_kwh,
+        aux_kWh=sums["aux"] * j_to_kwh,
+        losses_kWh=sums["loss"] * j_to_kwh,
+        brake_kWh=sums["brake"] * j_to_kwh,
+        charge_efficiency=eta,
+        over_limit_s=unit.over_limit_time,
     )
 
 
@@ -143,4 +162,8 @@ def official_comparison(preset: str, **kwargs) -> OfficialComparison:
     """The comparison the preset's official figure calls for (EPA label or WLTP); EPA when it has none."""
     from bridges.presets import get_preset
 
-    return wltp(preset, **kwargs) if get_preset(preset).official_method == "wltp" else epa_label(preset, **kwargs)
+    return (
+        wltp(preset, **kwargs)
+        if get_preset(preset).official_method == "wltp"
+        else epa_label(preset, **kwargs)
+    )

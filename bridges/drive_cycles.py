@@ -59,9 +59,17 @@ MIXES = {
 #: Column names accepted in user CSV files, with the factor to m/s or s.
 _TIME_COLUMNS = {"cycsecs": 1.0, "time_s": 1.0, "t_s": 1.0, "time": 1.0, "t": 1.0, "time_min": 60.0}
 _SPEED_COLUMNS = {
-    "cycmps": 1.0, "speed_mps": 1.0, "speed_m/s": 1.0, "v_mps": 1.0, "speed": 1.0,
-    "speed_kph": 1 / 3.6, "speed_kmh": 1 / 3.6, "speed_km/h": 1 / 3.6, "v_kph": 1 / 3.6,
-    "speed_mph": 0.44704, "v_mph": 0.44704,
+    "cycmps": 1.0,
+    "speed_mps": 1.0,
+    "speed_m/s": 1.0,
+    "v_mps": 1.0,
+    "speed": 1.0,
+    "speed_kph": 1 / 3.6,
+    "speed_kmh": 1 / 3.6,
+    "speed_km/h": 1 / 3.6,
+    "v_kph": 1 / 3.6,
+    "speed_mph": 0.44704,
+    "v_mph": 0.44704,
 }
 _GRADE_COLUMNS = {"cycgrade": 1.0, "grade": 1.0, "grade_percent": 0.01, "grade_pct": 0.01}
 
@@ -105,8 +113,12 @@ class DriveCycle:
 
     def slice(self, start: int, end: int, name: str) -> DriveCycle:
         """The part from ``start`` to ``end`` [s] (inclusive), as a new cycle starting at t = 0."""
-        return DriveCycle(name, self.speed[start:end + 1].copy(), self.grade[start:end + 1].copy(),
-                          f"{self.source}, seconds {start}-{end}")
+        return DriveCycle(
+            name,
+            self.speed[start : end + 1].copy(),
+            self.grade[start : end + 1].copy(),
+            f"{self.source}, seconds {start}-{end}",
+        )
 
 
 def _column(header: list[str], choices: dict[str, float], what: str, path: Path, required: bool = True):
@@ -147,7 +159,9 @@ def read_csv_cycle(path: str | Path, name: str | None = None) -> DriveCycle:
     except OSError as err:
         raise ScenarioError(f"cannot read drive cycle {str(path)!r}: {err.strerror or err}") from err
     if len(rows) < 3:
-        raise ScenarioError(f"{path}: a drive cycle needs a header and at least two samples (got {len(rows)} lines)")
+        raise ScenarioError(
+            f"{path}: a drive cycle needs a header and at least two samples (got {len(rows)} lines)"
+        )
     header = rows[0]
     it, ft = _column(header, _TIME_COLUMNS, "time", path)
     iv, fv = _column(header, _SPEED_COLUMNS, "speed", path)
@@ -161,14 +175,18 @@ def read_csv_cycle(path: str | Path, name: str | None = None) -> DriveCycle:
             v.append(float(row[iv]) * fv)
             g.append(float(row[ig]) * fg if ig is not None else 0.0)
         except (ValueError, IndexError):
-            raise ScenarioError(f"{path}: line {lineno}: expected numbers in columns {header[it]!r} and "
-                                f"{header[iv]!r}, got {row!r}") from None
+            raise ScenarioError(
+                f"{path}: line {lineno}: expected numbers in columns {header[it]!r} and "
+                f"{header[iv]!r}, got {row!r}"
+            ) from None
         if not (math.isfinite(t[-1]) and math.isfinite(v[-1]) and math.isfinite(g[-1])):
             raise ScenarioError(f"{path}: line {lineno}: values must be finite, got {row!r}")
         if v[-1] < 0:
             raise ScenarioError(f"{path}: line {lineno}: speed must be >= 0 (got {v[-1]:g} m/s)")
         if len(t) > 1 and t[-1] <= t[-2]:
-            raise ScenarioError(f"{path}: line {lineno}: time must increase (got {t[-1]:g} s after {t[-2]:g} s)")
+            raise ScenarioError(
+                f"{path}: line {lineno}: time must increase (got {t[-1]:g} s after {t[-2]:g} s)"
+            )
     if t[0] != 0.0:
         raise ScenarioError(f"{path}: line 2: time must start at 0 s (got {t[0]:g} s)")
     ta, va, ga = np.array(t), np.array(v), np.array(g)
@@ -226,8 +244,10 @@ def _unknown(name: str) -> str:
     options = cycle_names()
     close = difflib.get_close_matches(name.lower(), options, n=3)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return (f"unknown drive cycle {name!r}{hint} Known cycles and mixes: {', '.join(options)}; "
-            "or give the path of a CSV file with time and speed columns")
+    return (
+        f"unknown drive cycle {name!r}{hint} Known cycles and mixes: {', '.join(options)}; "
+        "or give the path of a CSV file with time and speed columns"
+    )
 
 
 def resolve(spec: str) -> tuple[DriveCycle, ...]:

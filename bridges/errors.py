@@ -24,8 +24,15 @@ class BridgeError(SimulationError):
         Co-simulation time of the failure [s].
     """
 
-    def __init__(self, operation: str, vehicle_id: str, cause: str, hint: str = "", unit: str | None = None,
-                 t: float | None = None):
+    def __init__(
+        self,
+        operation: str,
+        vehicle_id: str,
+        cause: str,
+        hint: str = "",
+        unit: str | None = None,
+        t: float | None = None,
+    ):
         self.operation, self.vehicle_id, self.cause, self.hint = operation, vehicle_id, cause, hint
         message = f"BeamNG.tech '{operation}' for vehicle {vehicle_id!r} failed: {cause}"
         if hint:

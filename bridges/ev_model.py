@@ -120,8 +120,11 @@ class VehicleParams:
         """
         mass = p.test_mass_kg
         if p.road_load == "epa":
-            missing = [n for n in ("epa_target_A_lbf", "epa_target_B_lbf_per_mph", "epa_target_C_lbf_per_mph2")
-                       if getattr(p, n) is None]
+            missing = [
+                n
+                for n in ("epa_target_A_lbf", "epa_target_B_lbf_per_mph", "epa_target_C_lbf_per_mph2")
+                if getattr(p, n) is None
+            ]
             if missing:
                 raise ValueError(f"preset {p.id!r}: road_load 'epa' needs {missing}")
             f0 = p.epa_target_A_lbf * LBF
@@ -136,15 +139,28 @@ class VehicleParams:
             f2 = 0.5 * p.air_density_kg_m3 * p.drag_coef * p.frontal_area_m2
         else:
             raise ValueError(f"preset {p.id!r}: road_load must be 'epa' or 'physics' (got {p.road_load!r})")
-        motor = MotorLossModel.scaled(p.motor_peak_kW * 1e3, p.motor_max_rpm * 2 * math.pi / 60,
-                                      p.motor_base_speed_ratio)
+        motor = MotorLossModel.scaled(
+            p.motor_peak_kW * 1e3, p.motor_max_rpm * 2 * math.pi / 60, p.motor_base_speed_ratio
+        )
         return cls(
-            mass=mass, rotating_mass_factor=p.rotating_mass_factor, f0=f0, f1=f1, f2=f2,
-            wheel_radius=p.wheel_radius_m, gear_ratio=p.gear_ratio, gear_efficiency=p.gear_efficiency,
-            motor=motor, regen_max=p.regen_max_kW * 1e3, aux_base=p.aux_base_W, aux_parked=p.aux_parked_W,
-            hvac_heat_per_K=p.hvac_heat_W_per_K, hvac_heat_below=p.hvac_heat_below_degC + 273.15,
-            hvac_cool_per_K=p.hvac_cool_W_per_K, hvac_cool_above=p.hvac_cool_above_degC + 273.15,
-            hvac_max=p.hvac_max_W, charge_efficiency=p.charge_efficiency,
+            mass=mass,
+            rotating_mass_factor=p.rotating_mass_factor,
+            f0=f0,
+            f1=f1,
+            f2=f2,
+            wheel_radius=p.wheel_radius_m,
+            gear_ratio=p.gear_ratio,
+            gear_efficiency=p.gear_efficiency,
+            motor=motor,
+            regen_max=p.regen_max_kW * 1e3,
+            aux_base=p.aux_base_W,
+            aux_parked=p.aux_parked_W,
+            hvac_heat_per_K=p.hvac_heat_W_per_K,
+            hvac_heat_below=p.hvac_heat_below_degC + 273.15,
+            hvac_cool_per_K=p.hvac_cool_W_per_K,
+            hvac_cool_above=p.hvac_cool_above_degC + 273.15,
+            hvac_max=p.hvac_max_W,
+            charge_efficiency=p.charge_efficiency,
         )
 
 
@@ -158,13 +174,14 @@ def aux_power(p: VehicleParams, ambient: float, driving: bool) -> float:
     """Auxiliary + HVAC draw [W] at ``ambient`` temperature [K]; only the parked load when not driving."""
     if not driving:
         return p.aux_parked
-    hvac = p.hvac_heat_per_K * max(0.0, p.hvac_heat_below - ambient) + \
-        p.hvac_cool_per_K * max(0.0, ambient - p.hvac_cool_above)
+    hvac = p.hvac_heat_per_K * max(0.0, p.hvac_heat_below - ambient) + p.hvac_cool_per_K * max(
+        0.0, ambient - p.hvac_cool_above
+    )
     return p.aux_base + min(hvac, p.hvac_max)
 
 
 def coast_down(p: VehicleParams, v0: float, duration: float, dt: float = 0.01) -> np.ndarray:
-    """Speed [m/s] of the vehicle coasting on a flat road from ``v0`` [m/s], every ``dt`` [s] for ``duration``.
+    """Speed [m/s] of the car coasting on the flat from ``v0`` [m/s], every ``dt`` for ``duration`` [s].
 
     Integrates ``m_eff dv/dt = -(f0 + f1 v + f2 v^2)`` with classical Runge-Kutta until standstill
     (the speed then stays 0). This is how a road-load set is checked against a coast-down test.
@@ -251,8 +268,9 @@ class StepEnergy:
         return self.motor_elec - self.wheel - self.brake
 
 
-def integrate_nodes(p: VehicleParams, s: NodeState, weights: np.ndarray, p_aux: float,
-                    p_charge_max: float) -> StepEnergy:
+def integrate_nodes(
+    p: VehicleParams, s: NodeState, weights: np.ndarray, p_aux: float, p_charge_max: float
+) -> StepEnergy:
     """Integrate node quantities with ``weights`` [s], applying the battery charge limit ``p_charge_max`` [W].
 
     Where ``P_e + P_aux`` would push more than ``p_charge_max`` into the battery, the motor's braking
@@ -304,8 +322,13 @@ class CycleTable:
         a = np.diff(v)  # constant over each 1 s segment [m/s^2]
         x = GAUSS_X[None, :]
         speed = v[:-1, None] + a[:, None] * x
-        self.nodes = node_state(params, speed, np.broadcast_to(a[:, None], speed.shape),
-                                np.broadcast_to(cycle.grade[:-1, None], speed.shape), regen_strength)
+        self.nodes = node_state(
+            params,
+            speed,
+            np.broadcast_to(a[:, None], speed.shape),
+            np.broadcast_to(cycle.grade[:-1, None], speed.shape),
+            regen_strength,
+        )
         w = GAUSS_W
         s = self.nodes
         # whole-segment integrals for the fast path (no charge limit active)
@@ -324,12 +347,22 @@ class CycleTable:
     def segment(self, k: int, p_aux: float, p_charge_max: float) -> StepEnergy:
         """Energies over the whole second ``k`` (from t = k to k + 1)."""
         if self.seg_min_elec[k] + p_aux >= -p_charge_max:
-            e = StepEnergy(self.seg_elec[k] + p_aux, self.seg_elec[k], self.seg_mech[k], self.seg_regen[k],
-                           p_aux, self.seg_brake[k], self.seg_wheel[k], self.seg_torque[k], self.seg_over[k])
+            e = StepEnergy(
+                self.seg_elec[k] + p_aux,
+                self.seg_elec[k],
+                self.seg_mech[k],
+                self.seg_regen[k],
+                p_aux,
+                self.seg_brake[k],
+                self.seg_wheel[k],
+                self.seg_torque[k],
+                self.seg_over[k],
+            )
             return e
         s = self.nodes
-        row = NodeState(s.speed[k], s.force[k], s.omega[k], s.torque[k], s.p_elec[k], s.p_brake[k],
-                        s.over_limit[k])
+        row = NodeState(
+            s.speed[k], s.force[k], s.omega[k], s.torque[k], s.p_elec[k], s.p_brake[k], s.over_limit[k]
+        )
         return integrate_nodes(self.params, row, GAUSS_W, p_aux, p_charge_max)
 
     def partial(self, k: int, x0: float, x1: float, p_aux: float, p_charge_max: float) -> StepEnergy:
@@ -338,7 +371,9 @@ class CycleTable:
         a = self.speed[k + 1] - v0
         x = x0 + (x1 - x0) * GAUSS_X
         speed = v0 + a * x
-        s = node_state(self.params, speed, np.full(3, a), np.full(3, self.cycle.grade[k]), self.regen_strength)
+        s = node_state(
+            self.params, speed, np.full(3, a), np.full(3, self.cycle.grade[k]), self.regen_strength
+        )
         return integrate_nodes(self.params, s, (x1 - x0) * GAUSS_W, p_aux, p_charge_max)
 
     def speed_at(self, t: float) -> float:

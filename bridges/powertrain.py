@@ -83,12 +83,16 @@ class MotorLossModel:
         the loss coefficients follow from :data:`PER_UNIT`.
         """
         if peak_power <= 0 or max_speed <= 0 or base_speed_ratio < 1:
-            raise ValueError(f"motor needs peak_power > 0, max_speed > 0 and base_speed_ratio >= 1 "
-                             f"(got {peak_power!r} W, {max_speed!r} rad/s, {base_speed_ratio!r})")
+            raise ValueError(
+                f"motor needs peak_power > 0, max_speed > 0 and base_speed_ratio >= 1 "
+                f"(got {peak_power!r} W, {max_speed!r} rad/s, {base_speed_ratio!r})"
+            )
         w_b = max_speed / base_speed_ratio
         t_max = peak_power / w_b
         return cls(
-            peak_power=peak_power, peak_torque=t_max, max_speed=max_speed,
+            peak_power=peak_power,
+            peak_torque=t_max,
+            max_speed=max_speed,
             k_copper=PER_UNIT["copper"] * peak_power / t_max**2,
             k_inverter=PER_UNIT["inverter"] * peak_power / t_max,
             k_iron=PER_UNIT["iron"] * peak_power / w_b,
@@ -105,13 +109,21 @@ class MotorLossModel:
         """Motor + inverter loss [W] at shaft ``torque`` [N.m] and ``speed`` [rad/s] (scalars or arrays)."""
         w = np.abs(speed) if isinstance(speed, np.ndarray) else abs(speed)
         t_abs = np.abs(torque) if isinstance(torque, np.ndarray) else abs(torque)
-        active = (w > 0) | (t_abs > 0) if isinstance(w, np.ndarray) or isinstance(t_abs, np.ndarray) \
+        active = (
+            (w > 0) | (t_abs > 0)
+            if isinstance(w, np.ndarray) or isinstance(t_abs, np.ndarray)
             else (w > 0 or t_abs > 0)
-        return (self.k_copper * t_abs * t_abs + self.k_inverter * t_abs + self.k_iron * w
-                + self.k_windage * w * w * w + self.p_constant * active)
+        )
+        return (
+            self.k_copper * t_abs * t_abs
+            + self.k_inverter * t_abs
+            + self.k_iron * w
+            + self.k_windage * w * w * w
+            + self.p_constant * active
+        )
 
     def electrical_power(self, torque, speed):
-        """Power drawn from the DC bus [W] (negative while regenerating) for ``torque`` [N.m] at ``speed`` [rad/s]."""
+        """DC-bus power [W] (< 0 while regenerating) at ``torque`` [N.m] and ``speed`` [rad/s]."""
         return torque * speed + self.loss(torque, speed)
 
     def torque_limit(self, speed):
@@ -123,7 +135,7 @@ class MotorLossModel:
         return limit if isinstance(speed, np.ndarray) else float(limit)
 
     def regen_torque_for_power(self, electrical_power: float, speed: float) -> float:
-        """The generating torque [N.m] (<= 0) at which the drive delivers ``electrical_power`` [W] (<= 0 into the bus).
+        """The generating torque [N.m] (<= 0) at which the drive delivers ``electrical_power`` [W] (<= 0).
 
         Solves ``T w + k_cu T^2 - k_inv T + k_fe w + k_w w^3 + P_0 = P`` for the root nearest zero torque:
         the smaller braking torque that yields the same electrical power. Returns 0 when even zero torque
@@ -151,7 +163,9 @@ class MotorLossModel:
         return 0.0
 
 
-def electrical_power_from_telemetry(model: MotorLossModel, devices: list[tuple[float, float]]) -> tuple[float, float]:
+def electrical_power_from_telemetry(
+    model: MotorLossModel, devices: list[tuple[float, float]]
+) -> tuple[float, float]:
     """Electrical and mechanical power [W] of several motors from (torque [N.m], speed [rad/s]) pairs.
 
     The BeamNG bridge and the log replay call this with every motor device's ``outputTorque1`` and

@@ -35,22 +35,39 @@ EPA_TEST_LOAD_KG = 300 * LB_TO_KG
 #: Values no source gives per car: (value, basis).
 GENERIC: dict[str, tuple[Any, str]] = {
     "payload_kg": (0.0, "simulation mass taken as given"),
-    "rotating_mass_factor": (0.04, "ESTIMATE: wheels, rotor and gears add 3-5 % equivalent mass in single-speed EVs"),
+    "rotating_mass_factor": (
+        0.04,
+        "ESTIMATE: wheels, rotor and gears add 3-5 % equivalent mass in single-speed EVs",
+    ),
     "air_density_kg_m3": (1.2, "standard air near 20 degC"),
     "gear_ratio": (9.0, "ESTIMATE: generic single-speed reduction (EV reductions span about 8-11:1)"),
     "gear_efficiency": (0.97, "ESTIMATE: single-speed reduction and differential"),
     "wheel_radius_m": (0.33, "ESTIMATE: dynamic radius of an 18-19 in wheel and tyre"),
     "motor_max_rpm": (16000.0, "ESTIMATE: typical top speed of current EV traction motors"),
     "motor_base_speed_ratio": (3.0, "ESTIMATE: max speed / base speed of a field-weakened PMSM"),
-    "regen_max_kW": (None, "ESTIMATE: battery-side regen limit of 1.5 C (1.5 h^-1 x pack energy) when no battery unit is connected"),
+    "regen_max_kW": (
+        None,
+        "ESTIMATE: battery-side regen limit of 1.5 C (1.5/h x pack energy) without a battery unit",
+    ),
     "aux_base_W": (250.0, "ESTIMATE: 12 V loads (controllers, pumps, lights, infotainment) while driving"),
     "aux_parked_W": (0.0, "standby draw while parked taken as zero"),
-    "hvac_heat_W_per_K": (160.0, "ESTIMATE: cabin heating about 4 kW at -7 degC, the order of published resistive-heater draws"),
+    "hvac_heat_W_per_K": (
+        160.0,
+        "ESTIMATE: cabin heating about 4 kW at -7 degC, the order of published resistive-heater draws",
+    ),
     "hvac_heat_below_degC": (18.0, "ESTIMATE: heating starts below 18 degC ambient"),
-    "hvac_cool_W_per_K": (100.0, "ESTIMATE: air conditioning about 1 kW at 35 degC, the order of published steady A/C draws"),
+    "hvac_cool_W_per_K": (
+        100.0,
+        "ESTIMATE: air conditioning about 1 kW at 35 degC, the order of published steady A/C draws",
+    ),
     "hvac_cool_above_degC": (24.0, "ESTIMATE: cooling starts above 24 degC ambient"),
     "hvac_max_W": (6000.0, "ESTIMATE: largest HVAC draw (resistive heaters of about 6 kW)"),
-    "charge_efficiency": (0.884, "Level 2 AC, wall to battery: 77.702 kWh into the battery for 87.868 kWh from the wall in Tesla's EPA certification test of a 2021 Model Y Long Range (Car and Driver, 'EVs Explained: Charging Losses')"),
+    "charge_efficiency": (
+        0.884,
+        "Level 2 AC, wall to battery: 77.702 kWh into the battery for 87.868 kWh from the wall in "
+        "Tesla's EPA certification test of a 2021 Model Y Long Range "
+        "(Car and Driver, 'EVs Explained: Charging Losses')",
+    ),
     "official_method": ("", "no sourced official figure"),
     "beamng_model": ("", "no BeamNG.tech model"),
     "cells_series": (None, "not found"),
@@ -58,11 +75,34 @@ GENERIC: dict[str, tuple[Any, str]] = {
 }
 
 _FLOAT_FIELDS = {
-    "mass_kg", "payload_kg", "drag_coef", "frontal_area_m2", "rolling_resist", "motor_peak_kW", "battery_kWh",
-    "nominal_voltage_V", "official_Wh_per_km", "epa_ETW_lb", "epa_target_A_lbf", "epa_target_B_lbf_per_mph",
-    "epa_target_C_lbf_per_mph2", "rotating_mass_factor", "air_density_kg_m3", "gear_ratio", "gear_efficiency",
-    "wheel_radius_m", "motor_max_rpm", "motor_base_speed_ratio", "regen_max_kW", "aux_base_W", "aux_parked_W",
-    "hvac_heat_W_per_K", "hvac_heat_below_degC", "hvac_cool_W_per_K", "hvac_cool_above_degC", "hvac_max_W",
+    "mass_kg",
+    "payload_kg",
+    "drag_coef",
+    "frontal_area_m2",
+    "rolling_resist",
+    "motor_peak_kW",
+    "battery_kWh",
+    "nominal_voltage_V",
+    "official_Wh_per_km",
+    "epa_ETW_lb",
+    "epa_target_A_lbf",
+    "epa_target_B_lbf_per_mph",
+    "epa_target_C_lbf_per_mph2",
+    "rotating_mass_factor",
+    "air_density_kg_m3",
+    "gear_ratio",
+    "gear_efficiency",
+    "wheel_radius_m",
+    "motor_max_rpm",
+    "motor_base_speed_ratio",
+    "regen_max_kW",
+    "aux_base_W",
+    "aux_parked_W",
+    "hvac_heat_W_per_K",
+    "hvac_heat_below_degC",
+    "hvac_cool_W_per_K",
+    "hvac_cool_above_degC",
+    "hvac_max_W",
     "charge_efficiency",
 }
 _INT_FIELDS = {"cells_series", "cells_parallel"}
@@ -146,13 +186,21 @@ class Preset:
     def summary(self) -> dict[str, Any]:
         """The listing ``evtwin vehicles --json`` prints for this preset."""
         return {
-            "id": self.id, "name": self.name, "variant": self.variant,
-            "chemistry": self.chemistry, "battery_kWh": self.battery_kWh,
-            "nominal_voltage_V": self.nominal_voltage_V, "cells_series": self.cells_series,
-            "cells_parallel": self.cells_parallel, "capacity_Ah": round(self.capacity_Ah, 1),
-            "mass_kg": round(self.test_mass_kg, 1), "motor_peak_kW": self.motor_peak_kW,
-            "road_load": self.road_load, "official_Wh_per_km": self.official_Wh_per_km if self.official_method else None,
-            "official_method": self.official_method or None, "beamng_model": self.beamng_model or None,
+            "id": self.id,
+            "name": self.name,
+            "variant": self.variant,
+            "chemistry": self.chemistry,
+            "battery_kWh": self.battery_kWh,
+            "nominal_voltage_V": self.nominal_voltage_V,
+            "cells_series": self.cells_series,
+            "cells_parallel": self.cells_parallel,
+            "capacity_Ah": round(self.capacity_Ah, 1),
+            "mass_kg": round(self.test_mass_kg, 1),
+            "motor_peak_kW": self.motor_peak_kW,
+            "road_load": self.road_load,
+            "official_Wh_per_km": self.official_Wh_per_km if self.official_method else None,
+            "official_method": self.official_method or None,
+            "beamng_model": self.beamng_model or None,
         }
 
     def replace(self, **overrides: Any) -> Preset:
@@ -170,7 +218,9 @@ class Preset:
             for name in unknown:
                 close = difflib.get_close_matches(name, sorted(editable), n=3)
                 hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-                problems.append(f"preset {self.id!r} has no value {name!r}{hint} Values: {', '.join(sorted(editable))}")
+                problems.append(
+                    f"preset {self.id!r} has no value {name!r}{hint} Values: {', '.join(sorted(editable))}"
+                )
             raise ScenarioError(problems)
         basis = dict(self.basis)
         converted = {}
@@ -225,12 +275,19 @@ def _build(pid: str, fill: dict[str, tuple[str, str]], specs: dict[str, dict[str
         if name == "source_row":
             continue
         values[name], basis[name] = value, why
-    values = {k: _convert(k, v, f"preset {pid!r}") if k not in ("name", "variant", "road_load") else v
-              for k, v in values.items()}
+    values = {
+        k: _convert(k, v, f"preset {pid!r}") if k not in ("name", "variant", "road_load") else v
+        for k, v in values.items()
+    }
     if values["road_load"] == "epa":
         values["mass_kg"] = values["epa_ETW_lb"] * LB_TO_KG
-        basis["mass_kg"] = f"EPA equivalent test weight {values['epa_ETW_lb']:g} lb (test mass the A/B/C were set for)"
-        values["payload_kg"], basis["payload_kg"] = 0.0, "EPA test weight already includes the 300 lb test load"
+        basis["mass_kg"] = (
+            f"EPA equivalent test weight {values['epa_ETW_lb']:g} lb (test mass the A/B/C were set for)"
+        )
+        values["payload_kg"], basis["payload_kg"] = (
+            0.0,
+            "EPA test weight already includes the 300 lb test load",
+        )
     if values["regen_max_kW"] is None:
         values["regen_max_kW"] = 1.5 * values["battery_kWh"]
     if not values["official_method"]:
@@ -266,8 +323,15 @@ def get_preset(preset_id: str) -> Preset:
             return p
     close = difflib.get_close_matches(key, list(table), n=3)
     words = [w for w in key.split("_") if w]
-    close += [p.id for p in table.values() if p.id not in close and words
-              and all(w in p.name.lower().replace(" ", "").replace(".", "") for w in words)]
+    close += [
+        p.id
+        for p in table.values()
+        if p.id not in close
+        and words
+        and all(w in p.name.lower().replace(" ", "").replace(".", "") for w in words)
+    ]
     hint = f"; did you mean {' or '.join(repr(c) for c in close[:4])}?" if close else ""
-    raise ScenarioError(f"unknown vehicle preset {preset_id!r}{hint} Presets: {', '.join(table)} "
-                        "(`evtwin vehicles` lists them)")
+    raise ScenarioError(
+        f"unknown vehicle preset {preset_id!r}{hint} Presets: {', '.join(table)} "
+        "(`evtwin vehicles` lists them)"
+    )

@@ -1,4 +1,4 @@
-"""Recorded-log replay (unit type ``log_replay``): a drive recorded earlier, played back against the master clock.
+"""Recorded-log replay (unit type ``log_replay``): a recorded drive played back on the master clock.
 
 Two kinds of recording:
 
@@ -20,19 +20,18 @@ Log time 0 (or the first sample) plays at the unit's start time. A malformed or 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 from bridges.errors import TelemetryError
 from bridges.ev_model import VehicleParams, aux_power
 from bridges.powertrain import MotorLossModel
 from bridges.presets import get_preset
 from bridges.telemetry import SampleError, device_power, motor_names, number, split_sample
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 
 _HDF5_SUFFIXES = (".h5", ".hdf5")
 
@@ -73,25 +72,32 @@ def _load_json_samples(path: Path, drop_partial_tail: bool) -> list[tuple[str, A
         text = path.read_text(encoding="utf-8-sig")
     except OSError as err:
         raise TelemetryError(f"cannot read telemetry log {str(path)!r}: {err.strerror or err}") from err
-    stripped = text.lstrip()
+    stripped = text.strip()
     if not stripped:
         raise TelemetryError(f"{path}: the telemetry log is empty")
-    if stripped[0] == "[" or (stripped[0] == "{" and "\n{" not in stripped.strip()):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            ends_early = _unclosed(text)
-            why = "the JSON ends early (a partial log?)" if ends_early else f"invalid JSON: {err.msg}"
-            raise TelemetryError(f"{path}: line {err.lineno} column {err.colno}: {why}") from None
-        if isinstance(data, dict) and "samples" in data:
-            data = data["samples"]
-        elif isinstance(data, dict) and ("time" in data or "t" in data):
-            data = [data]
-        elif isinstance(data, dict) and data and all(_is_number_key(k) for k in data):
-            data = [data[k] for k in sorted(data, key=float)]  # a PowertrainSensor poll result
-        if not isinstance(data, list):
-            raise TelemetryError(f"{path}: expected a list of samples, an object with 'samples', or JSON Lines")
-        return [(f"sample {i + 1}", s) for i, s in enumerate(data)]
+    if stripped[0] == "[" or (stripped[0] == "{" and "\n{" not in stripped):
+        return _whole_document(path, text)
+    return _json_lines(path, text, drop_partial_tail)
+
+
+def _whole_document(path: Path, text: str) -> list[tuple[str, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        why = "the JSON ends early (a partial log?)" if _unclosed(text) else f"invalid JSON: {err.msg}"
+        raise TelemetryError(f"{path}: line {err.lineno} column {err.colno}: {why}") from None
+    if isinstance(data, dict) and "samples" in data:
+        data = data["samples"]
+    elif isinstance(data, dict) and ("time" in data or "t" in data):
+        data = [data]
+    elif isinstance(data, dict) and data and all(_is_number_key(k) for k in data):
+        data = [data[k] for k in sorted(data, key=float)]  # a PowertrainSensor poll result
+    if not isinstance(data, list):
+        raise TelemetryError(f"{path}: expected a list of samples, an object with 'samples', or JSON Lines")
+    return [(f"sample {i + 1}", s) for i, s in enumerate(data)]
+
+
+def _json_lines(path: Path, text: str, drop_partial_tail: bool) -> list[tuple[str, Any]]:
     samples = []
     lines = text.splitlines()
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
@@ -137,8 +143,9 @@ def _is_number_key(k: Any) -> bool:
     return True
 
 
-def read_json_log(path: str | Path, model: MotorLossModel, motors: list[str] | None = None,
-                  drop_partial_tail: bool = False) -> Recording:
+def read_json_log(
+    path: str | Path, model: MotorLossModel, motors: list[str] | None = None, drop_partial_tail: bool = False
+) -> Recording:
     """Read a JSON telemetry log into a :class:`Recording` (power through ``model``)."""
     path = Path(path)
     power_rows, speed_rows = [], []
@@ -158,22 +165,27 @@ def read_json_log(path: str | Path, model: MotorLossModel, motors: list[str] | N
                     names = motor_names(devices, None)
                 if split_model is None:
                     share = 1.0 / len(names)
-                    split_model = MotorLossModel.scaled(model.peak_power * share, model.max_speed,
-                                                        model.max_speed / model.base_speed)
+                    split_model = MotorLossModel.scaled(
+                        model.peak_power * share, model.max_speed, model.max_speed / model.base_speed
+                    )
                 p_e, p_m, torque, av = device_power(devices, names, split_model)
                 power_rows.append((t, p_e, p_e - p_m, torque, av, label))
         except SampleError as err:
             raise TelemetryError(f"{path}: {where}: {err}") from None
     if not power_rows:
-        raise TelemetryError(f"{path}: no powertrain samples with motor devices (e.g. rearMotor.outputTorque1, "
-                             "outputAV1); a replay needs them to know the power")
+        raise TelemetryError(
+            f"{path}: no powertrain samples with motor devices (e.g. rearMotor.outputTorque1, "
+            "outputAV1); a replay needs them to know the power"
+        )
     if not speed_rows:
         raise TelemetryError(f"{path}: no speed samples (electrics.wheelspeed or electrics.airspeed)")
     for rows, what in ((power_rows, "powertrain"), (speed_rows, "speed")):
-        for a, b in zip(rows, rows[1:]):
+        for a, b in zip(rows, rows[1:], strict=False):
             if b[0] <= a[0]:
-                raise TelemetryError(f"{path}: {b[-1]}: time {b[0]:g} s is not after {a[0]:g} s of the "
-                                     f"{what} sample before ({a[-1]})")
+                raise TelemetryError(
+                    f"{path}: {b[-1]}: time {b[0]:g} s is not after {a[0]:g} s of the "
+                    f"{what} sample before ({a[-1]})"
+                )
     pw = np.array([r[:5] for r in power_rows], dtype=float)
     sp = np.array([r[:2] for r in speed_rows], dtype=float)
     return Recording("linear", pw[:, 0], pw[:, 1], pw[:, 2], pw[:, 3], pw[:, 4], sp[:, 0], sp[:, 1])
@@ -196,18 +208,24 @@ def read_results(path: str | Path, unit: str | None = None) -> Recording:
         candidates = sorted(u for u in signals if "P_battery" in signals[u] and "speed" in signals[u])
         if unit is None:
             if len(candidates) != 1:
-                raise TelemetryError(f"{path}: {'several' if candidates else 'no'} units with P_battery and speed "
-                                     f"({', '.join(candidates) or 'none'}); name one with the `unit` setting")
+                raise TelemetryError(
+                    f"{path}: {'several' if candidates else 'no'} units with P_battery and speed "
+                    f"({', '.join(candidates) or 'none'}); name one with the `unit` setting"
+                )
             unit = candidates[0]
         if unit not in signals:
-            raise TelemetryError(f"{path}: no unit {unit!r} in the results (units: {', '.join(sorted(signals))})")
+            raise TelemetryError(
+                f"{path}: no unit {unit!r} in the results (units: {', '.join(sorted(signals))})"
+            )
         group = signals[unit]
 
         def series(port: str, required: bool = True):
             if port not in group:
                 if required:
-                    raise TelemetryError(f"{path}: unit {unit!r} has no recorded {port!r} (recorded: "
-                                         f"{', '.join(sorted(group))})")
+                    raise TelemetryError(
+                        f"{path}: unit {unit!r} has no recorded {port!r} (recorded: "
+                        f"{', '.join(sorted(group))})"
+                    )
                 return None, None
             ds = group[port]
             t = np.asarray(f[ds.attrs["time"]][...], dtype=float)
@@ -225,17 +243,33 @@ def read_results(path: str | Path, unit: str | None = None) -> Recording:
         raise TelemetryError(f"{path}: unit {unit!r} has fewer than two recorded points")
     bad = np.flatnonzero(~np.isfinite(p_batt[:n]))
     if bad.size:
-        raise TelemetryError(f"{path}: {unit}.P_battery row {bad[0]} (t = {t[bad[0]]:g} s) is not a finite number")
+        raise TelemetryError(
+            f"{path}: {unit}.P_battery row {bad[0]} (t = {t[bad[0]]:g} s) is not a finite number"
+        )
     zeros = np.zeros(n)
     aux = p_aux[:n] if p_aux is not None else zeros
-    return Recording("step", t[:n], p_batt[:n] - aux, p_loss[:n] if p_loss is not None else zeros,
-                     torque[:n] if torque is not None else zeros, av[:n] if av is not None else zeros,
-                     ts, speed, distance, aux)
+    return Recording(
+        "step",
+        t[:n],
+        p_batt[:n] - aux,
+        p_loss[:n] if p_loss is not None else zeros,
+        torque[:n] if torque is not None else zeros,
+        av[:n] if av is not None else zeros,
+        ts,
+        speed,
+        distance,
+        aux,
+    )
 
 
 # --- the unit -----------------------------------------------------------------------------------------
 _OUTPUTS = (
-    Port("P_battery", OUTPUT, "W", "Mean power drawn at the battery terminals over the last step (negative while regenerating)"),
+    Port(
+        "P_battery",
+        OUTPUT,
+        "W",
+        "Mean power drawn at the battery terminals over the last step (negative while regenerating)",
+    ),
     Port("speed", OUTPUT, "m/s", "Recorded speed at the end of the step", min=0.0),
     Port("distance", OUTPUT, "m", "Distance since the start of the replay", min=0.0),
     Port("motor_torque", OUTPUT, "N.m", "Mean recorded motor torque over the last step"),
@@ -243,7 +277,14 @@ _OUTPUTS = (
     Port("P_regen", OUTPUT, "W", "Mean electrical power returned by the motors over the last step", min=0.0),
     Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
     Port("P_loss", OUTPUT, "W", "Mean motor and inverter losses over the last step"),
-    Port("log_done", OUTPUT, "1", "1 once the recording has ended (the vehicle then stands still)", min=0.0, max=1.0),
+    Port(
+        "log_done",
+        OUTPUT,
+        "1",
+        "1 once the recording has ended (the vehicle then stands still)",
+        min=0.0,
+        max=1.0,
+    ),
 )
 
 
@@ -270,8 +311,15 @@ class LogReplayUnit(PythonUnit):
 
     can_save_state = True
 
-    def __init__(self, path: str, unit: str | None = None, preset: str = "model3_rwd_lfp",
-                 motor_devices: list[str] | None = None, loop: bool = False, drop_partial_tail: bool = False):
+    def __init__(
+        self,
+        path: str,
+        unit: str | None = None,
+        preset: str = "model3_rwd_lfp",
+        motor_devices: list[str] | None = None,
+        loop: bool = False,
+        drop_partial_tail: bool = False,
+    ):
         self.path = Path(path)
         self.preset = get_preset(preset)
         self.params = VehicleParams.from_preset(self.preset)
@@ -285,10 +333,18 @@ class LogReplayUnit(PythonUnit):
         if rec.distance is not None:
             self._dist = rec.distance - rec.distance[0]
         else:
-            self._dist = np.concatenate([[0.0], np.cumsum(0.5 * (rec.speed[1:] + rec.speed[:-1]) * np.diff(rec.speed_t))])
+            self._dist = np.concatenate(
+                [[0.0], np.cumsum(0.5 * (rec.speed[1:] + rec.speed[:-1]) * np.diff(rec.speed_t))]
+            )
         self._ports = (
-            Port("P_charge_max", INPUT, "W", "Charge power the battery accepts now; regen beyond it counts as friction braking",
-                 start=self.params.regen_max, min=0.0),
+            Port(
+                "P_charge_max",
+                INPUT,
+                "W",
+                "Charge power the battery accepts now; regen beyond it counts as friction braking",
+                start=self.params.regen_max,
+                min=0.0,
+            ),
             Port("T_ambient", INPUT, "K", "Ambient temperature (auxiliary load of a JSON log)", start=296.15),
         ) + _OUTPUTS
         super().__init__()
@@ -299,8 +355,13 @@ class LogReplayUnit(PythonUnit):
         return self._ports
 
     def metadata(self) -> dict[str, str]:
-        return {"type": "log_replay", "path": str(self.path), "kind": self.rec.kind, "preset": self.preset.id,
-                "duration_s": f"{self.rec.end - self.rec.start:g}"}
+        return {
+            "type": "log_replay",
+            "path": str(self.path),
+            "kind": self.rec.kind,
+            "preset": self.preset.id,
+            "duration_s": f"{self.rec.end - self.rec.start:g}",
+        }
 
     def setup(self, start_time: float) -> None:
         self._t0 = start_time
@@ -315,7 +376,7 @@ class LogReplayUnit(PythonUnit):
 
     def restore_state(self, state: tuple) -> None:
         self._laps, self._dist_offset, outputs = state
-        for p, v in zip(_OUTPUTS, outputs):
+        for p, v in zip(_OUTPUTS, outputs, strict=True):
             setattr(self, p.name, v)
 
     def _log_time(self, t: float) -> float:
@@ -380,5 +441,12 @@ class LogReplayUnit(PythonUnit):
             return float(np.sum(0.5 * dt * (y[1:] + y[:-1])))
 
         duration = b - a
-        return np.array([trap(p_clip) + p_aux_now * duration, trap(np.maximum(0.0, -p_clip)), trap(loss),
-                         trap(torque), p_aux_now * duration])
+        return np.array(
+            [
+                trap(p_clip) + p_aux_now * duration,
+                trap(np.maximum(0.0, -p_clip)),
+                trap(loss),
+                trap(torque),
+                p_aux_now * duration,
+            ]
+        )

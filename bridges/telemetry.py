@@ -23,8 +23,18 @@ from typing import Any
 from bridges.powertrain import MotorLossModel
 
 #: Electrics keys copied into the log and the unit's outputs.
-ELECTRICS_KEYS = ("wheelspeed", "airspeed", "throttle", "brake", "regenThrottle", "regenStrength",
-                  "regenFromBrake", "regenFromOnePedal", "maxRegenStrength", "gear")
+ELECTRICS_KEYS = (
+    "wheelspeed",
+    "airspeed",
+    "throttle",
+    "brake",
+    "regenThrottle",
+    "regenStrength",
+    "regenFromBrake",
+    "regenFromOnePedal",
+    "maxRegenStrength",
+    "gear",
+)
 
 
 class SampleError(ValueError):
@@ -40,8 +50,10 @@ def motor_names(devices: Mapping[str, Any], wanted: Sequence[str] | None) -> lis
         return list(wanted)
     names = [n for n in devices if isinstance(devices[n], Mapping) and "motor" in n.lower()]
     if not names:
-        raise SampleError(f"no motor device among the powertrain devices ({', '.join(sorted(devices))}); "
-                          "name them with the `motor_devices` setting")
+        raise SampleError(
+            f"no motor device among the powertrain devices ({', '.join(sorted(devices))}); "
+            "name them with the `motor_devices` setting"
+        )
     return names
 
 
@@ -55,7 +67,9 @@ def number(value: Any, name: str) -> float:
     return x
 
 
-def device_power(devices: Mapping[str, Any], motors: Sequence[str], model: MotorLossModel) -> tuple[float, float, float, float]:
+def device_power(
+    devices: Mapping[str, Any], motors: Sequence[str], model: MotorLossModel
+) -> tuple[float, float, float, float]:
     """Electrical power [W], mechanical power [W], summed torque [N.m] and top speed [rad/s] of ``motors``."""
     p_elec = p_mech = torque = 0.0
     av_max = 0.0
@@ -88,7 +102,9 @@ def split_sample(sample: Mapping[str, Any]) -> tuple[float, dict, dict]:
         if not isinstance(devices, Mapping):
             raise SampleError(f"powertrain is {type(devices).__name__}, expected an object of devices")
     else:  # a PowertrainSensor reading: devices at the top level
-        devices = {k: v for k, v in sample.items() if isinstance(v, Mapping) and k not in ("electrics", "state")}
+        devices = {
+            k: v for k, v in sample.items() if isinstance(v, Mapping) and k not in ("electrics", "state")
+        }
     return t, dict(electrics), dict(devices)
 
 

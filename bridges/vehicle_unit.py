@@ -28,19 +28,29 @@ import difflib
 import math
 from typing import Any
 
-from cosim.errors import ScenarioError, SimulationError
-from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 from bridges import drive_cycles
 from bridges.ev_model import CycleTable, StepEnergy, VehicleParams, aux_power
 from bridges.presets import get_preset
+from cosim.errors import ScenarioError, SimulationError
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 
 DEFAULT_AMBIENT = 296.15  # K (23 degC: the EPA/WLTP test-cell temperature range)
 
 _OUTPUTS = (
-    Port("P_battery", OUTPUT, "W", "Mean power drawn at the battery terminals over the last step (negative while regenerating)"),
+    Port(
+        "P_battery",
+        OUTPUT,
+        "W",
+        "Mean power drawn at the battery terminals over the last step (negative while regenerating)",
+    ),
     Port("speed", OUTPUT, "m/s", "Vehicle speed at the end of the step", min=0.0),
     Port("distance", OUTPUT, "m", "Odometer at the end of the step", min=0.0),
-    Port("motor_torque", OUTPUT, "N.m", "Mean motor shaft torque over the last step (negative while regenerating)"),
+    Port(
+        "motor_torque",
+        OUTPUT,
+        "N.m",
+        "Mean motor shaft torque over the last step (negative while regenerating)",
+    ),
     Port("motor_speed", OUTPUT, "rad/s", "Motor shaft speed at the end of the step", min=0.0),
     Port("P_regen", OUTPUT, "W", "Mean electrical power returned by the motor over the last step", min=0.0),
     Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
@@ -72,8 +82,14 @@ class EVUnit(PythonUnit):
 
     can_save_state = True
 
-    def __init__(self, preset: str = "model3_rwd_lfp", cycle: str = "udds", regen_strength: float = 3,
-                 on_cycle_end: str = "next", **overrides: Any):
+    def __init__(
+        self,
+        preset: str = "model3_rwd_lfp",
+        cycle: str = "udds",
+        regen_strength: float = 3,
+        on_cycle_end: str = "next",
+        **overrides: Any,
+    ):
         self.preset = get_preset(preset).replace(**overrides) if overrides else get_preset(preset)
         try:
             self.params = VehicleParams.from_preset(self.preset)
@@ -92,11 +108,27 @@ class EVUnit(PythonUnit):
         self._omega_per_speed = self.params.gear_ratio / self.params.wheel_radius
         self._tables: dict[int, CycleTable] = {}
         self._ports = (
-            Port("P_charge_max", INPUT, "W", "Charge power the battery accepts now; regen is limited to it",
-                 start=self.params.regen_max, min=0.0),
-            Port("drive", INPUT, "1", "1 while a drive is scheduled, 0 while parked", start=1.0, min=0.0, max=1.0),
+            Port(
+                "P_charge_max",
+                INPUT,
+                "W",
+                "Charge power the battery accepts now; regen is limited to it",
+                start=self.params.regen_max,
+                min=0.0,
+            ),
+            Port(
+                "drive",
+                INPUT,
+                "1",
+                "1 while a drive is scheduled, 0 while parked",
+                start=1.0,
+                min=0.0,
+                max=1.0,
+            ),
             Port("T_ambient", INPUT, "K", "Ambient temperature", start=DEFAULT_AMBIENT, min=0.0),
-            Port("trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0),
+            Port(
+                "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
+            ),
         ) + _OUTPUTS
         super().__init__()
         self._reset()
@@ -123,18 +155,38 @@ class EVUnit(PythonUnit):
 
     def save_state(self) -> tuple:
         outputs = tuple(getattr(self, p.name) for p in _OUTPUTS)
-        return (self._driving, self._cycle_idx, self._next_idx, self._pos, self.trips, self.over_limit_time, outputs)
+        return (
+            self._driving,
+            self._cycle_idx,
+            self._next_idx,
+            self._pos,
+            self.trips,
+            self.over_limit_time,
+            outputs,
+        )
 
     def restore_state(self, state: tuple) -> None:
-        (self._driving, self._cycle_idx, self._next_idx, self._pos, self.trips, self.over_limit_time,
-         outputs) = state
+        (
+            self._driving,
+            self._cycle_idx,
+            self._next_idx,
+            self._pos,
+            self.trips,
+            self.over_limit_time,
+            outputs,
+        ) = state
         self._table = self.table(self._cycle_idx) if self._cycle_idx >= 0 else None
-        for p, value in zip(_OUTPUTS, outputs):
+        for p, value in zip(_OUTPUTS, outputs, strict=True):
             setattr(self, p.name, value)
 
     def metadata(self) -> dict[str, str]:
-        return {"type": "ev", "preset": self.preset.id, "preset_name": self.preset.name,
-                "cycle": str(self.cycle_spec), "regen_strength": f"{self.regen_strength:g}"}
+        return {
+            "type": "ev",
+            "preset": self.preset.id,
+            "preset_name": self.preset.name,
+            "cycle": str(self.cycle_spec),
+            "regen_strength": f"{self.regen_strength:g}",
+        }
 
     def table(self, idx: int) -> CycleTable:
         """The evaluated cycle ``idx`` of the mix (built on first use)."""

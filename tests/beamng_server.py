@@ -76,7 +76,9 @@ class SimVehicle:
         bend_speed = 0.45 * self.ai_speed
         pos = self.x % period
         to_bend = period - bend_len - pos if pos < period - bend_len else 0.0
-        target = min(self.ai_speed, math.sqrt(bend_speed**2 + 2 * 2.0 * to_bend)) if to_bend > 0 else bend_speed
+        target = (
+            min(self.ai_speed, math.sqrt(bend_speed**2 + 2 * 2.0 * to_bend)) if to_bend > 0 else bend_speed
+        )
         a_des = max(-3.0, min(0.8 + 2.5 * self.ai_aggression, 1.5 * (target - self.v)))
         force = self.car.mass * a_des + self.car.road_load(self.v)
         if force >= 0:
@@ -90,7 +92,9 @@ class SimVehicle:
 
     def advance(self, dt: float) -> None:
         c = self.car
-        throttle, brake = self.ai_controls() if self.ai_mode not in ("disabled", "manual") else (self.throttle, self.brake)
+        throttle, brake = (
+            self.ai_controls() if self.ai_mode not in ("disabled", "manual") else (self.throttle, self.brake)
+        )
         w = self.v * c.gear_ratio / c.wheel_radius
         drive = throttle * self._drive_force_limit()
         wanted_brake = brake * c.brake_force_per_unit
@@ -119,24 +123,57 @@ class SimVehicle:
         w = self.v * c.gear_ratio / c.wheel_radius
         return {
             "time": round(self.t, 9),
-            "rearMotor": {"outputTorque1": self.torque, "outputAV1": w, "inputAV": 0.0, "gearRatio": 1.0,
-                          "isBroken": False, "mode": "connected"},
-            "rearDiff": {"outputTorque1": self.torque * c.gear_ratio / 2, "outputTorque2": self.torque * c.gear_ratio / 2,
-                         "outputAV1": self.v / c.wheel_radius, "outputAV2": self.v / c.wheel_radius,
-                         "inputAV": w, "gearRatio": c.gear_ratio, "isBroken": False, "mode": "open",
-                         "parentName": "rearMotor", "parentOutputIndex": 1},
+            "rearMotor": {
+                "outputTorque1": self.torque,
+                "outputAV1": w,
+                "inputAV": 0.0,
+                "gearRatio": 1.0,
+                "isBroken": False,
+                "mode": "connected",
+            },
+            "rearDiff": {
+                "outputTorque1": self.torque * c.gear_ratio / 2,
+                "outputTorque2": self.torque * c.gear_ratio / 2,
+                "outputAV1": self.v / c.wheel_radius,
+                "outputAV2": self.v / c.wheel_radius,
+                "inputAV": w,
+                "gearRatio": c.gear_ratio,
+                "isBroken": False,
+                "mode": "open",
+                "parentName": "rearMotor",
+                "parentOutputIndex": 1,
+            },
         }
 
     def electrics(self) -> dict:
-        return {"wheelspeed": self.v, "airspeed": self.v, "throttle": getattr(self, "throttle_now", 0.0),
-                "throttle_input": self.throttle, "brake": getattr(self, "brake_now", 0.0), "brake_input": self.brake,
-                "regenThrottle": self.regen_fraction, "regenStrength": self.regen_strength, "maxRegenStrength": 5,
-                "regenFromBrake": self.regen_fraction if self.brake > 0 else 0.0, "regenFromOnePedal": 0.0,
-                "gear": "D", "running": True, "ignitionLevel": 2, "signal_L": 0, "lights_state": 0}
+        return {
+            "wheelspeed": self.v,
+            "airspeed": self.v,
+            "throttle": getattr(self, "throttle_now", 0.0),
+            "throttle_input": self.throttle,
+            "brake": getattr(self, "brake_now", 0.0),
+            "brake_input": self.brake,
+            "regenThrottle": self.regen_fraction,
+            "regenStrength": self.regen_strength,
+            "maxRegenStrength": 5,
+            "regenFromBrake": self.regen_fraction if self.brake > 0 else 0.0,
+            "regenFromOnePedal": 0.0,
+            "gear": "D",
+            "running": True,
+            "ignitionLevel": 2,
+            "signal_L": 0,
+            "lights_state": 0,
+        }
 
     def state(self) -> dict:
-        return {"pos": [-717.121 + self.x, 101.0, 118.675], "dir": [1.0, 0.0, 0.0], "up": [0.0, 0.0, 1.0],
-                "vel": [self.v, 0.0, 0.0], "rotation": [0.0, 0.0, 0.0, 1.0], "time": round(self.t, 9)}
+        return {
+            "pos": [-717.121 + self.x, 101.0, 118.675],
+            "dir": [1.0, 0.0, 0.0],
+            "up": [0.0, 0.0, 1.0],
+            "vel": [self.v, 0.0, 0.0],
+            "rotation": [0.0, 0.0, 0.0, 1.0],
+            "time": round(self.t, 9),
+        }
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
@@ -167,8 +204,14 @@ class FakeBeamNG:
         Simulate this many frames per frame asked (> 1 breaks lockstep, for the lockstep check).
     """
 
-    def __init__(self, protocol_version: str = "v1.27", die_after_steps: int | None = None,
-                 steps_per_second: int = 60, readings_as_list: bool = False, frame_factor: int = 1):
+    def __init__(
+        self,
+        protocol_version: str = "v1.27",
+        die_after_steps: int | None = None,
+        steps_per_second: int = 60,
+        readings_as_list: bool = False,
+        frame_factor: int = 1,
+    ):
         self.protocol_version = protocol_version
         self.die_after_steps = die_after_steps
         self.sps = steps_per_second
@@ -248,76 +291,96 @@ class FakeBeamNG:
     # -- engine (game-engine Lua) requests -------------------------------------------------------
     def _engine_request(self, req: dict) -> dict | None:
         kind = req["type"]
-        if kind == "Hello":
-            return {"type": "Hello", "protocolVersion": self.protocol_version}
-        if kind == "GetSystemInfo":
-            return {"type": "GetSystemInfo", "os": {"type": "Linux", "version": "loopback"}, "tech": True}
-        if kind == "GetEnvironmentPaths":
-            return {"type": "GetEnvironmentPaths", "home": "/loopback/BeamNG.tech", "user": "/loopback/user/0.36"}
-        if kind == "CreateScenario":
-            for line in req["prefab"].splitlines():
-                line = line.strip()
-                if line:
-                    obj = json.loads(line)
-                    if obj.get("class") == "BeamNGVehicle":
-                        self.vehicles[obj["name"]] = SimVehicle(obj["name"], obj["jBeam"])
-            return {"type": "CreateScenario", "result": f"/levels/{req['level']}/scenarios/{req['name']}.json"}
-        if kind == "SetPhysicsDeterministic":
-            self.deterministic = True
-            return {"type": "SetPhysicsDeterministic"}
-        if kind == "FPSLimit":
-            self.sps = int(req["fps"])
-            return {"type": "SetFPSLimit"}
-        if kind == "LoadScenario":
-            return {"type": "MapLoaded"}
-        if kind == "GetCurrentVehicles":
-            return {"type": "GetCurrentVehicles",
-                    "result": {vid: {"id": str(1000 + i), "name": vid, "model": v.model, "options": {}}
-                               for i, (vid, v) in enumerate(self.vehicles.items())}}
-        if kind == "GetPlayerVehicleID":
-            vid = next(iter(self.vehicles), "")
-            return {"type": "getPlayerVehicleID", "id": 1000, "vid": vid}
-        if kind == "StartVehicleConnection":
-            srv = self._listen()
-            vid = req["vid"]
-            self._spawn(self._accept_loop, srv, lambda r, vid=vid: self._vehicle_request(vid, r))
-            return {"type": "StartVehicleConnection", "vid": vid, "result": srv.getsockname()[1]}
-        if kind == "StartScenario":
-            return {"type": "ScenarioStarted"}
-        if kind == "Pause":
-            self.paused = True
-            return {"type": "Paused"}
-        if kind == "Resume":
-            self.paused = False
-            return {"type": "Resumed"}
-        if kind == "Step":
-            if self.die_after_steps is not None and len(self.step_counts) >= self.die_after_steps:
-                return None
-            count = int(req["count"])
-            self.step_counts.append(count)
-            dt = 1.0 / self.sps
-            for _ in range(count * self.frame_factor):
-                for v in self.vehicles.values():
-                    for _sub in range(4):
-                        v.advance(dt / 4)
-            return {"type": "Stepped"}
-        if kind == "OpenPowertrain":
-            self.vehicles[req["vid"]].sensor_open = True
-            return {"type": "OpenedPowertrain"}
-        if kind == "GetPowertrainId":
-            return {"type": "GetPowertrainId", "data": 7}
-        if kind == "PollPowertrainGE":
-            v = next(iter(self.vehicles.values()))
-            readings, v.readings = v.readings, []
-            data = readings if self.readings_as_list else {i + 1: r for i, r in enumerate(readings)}
-            return {"type": "PowertrainSensorData", "data": data}
-        if kind == "ClosePowertrain":
+        simple = {
+            "Hello": {"type": "Hello", "protocolVersion": self.protocol_version},
+            "GetSystemInfo": {
+                "type": "GetSystemInfo",
+                "os": {"type": "Linux", "version": "loopback"},
+                "tech": True,
+            },
+            "GetEnvironmentPaths": {
+                "type": "GetEnvironmentPaths",
+                "home": "/loopback/BeamNG.tech",
+                "user": "/loopback/user/0.36",
+            },
+            "LoadScenario": {"type": "MapLoaded"},
+            "StartScenario": {"type": "ScenarioStarted"},
+            "GetPowertrainId": {"type": "GetPowertrainId", "data": 7},
+            "Quit": {"type": "Quit"},
+        }
+        if kind in simple:
+            return simple[kind]
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is None:
+            return {"type": kind, "bngError": f"loopback server does not know the request {kind!r}"}
+        return handler(req)
+
+    def _on_CreateScenario(self, req: dict) -> dict:
+        for line in req["prefab"].splitlines():
+            if line.strip():
+                obj = json.loads(line)
+                if obj.get("class") == "BeamNGVehicle":
+                    self.vehicles[obj["name"]] = SimVehicle(obj["name"], obj["jBeam"])
+        return {"type": "CreateScenario", "result": f"/levels/{req['level']}/scenarios/{req['name']}.json"}
+
+    def _on_SetPhysicsDeterministic(self, req: dict) -> dict:
+        self.deterministic = True
+        return {"type": "SetPhysicsDeterministic"}
+
+    def _on_FPSLimit(self, req: dict) -> dict:
+        self.sps = int(req["fps"])
+        return {"type": "SetFPSLimit"}
+
+    def _on_GetCurrentVehicles(self, req: dict) -> dict:
+        vehicles = {
+            vid: {"id": str(1000 + i), "name": vid, "model": v.model, "options": {}}
+            for i, (vid, v) in enumerate(self.vehicles.items())
+        }
+        return {"type": "GetCurrentVehicles", "result": vehicles}
+
+    def _on_GetPlayerVehicleID(self, req: dict) -> dict:
+        return {"type": "getPlayerVehicleID", "id": 1000, "vid": next(iter(self.vehicles), "")}
+
+    def _on_StartVehicleConnection(self, req: dict) -> dict:
+        srv = self._listen()
+        vid = req["vid"]
+        self._spawn(self._accept_loop, srv, lambda r, vid=vid: self._vehicle_request(vid, r))
+        return {"type": "StartVehicleConnection", "vid": vid, "result": srv.getsockname()[1]}
+
+    def _on_Pause(self, req: dict) -> dict:
+        self.paused = True
+        return {"type": "Paused"}
+
+    def _on_Resume(self, req: dict) -> dict:
+        self.paused = False
+        return {"type": "Resumed"}
+
+    def _on_Step(self, req: dict) -> dict | None:
+        if self.die_after_steps is not None and len(self.step_counts) >= self.die_after_steps:
+            return None
+        count = int(req["count"])
+        self.step_counts.append(count)
+        dt = 1.0 / self.sps
+        for _ in range(count * self.frame_factor):
             for v in self.vehicles.values():
-                v.sensor_open = False
-            return {"type": "ClosedPowertrain"}
-        if kind == "Quit":
-            return {"type": "Quit"}
-        return {"type": kind, "bngError": f"loopback server does not know the request {kind!r}"}
+                for _sub in range(4):
+                    v.advance(dt / 4)
+        return {"type": "Stepped"}
+
+    def _on_OpenPowertrain(self, req: dict) -> dict:
+        self.vehicles[req["vid"]].sensor_open = True
+        return {"type": "OpenedPowertrain"}
+
+    def _on_PollPowertrainGE(self, req: dict) -> dict:
+        v = next(iter(self.vehicles.values()))
+        readings, v.readings = v.readings, []
+        data = readings if self.readings_as_list else {i + 1: r for i, r in enumerate(readings)}
+        return {"type": "PowertrainSensorData", "data": data}
+
+    def _on_ClosePowertrain(self, req: dict) -> dict:
+        for v in self.vehicles.values():
+            v.sensor_open = False
+        return {"type": "ClosedPowertrain"}
 
     # -- vehicle (vehicle Lua) requests ------------------------------------------------------------
     def _vehicle_request(self, vid: str, req: dict) -> dict:

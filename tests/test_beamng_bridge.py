@@ -18,12 +18,13 @@ import pytest
 beamngpy = pytest.importorskip("beamngpy")
 
 from beamng_server import FakeBeamNG  # noqa: E402
-from cosim.errors import EvtwinError, ScenarioError, SimulationError  # noqa: E402
+
 from bridges import drive_cycles  # noqa: E402
 from bridges.beamng import BeamNGUnit  # noqa: E402
 from bridges.errors import BridgeError  # noqa: E402
 from bridges.ev_model import aux_power  # noqa: E402
 from bridges.powertrain import MotorLossModel  # noqa: E402
+from cosim.errors import EvtwinError, ScenarioError, SimulationError  # noqa: E402
 
 
 @pytest.fixture
@@ -51,8 +52,22 @@ def drive(unit: BeamNGUnit, steps: int, h: float = 1.0, inputs: dict | None = No
     try:
         for k in range(steps):
             unit.do_step(k * h, h)
-            rows.append({p: getattr(unit, p) for p in ("P_battery", "speed", "distance", "P_regen", "P_aux",
-                                                         "motor_torque", "sim_time", "regen_events", "regen_throttle")})
+            rows.append(
+                {
+                    p: getattr(unit, p)
+                    for p in (
+                        "P_battery",
+                        "speed",
+                        "distance",
+                        "P_regen",
+                        "P_aux",
+                        "motor_torque",
+                        "sim_time",
+                        "regen_events",
+                        "regen_throttle",
+                    )
+                }
+            )
     finally:
         unit.terminate()
     return rows
@@ -88,7 +103,12 @@ def test_battery_energy_is_the_integral_of_the_motor_readings(server):
     m = unit.params.motor
     model = MotorLossModel.scaled(m.peak_power, m.max_speed, m.max_speed / m.base_speed)
     t = np.array([r["time"] for r in history])
-    p = np.array([model.electrical_power(r["rearMotor"]["outputTorque1"], r["rearMotor"]["outputAV1"]) for r in history])
+    p = np.array(
+        [
+            model.electrical_power(r["rearMotor"]["outputTorque1"], r["rearMotor"]["outputAV1"])
+            for r in history
+        ]
+    )
     motor_energy = float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(t)))
     aux = aux_power(unit.params, 296.15, True) * 60
     assert sum(r["P_battery"] for r in rows) == pytest.approx(motor_energy + aux, rel=1e-9)
@@ -148,8 +168,11 @@ def test_telemetry_log_records_electrics_and_powertrain(server, tmp_path):
 def test_connection_refused_is_a_clear_error():
     unit = BeamNGUnit(port=free_port())
     unit.name = "car"
-    with pytest.raises(BridgeError, match=r"BeamNG.tech 'open' for vehicle 'ego' failed: .*is BeamNG.tech running "
-                                          r"with its socket open at localhost:\d+") as info:
+    with pytest.raises(
+        BridgeError,
+        match=r"BeamNG.tech 'open' for vehicle 'ego' failed: .*is BeamNG.tech running "
+        r"with its socket open at localhost:\d+",
+    ) as info:
         unit.setup(0.0)
     assert isinstance(info.value, EvtwinError) and info.value.__cause__ is not None
     unit.terminate()  # cleaning up after a failed open does not raise
@@ -160,8 +183,11 @@ def test_wrong_protocol_version_is_a_clear_error():
     port = srv.start()
     try:
         unit = BeamNGUnit(port=port)
-        with pytest.raises(BridgeError, match=r"'open' .*Mismatching BeamNGpy protocol versions.*v1\.20.*install the "
-                                              r"beamngpy release made for your BeamNG.tech"):
+        with pytest.raises(
+            BridgeError,
+            match=r"'open' .*Mismatching BeamNGpy protocol versions.*v1\.20.*install the "
+            r"beamngpy release made for your BeamNG.tech",
+        ):
             unit.setup(0.0)
         unit.terminate()
     finally:
@@ -178,7 +204,9 @@ def test_server_dying_mid_run_stops_with_an_error_and_keeps_the_log(tmp_path):
     unit.setup(0.0)
     for k in range(5):
         unit.do_step(float(k), 1.0)
-    with pytest.raises(BridgeError, match=r"'step' for vehicle 'ego' failed: .*closed the connection.*kept") as info:
+    with pytest.raises(
+        BridgeError, match=r"'step' for vehicle 'ego' failed: .*closed the connection.*kept"
+    ) as info:
         unit.do_step(5.0, 1.0)
     assert info.value.t == 5.0 and info.value.unit == "car"
     unit.terminate()  # does not raise on a dead simulator
@@ -194,7 +222,9 @@ def test_lost_lockstep_is_detected():
         unit = BeamNGUnit(port=port)
         unit.bind([], [])
         unit.setup(0.0)
-        with pytest.raises(BridgeError, match=r"simulator is at t = 2.0000 s where lockstep expects 1.0000 s"):
+        with pytest.raises(
+            BridgeError, match=r"simulator is at t = 2.0000 s where lockstep expects 1.0000 s"
+        ):
             unit.do_step(0.0, 1.0)
         unit.terminate()
     finally:
@@ -214,14 +244,18 @@ def test_explicit_motor_device_that_does_not_exist(server):
     unit = BeamNGUnit(port=server.port, motor_devices=["frontMotor"])
     unit.bind([], [])
     unit.setup(0.0)
-    with pytest.raises(BridgeError, match=r"no powertrain device 'frontMotor' \(devices: rearDiff, rearMotor\)"):
+    with pytest.raises(
+        BridgeError, match=r"no powertrain device 'frontMotor' \(devices: rearDiff, rearMotor\)"
+    ):
         unit.do_step(0.0, 1.0)
     unit.terminate()
 
 
 def test_launch_from_a_missing_home_is_a_clear_error():
     unit = BeamNGUnit(port=free_port(), home="/nonexistent/BeamNG.tech")
-    with pytest.raises(BridgeError, match=r"could not launch BeamNG.tech from home '/nonexistent/BeamNG.tech'"):
+    with pytest.raises(
+        BridgeError, match=r"could not launch BeamNG.tech from home '/nonexistent/BeamNG.tech'"
+    ):
         unit.setup(0.0)
     unit.terminate()
 
@@ -231,6 +265,24 @@ def test_bad_settings_are_scenario_errors():
         BeamNGUnit(driver="robot")
     with pytest.raises(ScenarioError, match=r"no EV preset for BeamNG model 'pickup'; set `preset`"):
         BeamNGUnit(vehicle_model="pickup")
-    with pytest.raises(ScenarioError, match=r"control_interval 0.015 s must be a whole number of simulator frames"):
+    with pytest.raises(
+        ScenarioError, match=r"control_interval 0.015 s must be a whole number of simulator frames"
+    ):
         BeamNGUnit(driver="trace", control_interval=0.015)
     assert BeamNGUnit(vehicle_model="sv1ev3").preset.id == "ev3"
+
+
+def test_bridge_ports_and_outputs_meet_the_vehicle_contract(server):
+    from vehicle_contract import check_outputs, check_ports
+
+    unit = BeamNGUnit(port=server.port, driver="ai")
+    check_ports(unit)
+    unit.bind([], [])
+    unit.setup(0.0)
+    try:
+        check_outputs(unit)
+        for k in range(30):
+            unit.do_step(float(k), 1.0)
+            check_outputs(unit)
+    finally:
+        unit.terminate()

@@ -12,16 +12,22 @@ import math
 import numpy as np
 import pytest
 
-from cosim.errors import ScenarioError, SimulationError
 from bridges import drive_cycles
 from bridges.ev_model import VehicleParams, aux_power, coast_down, node_state, road_load
 from bridges.powertrain import MotorLossModel
 from bridges.presets import get_preset
 from bridges.vehicle_unit import EVUnit
+from cosim.errors import ScenarioError, SimulationError
 
 #: Distances from bridges/data/PROVENANCE.md (km, 3 decimals).
-PROVENANCE_KM = {"udds": 11.990, "hwfet": 16.507, "us06": 12.888, "wltc_3b": 23.266, "wltc_3a": 23.194,
-                 "nedc": 11.022}
+PROVENANCE_KM = {
+    "udds": 11.990,
+    "hwfet": 16.507,
+    "us06": 12.888,
+    "wltc_3b": 23.266,
+    "wltc_3a": 23.194,
+    "nedc": 11.022,
+}
 
 
 def run(unit: EVUnit, duration: float, h: float = 1.0, inputs: dict | None = None) -> dict:
@@ -56,7 +62,7 @@ def fine_grid(cycle: drive_cycles.DriveCycle, dt: float = 1e-3):
 @pytest.mark.parametrize("name", sorted(PROVENANCE_KM))
 def test_cycle_distance_equals_provenance_and_odometer(name):
     cycle = drive_cycles.load_cycle(name)
-    independent = sum(0.5 * (a + b) for a, b in zip(cycle.speed[:-1], cycle.speed[1:]))
+    independent = sum(0.5 * (a + b) for a, b in zip(cycle.speed[:-1], cycle.speed[1:], strict=True))
     assert independent / 1000 == pytest.approx(PROVENANCE_KM[name], abs=0.0005)
     unit = EVUnit(preset="model3_rwd_lfp", cycle=name, on_cycle_end="stop")
     run(unit, cycle.duration)
@@ -87,7 +93,9 @@ def test_coast_down_matches_the_analytic_solution():
     v0 = 30.0
     t = np.arange(0, 60.0 + 1e-9, 0.01)
     u0 = v0 + f1 / (2 * f2)
-    analytic = np.sqrt(d / f2) * np.tan(np.arctan(u0 * math.sqrt(f2 / d)) - math.sqrt(d * f2) * t / m) - f1 / (2 * f2)
+    analytic = np.sqrt(d / f2) * np.tan(
+        np.arctan(u0 * math.sqrt(f2 / d)) - math.sqrt(d * f2) * t / m
+    ) - f1 / (2 * f2)
     simulated = coast_down(p, v0, 60.0, 0.01)
     assert np.max(np.abs(simulated - analytic)) < 1e-8
     assert simulated[-1] < v0 * 0.8  # it does slow down
@@ -149,10 +157,16 @@ def test_step_size_does_not_change_the_energy():
 def test_regen_is_limited_exactly_to_the_charge_power_limit():
     limit = 5000.0
     cycle = drive_cycles.load_cycle("us06")
-    free = run(EVUnit(preset="model3_rwd_lfp", cycle="us06", on_cycle_end="stop"), cycle.duration,
-               inputs={"P_charge_max": 1e9})
-    limited = run(EVUnit(preset="model3_rwd_lfp", cycle="us06", on_cycle_end="stop"), cycle.duration,
-                  inputs={"P_charge_max": limit})
+    free = run(
+        EVUnit(preset="model3_rwd_lfp", cycle="us06", on_cycle_end="stop"),
+        cycle.duration,
+        inputs={"P_charge_max": 1e9},
+    )
+    limited = run(
+        EVUnit(preset="model3_rwd_lfp", cycle="us06", on_cycle_end="stop"),
+        cycle.duration,
+        inputs={"P_charge_max": limit},
+    )
     assert free["trace_P_battery"].min() < -2 * limit  # without the limit regen goes well past it
     assert limited["trace_P_battery"].min() == pytest.approx(-limit, rel=1e-12)
     assert np.all(limited["trace_P_battery"] >= -limit * (1 + 1e-12))
@@ -163,16 +177,21 @@ def test_regen_is_limited_exactly_to_the_charge_power_limit():
 
 def test_zero_charge_limit_means_no_net_charging():
     cycle = drive_cycles.load_cycle("udds")
-    out = run(EVUnit(preset="leaf", cycle="udds", on_cycle_end="stop"), cycle.duration,
-              inputs={"P_charge_max": 0.0})
+    out = run(
+        EVUnit(preset="leaf", cycle="udds", on_cycle_end="stop"), cycle.duration, inputs={"P_charge_max": 0.0}
+    )
     assert out["trace_P_battery"].min() >= -1e-9
 
 
 def test_regen_strength_orders_the_recovered_energy():
     cycle = drive_cycles.load_cycle("us06")
-    regen = [run(EVUnit(preset="ev6_rwd", cycle="us06", regen_strength=s, on_cycle_end="stop"),
-                 cycle.duration)["P_regen"] for s in (1, 2, 3, 4, 5)]
-    assert all(a < b for a, b in zip(regen, regen[1:]))
+    regen = [
+        run(EVUnit(preset="ev6_rwd", cycle="us06", regen_strength=s, on_cycle_end="stop"), cycle.duration)[
+            "P_regen"
+        ]
+        for s in (1, 2, 3, 4, 5)
+    ]
+    assert all(a < b for a, b in zip(regen, regen[1:], strict=False))
 
 
 def test_parked_vehicle_draws_only_the_parked_load_and_keeps_its_odometer():
@@ -252,8 +271,12 @@ def test_motor_loss_model_is_consistent():
         torque = m.regen_torque_for_power(power, speed)
         assert torque < 0
         assert m.electrical_power(torque, speed) == pytest.approx(power, rel=1e-9)
-    eff = [m.efficiency(t, w) for t in np.linspace(10, m.peak_torque, 30) for w in np.linspace(50, 1600, 30)
-           if t * w <= m.peak_power]
+    eff = [
+        m.efficiency(t, w)
+        for t in np.linspace(10, m.peak_torque, 30)
+        for w in np.linspace(50, 1600, 30)
+        if t * w <= m.peak_power
+    ]
     assert 0.94 < max(eff) < 0.98
     assert m.loss(0.0, 0.0) == 0.0
 
@@ -296,3 +319,17 @@ def test_bad_settings_are_errors():
     unit.setup(0.0)
     with pytest.raises(SimulationError, match="step size must be > 0"):
         unit.do_step(0.0, 0.0)
+
+
+def test_ev_unit_ports_and_outputs_meet_the_vehicle_contract():
+    from vehicle_contract import check_outputs, check_ports
+
+    unit = EVUnit(preset="atto3", cycle="city")
+    check_ports(unit)
+    unit.bind(["drive", "P_charge_max"], [p.name for p in unit.ports() if p.causality == "output"])
+    unit.setup(0.0)
+    check_outputs(unit)
+    for k, (drive, limit) in enumerate([(1.0, 1e5)] * 300 + [(1.0, 0.0)] * 300 + [(0.0, 1e5)] * 3):
+        unit.set_inputs([drive, limit])
+        unit.do_step(float(k), 1.0)
+        check_outputs(unit)

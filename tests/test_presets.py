@@ -14,15 +14,26 @@ from importlib.resources import files
 
 import pytest
 
-from cosim.errors import ScenarioError
 from bridges import consumption
 from bridges.ev_model import VehicleParams
 from bridges.presets import LB_TO_KG, all_presets, get_preset
+from cosim.errors import ScenarioError
 
 DATA = files("bridges") / "data"
-REQUIRED_CARS = ["Tesla Model 3", "Kia EV3", "Tesla Model Y", "Hyundai Ioniq 5", "Nissan Leaf",
-                 "Chevrolet Bolt EV", "Volkswagen ID.3", "BYD Atto 3", "Renault Zoe", "Ford Mustang Mach-E",
-                 "BMW i4", "Kia EV6"]
+REQUIRED_CARS = [
+    "Tesla Model 3",
+    "Kia EV3",
+    "Tesla Model Y",
+    "Hyundai Ioniq 5",
+    "Nissan Leaf",
+    "Chevrolet Bolt EV",
+    "Volkswagen ID.3",
+    "BYD Atto 3",
+    "Renault Zoe",
+    "Ford Mustang Mach-E",
+    "BMW i4",
+    "Kia EV6",
+]
 
 
 def ev_specs() -> dict[str, dict[str, str]]:
@@ -42,8 +53,20 @@ def test_at_least_twelve_presets_cover_the_named_cars_with_their_packs():
     presets = all_presets()
     assert len(presets) >= 12
     names = " | ".join(p.name for p in presets)
-    for car in ("Model 3 RWD LFP", "EV3", "Model Y", "Ioniq 5", "Leaf", "Bolt", "ID.3", "Atto 3", "Zoe",
-                "Mach-E", "i4", "EV6"):
+    for car in (
+        "Model 3 RWD LFP",
+        "EV3",
+        "Model Y",
+        "Ioniq 5",
+        "Leaf",
+        "Bolt",
+        "ID.3",
+        "Atto 3",
+        "Zoe",
+        "Mach-E",
+        "i4",
+        "EV6",
+    ):
         assert car in names
     for p in presets:
         assert p.chemistry and p.battery_kWh > 0 and p.nominal_voltage_V > 0
@@ -55,9 +78,15 @@ def test_at_least_twelve_presets_cover_the_named_cars_with_their_packs():
 def test_preset_values_are_the_csv_values_or_labelled_fills():
     specs = ev_specs()
     assert set(REQUIRED_CARS) <= set(specs)
-    columns = {"drag_coef": "drag_coef_Cd", "frontal_area_m2": "frontal_area_m2",
-               "rolling_resist": "rolling_resist_Crr", "motor_peak_kW": "motor_peak_kW",
-               "battery_kWh": "battery_kWh", "nominal_voltage_V": "nominal_voltage_V", "chemistry": "chemistry"}
+    columns = {
+        "drag_coef": "drag_coef_Cd",
+        "frontal_area_m2": "frontal_area_m2",
+        "rolling_resist": "rolling_resist_Crr",
+        "motor_peak_kW": "motor_peak_kW",
+        "battery_kWh": "battery_kWh",
+        "nominal_voltage_V": "nominal_voltage_V",
+        "chemistry": "chemistry",
+    }
     fills = {}
     with (DATA / "vehicles" / "preset_fills.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -70,14 +99,25 @@ def test_preset_values_are_the_csv_values_or_labelled_fills():
                 basis = fills[(p.id, field)]["basis"]
                 assert p.basis[field] == basis and basis, (p.id, field)
                 if not row[column].strip():
-                    assert basis.startswith("ESTIMATE"), (p.id, field)  # a blank is only ever filled by an estimate
+                    assert basis.startswith("ESTIMATE"), (
+                        p.id,
+                        field,
+                    )  # a blank is only ever filled by an estimate
             elif row[column].strip():
                 expected = row[column].strip()
                 assert value == (expected if field == "chemistry" else float(expected)), (p.id, field)
             else:
                 assert value is None and p.road_load == "epa", (p.id, field)  # physics presets need them
-        for field in ("mass_kg", "motor_peak_kW", "battery_kWh", "gear_ratio", "wheel_radius_m", "aux_base_W",
-                      "charge_efficiency", "cells_series"):
+        for field in (
+            "mass_kg",
+            "motor_peak_kW",
+            "battery_kWh",
+            "gear_ratio",
+            "wheel_radius_m",
+            "aux_base_W",
+            "charge_efficiency",
+            "cells_series",
+        ):
             assert p.basis.get(field), (p.id, field)
 
 
@@ -98,7 +138,9 @@ def test_epa_coefficients_convert_to_si():
 
 
 def test_unknown_preset_and_value_errors_suggest():
-    with pytest.raises(ScenarioError, match=r"unknown vehicle preset 'model3'; did you mean 'model3_rwd_lfp'"):
+    with pytest.raises(
+        ScenarioError, match=r"unknown vehicle preset 'model3'; did you mean 'model3_rwd_lfp'"
+    ):
         get_preset("model3")
     with pytest.raises(ScenarioError, match=r"has no value 'motor_kw'; did you mean 'motor_peak_kW'"):
         get_preset("zoe").replace(motor_kw=80)

@@ -26,8 +26,13 @@ def play(unit: LogReplayUnit, steps: int, h: float = 1.0, inputs: dict | None = 
 
 
 def sample(t: float, torque: float, av: float, speed: float | None = 10.0) -> dict:
-    s = {"time": t, "powertrain": {"rearMotor": {"outputTorque1": torque, "outputAV1": av},
-                                   "rearDiff": {"outputTorque1": torque * 9, "outputAV1": av / 9}}}
+    s = {
+        "time": t,
+        "powertrain": {
+            "rearMotor": {"outputTorque1": torque, "outputAV1": av},
+            "rearDiff": {"outputTorque1": torque * 9, "outputAV1": av / 9},
+        },
+    }
     if speed is not None:
         s["electrics"] = {"wheelspeed": speed, "regenThrottle": 0.0}
     return s
@@ -47,8 +52,10 @@ def test_constant_power_log_replays_exactly(tmp_path):
 
 def test_powertrain_poll_result_and_regen_clipping(tmp_path):
     # the shape PowertrainSensor.poll() returns: readings keyed 1, 2, ... with devices at the top level
-    readings = {str(k + 1): {"time": float(k), "rearMotor": {"outputTorque1": -200.0, "outputAV1": 500.0}}
-                for k in range(11)}
+    readings = {
+        str(k + 1): {"time": float(k), "rearMotor": {"outputTorque1": -200.0, "outputAV1": 500.0}}
+        for k in range(11)
+    }
     speeds = [{"time": float(k), "electrics": {"wheelspeed": 18.0}} for k in range(11)]
     log = tmp_path / "poll.json"
     log.write_text(json.dumps({"samples": [readings[str(k + 1)] | speeds[k] for k in range(11)]}))
@@ -59,7 +66,9 @@ def test_powertrain_poll_result_and_regen_clipping(tmp_path):
     assert all(r["P_regen"] > 0 for r in limited)
     poll_only = tmp_path / "poll_only.json"
     poll_only.write_text(json.dumps({str(k + 1): readings[str(k + 1)] | speeds[k] for k in range(11)}))
-    assert play(LogReplayUnit(str(poll_only)), 3, inputs={"P_charge_max": 1e9})[0]["P_battery"] == pytest.approx(free[0]["P_battery"])
+    assert play(LogReplayUnit(str(poll_only)), 3, inputs={"P_charge_max": 1e9})[0][
+        "P_battery"
+    ] == pytest.approx(free[0]["P_battery"])
 
 
 def test_end_of_log_stands_still_or_loops(tmp_path):
@@ -67,7 +76,9 @@ def test_end_of_log_stands_still_or_loops(tmp_path):
     path.write_text("\n".join(json.dumps(sample(float(k), 50.0, 200.0)) for k in range(6)) + "\n")
     rows = play(LogReplayUnit(str(path)), 8)
     assert rows[4]["log_done"] == 0.0 and rows[5]["log_done"] == 1.0
-    assert rows[7]["P_battery"] == 0.0 and rows[7]["speed"] == 0.0 and rows[7]["distance"] == pytest.approx(50.0)
+    assert (
+        rows[7]["P_battery"] == 0.0 and rows[7]["speed"] == 0.0 and rows[7]["distance"] == pytest.approx(50.0)
+    )
     looped = play(LogReplayUnit(str(path), loop=True), 12)
     assert looped[-1]["log_done"] == 0.0 and looped[-1]["distance"] == pytest.approx(120.0)
     assert looped[7]["P_battery"] == pytest.approx(looped[2]["P_battery"])
@@ -78,8 +89,11 @@ def test_malformed_sample_is_named(tmp_path):
     samples = [sample(0.0, 1.0, 1.0), sample(0.5, 1.0, 1.0), sample(1.0, 1.0, 1.0)]
     samples[2]["powertrain"]["rearMotor"]["outputTorque1"] = "abc"
     path.write_text(json.dumps(samples))
-    with pytest.raises(TelemetryError, match=r"log\.json: sample 3 \(t = 1 s\): rearMotor\.outputTorque1 is 'abc', "
-                                             r"expected a number"):
+    with pytest.raises(
+        TelemetryError,
+        match=r"log\.json: sample 3 \(t = 1 s\): rearMotor\.outputTorque1 is 'abc', "
+        r"expected a number",
+    ):
         LogReplayUnit(str(path))
     del samples[2]["powertrain"]["rearMotor"]["outputAV1"]
     samples[2]["powertrain"]["rearMotor"]["outputTorque1"] = 3.0
@@ -90,12 +104,26 @@ def test_malformed_sample_is_named(tmp_path):
     with pytest.raises(TelemetryError, match=r"sample 2: no 'time'"):
         LogReplayUnit(str(path))
     path.write_text(json.dumps([sample(0.0, 1.0, 1.0), sample(1.0, 1.0, 1.0), sample(0.5, 1.0, 1.0)]))
-    with pytest.raises(TelemetryError, match=r"sample 3: time 0.5 s is not after 1 s of the powertrain sample before"):
+    with pytest.raises(
+        TelemetryError, match=r"sample 3: time 0.5 s is not after 1 s of the powertrain sample before"
+    ):
         LogReplayUnit(str(path))
-    path.write_text(json.dumps([{"time": 0.0, "rearDiff": {"outputTorque1": 1.0, "outputAV1": 2.0},
-                                 "electrics": {"wheelspeed": 1.0}}]))
-    with pytest.raises(TelemetryError, match=r"sample 1 \(t = 0 s\): no motor device among the powertrain devices "
-                                             r"\(rearDiff\); name them with the `motor_devices` setting"):
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "time": 0.0,
+                    "rearDiff": {"outputTorque1": 1.0, "outputAV1": 2.0},
+                    "electrics": {"wheelspeed": 1.0},
+                }
+            ]
+        )
+    )
+    with pytest.raises(
+        TelemetryError,
+        match=r"sample 1 \(t = 0 s\): no motor device among the powertrain devices "
+        r"\(rearDiff\); name them with the `motor_devices` setting",
+    ):
         LogReplayUnit(str(path))
 
 
@@ -103,16 +131,23 @@ def test_partial_logs_are_named_and_can_be_trimmed(tmp_path):
     full = json.dumps([sample(float(k), 1.0, 1.0) for k in range(5)], indent=1)
     path = tmp_path / "cut.json"
     path.write_text(full[: len(full) // 2])
-    with pytest.raises(TelemetryError, match=r"cut\.json: line \d+ column \d+: the JSON ends early \(a partial log\?\)"):
+    with pytest.raises(
+        TelemetryError, match=r"cut\.json: line \d+ column \d+: the JSON ends early \(a partial log\?\)"
+    ):
         LogReplayUnit(str(path))
     path.write_text(full.replace('"powertrain"', '"powertrain" "x"', 1))
-    with pytest.raises(TelemetryError, match=r"cut\.json: line 4 column \d+: invalid JSON: Expecting ':' delimiter"):
+    with pytest.raises(
+        TelemetryError, match=r"cut\.json: line 4 column \d+: invalid JSON: Expecting ':' delimiter"
+    ):
         LogReplayUnit(str(path))
     lines = [json.dumps(sample(float(k), 1.0, 1.0)) for k in range(7)]
     jl = tmp_path / "cut.jsonl"
     jl.write_text("\n".join(lines[:6] + [lines[6][:25]]))
-    with pytest.raises(TelemetryError, match=r"sample 7 \(line 7\) is cut off \(a partial log\?\); set "
-                                             r"`drop_partial_tail: true`"):
+    with pytest.raises(
+        TelemetryError,
+        match=r"sample 7 \(line 7\) is cut off \(a partial log\?\); set "
+        r"`drop_partial_tail: true`",
+    ):
         LogReplayUnit(str(jl))
     unit = LogReplayUnit(str(jl), drop_partial_tail=True)
     assert unit.rec.end == 5.0
@@ -135,6 +170,7 @@ def test_missing_file_and_empty_log(tmp_path):
 def test_replay_of_a_beamng_run_log_reproduces_its_energy(tmp_path):
     pytest.importorskip("beamngpy")
     from beamng_server import FakeBeamNG
+
     from bridges.beamng import BeamNGUnit
 
     srv = FakeBeamNG()
@@ -158,7 +194,7 @@ def test_replay_of_a_beamng_run_log_reproduces_its_energy(tmp_path):
 
 
 def write_results(path, unit: str, t, signals: dict) -> None:
-    """A results file in the engine's layout: /time/<group>, /signals/<unit>/<port> with a `time` attribute."""
+    """A results file in the engine's layout: /time/<group>, /signals/<unit>/<port> (attr `time`)."""
     import h5py
 
     with h5py.File(path, "w") as f:
@@ -198,3 +234,18 @@ def test_results_file_errors_name_what_is_missing(tmp_path):
         LogReplayUnit(str(path), unit="car")
     with pytest.raises(TelemetryError, match=r"no unit 'truck' in the results \(units: car\)"):
         LogReplayUnit(str(path), unit="truck")
+
+
+def test_replay_unit_ports_and_outputs_meet_the_vehicle_contract(tmp_path):
+    from vehicle_contract import check_outputs, check_ports
+
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(json.dumps(sample(float(k), 80.0 - 20 * k, 300.0)) for k in range(8)))
+    unit = LogReplayUnit(str(path))
+    check_ports(unit)
+    unit.bind([], [])
+    unit.setup(0.0)
+    check_outputs(unit)
+    for k in range(10):
+        unit.do_step(float(k), 1.0)
+        check_outputs(unit)
