@@ -57,6 +57,11 @@ DEFAULT_PORT = 25252
 REGEN_EVENT_THRESHOLD = -500.0
 
 
+def _is_disconnect(err: BaseException) -> bool:
+    """Whether ``err`` means the simulator's socket is gone (not a refused request)."""
+    return isinstance(err, (OSError, EOFError)) or type(err).__name__ == "BNGDisconnectedError"
+
+
 def _describe(err: BaseException) -> str:
     text = " ".join(str(err).split()) or type(err).__name__
     return f"{type(err).__name__}: {text}"
@@ -98,6 +103,7 @@ class BeamNGClient:
         self.unit_name: str | None = None
         self.t: float | None = None
         self.steps_sent = 0
+        self.lost = False  # the connection died: close without talking to the simulator
 
     # -- the choke point ----------------------------------------------------------------------------
     def _call(self, operation: str, fn, *args, **kwargs):
@@ -110,6 +116,8 @@ class BeamNGClient:
             raise
         except Exception as err:  # every client failure becomes one domain error, chained to its cause
             log.debug("beamng %s failed: %s", operation, _describe(err))
+            if _is_disconnect(err):
+                self.lost = True
             raise BridgeError(
                 operation, self.vehicle_id, _describe(err), self._hint(operation, err), self.unit_name, self.t
             ) from err
@@ -139,7 +147,7 @@ class BeamNGClient:
             return (
                 f"no answer within {self.socket_timeout} s; raise `socket_timeout` if the simulator is slow"
             )
-        if isinstance(err, (OSError, EOFError)) or type(err).__name__ == "BNGDisconnectedError":
+        if _is_disconnect(err):
             return (
                 "the simulator closed the connection (crashed or quit?); the run stops here and what was "
                 "recorded up to this step is kept"
@@ -236,16 +244,17 @@ class BeamNGClient:
         """Remove the sensor and disconnect (quit the simulator if evtwin launched it); never raises."""
         if self.bng is None:
             return
-        if self.powertrain is not None:
+        if self.powertrain is not None and not self.lost:
             try:
                 self._call("close_powertrain", self.powertrain.remove)
             except BridgeError as err:
-                log.warning("%s", err)
-            self.powertrain = None
+                log.info("%s", err)
+        self.powertrain = None
+        closing = self.bng.close if self.home else self.bng.disconnect  # close() also ends a launched process
         try:
-            self._call("close", self.bng.close if self.home else self.bng.disconnect)
+            self._call("close", closing)
         except BridgeError as err:
-            log.warning("%s", err)
+            log.info("%s", err)
         self.bng = None
 
 

@@ -34,9 +34,9 @@ class BridgeError(SimulationError):
         t: float | None = None,
     ):
         self.operation, self.vehicle_id, self.cause, self.hint = operation, vehicle_id, cause, hint
-        message = f"BeamNG.tech '{operation}' for vehicle {vehicle_id!r} failed: {cause}"
+        message = f"BeamNG.tech '{operation}' for vehicle {vehicle_id!r} failed: {cause.rstrip('. ')}"
         if hint:
-            message += f". {hint}"
+            message += f"; {hint}"
         super().__init__(message, unit, t)
 
 
