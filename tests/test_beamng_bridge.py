@@ -207,7 +207,7 @@ def test_server_dying_mid_run_stops_with_an_error_and_keeps_the_log(tmp_path):
     with pytest.raises(
         BridgeError,
         match=r"'step' for vehicle 'ego' failed: BNGDisconnectedError: The simulator ended the connection; "
-        r"the simulator closed the connection \(crashed or quit\?\); the run stops here and what was recorded",
+        r"the simulator closed the connection \(crashed or quit\?\); the run stops here",
     ) as info:
         unit.do_step(5.0, 1.0)
     assert info.value.t == 5.0 and info.value.unit == "car"
