@@ -312,7 +312,9 @@ class BeamNGUnit(PythonUnit):
     aggression : float
         AI aggression, 0-1.
     cycle : str
-        Speed trace when ``driver`` is ``trace`` (cycle name, mix or CSV path).
+        Speed trace when ``driver`` is ``trace`` (cycle name, or the first cycle of a mix, or a CSV path).
+    cycle_file : str, optional
+        A CSV speed trace instead of ``cycle``; in a scenario, relative to the scenario file.
     control_interval : float
         Controller update interval in ``trace`` mode [s].
     steps_per_second : int
@@ -328,6 +330,8 @@ class BeamNGUnit(PythonUnit):
     """
 
     can_save_state = False
+    #: Settings that are file paths: the engine resolves them against the scenario file.
+    path_settings = ("cycle_file",)
 
     def __init__(
         self,
@@ -346,6 +350,7 @@ class BeamNGUnit(PythonUnit):
         speed_limit_kph: float = 100.0,
         aggression: float = 0.3,
         cycle: str = "udds",
+        cycle_file: str | None = None,
         control_interval: float = 0.1,
         steps_per_second: int = 60,
         preset: str | None = None,
@@ -391,7 +396,12 @@ class BeamNGUnit(PythonUnit):
         self.driver, self.ai_mode = driver, ai_mode
         self.speed_limit = speed_limit_kph / 3.6
         self.aggression = aggression
-        self.cycle = drive_cycles.resolve(cycle)[0] if driver == "trace" else None
+        if driver != "trace":
+            self.cycle = None
+        elif cycle_file is not None:
+            self.cycle = drive_cycles.read_csv_cycle(cycle_file)
+        else:
+            self.cycle = drive_cycles.resolve(cycle)[0]
         self.control_interval = control_interval
         self.sps = steps_per_second
         self.motor_devices = list(motor_devices) if motor_devices else None

@@ -310,6 +310,8 @@ class LogReplayUnit(PythonUnit):
     """
 
     can_save_state = True
+    #: Settings that are file paths: the engine resolves them against the scenario file.
+    path_settings = ("path",)
 
     def __init__(
         self,

@@ -7,7 +7,8 @@ Scenario use::
       settings: {preset: model3_rwd_lfp, cycle: city, regen_strength: 3}
 
 Settings (keyword arguments): ``preset`` (id, see ``evtwin vehicles``), ``cycle`` (a cycle name, a named
-mix such as ``city``, or a CSV path), ``regen_strength`` (1-5), ``on_cycle_end`` (``next``: keep driving
+mix such as ``city``, or a CSV path), ``cycle_file`` (a CSV trace, relative to the scenario file),
+``regen_strength`` (1-5), ``on_cycle_end`` (``next``: keep driving
 the next cycle of the mix while ``drive`` is 1; ``stop``: stand still until ``drive`` falls), and any
 preset value to override (``mass_kg: 1900``, ``aux_base_W: 300``, ...).
 
@@ -68,6 +69,8 @@ class EVUnit(PythonUnit):
         Vehicle preset id.
     cycle : str
         Cycle name, named mix, or CSV path.
+    cycle_file : str, optional
+        A CSV speed trace instead of ``cycle``; in a scenario, relative to the scenario file.
     regen_strength : float
         Regenerative braking level 1-5 (5 brakes hardest on regen).
     on_cycle_end : str
@@ -81,6 +84,8 @@ class EVUnit(PythonUnit):
     """
 
     can_save_state = True
+    #: Settings that are file paths: the engine resolves them against the scenario file.
+    path_settings = ("cycle_file",)
 
     def __init__(
         self,
@@ -88,6 +93,7 @@ class EVUnit(PythonUnit):
         cycle: str = "udds",
         regen_strength: float = 3,
         on_cycle_end: str = "next",
+        cycle_file: str | None = None,
         **overrides: Any,
     ):
         self.preset = get_preset(preset).replace(**overrides) if overrides else get_preset(preset)
@@ -103,8 +109,12 @@ class EVUnit(PythonUnit):
             raise ScenarioError(f"on_cycle_end must be 'next' or 'stop' (got {on_cycle_end!r}){hint}")
         self.regen_strength = float(regen_strength)
         self.on_cycle_end = on_cycle_end
-        self.cycles = drive_cycles.resolve(cycle)
-        self.cycle_spec = cycle
+        if cycle_file is not None:  # a user trace, resolved against the scenario file
+            self.cycles = (drive_cycles.read_csv_cycle(cycle_file),)
+            self.cycle_spec = cycle_file
+        else:
+            self.cycles = drive_cycles.resolve(cycle)
+            self.cycle_spec = cycle
         self._omega_per_speed = self.params.gear_ratio / self.params.wheel_radius
         self._tables: dict[int, CycleTable] = {}
         self._ports = (

@@ -333,3 +333,12 @@ def test_ev_unit_ports_and_outputs_meet_the_vehicle_contract():
         unit.set_inputs([drive, limit])
         unit.do_step(float(k), 1.0)
         check_outputs(unit)
+
+
+def test_cycle_file_setting_reads_a_user_trace(tmp_path):
+    path = tmp_path / "ramp.csv"
+    path.write_text("time_s,speed_kph\n0,0\n10,36\n20,0\n")
+    unit = EVUnit(preset="zoe", cycle_file=str(path), on_cycle_end="stop")
+    run(unit, 20.0)
+    assert unit.distance == pytest.approx(100.0) and unit.metadata()["cycle"] == str(path)
+    assert EVUnit.path_settings == ("cycle_file",)
