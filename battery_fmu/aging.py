@@ -135,7 +135,7 @@ class AgingModel:
         elif soc_end > self.c_soc_max:
             self.c_soc_max = soc_end
         self.c_time += dt
-        if self.c_time >= self.a.chunk_time:
+        if self.c_time >= self.a.chunk_time - 1e-6:
             self.close_chunk(soc_end)
 
     def _chunk_increments(self) -> tuple[float, float, float, float]:
@@ -172,7 +172,7 @@ class AgingModel:
                 self._warn_once("temperature", f"cycling at {t_mean - 273.15:.1f} degC, outside the fitted "
                                 f"{a.cycling_temperature_min - 273.15:.0f}-{a.cycling_temperature_max - 273.15:.0f}"
                                 " degC: the cycle-fade term is clamped to the range's edge")
-            if dod < a.dod_min and self.c_efc > 0.5:
+            if dod < a.dod_min - 1e-9 and self.c_efc > 0.5:
                 self._warn_once("dod", f"depth of discharge {dod:.2f} below the fitted {a.dod_min:.2f}-1.0: "
                                 "the cycle-fade term extrapolates")
         if self.c_charge_time > 0.0 and self.c_charge_crate / self.c_charge_time > a.crate_charge_max:
@@ -210,6 +210,11 @@ class AgingModel:
     def resistance_factor(self) -> float:
         """Resistance multiplier the electrical model uses (calendar part continuous, cycle part per chunk)."""
         return 1.0 + self.r_cal + self.r_cyc
+
+    @property
+    def chunk_time_left(self) -> float:
+        """Time [s] until the open chunk closes on time (it may close earlier at a turning point)."""
+        return self.a.chunk_time - self.c_time
 
     @property
     def total_efc(self) -> float:

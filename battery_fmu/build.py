@@ -8,14 +8,16 @@ and the ``<UnitDefinitions>`` (base-unit exponents from the project's unit regis
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
+import zipfile
 from pathlib import Path
 from xml.etree.ElementTree import Element, SubElement
 
 PACKAGE_DIR = Path(__file__).parent
 FMU_NAME = "BatteryTwin.fmu"
 # Files of this package the FMU does not need at run time.
-_NOT_IN_FMU = {"cli.py", "build.py", "life.py", "unit.py", "data", "__pycache__"}
+_NOT_IN_FMU = {"cli.py", "build.py", "life.py", "unit.py", "demo.py", "fmu_shim.c", "data", "__pycache__"}
 
 
 def add_units(root: Element, units: dict[str, str]) -> None:
@@ -60,11 +62,48 @@ def build_fmu(out_dir: str | Path = "fmus") -> Path:
         # The slave module goes to resources/ top level (pythonfmu finds the class by parsing it);
         # the rest of the package beside it, without the slave file.
         script = package / "fmu_slave.py"
-        built = FmuBuilder.build_FMU(
+        built = Path(FmuBuilder.build_FMU(
             script, dest=out_dir / FMU_NAME, project_files=[package],
             canGetAndSetFMUstate=True, canSerializeFMUstate=True,
-        )
-    return Path(built)
+        ))
+        shim = _compile_shim(stage)
+        if shim is not None:
+            _insert_shim(built, shim)
+    return built
+
+
+def _compile_shim(stage: Path) -> Path | None:
+    """Compile fmu_shim.c for this platform (Linux), or None with a warning when gcc is missing."""
+    import sys
+    import warnings
+
+    import fmpy
+
+    gcc = shutil.which("gcc")
+    if not sys.platform.startswith("linux") or gcc is None:
+        warnings.warn("gcc not found: BatteryTwin.fmu keeps the bare pythonfmu binary, which reports a failing "
+                      "initialisation as fmi2Discard at the first step instead of fmi2Error", stacklevel=3)
+        return None
+    out = stage / "shim.so"
+    headers = Path(fmpy.__file__).parent / "c-code"
+    subprocess.run([gcc, "-shared", "-fPIC", "-O2", f"-I{headers}", "-o", str(out), str(PACKAGE_DIR / "fmu_shim.c"),
+                    "-ldl"], check=True, capture_output=True, text=True)
+    return out
+
+
+def _insert_shim(fmu: Path, shim: Path) -> None:
+    """Put the shim at binaries/linux64/BatteryTwin.so and the pythonfmu binary beside it."""
+    binary = "binaries/linux64/BatteryTwin.so"
+    rebuilt = fmu.with_suffix(".tmp")
+    with zipfile.ZipFile(fmu) as src, zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == binary:
+                dst.writestr("binaries/linux64/BatteryTwin_pythonfmu.so", data)
+                dst.write(shim, binary)
+            else:
+                dst.writestr(item, data)
+    rebuilt.replace(fmu)
 
 
 def build(out_dir: str | Path = "fmus") -> Path:

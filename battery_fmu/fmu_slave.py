@@ -42,6 +42,7 @@ class BatteryTwin(Fmi2Slave):
                                 soc=self.SOC_init, temperature=self.T_init)
         self._getters: list = []
         self._setters: list = []
+        self._failure = ""  # why this instance cannot run, once it cannot
         for port in INTERFACE:
             self._register(port)
 
@@ -64,6 +65,8 @@ class BatteryTwin(Fmi2Slave):
     # ------------------------------------------------------------------ FMI life cycle
 
     def exit_initialization_mode(self):
+        # Never raise out of a slave method: pythonfmu turns exceptions into fmi2Fatal and then
+        # frees the slave twice. Log with fmi2Error instead; the FMU's shim returns fmi2Error.
         try:
             params = self._parameters()
             if self.capacity_Ah != params.capacity_ah:
@@ -71,9 +74,15 @@ class BatteryTwin(Fmi2Slave):
             self.pack = BatteryPack(params, n_series=self.n_series, n_parallel=self.n_parallel, soc=self.SOC_init,
                                     soh=self.SOH_init, temperature=self.T_init,
                                     coolant_connected=bool(self.coolant_connected), warn=self._warn)
+            self._failure = ""
         except (InputError, ParameterError) as err:
-            self.log(f"invalid parameter: {err}", Fmi2Status.error)
-            raise
+            self._fail(f"invalid parameter: {err}")
+        except Exception:
+            self._fail(f"initialisation failed:\n{traceback.format_exc()}")
+
+    def _fail(self, message: str) -> None:
+        self._failure = message
+        self.log(message, Fmi2Status.error)
 
     def _parameters(self):
         # Resolve parameter files inside this FMU's own resources: in a Python host the package's
@@ -85,6 +94,9 @@ class BatteryTwin(Fmi2Slave):
         return load_parameters(self.parameter_set)
 
     def do_step(self, current_time: float, step_size: float) -> bool:
+        if self._failure:
+            self.log(f"cannot step: {self._failure}", Fmi2Status.error)
+            return False
         try:
             p_load, i_charge, t_ambient, t_coolant = self.P_load, self.I_charge, self.T_ambient, self.T_coolant
             if not (step_size > 0.0 and i_charge >= 0.0 and isfinite(p_load) and isfinite(i_charge)
@@ -104,12 +116,19 @@ class BatteryTwin(Fmi2Slave):
 
     def get_real(self, vrs):
         getters = self._getters
-        return [float(getters[vr]()) for vr in vrs]
+        try:
+            return [float(getters[vr]()) for vr in vrs]
+        except Exception:
+            self._fail(f"fmi2GetReal{list(vrs)} failed:\n{traceback.format_exc()}")
+            return [float("nan")] * len(vrs)
 
     def set_real(self, vrs, values):
         setters = self._setters
-        for vr, value in zip(vrs, values):
-            setters[vr](value)
+        try:
+            for vr, value in zip(vrs, values):
+                setters[vr](value)
+        except Exception:
+            self.log(f"fmi2SetReal{list(vrs)} failed:\n{traceback.format_exc()}", Fmi2Status.error)
 
     # ------------------------------------------------------------------ state
 
@@ -118,9 +137,12 @@ class BatteryTwin(Fmi2Slave):
         return {"inputs": inputs, "pack": self.pack.get_state()}
 
     def _set_fmu_state(self, state):
-        for name, value in state["inputs"].items():
-            setattr(self, name, value)
-        self.pack.set_state(state["pack"])
+        try:
+            for name, value in state["inputs"].items():
+                setattr(self, name, value)
+            self.pack.set_state(state["pack"])
+        except Exception:
+            self._fail(f"fmi2SetFMUstate failed: not a state of this FMU:\n{traceback.format_exc()}")
 
     # ------------------------------------------------------------------ model description
 

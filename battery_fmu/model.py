@@ -191,13 +191,17 @@ class BatteryPack:
                     - 0.5 * (c1 * (v1_new * v1_new - v1 * v1) + c2 * (v2_new * v2_new - v2 * v2)) / dt)
         heat = eq.irreversible_heat(current, r0, rc_joule, h) + eq.reversible_heat(current, t0, soc, p)
 
-        if current != 0.0:
-            target = eq.hysteresis_target(current, soc, p)
-            h = target + (h - target) * eq.hysteresis_decay(current, dt, cap, p)
         soc_new = soc - current * dt / cap
+        if current != 0.0:
+            # Target at the step's mid SOC: exact where the magnitude is flat, second order elsewhere.
+            target = eq.hysteresis_target(current, 0.5 * (soc + soc_new), p)
+            h = target + (h - target) * eq.hysteresis_decay(current, dt, cap, p)
 
-        self._advance_thermal_and_aging(dt, heat, t_ambient, t_coolant if t_coolant is not None else t_ambient,
-                                        soc, soc_new, current)
+        t_coolant = t_coolant if t_coolant is not None else t_ambient
+        if current == 0.0 and dt > 60.0:
+            heat = self._rest(dt, t_ambient, t_coolant, v1, v2, r1, r2)
+        else:
+            self._advance_thermal_and_aging(dt, heat, t_ambient, t_coolant, soc, soc_new, current)
 
         self.soc, self.v1, self.v2, self.hysteresis = soc_new, v1_new, v2_new, h
         self.current = current * npar
@@ -241,40 +245,71 @@ class BatteryPack:
         self._prep = prep = (dt, ocv, r0_c, r0_d, r1, r2, d1, a1, d2, a2, e, r_rc, i_dis, i_chg, cap)
         return prep
 
-    def _advance_thermal_and_aging(self, dt, heat, t_ambient, t_coolant, soc0, soc1, current) -> None:
-        """Exact thermal update; the aging quadrature is sub-divided while a rest moves the temperature."""
+    def _boundary(self, t_ambient: float, t_coolant: float) -> tuple[float, float]:
+        """(conductance [W/K], temperature [K]) the housing exchanges heat with, per cell."""
         p = self.p
-        if self.coolant_connected:
-            ka, kc = p.conductance_housing_ambient, p.conductance_housing_coolant
-            kb, tb = ka + kc, (ka * t_ambient + kc * t_coolant) / (ka + kc)
-        else:
-            kb, tb = p.conductance_housing_ambient, t_ambient
-        tc_ss, th_ss = eq.thermal_steady_state(heat, tb, kb, p)
+        if not self.coolant_connected:
+            return p.conductance_housing_ambient, t_ambient
+        ka, kc = p.conductance_housing_ambient, p.conductance_housing_coolant
+        return ka + kc, (ka * t_ambient + kc * t_coolant) / (ka + kc)
+
+    def _advance_thermal_and_aging(self, dt, heat, t_ambient, t_coolant, soc0, soc1, current) -> None:
+        """Exact thermal update over a step of constant heat, then the aging quadrature over it."""
+        kb, tb = self._boundary(t_ambient, t_coolant)
+        tc_ss, th_ss = eq.thermal_steady_state(heat, tb, kb, self.p)
         tc, th = self.t_cell, self.t_housing
-        th_start = th
-        n_sub = 1
-        if current == 0.0 and dt > 60.0 and (abs(tc - tc_ss) > 1e-3 or abs(th - th_ss) > 1e-3):
-            fast, _ = ThermalStep.time_constants(kb, p)
-            n_sub = min(int(math.ceil(dt / (0.1 * fast))), 2000)
-        h = dt / n_sub if n_sub > 1 else dt
-        m = self._thermal_cache.get((h, kb))
+        m = self._thermal_cache.get((dt, kb))
         if m is None:
-            m = self._thermal(h, kb)
-        m11, m12, m21, m22 = m.m11, m.m12, m.m21, m.m22
-        advance = self.aging.advance
-        for k in range(n_sub):
-            dc, dh = tc - tc_ss, th - th_ss
-            tc_new = tc_ss + m11 * dc + m12 * dh
-            th_new = th_ss + m21 * dc + m22 * dh
-            if n_sub == 1:
-                advance(dt, soc0, soc1, 0.5 * (tc + tc_new), current)
-            else:
-                advance(h, soc0 + (soc1 - soc0) * k / n_sub, soc0 + (soc1 - soc0) * (k + 1) / n_sub,
-                        0.5 * (tc + tc_new), current)
-            tc, th = tc_new, th_new
-        self.t_cell, self.t_housing = tc, th
+            m = self._thermal(dt, kb)
+        dc, dh = tc - tc_ss, th - th_ss
+        tc_new = tc_ss + m.m11 * dc + m.m12 * dh
+        th_new = th_ss + m.m21 * dc + m.m22 * dh
+        self.aging.advance(dt, soc0, soc1, 0.5 * (tc + tc_new), current)
+        self.t_cell, self.t_housing = tc_new, th_new
         # Heat leaving the housing [W, pack], from the step's mean housing temperature (trapezoid).
-        self.heat_to_boundary = kb * (0.5 * (th_start + th) - tb) * self.n_series * self.n_parallel
+        self.heat_to_boundary = kb * (0.5 * (th + th_new) - tb) * self.n_series * self.n_parallel
+
+    def _rest(self, dt, t_ambient, t_coolant, v1, v2, r1, r2) -> None:
+        """Thermal and aging over a long rest (no current), in growing sub-steps.
+
+        With no current the only heat is the RC pairs emptying, which happens within minutes,
+        while the temperature relaxes over hours; sub-steps that start at a second and grow
+        geometrically follow both, so one long rest equals many short ones.
+        """
+        p = self.p
+        kb, tb = self._boundary(t_ambient, t_coolant)
+        c1, c2 = p.tau1 / r1, p.tau2 / r2
+        fast, slow = ThermalStep.time_constants(kb, p)
+        h, h_max = min(1.0, dt), max(1.0, 0.05 * slow)
+        soc, aging = self.soc, self.aging
+        tc, th = self.t_cell, self.t_housing
+        elapsed, heat_total, flow_total = 0.0, 0.0, 0.0
+        while elapsed < dt:
+            # Never step across the aging model's chunk boundary, so chunks close where short steps close them.
+            h = min(h, dt - elapsed, aging.chunk_time_left)
+            if dt - elapsed - h < 1e-9 * dt:
+                h = dt - elapsed
+            w1, w2 = v1 * math.exp(-h / p.tau1), v2 * math.exp(-h / p.tau2)
+            heat = 0.5 * (c1 * (v1 * v1 - w1 * w1) + c2 * (v2 * v2 - w2 * w2)) / h
+            tc_ss, th_ss = eq.thermal_steady_state(heat, tb, kb, p)
+            m = ThermalStep(0.5 * h, kb, p)  # applied twice: the midpoint, then the end (exact)
+            dc, dh = tc - tc_ss, th - th_ss
+            tc_mid, th_mid = tc_ss + m.m11 * dc + m.m12 * dh, th_ss + m.m21 * dc + m.m22 * dh
+            dc, dh = tc_mid - tc_ss, th_mid - th_ss
+            tc_new, th_new = tc_ss + m.m11 * dc + m.m12 * dh, th_ss + m.m21 * dc + m.m22 * dh
+            # Simpson's rule for the aging integrals, which are exponential in temperature.
+            aging.advance(h / 6.0, soc, soc, tc, 0.0)
+            aging.advance(4.0 * h / 6.0, soc, soc, tc_mid, 0.0)
+            aging.advance(h - h / 6.0 - 4.0 * h / 6.0, soc, soc, tc_new, 0.0)
+            flow_total += kb * (0.5 * (th + th_new) - tb) * h
+            heat_total += heat * h
+            tc, th, v1, v2 = tc_new, th_new, w1, w2
+            elapsed += h
+            h = min(h * 1.3, h_max)
+        self.t_cell, self.t_housing = tc, th
+        cells = self.n_series * self.n_parallel
+        self.heat_to_boundary = flow_total / dt * cells
+        return heat_total / dt
 
     # ------------------------------------------------------------------ outputs and state
 

@@ -160,8 +160,25 @@ class TorchOps:
         import torch
 
         self._torch = torch
-        self.exp, self.log, self.sqrt, self.tanh = torch.exp, torch.log, torch.sqrt, torch.tanh
-        self.fabs, self.power = torch.abs, torch.pow
+
+    # Plain floats (parameters, step lengths) mix with tensors in the equations: wrap them.
+    def exp(self, x):
+        return self._torch.exp(self._as_tensor(x))
+
+    def log(self, x):
+        return self._torch.log(self._as_tensor(x))
+
+    def sqrt(self, x):
+        return self._torch.sqrt(self._as_tensor(x))
+
+    def tanh(self, x):
+        return self._torch.tanh(self._as_tensor(x))
+
+    def fabs(self, x):
+        return self._torch.abs(self._as_tensor(x))
+
+    def power(self, x, p):
+        return self._torch.pow(self._as_tensor(x), p)
 
     def fmax(self, a, b):
         return self._torch.maximum(self._as_tensor(a), self._as_tensor(b))

@@ -17,6 +17,7 @@ from battery_fmu.parameters import ParameterError, load_parameters, scaled_to_ca
 from cosim.errors import SimulationError
 from cosim.unit import Port, Unit
 
+_INPUTS = ("P_load", "I_charge", "T_ambient", "T_coolant")
 # Output port -> attribute path on the unit.
 _OUTPUTS = {
     "SOC": "pack.soc", "V_terminal": "pack.voltage", "I_terminal": "pack.current", "P_terminal": "pack.power",
@@ -36,10 +37,11 @@ class BatteryUnit(Unit):
 
     def __init__(self, **parameters: Any):
         self._params = {v.name: v.start for v in INTERFACE if v.causality == "parameter"}
-        self._inputs = {v.name: v.start for v in INTERFACE if v.causality == "input"}
+        # Input values in _INPUTS order; bind() maps the master's order onto it.
+        self._u = [v.start for v in INTERFACE if v.causality == "input"]
         self.configure(parameters)
         self.pack: BatteryPack | None = None
-        self._input_names: tuple[str, ...] = ()
+        self._slots: tuple[int, ...] = ()
         self._read = lambda obj: ()
 
     def ports(self) -> Sequence[Port]:
@@ -53,12 +55,12 @@ class BatteryUnit(Unit):
 
     def bind(self, inputs: Sequence[str], outputs: Sequence[str]) -> None:
         for name in inputs:
-            if name not in self._inputs:
-                raise KeyError(f"battery has no input {name!r}; inputs: {sorted(self._inputs)}")
+            if name not in _INPUTS:
+                raise KeyError(f"battery has no input {name!r}; inputs: {list(_INPUTS)}")
         unknown = [n for n in outputs if n not in _OUTPUTS]
         if unknown:
             raise KeyError(f"battery has no output {unknown[0]!r}; outputs: {sorted(_OUTPUTS)}")
-        self._input_names = tuple(inputs)
+        self._slots = tuple(_INPUTS.index(name) for name in inputs)
         getter = attrgetter(*[_OUTPUTS[n] for n in outputs]) if outputs else (lambda obj: ())
         self._read = getter if len(outputs) > 1 else (lambda obj: (getter(obj),))
 
@@ -75,26 +77,26 @@ class BatteryUnit(Unit):
             raise SimulationError(f"invalid parameter: {err}", self.name, start_time) from None
 
     def set_inputs(self, values: Sequence[float]) -> None:
-        inputs = self._inputs
-        for name, value in zip(self._input_names, values):
-            inputs[name] = value
+        u = self._u
+        for slot, value in zip(self._slots, values):
+            u[slot] = value
 
     def get_outputs(self) -> Sequence[float]:
         return self._read(self)
 
     def do_step(self, t: float, h: float) -> None:
-        u = self._inputs
-        if u["I_charge"] < 0.0:
-            raise SimulationError(f"input I_charge must be >= 0, got {u['I_charge']}", self.name, t)
-        self.pack.step(h, u["P_load"], u["I_charge"], u["T_ambient"], u["T_coolant"])
+        p_load, i_charge, t_ambient, t_coolant = self._u
+        if i_charge < 0.0:
+            raise SimulationError(f"input I_charge must be >= 0, got {i_charge}", self.name, t)
+        self.pack.step(h, p_load, i_charge, t_ambient, t_coolant)
 
     def save_state(self) -> Any:
-        return copy.deepcopy((self.pack.get_state(), dict(self._inputs)))
+        return copy.deepcopy((self.pack.get_state(), list(self._u)))
 
     def restore_state(self, state: Any) -> None:
         pack_state, inputs = copy.deepcopy(state)
         self.pack.set_state(pack_state)
-        self._inputs.update(inputs)
+        self._u[:] = inputs
 
     def metadata(self) -> dict[str, str]:
         return {"type": "battery", "parameter_set": str(self._params["parameter_set"])}

@@ -34,7 +34,19 @@ class FMUCallError(SimulationError):
     def __init__(self, function: str, status: int, unit: str | None = None, t: float | None = None,
                  log: str = ""):
         self.function, self.status, self.log = function, status, log
-        msg = f"{function} returned status {status}"
+        label = ("OK", "warning", "discard", "error", "fatal", "pending")
+        msg = f"{function} returned status {status}" + (f" ({label[status]})" if 0 <= status < len(label) else "")
         if log:
             msg += f"; FMU log:\n{log}"
         super().__init__(msg, unit, t)
+
+
+class FMUFileError(ScenarioError):
+    """An FMU file that cannot be used: missing, not an FMU, the wrong kind or platform, or invalid.
+
+    A :class:`ScenarioError`, so a scenario validator can list it with the scenario's other problems.
+    """
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        super().__init__(f"{path}: {problem}")

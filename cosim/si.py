@@ -113,6 +113,13 @@ _ATOMS: dict[str, Unit] = {
     "rpm": _u(rad=1, s=-1, factor=2.0 * 3.141592653589793 / 60.0),
     "kph": _u(m=1, s=-1, factor=1.0 / 3.6),
     "mph": _u(m=1, s=-1, factor=0.44704),
+    # Seen in thermal-hydraulic exports (AMESIM, Simulink, Modelica): litres, small pressures, revolutions.
+    "l": _u(m=3, factor=1e-3),
+    "ml": _u(m=3, factor=1e-6),
+    "mL": _u(m=3, factor=1e-6),
+    "mbar": _u(kg=1, m=-1, s=-2, factor=1e2),
+    "MPa": _u(kg=1, m=-1, s=-2, factor=1e6),
+    "rev": _u(rad=1, factor=2.0 * 3.141592653589793),
 }
 
 # Spellings people write in scenario files and FMUs from other tools.
@@ -134,6 +141,10 @@ _ALIASES = {
     "sec": "s",
     "hour": "h",
     "day": "d",
+    "Nm": "N.m",
+    "degK": "K",
+    "deg_C": "degC",
+    "lpm": "l/min",
 }
 
 _TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z%°Ω][A-Za-z°Ω]*)(?:\^?(?P<exp>-?\d+))?|(?P<num>1)|(?P<op>[./*()]))")
