@@ -1,7 +1,7 @@
 """The battery twin: a LiFePO4/graphite pack with SOC, hysteresis, two RC pairs, two-node thermal
 model, and calendar plus cycle aging; its equations, parameters, FMU and in-process unit.
 
-Kept light: importing it loads numpy and the standard library only (it travels inside the FMU).
+Kept light: importing it loads the standard library only (it travels inside the FMU).
 """
 
 from battery_fmu.aging import AgingModel

@@ -19,10 +19,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import numpy as np
-
 from battery_fmu import equations as eq
-from battery_fmu.ops import NUMPY, Table1D
+from battery_fmu.ops import Table1D
 from battery_fmu.parameters import CellParameters
 
 log = logging.getLogger(__name__)
@@ -69,8 +67,9 @@ class AgingModel:
         self._floor_current = self.a.crate_floor * params.capacity / 3600.0
         # The graphite potential, tabulated from its equation on a fine grid: one look-up per step
         # instead of six transcendental functions (interpolation error < 0.1 mV).
-        grid = np.linspace(0.0, 1.0, 2001)
-        self._anode_potential = Table1D("graphite potential", tuple(grid), tuple(eq.graphite_potential(grid, params, NUMPY)))
+        grid = tuple(i / 2000.0 for i in range(2001))
+        self._anode_potential = Table1D("graphite potential", grid,
+                                        tuple(eq.graphite_potential(s, params) for s in grid))
         self._ftemp_cache = (float("nan"), 0.0)
         self._open_chunk(0.5)
 

@@ -1,7 +1,8 @@
 """The battery twin as an FMI 2.0 co-simulation slave (built into ``BatteryTwin.fmu`` by pythonfmu).
 
 Inside the FMU this module sits next to a copy of the ``battery_fmu`` package in
-``resources/``, so the FMU needs only numpy in the importing Python. The interface (names,
+``resources/``; the runtime path imports nothing beyond the standard library, so the FMU
+needs only a CPython 3.11 in the importing process. The interface (names,
 SI units, descriptions) is declared once in ``INTERFACE`` and feeds the model description.
 """
 

@@ -3,7 +3,9 @@
 An equation in :mod:`battery_fmu.equations` takes an ``ops`` argument and calls only
 ``ops.exp``, ``ops.tanh``, ``ops.interp(table, x)`` and the few other functions below.
 ``SCALAR`` (the default) uses :mod:`math` and is what the FMU's step uses: Python floats
-are much cheaper than 0-d numpy arrays. CasADi and torch are imported only when asked for.
+are much cheaper than 0-d numpy arrays, and the FMU then needs nothing beyond the standard
+library. numpy, CasADi and torch are imported only when their backend is asked for
+(``NUMPY``, :func:`casadi_ops`, :func:`torch_ops`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
-
-import numpy as np
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +46,8 @@ class Table1D:
         object.__setattr__(self, "scalar", _scalar_lookup(self.x, self.y, slopes, uniform))
 
     def __call__(self, x):
+        import numpy as np
+
         return np.interp(x, self.x, self.y)
 
 
@@ -108,22 +110,19 @@ class NumpyOps:
     """numpy arrays (vectorised evaluation, reference computations)."""
 
     name = "numpy"
-    exp = staticmethod(np.exp)
-    log = staticmethod(np.log)
-    sqrt = staticmethod(np.sqrt)
-    tanh = staticmethod(np.tanh)
-    fabs = staticmethod(np.abs)
-    fmax = staticmethod(np.maximum)
-    fmin = staticmethod(np.minimum)
-    power = staticmethod(np.power)
 
-    @staticmethod
-    def if_else(cond, a, b):
-        return np.where(cond, a, b)
+    def __init__(self) -> None:
+        import numpy as np
 
-    @staticmethod
-    def interp(table: Table1D, x):
-        return np.interp(x, table.x, table.y)
+        self._np = np
+        self.exp, self.log, self.sqrt, self.tanh = np.exp, np.log, np.sqrt, np.tanh
+        self.fabs, self.fmax, self.fmin, self.power = np.abs, np.maximum, np.minimum, np.power
+
+    def if_else(self, cond, a, b):
+        return self._np.where(cond, a, b)
+
+    def interp(self, table: Table1D, x):
+        return self._np.interp(x, table.x, table.y)
 
 
 class CasadiOps:
@@ -207,8 +206,21 @@ class TorchOps:
 
 
 SCALAR = ScalarOps()
-NUMPY = NumpyOps()
 _lazy: dict[str, object] = {}
+
+
+def numpy_ops() -> NumpyOps:
+    """The numpy backend (imports numpy on first use); also available as ``ops.NUMPY``."""
+    if "numpy" not in _lazy:
+        _lazy["numpy"] = NumpyOps()
+    return _lazy["numpy"]
+
+
+def __getattr__(name: str):
+    # ``from battery_fmu.ops import NUMPY`` without importing numpy when the module loads.
+    if name == "NUMPY":
+        return numpy_ops()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def casadi_ops() -> CasadiOps:
