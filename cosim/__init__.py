@@ -3,10 +3,14 @@
 It knows nothing about batteries or vehicles; it sees only units with declared ports.
 """
 
-from cosim.errors import EvtwinError, FMUCallError, ScenarioError, SimulationError
+from cosim.connection import Connection
+from cosim.errors import EvtwinError, EvtwinWarning, FMUCallError, ScenarioError, SimulationError
+from cosim.master import Event, LoopSolver, Master, MasterSettings, Observer, RunStats
+from cosim.timeline import Segment
 from cosim.unit import INPUT, OUTPUT, PARAMETER, Port, PythonUnit, Unit
 
 __all__ = [
-    "EvtwinError", "FMUCallError", "ScenarioError", "SimulationError",
+    "EvtwinError", "EvtwinWarning", "FMUCallError", "ScenarioError", "SimulationError",
     "INPUT", "OUTPUT", "PARAMETER", "Port", "PythonUnit", "Unit",
+    "Connection", "Event", "LoopSolver", "Master", "MasterSettings", "Observer", "RunStats", "Segment",
 ]

@@ -29,7 +29,12 @@ class _Group(click.Group):
         self._loaded = True
         for ep in entry_points(group="evtwin.commands"):
             if ep.name not in self.commands:
-                self.add_command(ep.load(), ep.name)
+                try:
+                    command = ep.load()
+                except (ImportError, AttributeError) as err:
+                    # A package that is registered but broken must not take the whole CLI down.
+                    command = _unavailable(ep.name, ep.value, err)
+                self.add_command(command, ep.name)
 
     def list_commands(self, ctx):
         self._load_plugins()
@@ -47,10 +52,30 @@ class _Group(click.Group):
             sys.exit(2)
 
 
+def _unavailable(name: str, target: str, err: Exception) -> click.Command:
+    reason = f"{type(err).__name__}: {err}"
+
+    def fail() -> None:
+        raise EvtwinError(f"command {name!r} ({target}) cannot be loaded: {reason}")
+
+    return click.Command(name, callback=fail, help=f"(unavailable: {reason})",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="evtwin")
 def cli() -> None:
     """evtwin: FMI co-simulation of EV battery digital twins."""
+
+
+def _add_engine_commands() -> None:
+    from cosim.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_add_engine_commands()
 
 
 def main() -> None:

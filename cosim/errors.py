@@ -7,6 +7,10 @@ class EvtwinError(Exception):
     """Base of every error the command line reports without a traceback."""
 
 
+class EvtwinWarning(UserWarning):
+    """Something the run can go on with but the user should know (e.g. a unit that cannot roll back)."""
+
+
 class ScenarioError(EvtwinError):
     """A scenario file that cannot run. ``problems`` lists every problem found, each with its location."""
 

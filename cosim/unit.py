@@ -105,7 +105,7 @@ class Unit(ABC):
 
     @abstractmethod
     def get_outputs(self) -> Sequence[float]:
-        """The bound outputs, in bind order."""
+        """The bound outputs, in bind order, as a new (or immutable) sequence: the master keeps it."""
 
     @abstractmethod
     def do_step(self, t: float, h: float) -> None:

@@ -1,0 +1,406 @@
+"""Longitudinal EV model on a speed trace: road load, inertia, drive losses, blended regenerative braking.
+
+Pure functions and frozen data, no I/O. Everything SI: mass [kg], force [N], speed [m/s], power [W],
+energy [J], temperature [K].
+
+Physics, per instant::
+
+    F_wheel = m_eff a + [f0 cos(theta) + f1 v + f2 v^2 + m g sin(theta)]   (bracket only while moving)
+
+with ``f0, f1, f2`` from the EPA target coefficients A/B/C where known, else ``f0 = m g Crr``, ``f1 = 0``,
+``f2 = rho Cd A / 2``; ``m_eff = m (1 + rotating_mass_factor)``; ``theta = atan(grade)``.
+
+- Motoring (``F_wheel >= 0``): motor torque ``T = F_wheel r / (G eta_g)``.
+- Braking: the motor takes the braking force up to the smallest of (a) the regen-strength cap
+  ``strength x 0.06 g x m`` (strength 1-5, as BeamNG's ``regenStrength``: level 5 brakes at 0.3 g),
+  faded linearly to zero below ``regen_fade_speed``; (b) the motor's torque/power limit; friction brakes
+  take the rest. Motor torque ``T = -F_regen r eta_g / G``.
+- Electrical power at the motor's DC terminals ``P_e = T w + P_loss(T, w)`` (:mod:`bridges.powertrain`),
+  ``w = v G / r``. At the battery: ``P_battery = P_e + P_aux``, and while regenerating the battery accepts
+  at most ``P_charge_max``: ``P_battery >= -P_charge_max``; the motor then brakes less (its torque is
+  solved from the loss model) and friction takes over.
+
+A 1 Hz trace has constant acceleration over each second, so a step of the co-simulation that covers
+whole seconds integrates each second with 3-point Gauss-Legendre quadrature: exact for the traction
+power (cubic in time), the copper losses (quartic) and the windage (cubic), i.e. for every smooth term;
+only the kinks where braking switches between motor and friction within a second are approximated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bridges.drive_cycles import DriveCycle
+from bridges.powertrain import MotorLossModel
+
+G = 9.80665
+LBF = 4.4482216152605  # N
+MPH = 0.44704  # m/s
+#: Regen braking deceleration per regen-strength level, as a fraction of g (level 5 = 0.3 g).
+REGEN_G_PER_LEVEL = 0.06
+#: Below this speed regen fades linearly to zero and friction brakes stop the car [m/s] (about 7 km/h).
+REGEN_FADE_SPEED = 2.0
+
+#: 3-point Gauss-Legendre rule on [0, 1].
+GAUSS_X = np.array([0.5 - math.sqrt(15) / 10, 0.5, 0.5 + math.sqrt(15) / 10])
+GAUSS_W = np.array([5 / 18, 8 / 18, 5 / 18])
+
+
+@dataclass(frozen=True)
+class VehicleParams:
+    """Vehicle parameters in SI units.
+
+    Parameters
+    ----------
+    mass : float
+        Simulated mass, vehicle plus load [kg].
+    rotating_mass_factor : float
+        Equivalent mass of rotating parts as a fraction of ``mass`` [1].
+    f0, f1, f2 : float
+        Road-load coefficients: force ``f0 + f1 v + f2 v^2`` [N, N.s/m, N.s^2/m^2].
+    wheel_radius : float
+        Dynamic wheel radius [m].
+    gear_ratio : float
+        Motor speed / wheel speed [1].
+    gear_efficiency : float
+        Reduction gear efficiency, both directions [1].
+    motor : MotorLossModel
+        Motor + inverter losses and limits (speeds at the motor shaft).
+    regen_max : float
+        Battery-side regen power limit used when no battery unit supplies ``P_charge_max`` [W].
+    aux_base : float
+        Auxiliary (12 V) load while driving [W].
+    aux_parked : float
+        Load while parked [W].
+    hvac_heat_per_K, hvac_heat_below : float
+        Heating draw per kelvin below ``hvac_heat_below`` [W/K], [K].
+    hvac_cool_per_K, hvac_cool_above : float
+        Cooling draw per kelvin above ``hvac_cool_above`` [W/K], [K].
+    hvac_max : float
+        Largest HVAC draw [W].
+    charge_efficiency : float
+        Wall-to-battery efficiency of AC charging [1].
+    """
+
+    mass: float
+    rotating_mass_factor: float
+    f0: float
+    f1: float
+    f2: float
+    wheel_radius: float
+    gear_ratio: float
+    gear_efficiency: float
+    motor: MotorLossModel
+    regen_max: float
+    aux_base: float
+    aux_parked: float
+    hvac_heat_per_K: float
+    hvac_heat_below: float
+    hvac_cool_per_K: float
+    hvac_cool_above: float
+    hvac_max: float
+    charge_efficiency: float
+
+    @property
+    def inertial_mass(self) -> float:
+        """Mass including the equivalent mass of rotating parts [kg]."""
+        return self.mass * (1.0 + self.rotating_mass_factor)
+
+    @classmethod
+    def from_preset(cls, p) -> VehicleParams:
+        """Convert a :class:`bridges.presets.Preset` (source units) to SI parameters.
+
+        Raises
+        ------
+        ValueError
+            When a value the chosen road-load model needs is missing.
+        """
+        mass = p.test_mass_kg
+        if p.road_load == "epa":
+            missing = [
+                n
+                for n in ("epa_target_A_lbf", "epa_target_B_lbf_per_mph", "epa_target_C_lbf_per_mph2")
+                if getattr(p, n) is None
+            ]
+            if missing:
+                raise ValueError(f"preset {p.id!r}: road_load 'epa' needs {missing}")
+            f0 = p.epa_target_A_lbf * LBF
+            f1 = p.epa_target_B_lbf_per_mph * LBF / MPH
+            f2 = p.epa_target_C_lbf_per_mph2 * LBF / MPH**2
+        elif p.road_load == "physics":
+            missing = [n for n in ("drag_coef", "frontal_area_m2", "rolling_resist") if getattr(p, n) is None]
+            if missing:
+                raise ValueError(f"preset {p.id!r}: road_load 'physics' needs {missing}")
+            f0 = mass * G * p.rolling_resist
+            f1 = 0.0
+            f2 = 0.5 * p.air_density_kg_m3 * p.drag_coef * p.frontal_area_m2
+        else:
+            raise ValueError(f"preset {p.id!r}: road_load must be 'epa' or 'physics' (got {p.road_load!r})")
+        motor = MotorLossModel.scaled(
+            p.motor_peak_kW * 1e3, p.motor_max_rpm * 2 * math.pi / 60, p.motor_base_speed_ratio
+        )
+        return cls(
+            mass=mass,
+            rotating_mass_factor=p.rotating_mass_factor,
+            f0=f0,
+            f1=f1,
+            f2=f2,
+            wheel_radius=p.wheel_radius_m,
+            gear_ratio=p.gear_ratio,
+            gear_efficiency=p.gear_efficiency,
+            motor=motor,
+            regen_max=p.regen_max_kW * 1e3,
+            aux_base=p.aux_base_W,
+            aux_parked=p.aux_parked_W,
+            hvac_heat_per_K=p.hvac_heat_W_per_K,
+            hvac_heat_below=p.hvac_heat_below_degC + 273.15,
+            hvac_cool_per_K=p.hvac_cool_W_per_K,
+            hvac_cool_above=p.hvac_cool_above_degC + 273.15,
+            hvac_max=p.hvac_max_W,
+            charge_efficiency=p.charge_efficiency,
+        )
+
+
+def road_load(p: VehicleParams, speed, grade=0.0):
+    """Resisting force at the wheels while moving [N] for ``speed`` [m/s] and ``grade`` [rise/run]."""
+    theta = np.arctan(grade)
+    return p.f0 * np.cos(theta) + p.f1 * speed + p.f2 * speed * speed + p.mass * G * np.sin(theta)
+
+
+def aux_power(p: VehicleParams, ambient: float, driving: bool) -> float:
+    """Auxiliary + HVAC draw [W] at ``ambient`` temperature [K]; only the parked load when not driving."""
+    if not driving:
+        return p.aux_parked
+    hvac = p.hvac_heat_per_K * max(0.0, p.hvac_heat_below - ambient) + p.hvac_cool_per_K * max(
+        0.0, ambient - p.hvac_cool_above
+    )
+    return p.aux_base + min(hvac, p.hvac_max)
+
+
+def coast_down(p: VehicleParams, v0: float, duration: float, dt: float = 0.01) -> np.ndarray:
+    """Speed [m/s] of the car coasting on the flat from ``v0`` [m/s], every ``dt`` for ``duration`` [s].
+
+    Integrates ``m_eff dv/dt = -(f0 + f1 v + f2 v^2)`` with classical Runge-Kutta until standstill
+    (the speed then stays 0). This is how a road-load set is checked against a coast-down test.
+    """
+    m = p.inertial_mass
+
+    def accel(v: float) -> float:
+        return -(p.f0 + p.f1 * v + p.f2 * v * v) / m if v > 0 else 0.0
+
+    n = int(round(duration / dt))
+    out = np.empty(n + 1)
+    v = v0
+    out[0] = v
+    for i in range(1, n + 1):
+        k1 = accel(v)
+        k2 = accel(v + 0.5 * dt * k1)
+        k3 = accel(v + 0.5 * dt * k2)
+        k4 = accel(v + dt * k3)
+        v = max(0.0, v + dt * (k1 + 2 * k2 + 2 * k3 + k4) / 6)
+        out[i] = v
+    return out
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """Quantities at quadrature nodes (arrays of one shape), before the battery's charge limit."""
+
+    speed: np.ndarray  # [m/s]
+    force: np.ndarray  # force demanded at the wheels [N]
+    omega: np.ndarray  # motor speed [rad/s]
+    torque: np.ndarray  # motor torque [N.m]
+    p_elec: np.ndarray  # motor DC power [W]
+    p_brake: np.ndarray  # friction-brake power (>= 0, dissipated) [W]
+    over_limit: np.ndarray  # bool: the motor cannot deliver the demanded motoring torque
+
+
+def node_state(p: VehicleParams, speed, accel, grade, regen_strength: float) -> NodeState:
+    """Motor and brake operating point for ``speed`` [m/s], ``accel`` [m/s^2], ``grade`` [-] (arrays).
+
+    ``regen_strength`` (1-5) caps the regen braking force at ``strength x 0.06 g x mass``.
+    """
+    speed = np.asarray(speed, dtype=float)
+    accel = np.asarray(accel, dtype=float)
+    moving = speed > 1e-9
+    force = p.inertial_mass * accel + np.where(moving, road_load(p, speed, grade), 0.0)
+    # a car held at standstill needs no force (brakes hold it)
+    force = np.where(moving | (force > 0), force, 0.0)
+    r, gr, eta = p.wheel_radius, p.gear_ratio, p.gear_efficiency
+    omega = speed * gr / r
+    t_limit = p.motor.torque_limit(omega)
+    motoring = force >= 0
+    braking = np.where(motoring, 0.0, -force)
+    cap = regen_strength * REGEN_G_PER_LEVEL * G * p.mass * np.minimum(1.0, speed / REGEN_FADE_SPEED)
+    cap = np.minimum(cap, t_limit * gr / (r * eta))
+    f_regen = np.minimum(braking, cap)
+    torque = np.where(motoring, force * r / (gr * eta), -f_regen * r * eta / gr)
+    p_elec = p.motor.electrical_power(torque, omega)
+    p_brake = (braking - f_regen) * speed
+    over = motoring & (torque > t_limit * (1 + 1e-9))
+    return NodeState(speed, force, omega, torque, p_elec, p_brake, over)
+
+
+@dataclass
+class StepEnergy:
+    """Energies over an interval [J], and time integrals for mean outputs."""
+
+    battery: float = 0.0  # drawn at the battery terminals (negative: charged by regen)
+    motor_elec: float = 0.0  # at the motor's DC terminals
+    motor_mech: float = 0.0  # at the motor shaft
+    regen: float = 0.0  # returned by the motor to the DC bus (>= 0)
+    aux: float = 0.0
+    brake: float = 0.0  # dissipated by friction brakes (>= 0)
+    wheel: float = 0.0  # demanded at the wheels (traction - braking)
+    torque_time: float = 0.0  # integral of motor torque over time [N.m.s]
+    over_limit_time: float = 0.0  # time the motor could not follow the trace [s]
+
+    def add(self, other: StepEnergy) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def losses(self) -> float:
+        """Motor, inverter and gear losses [J]."""
+        return self.motor_elec - self.wheel - self.brake
+
+
+def integrate_nodes(
+    p: VehicleParams, s: NodeState, weights: np.ndarray, p_aux: float, p_charge_max: float
+) -> StepEnergy:
+    """Integrate node quantities with ``weights`` [s], applying the battery charge limit ``p_charge_max`` [W].
+
+    Where ``P_e + P_aux`` would push more than ``p_charge_max`` into the battery, the motor's braking
+    torque is reduced until it does not (solved on the loss model) and friction brakes take the difference.
+    """
+    p_elec, torque, p_brake = s.p_elec, s.torque, s.p_brake
+    floor = -p_charge_max - p_aux
+    clipped = p_elec < floor
+    if np.any(clipped):
+        p_elec = p_elec.copy()
+        torque = torque.copy()
+        p_brake = p_brake.copy()
+        ratio = p.wheel_radius * p.gear_efficiency / p.gear_ratio  # motor torque per wheel force
+        for i in np.flatnonzero(clipped):
+            t_new = p.motor.regen_torque_for_power(floor, s.omega[i])
+            p_elec[i] = p.motor.electrical_power(t_new, s.omega[i])
+            # the braking the motor no longer provides goes to the friction brakes
+            p_brake[i] += (t_new - torque[i]) / ratio * s.speed[i]
+            torque[i] = t_new
+    e = StepEnergy()
+    e.motor_elec = float(weights @ p_elec)
+    e.motor_mech = float(weights @ (torque * s.omega))
+    e.regen = float(weights @ np.maximum(0.0, -p_elec))
+    e.aux = p_aux * float(weights.sum())
+    e.battery = e.motor_elec + e.aux
+    e.brake = float(weights @ p_brake)
+    e.wheel = float(weights @ (s.force * s.speed))
+    e.torque_time = float(weights @ torque)
+    e.over_limit_time = float(weights @ s.over_limit)
+    return e
+
+
+class CycleTable:
+    """A drive cycle evaluated once at the quadrature nodes of every second, for fast stepping.
+
+    Parameters
+    ----------
+    params : VehicleParams
+    cycle : DriveCycle
+    regen_strength : float
+        1-5.
+    """
+
+    def __init__(self, params: VehicleParams, cycle: DriveCycle, regen_strength: float):
+        self.params, self.cycle, self.regen_strength = params, cycle, regen_strength
+        v = cycle.speed
+        n = len(v) - 1
+        self.n_segments = n
+        a = np.diff(v)  # constant over each 1 s segment [m/s^2]
+        x = GAUSS_X[None, :]
+        speed = v[:-1, None] + a[:, None] * x
+        self.nodes = node_state(
+            params,
+            speed,
+            np.broadcast_to(a[:, None], speed.shape),
+            np.broadcast_to(cycle.grade[:-1, None], speed.shape),
+            regen_strength,
+        )
+        w = GAUSS_W
+        s = self.nodes
+        # whole-segment integrals for the fast path (no charge limit active)
+        self.seg_elec = (s.p_elec @ w).tolist()
+        self.seg_mech = ((s.torque * s.omega) @ w).tolist()
+        self.seg_regen = (np.maximum(0.0, -s.p_elec) @ w).tolist()
+        self.seg_brake = (s.p_brake @ w).tolist()
+        self.seg_wheel = ((s.force * s.speed) @ w).tolist()
+        self.seg_torque = (s.torque @ w).tolist()
+        self.seg_over = (s.over_limit @ w).tolist()
+        self.seg_min_elec = s.p_elec.min(axis=1).tolist()
+        self.speed = v.tolist()
+        self.dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]))]).tolist()
+        self.torque_end = (self.nodes.torque[:, -1]).tolist()
+
+    def segment(self, k: int, p_aux: float, p_charge_max: float) -> StepEnergy:
+        """Energies over the whole second ``k`` (from t = k to k + 1)."""
+        if self.seg_min_elec[k] + p_aux >= -p_charge_max:
+            e = StepEnergy(
+                self.seg_elec[k] + p_aux,
+                self.seg_elec[k],
+                self.seg_mech[k],
+                self.seg_regen[k],
+                p_aux,
+                self.seg_brake[k],
+                self.seg_wheel[k],
+                self.seg_torque[k],
+                self.seg_over[k],
+            )
+            return e
+        s = self.nodes
+        row = NodeState(
+            s.speed[k], s.force[k], s.omega[k], s.torque[k], s.p_elec[k], s.p_brake[k], s.over_limit[k]
+        )
+        return integrate_nodes(self.params, row, GAUSS_W, p_aux, p_charge_max)
+
+    def partial(self, k: int, x0: float, x1: float, p_aux: float, p_charge_max: float) -> StepEnergy:
+        """Energies over the part ``[k + x0, k + x1]`` of second ``k`` (0 <= x0 < x1 <= 1)."""
+        v0 = self.speed[k]
+        a = self.speed[k + 1] - v0
+        x = x0 + (x1 - x0) * GAUSS_X
+        speed = v0 + a * x
+        s = node_state(
+            self.params, speed, np.full(3, a), np.full(3, self.cycle.grade[k]), self.regen_strength
+        )
+        return integrate_nodes(self.params, s, (x1 - x0) * GAUSS_W, p_aux, p_charge_max)
+
+    def speed_at(self, t: float) -> float:
+        """Speed at cycle time ``t`` [s] (linear between samples) [m/s]."""
+        k = min(int(t), self.n_segments - 1)
+        x = t - k
+        return self.speed[k] + (self.speed[k + 1] - self.speed[k]) * x
+
+    def distance_at(self, t: float) -> float:
+        """Distance from the start of the cycle at time ``t`` [m]."""
+        k = min(int(t), self.n_segments - 1)
+        x = t - k
+        v0, v1 = self.speed[k], self.speed[k + 1]
+        return self.dist[k] + v0 * x + 0.5 * (v1 - v0) * x * x
+
+    def integrate(self, t0: float, t1: float, p_aux: float, p_charge_max: float) -> StepEnergy:
+        """Energies between cycle times ``t0`` and ``t1`` [s] (within the cycle)."""
+        total = StepEnergy()
+        k = int(math.floor(t0 + 1e-9))
+        t = t0
+        while t < t1 - 1e-9:
+            end = min(t1, k + 1.0)
+            x0, x1 = t - k, end - k
+            if x0 <= 1e-9 and x1 >= 1.0 - 1e-9:
+                total.add(self.segment(k, p_aux, p_charge_max))
+            else:
+                total.add(self.partial(k, max(0.0, x0), min(1.0, x1), p_aux, p_charge_max))
+            t = end
+            k += 1
+        return total

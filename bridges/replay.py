@@ -1,0 +1,454 @@
+"""Recorded-log replay (unit type ``log_replay``): a recorded drive played back on the master clock.
+
+Two kinds of recording:
+
+- **JSON telemetry logs** as BeamNG scripts write them, and as the ``beamng`` unit writes with
+  ``log_path``: a JSON array of samples, an object ``{"samples": [...]}``, a PowertrainSensor poll result
+  (readings keyed 1, 2, ...), or JSON Lines (one sample per line). A sample holds ``time`` [s] and
+  ``electrics`` values and/or ``powertrain`` devices (or the devices at its top level, as a
+  PowertrainSensor reading); see :mod:`bridges.telemetry`. Power comes from the motor devices'
+  ``outputTorque1`` x ``outputAV1`` plus the loss model of the ``preset``; speed from ``electrics.wheelspeed``
+  (or ``airspeed``); both are linear between samples.
+- **Results of an earlier run** (an evtwin HDF5 results file, ``.h5``): the signals of one unit of that run
+  (``unit:``, by default the one that has ``P_battery``); mean-type signals (``P_*``, ``motor_torque``) are
+  held over the step they were recorded for, state-type signals (``speed``, ``distance``) are linear.
+
+Log time 0 (or the first sample) plays at the unit's start time. A malformed or partial log stops with a
+:class:`~bridges.errors.TelemetryError` naming the file, the sample and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bridges.errors import TelemetryError
+from bridges.ev_model import VehicleParams, aux_power
+from bridges.powertrain import MotorLossModel
+from bridges.presets import get_preset
+from bridges.telemetry import SampleError, device_power, motor_names, number, split_sample
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
+
+_HDF5_SUFFIXES = (".h5", ".hdf5")
+
+
+@dataclass
+class Recording:
+    """A recording ready to play (log time [s], SI values)."""
+
+    kind: str  # "linear" (instantaneous samples) or "step" (means over the interval ending at each time)
+    t: np.ndarray
+    p_motor: np.ndarray  # motor DC power [W] (kind "step": battery power minus auxiliaries)
+    p_loss: np.ndarray
+    torque: np.ndarray
+    motor_av: np.ndarray
+    speed_t: np.ndarray
+    speed: np.ndarray
+    distance: np.ndarray | None = None  # at speed_t, when recorded
+    p_aux: np.ndarray | None = None  # recorded auxiliary power (kind "step")
+
+    @property
+    def start(self) -> float:
+        """Log time that plays at the unit's start time [s]."""
+        return float(min(self.t[0], self.speed_t[0])) if self.kind == "linear" else float(self.t[0])
+
+    @property
+    def end(self) -> float:
+        return float(max(self.t[-1], self.speed_t[-1]))
+
+    @property
+    def _first_dt(self) -> float:
+        return float(self.t[1] - self.t[0]) if len(self.t) > 1 else 0.0
+
+
+# --- reading JSON logs ------------------------------------------------------------------------------
+def _load_json_samples(path: Path, drop_partial_tail: bool) -> list[tuple[str, Any]]:
+    """(label, sample) pairs; the label names the sample (and line) in error messages."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise TelemetryError(f"cannot read telemetry log {str(path)!r}: {err.strerror or err}") from err
+    stripped = text.strip()
+    if not stripped:
+        raise TelemetryError(f"{path}: the telemetry log is empty")
+    if stripped[0] == "[" or (stripped[0] == "{" and "\n{" not in stripped):
+        return _whole_document(path, text)
+    return _json_lines(path, text, drop_partial_tail)
+
+
+def _whole_document(path: Path, text: str) -> list[tuple[str, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        why = "the JSON ends early (a partial log?)" if _unclosed(text) else f"invalid JSON: {err.msg}"
+        raise TelemetryError(f"{path}: line {err.lineno} column {err.colno}: {why}") from None
+    if isinstance(data, dict) and "samples" in data:
+        data = data["samples"]
+    elif isinstance(data, dict) and ("time" in data or "t" in data):
+        data = [data]
+    elif isinstance(data, dict) and data and all(_is_number_key(k) for k in data):
+        data = [data[k] for k in sorted(data, key=float)]  # a PowertrainSensor poll result
+    if not isinstance(data, list):
+        raise TelemetryError(f"{path}: expected a list of samples, an object with 'samples', or JSON Lines")
+    return [(f"sample {i + 1}", s) for i, s in enumerate(data)]
+
+
+def _json_lines(path: Path, text: str, drop_partial_tail: bool) -> list[tuple[str, Any]]:
+    samples = []
+    lines = text.splitlines()
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            samples.append((f"sample {len(samples) + 1} (line {i + 1})", json.loads(line)))
+        except json.JSONDecodeError as err:
+            if i == last and drop_partial_tail:
+                break
+            why = "is cut off (a partial log?)" if i == last else f"is not valid JSON ({err.msg})"
+            hint = "; set `drop_partial_tail: true` to replay the samples before it" if i == last else ""
+            raise TelemetryError(f"{path}: sample {len(samples) + 1} (line {i + 1}) {why}{hint}") from None
+    return samples
+
+
+def _unclosed(text: str) -> bool:
+    """Whether a JSON text stops inside a string or with brackets still open (a cut-off log)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return in_string or depth > 0
+
+
+def _is_number_key(k: Any) -> bool:
+    try:
+        float(k)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def read_json_log(
+    path: str | Path, model: MotorLossModel, motors: list[str] | None = None, drop_partial_tail: bool = False
+) -> Recording:
+    """Read a JSON telemetry log into a :class:`Recording` (power through ``model``)."""
+    path = Path(path)
+    power_rows, speed_rows = [], []
+    names = list(motors) if motors else None
+    split_model = None
+    for label, sample in _load_json_samples(path, drop_partial_tail):
+        where = label
+        try:
+            t, electrics, devices = split_sample(sample)
+            where = f"{label} (t = {t:g} s)"
+            speed = electrics.get("wheelspeed", electrics.get("airspeed"))
+            if speed is not None:
+                key = "wheelspeed" if "wheelspeed" in electrics else "airspeed"
+                speed_rows.append((t, abs(number(speed, f"electrics.{key}")), label))
+            if devices:
+                if names is None:
+                    names = motor_names(devices, None)
+                if split_model is None:
+                    share = 1.0 / len(names)
+                    split_model = MotorLossModel.scaled(
+                        model.peak_power * share, model.max_speed, model.max_speed / model.base_speed
+                    )
+                p_e, p_m, torque, av = device_power(devices, names, split_model)
+                power_rows.append((t, p_e, p_e - p_m, torque, av, label))
+        except SampleError as err:
+            raise TelemetryError(f"{path}: {where}: {err}") from None
+    if not power_rows:
+        raise TelemetryError(
+            f"{path}: no powertrain samples with motor devices (e.g. rearMotor.outputTorque1, "
+            "outputAV1); a replay needs them to know the power"
+        )
+    if not speed_rows:
+        raise TelemetryError(f"{path}: no speed samples (electrics.wheelspeed or electrics.airspeed)")
+    for rows, what in ((power_rows, "powertrain"), (speed_rows, "speed")):
+        for a, b in zip(rows, rows[1:], strict=False):
+            if b[0] <= a[0]:
+                raise TelemetryError(
+                    f"{path}: {b[-1]}: time {b[0]:g} s is not after {a[0]:g} s of the "
+                    f"{what} sample before ({a[-1]})"
+                )
+    pw = np.array([r[:5] for r in power_rows], dtype=float)
+    sp = np.array([r[:2] for r in speed_rows], dtype=float)
+    return Recording("linear", pw[:, 0], pw[:, 1], pw[:, 2], pw[:, 3], pw[:, 4], sp[:, 0], sp[:, 1])
+
+
+# --- reading evtwin results -------------------------------------------------------------------------
+def read_results(path: str | Path, unit: str | None = None) -> Recording:
+    """Read one unit's signals from an evtwin HDF5 results file into a :class:`Recording`."""
+    import h5py
+
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise TelemetryError(f"cannot read results file {str(path)!r}: {err}") from err
+    with f:
+        signals = f.get("signals")
+        if signals is None:
+            raise TelemetryError(f"{path}: not an evtwin results file (no /signals group)")
+        candidates = sorted(u for u in signals if "P_battery" in signals[u] and "speed" in signals[u])
+        if unit is None:
+            if len(candidates) != 1:
+                raise TelemetryError(
+                    f"{path}: {'several' if candidates else 'no'} units with P_battery and speed "
+                    f"({', '.join(candidates) or 'none'}); name one with the `unit` setting"
+                )
+            unit = candidates[0]
+        if unit not in signals:
+            raise TelemetryError(
+                f"{path}: no unit {unit!r} in the results (units: {', '.join(sorted(signals))})"
+            )
+        group = signals[unit]
+
+        def series(port: str, required: bool = True):
+            if port not in group:
+                if required:
+                    raise TelemetryError(
+                        f"{path}: unit {unit!r} has no recorded {port!r} (recorded: "
+                        f"{', '.join(sorted(group))})"
+                    )
+                return None, None
+            ds = group[port]
+            t = np.asarray(f[ds.attrs["time"]][...], dtype=float)
+            return t, np.asarray(ds[...], dtype=float)
+
+        t, p_batt = series("P_battery")
+        _, p_aux = series("P_aux", required=False)
+        ts, speed = series("speed")
+        _, distance = series("distance", required=False)
+        _, p_loss = series("P_loss", required=False)
+        _, torque = series("motor_torque", required=False)
+        _, av = series("motor_speed", required=False)
+    n = min(len(t), len(p_batt))
+    if n < 2:
+        raise TelemetryError(f"{path}: unit {unit!r} has fewer than two recorded points")
+    bad = np.flatnonzero(~np.isfinite(p_batt[:n]))
+    if bad.size:
+        raise TelemetryError(
+            f"{path}: {unit}.P_battery row {bad[0]} (t = {t[bad[0]]:g} s) is not a finite number"
+        )
+    zeros = np.zeros(n)
+    aux = p_aux[:n] if p_aux is not None else zeros
+    return Recording(
+        "step",
+        t[:n],
+        p_batt[:n] - aux,
+        p_loss[:n] if p_loss is not None else zeros,
+        torque[:n] if torque is not None else zeros,
+        av[:n] if av is not None else zeros,
+        ts,
+        speed,
+        distance,
+        aux,
+    )
+
+
+# --- the unit -----------------------------------------------------------------------------------------
+_OUTPUTS = (
+    Port(
+        "P_battery",
+        OUTPUT,
+        "W",
+        "Mean power drawn at the battery terminals over the last step (negative while regenerating)",
+    ),
+    Port("speed", OUTPUT, "m/s", "Recorded speed at the end of the step", min=0.0),
+    Port("distance", OUTPUT, "m", "Distance since the start of the replay", min=0.0),
+    Port("motor_torque", OUTPUT, "N.m", "Mean recorded motor torque over the last step"),
+    Port("motor_speed", OUTPUT, "rad/s", "Recorded motor speed at the end of the step"),
+    Port("P_regen", OUTPUT, "W", "Mean electrical power returned by the motors over the last step", min=0.0),
+    Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
+    Port("P_loss", OUTPUT, "W", "Mean motor and inverter losses over the last step"),
+    Port(
+        "log_done",
+        OUTPUT,
+        "1",
+        "1 once the recording has ended (the vehicle then stands still)",
+        min=0.0,
+        max=1.0,
+    ),
+)
+
+
+class LogReplayUnit(PythonUnit):
+    """Replays a recorded drive.
+
+    Parameters
+    ----------
+    path : str
+        JSON / JSON Lines telemetry log, or an evtwin HDF5 results file.
+    unit : str, optional
+        For a results file: the unit whose signals to replay.
+    preset : str
+        EV preset for the loss model and auxiliary loads of a JSON log.
+    motor_devices : sequence of str, optional
+        Motor device names in a JSON log; by default every device named ``*motor*``.
+    loop : bool
+        Start again when the recording ends (else stand still).
+    drop_partial_tail : bool
+        Replay a JSON Lines log whose last line is cut off, without that line.
+
+    Inputs: ``P_charge_max`` [W] (regen into the battery is limited to it), ``T_ambient`` [K].
+    """
+
+    can_save_state = True
+    #: Settings that are file paths: the engine resolves them against the scenario file.
+    path_settings = ("path",)
+
+    def __init__(
+        self,
+        path: str,
+        unit: str | None = None,
+        preset: str = "model3_rwd_lfp",
+        motor_devices: list[str] | None = None,
+        loop: bool = False,
+        drop_partial_tail: bool = False,
+    ):
+        self.path = Path(path)
+        self.preset = get_preset(preset)
+        self.params = VehicleParams.from_preset(self.preset)
+        if self.path.suffix.lower() in _HDF5_SUFFIXES:
+            self.rec = read_results(self.path, unit)
+        else:
+            self.rec = read_json_log(self.path, self.params.motor, motor_devices, drop_partial_tail)
+        self.loop = bool(loop)
+        rec = self.rec
+        # cumulative distance at the speed samples (trapezoid), unless recorded
+        if rec.distance is not None:
+            self._dist = rec.distance - rec.distance[0]
+        else:
+            self._dist = np.concatenate(
+                [[0.0], np.cumsum(0.5 * (rec.speed[1:] + rec.speed[:-1]) * np.diff(rec.speed_t))]
+            )
+        self._ports = (
+            Port(
+                "P_charge_max",
+                INPUT,
+                "W",
+                "Charge power the battery accepts now; regen beyond it counts as friction braking",
+                start=self.params.regen_max,
+                min=0.0,
+            ),
+            Port("T_ambient", INPUT, "K", "Ambient temperature (auxiliary load of a JSON log)", start=296.15),
+        ) + _OUTPUTS
+        super().__init__()
+        self._t0 = 0.0
+        self._laps = 0
+
+    def ports(self):
+        return self._ports
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "type": "log_replay",
+            "path": str(self.path),
+            "kind": self.rec.kind,
+            "preset": self.preset.id,
+            "duration_s": f"{self.rec.end - self.rec.start:g}",
+        }
+
+    def setup(self, start_time: float) -> None:
+        self._t0 = start_time
+        self._laps = 0
+        self._dist_offset = 0.0
+        self.distance = 0.0
+        self.log_done = 0.0
+        self.speed = float(np.interp(self.rec.start, self.rec.speed_t, self.rec.speed))
+
+    def save_state(self) -> tuple:
+        return (self._laps, self._dist_offset, tuple(getattr(self, p.name) for p in _OUTPUTS))
+
+    def restore_state(self, state: tuple) -> None:
+        self._laps, self._dist_offset, outputs = state
+        for p, v in zip(_OUTPUTS, outputs, strict=True):
+            setattr(self, p.name, v)
+
+    def _log_time(self, t: float) -> float:
+        return self.rec.start + (t - self._t0)
+
+    def do_step(self, t: float, h: float) -> None:
+        rec = self.rec
+        length = rec.end - rec.start
+        a, b = self._log_time(t), self._log_time(t + h)
+        if self.loop and length > 0:
+            a -= self._laps * length
+            b -= self._laps * length
+        p_aux_now = aux_power(self.params, self.T_ambient, True)
+        floor = -max(0.0, self.P_charge_max)
+        e = np.zeros(5)  # battery, regen, loss, torque-time, aux
+        if a < rec.end:
+            e += self._integrate(a, min(b, rec.end), floor, p_aux_now)
+        if b > rec.end:
+            if self.loop and length > 0:
+                self._laps += 1
+                self._dist_offset += self._dist[-1]
+                e += self._integrate(rec.start, rec.start + (b - rec.end), floor, p_aux_now)
+                b = rec.start + (b - rec.end)
+            else:
+                self.log_done = 1.0
+                idle = self.params.aux_parked * (b - max(a, rec.end))
+                e[0] += idle
+                e[4] += idle
+                b = rec.end
+        self.P_battery, self.P_regen, self.P_loss, self.motor_torque, self.P_aux = (e / h).tolist()
+        self.speed = float(np.interp(b, rec.speed_t, rec.speed)) if not self.log_done else 0.0
+        self.motor_speed = float(np.interp(b, rec.t, rec.motor_av)) if not self.log_done else 0.0
+        self.distance = self._dist_offset + float(np.interp(b, rec.speed_t, self._dist))
+
+    def _integrate(self, a: float, b: float, floor: float, p_aux_now: float) -> np.ndarray:
+        """(battery, regen, loss, torque-time, aux) energies over log time [a, b]."""
+        rec = self.rec
+        if b <= a:
+            return np.zeros(5)
+        if rec.kind == "step":
+            edges = np.concatenate([[rec.t[0] - rec._first_dt], rec.t])
+            lo = np.clip(edges[:-1], a, b)
+            hi = np.clip(edges[1:], a, b)
+            w = hi - lo
+            aux = rec.p_aux
+            batt = np.maximum(rec.p_motor + aux, floor)
+            motor = batt - aux
+            return np.array([w @ batt, w @ np.maximum(0.0, -motor), w @ rec.p_loss, w @ rec.torque, w @ aux])
+        t = rec.t
+        inside = (t > a) & (t < b)
+        ts = np.concatenate([[a], t[inside], [b]])
+        before = a < t[0]
+        p = np.interp(ts, t, rec.p_motor)
+        if before:  # no power recorded before the first powertrain sample
+            p = np.where(ts < t[0], 0.0, p)
+        p_clip = np.maximum(p, floor - p_aux_now)
+        loss = np.interp(ts, t, rec.p_loss)
+        torque = np.interp(ts, t, rec.torque)
+        dt = np.diff(ts)
+
+        def trap(y):
+            return float(np.sum(0.5 * dt * (y[1:] + y[:-1])))
+
+        duration = b - a
+        return np.array(
+            [
+                trap(p_clip) + p_aux_now * duration,
+                trap(np.maximum(0.0, -p_clip)),
+                trap(loss),
+                trap(torque),
+                p_aux_now * duration,
+            ]
+        )

@@ -1,0 +1,311 @@
+"""The built-in EV as a co-simulation unit (type ``ev``): drives cycles, draws power at the battery.
+
+Scenario use::
+
+    vehicle:
+      type: ev
+      settings: {preset: model3_rwd_lfp, cycle: city, regen_strength: 3}
+
+Settings (keyword arguments): ``preset`` (id, see ``evtwin vehicles``), ``cycle`` (a cycle name, a named
+mix such as ``city``, or a CSV path), ``cycle_file`` (a CSV trace, relative to the scenario file),
+``regen_strength`` (1-5), ``on_cycle_end`` (``next``: keep driving
+the next cycle of the mix while ``drive`` is 1; ``stop``: stand still until ``drive`` falls), and any
+preset value to override (``mass_kg: 1900``, ``aux_base_W: 300``, ...).
+
+Time: power-type outputs are means over the last step, so ``P_battery * h`` is exactly the energy drawn
+in it; state-type outputs (speed, distance, motor speed) are values at the end of the step. A step that
+covers whole seconds of the 1 Hz cycle is exact (see :mod:`bridges.ev_model`); other steps are integrated
+piecewise over the seconds they touch.
+
+Trips: a rising edge of ``drive`` starts a trip on the next cycle (the one the ``trip`` input names when
+it is >= 0, else the next of the mix in order). When ``drive`` falls the car parks at once: its speed goes
+to zero and its kinetic energy is not recovered, so schedule drive windows that end at a standstill
+(a whole number of cycles) where that energy matters.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any
+
+from bridges import drive_cycles
+from bridges.ev_model import CycleTable, StepEnergy, VehicleParams, aux_power
+from bridges.presets import get_preset
+from cosim.errors import ScenarioError, SimulationError
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
+
+DEFAULT_AMBIENT = 296.15  # K (23 degC: the EPA/WLTP test-cell temperature range)
+
+_OUTPUTS = (
+    Port(
+        "P_battery",
+        OUTPUT,
+        "W",
+        "Mean power drawn at the battery terminals over the last step (negative while regenerating)",
+    ),
+    Port("speed", OUTPUT, "m/s", "Vehicle speed at the end of the step", min=0.0),
+    Port("distance", OUTPUT, "m", "Odometer at the end of the step", min=0.0),
+    Port(
+        "motor_torque",
+        OUTPUT,
+        "N.m",
+        "Mean motor shaft torque over the last step (negative while regenerating)",
+    ),
+    Port("motor_speed", OUTPUT, "rad/s", "Motor shaft speed at the end of the step", min=0.0),
+    Port("P_regen", OUTPUT, "W", "Mean electrical power returned by the motor over the last step", min=0.0),
+    Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
+    Port("P_loss", OUTPUT, "W", "Mean motor, inverter and gear losses over the last step"),
+    Port("P_brake", OUTPUT, "W", "Mean power dissipated by the friction brakes over the last step", min=0.0),
+)
+
+
+class EVUnit(PythonUnit):
+    """Built-in EV on drive cycles.
+
+    Parameters
+    ----------
+    preset : str
+        Vehicle preset id.
+    cycle : str
+        Cycle name, named mix, or CSV path.
+    cycle_file : str, optional
+        A CSV speed trace instead of ``cycle``; in a scenario, relative to the scenario file.
+    regen_strength : float
+        Regenerative braking level 1-5 (5 brakes hardest on regen).
+    on_cycle_end : str
+        ``"next"`` or ``"stop"``.
+    **overrides
+        Preset values to change, in the preset's units (``mass_kg``, ``motor_peak_kW``, ...).
+
+    Inputs: ``P_charge_max`` [W] (battery's available charge power; regen is limited to it),
+    ``drive`` [1] (1 while a drive is scheduled, 0 parked), ``T_ambient`` [K],
+    ``trip`` [1] (index into the mix for the next trip; < 0 takes them in order).
+    """
+
+    can_save_state = True
+    #: Settings that are file paths: the engine resolves them against the scenario file.
+    path_settings = ("cycle_file",)
+
+    def __init__(
+        self,
+        preset: str = "model3_rwd_lfp",
+        cycle: str = "udds",
+        regen_strength: float = 3,
+        on_cycle_end: str = "next",
+        cycle_file: str | None = None,
+        **overrides: Any,
+    ):
+        self.preset = get_preset(preset).replace(**overrides) if overrides else get_preset(preset)
+        try:
+            self.params = VehicleParams.from_preset(self.preset)
+        except ValueError as err:
+            raise ScenarioError(f"{err}; give the missing values as settings") from None
+        if not isinstance(regen_strength, (int, float)) or not 1 <= regen_strength <= 5:
+            raise ScenarioError(f"regen_strength must be a number from 1 to 5 (got {regen_strength!r})")
+        if on_cycle_end not in ("next", "stop"):
+            close = difflib.get_close_matches(str(on_cycle_end), ["next", "stop"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ScenarioError(f"on_cycle_end must be 'next' or 'stop' (got {on_cycle_end!r}){hint}")
+        self.regen_strength = float(regen_strength)
+        self.on_cycle_end = on_cycle_end
+        if cycle_file is not None:  # a user trace, resolved against the scenario file
+            self.cycles = (drive_cycles.read_csv_cycle(cycle_file),)
+            self.cycle_spec = cycle_file
+        else:
+            self.cycles = drive_cycles.resolve(cycle)
+            self.cycle_spec = cycle
+        self._omega_per_speed = self.params.gear_ratio / self.params.wheel_radius
+        self._tables: dict[int, CycleTable] = {}
+        self._ports = (
+            Port(
+                "P_charge_max",
+                INPUT,
+                "W",
+                "Charge power the battery accepts now; regen is limited to it",
+                start=self.params.regen_max,
+                min=0.0,
+            ),
+            Port(
+                "drive",
+                INPUT,
+                "1",
+                "1 while a drive is scheduled, 0 while parked",
+                start=1.0,
+                min=0.0,
+                max=1.0,
+            ),
+            Port("T_ambient", INPUT, "K", "Ambient temperature", start=DEFAULT_AMBIENT, min=0.0),
+            Port(
+                "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
+            ),
+        ) + _OUTPUTS
+        super().__init__()
+        self._reset()
+
+    def ports(self):
+        return self._ports
+
+    # --- state -------------------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._driving = False
+        self._cycle_idx = -1
+        self._table = None
+        self._aux_T = math.nan
+        self._aux_P = 0.0
+        self._next_idx = 0
+        self._pos = 0.0
+        self.trips = 0
+        self.over_limit_time = 0.0
+        for p in _OUTPUTS:
+            setattr(self, p.name, 0.0)
+
+    def setup(self, start_time: float) -> None:
+        self._reset()
+
+    def save_state(self) -> tuple:
+        outputs = tuple(getattr(self, p.name) for p in _OUTPUTS)
+        return (
+            self._driving,
+            self._cycle_idx,
+            self._next_idx,
+            self._pos,
+            self.trips,
+            self.over_limit_time,
+            outputs,
+        )
+
+    def restore_state(self, state: tuple) -> None:
+        (
+            self._driving,
+            self._cycle_idx,
+            self._next_idx,
+            self._pos,
+            self.trips,
+            self.over_limit_time,
+            outputs,
+        ) = state
+        self._table = self.table(self._cycle_idx) if self._cycle_idx >= 0 else None
+        for p, value in zip(_OUTPUTS, outputs, strict=True):
+            setattr(self, p.name, value)
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "type": "ev",
+            "preset": self.preset.id,
+            "preset_name": self.preset.name,
+            "cycle": str(self.cycle_spec),
+            "regen_strength": f"{self.regen_strength:g}",
+        }
+
+    def table(self, idx: int) -> CycleTable:
+        """The evaluated cycle ``idx`` of the mix (built on first use)."""
+        t = self._tables.get(idx)
+        if t is None:
+            t = self._tables[idx] = CycleTable(self.params, self.cycles[idx], self.regen_strength)
+        return t
+
+    # --- stepping ----------------------------------------------------------------------------------
+    def _start_cycle(self, idx: int) -> None:
+        self._cycle_idx = idx
+        self._table = self.table(idx)
+        self._next_idx = (idx + 1) % len(self.cycles)
+        self._pos = 0.0
+        self.trips += 1
+
+    def _end_cycle(self) -> None:
+        if self.on_cycle_end == "next":
+            self._start_cycle(self._next_idx)
+        else:
+            self._cycle_idx = -1
+            self._table = None
+
+    def do_step(self, t: float, h: float) -> None:
+        if not h > 0:
+            raise SimulationError(f"step size must be > 0 (got {h!r} s)", self.name or "ev", t)
+        if self.drive < 0.5:
+            self._park(h)
+            return
+        if not self._driving:
+            self._driving = True
+            trip = self.trip
+            self._start_cycle(int(trip) % len(self.cycles) if trip >= 0 else self._next_idx)
+        if self.T_ambient != self._aux_T:  # the HVAC load changes only with the ambient temperature
+            self._aux_T = self.T_ambient
+            self._aux_P = aux_power(self.params, self.T_ambient, True)
+        p_aux = self._aux_P
+        p_cmax = self.P_charge_max if self.P_charge_max > 0.0 else 0.0
+        pos = self._pos
+        tb = self._table
+        if h == 1.0 and tb is not None and pos.is_integer():
+            k = int(pos)
+            # hot path: one whole second of the cycle, battery limit not reached (precomputed integrals)
+            if k < tb.n_segments and tb.seg_min_elec[k] + p_aux >= -p_cmax:
+                elec = tb.seg_elec[k]
+                brake = tb.seg_brake[k]
+                self.P_battery = elec + p_aux
+                self.P_regen = tb.seg_regen[k]
+                self.P_aux = p_aux
+                self.P_brake = brake
+                self.P_loss = elec - tb.seg_wheel[k] - brake
+                self.motor_torque = tb.seg_torque[k]
+                self.over_limit_time += tb.seg_over[k]
+                self.distance += tb.dist[k + 1] - tb.dist[k]
+                v = tb.speed[k + 1]
+                self.speed = v
+                self.motor_speed = v * self._omega_per_speed
+                self._pos = pos + 1.0
+                if k + 1 >= tb.n_segments:
+                    self._end_cycle()
+                return
+        self._step_general(h, p_aux, p_cmax)
+
+    def _step_general(self, h: float, p_aux: float, p_cmax: float) -> None:
+        total = StepEnergy()
+        remaining = h
+        start_dist = self.distance
+        dist = start_dist
+        while remaining > 1e-12:
+            if self._cycle_idx < 0:  # stopped after the last cycle: powered on, standing still
+                total.add(StepEnergy(battery=p_aux * remaining, aux=p_aux * remaining))
+                break
+            table = self.table(self._cycle_idx)
+            span = min(remaining, table.n_segments - self._pos)
+            if span > 1e-12:
+                total.add(table.integrate(self._pos, self._pos + span, p_aux, p_cmax))
+                dist += table.distance_at(self._pos + span) - table.distance_at(self._pos)
+                self._pos += span
+                remaining -= span
+            if self._pos >= table.n_segments - 1e-9:
+                self._end_cycle()
+        self.distance = dist
+        self._set_outputs(total, h)
+
+    def _set_outputs(self, e: StepEnergy, h: float) -> None:
+        inv = 1.0 / h
+        self.P_battery = e.battery * inv
+        self.P_regen = e.regen * inv
+        self.P_aux = e.aux * inv
+        self.P_loss = e.losses * inv
+        self.P_brake = e.brake * inv
+        self.motor_torque = e.torque_time * inv
+        self.over_limit_time += e.over_limit_time
+        if self._cycle_idx >= 0:
+            v = self.table(self._cycle_idx).speed_at(self._pos)
+        else:
+            v = 0.0
+        self.speed = v
+        self.motor_speed = v * self._omega_per_speed
+
+    def _park(self, h: float) -> None:
+        self._driving = False
+        p = aux_power(self.params, self.T_ambient, False)
+        self.P_battery = p
+        self.P_aux = p
+        self.P_regen = self.P_loss = self.P_brake = self.motor_torque = 0.0
+        self.speed = self.motor_speed = 0.0
+
+
+def cycle_duration(unit: EVUnit) -> float:
+    """Total duration of every cycle of the unit's mix, back to back [s]."""
+    return sum(c.duration for c in unit.cycles)

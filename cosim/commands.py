@@ -1,0 +1,235 @@
+"""The engine's commands: ``run``, ``validate``, ``schema``, ``export``, ``plot``.
+
+Each imports what it needs inside the function, so ``evtwin --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cosim.errors import EvtwinError, ScenarioError
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from cosim.scenario.model import to_unit
+
+    try:
+        value = to_unit(text.strip(), "s") if not _is_number(text) else float(text)
+    except ValueError as err:
+        raise click.BadParameter(f"{text!r}: {err}") from None
+    if not value > 0:
+        raise click.BadParameter(f"{text!r}: the duration must be > 0")
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _show_warnings() -> None:
+    """Print warnings as one ``warning: ...`` line on stderr, without source lines."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+def _span(seconds: float) -> str:
+    """``90 s``, ``2.5 h``, ``365 d``."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.4g} {unit}"
+    return f"{seconds:.4g} s"
+
+
+def _fmt(value: float) -> str:
+    if value != value:
+        return "-"
+    magnitude = abs(value)
+    if magnitude >= 1e5 or (0 < magnitude < 1e-3):
+        return f"{value:.4g}"
+    return f"{value:,.4g}" if magnitude >= 1000 else f"{value:.4g}"
+
+
+@click.command("run")
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Result file (HDF5). Default: the scenario's outputs.file or results/<name>.h5.",
+)
+@click.option(
+    "--duration",
+    default=None,
+    metavar="D",
+    help="Simulate D instead of the scenario's duration: seconds, or '2 h', '7 d'.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary table.")
+def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: bool) -> None:
+    """Run SCENARIO_FILE and write its results to HDF5.
+
+    The run never starts on an invalid file. When a unit fails or the run is interrupted, the
+    result file is still readable and the command exits non-zero naming it.
+    """
+    from rich.console import Console
+
+    from cosim import scenario
+    from cosim.scenario import RunInterrupted
+
+    _show_warnings()
+    span = _duration(duration)
+    err = Console(stderr=True)
+    plan = scenario.check(scenario_file, say=lambda s: click.echo(s, err=True))
+    total = plan.duration if span is None else span
+    try:
+        if quiet or not err.is_terminal:
+            report = scenario.run_plan(plan, output=output, duration=span)
+        else:
+            report = _run_with_bar(plan, output, span, total, err)
+    except RunInterrupted as stop:
+        click.echo(f"interrupted: partial results (readable) in {stop.path}", err=True)
+        sys.exit(130)
+    if not quiet:
+        _print_summary(report, plan)
+
+
+def _run_with_bar(plan, output, span, total, console):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from cosim import scenario
+
+    columns = (
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f} %"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("run", total=total)
+        start = plan.start
+        return scenario.run_plan(
+            plan, output=output, duration=span, progress=lambda t: bar.update(task, completed=t - start)
+        )
+
+
+def _print_summary(report, plan) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{plan.source.path.name}: summary", show_header=True, header_style="bold")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for label, value, unit in report.summary:
+        table.add_row(label, _fmt(value), unit)
+    stats = report.stats
+    table.add_row("simulated time", _span(stats.end - stats.start), "")
+    table.add_row("macro steps", f"{stats.steps:,}", "")
+    if stats.events:
+        table.add_row("events", str(len(stats.events)), "")
+    table.add_row("wall time", f"{stats.wall_time:.3g}", "s")
+    table.add_row("real-time factor", _fmt(stats.real_time_factor), "x")
+    Console().print(table)
+    click.echo(f"results: {report.path}")
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def validate(files: tuple[Path, ...]) -> None:
+    """Check scenario FILES without running them: schema, FMU files, names, units, connections.
+
+    Exits 0 with a one-line summary per file, or 2 with every problem found
+    (file:line key: what was found, what was expected).
+    """
+    from cosim import scenario
+
+    _show_warnings()
+    failed = False
+    for path in files:
+        try:
+            plan = scenario.check(path, say=lambda s: click.echo(s, err=True))
+        except ScenarioError as err:
+            failed = True
+            n = len(err.problems)
+            click.echo(f"{path}: {n} problem{'s' if n != 1 else ''}", err=True)
+            for p in err.problems:
+                click.echo(f"  - {p}", err=True)
+            continue
+        units = [n for n in plan.units if n != "schedule"]
+        sched = ""
+        if plan.schedule is not None:
+            kind = "weekly" if plan.schedule.period > 86400 else "daily"
+            sched = f", {kind} schedule ({', '.join(plan.schedule.phases)})"
+        click.echo(
+            f"ok: {path} ({len(units)} units, {len(plan.connections)} connections{sched}, "
+            f"{_span(plan.duration)}, {sum(len(g.signals) for g in plan.groups)} recorded signals)"
+        )
+    if failed:
+        sys.exit(2)
+
+
+@click.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors and CI)."""
+    import json
+
+    from cosim.scenario import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@click.command("export")
+@click.argument("result_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for one CSV file per output group.",
+)
+def export(result_file: Path, csv_dir: Path) -> None:
+    """Export a result file's signals to CSV, one file per output group."""
+    from cosim.export import export_csv
+    from cosim.results import read_result
+
+    for path in export_csv(read_result(result_file), csv_dir):
+        click.echo(str(path))
+
+
+@click.command("plot")
+@click.argument("result_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PNG file (default: next to the result, .png).",
+)
+def plot(result_file: Path, output: Path | None) -> None:
+    """Plot a result file to PNG: the scenario's plots, or panels by unit (temperatures, power, ...)."""
+    from cosim.plot import plot_result
+    from cosim.results import read_result
+
+    out = output or result_file.with_suffix(".png")
+    try:
+        plot_result(read_result(result_file), out)
+    except (ValueError, KeyError) as err:
+        raise EvtwinError(f"{result_file}: cannot plot: {err}") from None
+    click.echo(str(out))
+
+
+COMMANDS = (run, validate, schema, export, plot)

@@ -1,0 +1,369 @@
+"""The scenario file format as typed, frozen, documented models (pydantic v2).
+
+The same declarations give the loader its checks, ``evtwin schema`` its JSON Schema and
+``docs/scenarios.md`` its reference. Quantities may be written as a number (in the port's or
+the field's SI unit), as ``"30 min"``, or as ``{value: 30, unit: min}``; fields that are
+durations are converted to seconds here, values for ports once the port's unit is known.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+from cosim import si
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_QUANTITY_TEXT = re.compile(rf"^\s*({_NUMBER})\s*(.*?)\s*$")
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SIGNAL = r"^[A-Za-z_][A-Za-z0-9_]*\.[^.\s][^\s]*$"
+
+QUANTITY_SCHEMA = {
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "pattern": rf"^\s*{_NUMBER}\s*\S*\s*$", "examples": ["30 min", "25 degC"]},
+        {
+            "type": "object",
+            "properties": {"value": {"type": "number"}, "unit": {"type": "string"}},
+            "required": ["value"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
+def split_quantity(value: Any) -> tuple[float, str | None]:
+    """``(number, unit or None)`` from ``3``, ``"30 min"`` or ``{value: 30, unit: min}``.
+
+    Raises ValueError saying which forms are accepted.
+    """
+    expected = "a number, a text such as '30 min', or {value: 30, unit: min}"
+    if isinstance(value, bool):
+        raise ValueError(f"expected {expected}")
+    if isinstance(value, int | float):
+        return float(value), None
+    if isinstance(value, str):
+        m = _QUANTITY_TEXT.match(value)
+        if not m:
+            raise ValueError(f"expected {expected}")
+        return float(m.group(1)), (m.group(2) or None)
+    if isinstance(value, dict):
+        extra = set(value) - {"value", "unit"}
+        if (
+            extra
+            or "value" not in value
+            or isinstance(value["value"], bool)
+            or not isinstance(value["value"], int | float)
+        ):
+            raise ValueError(f"expected {expected}")
+        unit = value.get("unit")
+        return float(value["value"]), (None if unit is None else str(unit))
+    raise ValueError(f"expected {expected}")
+
+
+def to_unit(value: Any, unit: str) -> float:
+    """A quantity expressed in ``unit`` (a bare number is taken to be in ``unit`` already)."""
+    number, given = split_quantity(value)
+    if given is None:
+        return number
+    try:
+        g, o = si.conversion(given, unit)
+    except si.UnitError as err:
+        raise ValueError(f"{given!r} is not a unit of the expected kind [{unit}]: {err}") from None
+    return g * number + o
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return to_unit(value, "s")
+    except ValueError as err:
+        raise ValueError(f"expected a duration ({err})") from None
+
+
+def _kelvin(value: Any) -> float:
+    try:
+        return to_unit(value, "K")
+    except ValueError as err:
+        raise ValueError(f"expected a temperature ({err})") from None
+
+
+Seconds = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a duration: seconds, '30 min' or {value, unit}"}),
+]
+Kelvin = Annotated[
+    float,
+    BeforeValidator(_kelvin),
+    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a temperature: kelvin, '25 degC' or {value, unit}"}),
+]
+Quantity = Annotated[
+    Any,
+    WithJsonSchema(
+        {**QUANTITY_SCHEMA, "description": "a number in the port's unit, or 'value unit', or {value, unit}"}
+    ),
+]
+Name = Annotated[str, Field(pattern=NAME)]
+SignalName = Annotated[str, Field(pattern=SIGNAL)]
+Positive = Annotated[int, Field(ge=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True
+    )
+
+
+class Experiment(_Model):
+    """When the run starts and how long it lasts."""
+
+    start: Seconds = 0.0
+    """Start time [s] (time 0 is Monday 00:00 for the schedule)."""
+    duration: Seconds
+    """Simulated time, e.g. '1 d', '365 d' or 3600 [s]. `evtwin run --duration` overrides it."""
+
+
+class UnitSpec(_Model):
+    """One unit: an FMU file or a built-in unit type."""
+
+    fmu: str | None = None
+    """Path of an FMU (FMI 2.0/3.0 co-simulation), relative to the scenario file."""
+    type: str | None = None
+    """A built-in unit type (`table`, `constant`, or one registered in the `evtwin.unit_types` group)."""
+    settings: dict[str, Any] = {}
+    """Keyword arguments of the unit type's constructor (not for FMUs)."""
+    parameters: dict[str, Quantity] = {}
+    """Parameter values by name: a number in the parameter's unit or {value, unit}."""
+    every: Positive | dict[str, Positive] = 1
+    """Step once per this many macro steps; a mapping gives it by phase (phases not named: 1)."""
+    validate_fmu: bool = Field(True, alias="validate")
+    """Validate the FMU's model description with fmpy (turn off for slightly non-compliant exports)."""
+    debug_logging: bool = False
+    """Switch on the FMU's debug logging."""
+    description: str = ""
+    """Free text."""
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.fmu is None) == (self.type is None):
+            raise ValueError("give exactly one of 'fmu' (a file) and 'type' (a built-in unit type)")
+        if self.fmu is not None and self.settings:
+            raise ValueError("'settings' are for built-in unit types; an FMU takes 'parameters'")
+        return self
+
+
+class ConnectionSpec(_Model):
+    """An output feeding an input."""
+
+    source: SignalName = Field(alias="from")
+    """`unit.output`."""
+    to: SignalName
+    """`unit.input`."""
+    gain: float = 1.0
+    """Multiplies the value after unit conversion (in the target's unit)."""
+    offset: float = 0.0
+    """Added after the gain, in the target's unit."""
+    transfer: Literal["last", "mean"] = "last"
+    """`last`: the latest sample; `mean`: the average over the target's step (fast unit into a slow one)."""
+    delay: Literal[0, 1] = 0
+    """1: read the value from the start of the macro step (breaks an algebraic loop)."""
+
+
+class PhaseSpec(_Model):
+    """A phase of use: its macro step."""
+
+    step: Seconds
+    """Macro step [s] while in this phase, e.g. 1 s driving, 10 s charging, 3600 s parked."""
+
+
+class SessionSpec(_Model):
+    """One interval of the daily or weekly pattern."""
+
+    at: Annotated[str, Field(pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")]
+    """Start time of day, 'HH:MM'."""
+    phase: Name
+    """Phase name."""
+    duration: Seconds = Field(alias="for")
+    """How long, e.g. '30 min' or '8 h'; may run past midnight."""
+
+
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "weekdays", "weekend", "every_day"]
+
+
+class AmbientSpec(_Model):
+    """The ambient temperature: a constant, a shipped profile, or a CSV profile."""
+
+    constant: Kelvin | None = None
+    """A constant temperature, e.g. '25 degC'."""
+    profile: str | None = None
+    """A profile shipped with evtwin, e.g. `miami` (hourly, one year, repeated)."""
+    file: str | None = None
+    """A CSV profile, relative to the scenario file, repeated over its length."""
+    time_column: str = "t_hours"
+    """Time column of `file`."""
+    time_unit: str = "h"
+    """Unit of `time_column`."""
+    column: str = "T_degC"
+    """Temperature column of `file`."""
+    unit: str = "degC"
+    """Unit of `column`."""
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("constant", "profile", "file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'constant', 'profile' and 'file'")
+        return self
+
+
+class ScheduleSpec(_Model):
+    """The usage schedule: phases with their macro steps and a daily or weekly pattern."""
+
+    phases: dict[Name, PhaseSpec] = Field(min_length=1)
+    """Phases by name, e.g. {drive: {step: 1 s}, charge: {step: 10 s}, park: {step: 1 h}}."""
+    default: Name
+    """The phase between sessions (usually `park`)."""
+    daily: list[SessionSpec] | None = None
+    """The sessions of every day."""
+    weekly: dict[DayName, list[SessionSpec]] | None = None
+    """The sessions by day of the week (`mon`..`sun`, `weekdays`, `weekend`, `every_day`)."""
+    ambient: AmbientSpec = AmbientSpec(constant=298.15)
+    """The ambient temperature (default 25 degC)."""
+
+    @model_validator(mode="after")
+    def _one_pattern(self):
+        if self.daily is not None and self.weekly is not None:
+            raise ValueError("give either 'daily' or 'weekly', not both")
+        return self
+
+
+class LoopSpec(_Model):
+    """Resolve algebraic loops by fixed-point iteration (units must save and restore state)."""
+
+    solver: Literal["fixedpoint"] = "fixedpoint"
+    """The iteration."""
+    max_iterations: Positive = 20
+    """Iterations per macro step before the run fails."""
+    tolerance: Annotated[float, Field(gt=0)] = 1e-9
+    """Relative change below which the loop has converged."""
+
+
+class AlgorithmSpec(_Model):
+    """Master algorithm options."""
+
+    method: Literal["gauss_seidel", "jacobi"] = "gauss_seidel"
+    """`gauss_seidel`: in dependency order, fresh values; `jacobi`: all from the start of the step."""
+    step: Seconds = 1.0
+    """Macro step [s] when there is no schedule."""
+    loop: LoopSpec | None = None
+    """Iterate algebraic loops instead of rejecting them."""
+    event_tolerance: Seconds = 1e-3
+    """Time [s] within which events are located (when every unit can roll back)."""
+    check_bounds: bool = True
+    """Fail when an output leaves its declared min/max."""
+
+
+class EventSpec(_Model):
+    """A threshold crossing the master lands on (by rejecting and redoing the step)."""
+
+    name: Name
+    """Name in the results."""
+    signal: SignalName
+    """`unit.output` to watch."""
+    above: Quantity | None = None
+    """Fires when the signal rises to this value (in the signal's unit, or {value, unit})."""
+    below: Quantity | None = None
+    """Fires when the signal falls to this value."""
+    stop: bool = False
+    """End the run at the event."""
+
+    @model_validator(mode="after")
+    def _one_threshold(self):
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of 'above' and 'below'")
+        return self
+
+
+class GroupSpec(_Model):
+    """Signals recorded on one time base."""
+
+    name: Name = "main"
+    """Group name (`/time/<name>` in the file)."""
+    signals: list[str] = ["*"]
+    """`unit.port` names or globs (`battery.*`, `*.T_*`); outputs and connected inputs."""
+    every: Positive = 1
+    """Record every n-th communication point."""
+    interval: Seconds | None = None
+    """Instead of `every`: at least this long between rows."""
+
+
+class OutputsSpec(_Model):
+    """What the result file holds."""
+
+    file: str | None = None
+    """Result path, relative to the working directory (default `results/<scenario>.h5`; `-o` overrides)."""
+    compression: Literal["gzip", "lzf", "none"] = "gzip"
+    """HDF5 compression filter."""
+    groups: list[GroupSpec] = [GroupSpec()]
+    """Output groups; a signal is stored in the first group that names it."""
+
+
+class SummarySpec(_Model):
+    """One row of the summary table printed at the end of a run."""
+
+    label: str
+    """Row label."""
+    signal: SignalName
+    """`unit.port`."""
+    reduce: Literal["min", "max", "mean", "initial", "final", "delta", "integral"]
+    """How to reduce the signal over the run (integral: over time, at every communication point)."""
+    unit: str | None = None
+    """Unit to print in (integral: of the integrated quantity, e.g. kWh for a power in W)."""
+
+
+class PlotSpec(_Model):
+    """One panel of `evtwin plot`."""
+
+    title: str
+    """Panel title."""
+    signals: list[str]
+    """`unit.port` names or globs."""
+    unit: str | None = None
+    """Unit to plot in."""
+
+
+class ScenarioModel(_Model):
+    """An evtwin scenario: units, connections, usage schedule, algorithm, events and outputs."""
+
+    version: Literal[1] = 1
+    """Format version."""
+    description: str = ""
+    """Free text."""
+    experiment: Experiment
+    """Start and duration."""
+    units: dict[Name, UnitSpec] = Field(min_length=1)
+    """Units by instance name."""
+    connections: list[ConnectionSpec] = []
+    """Output -> input connections."""
+    schedule: ScheduleSpec | None = None
+    """Usage schedule; exposed as the unit `schedule`."""
+    algorithm: AlgorithmSpec = AlgorithmSpec()
+    """Master algorithm options."""
+    events: list[EventSpec] = []
+    """Threshold crossings to land on."""
+    outputs: OutputsSpec = OutputsSpec()
+    """What to record."""
+    summary: list[SummarySpec] | None = None
+    """Rows of the end-of-run table (default: chosen from the recorded ports' units)."""
+    plots: list[PlotSpec] | None = None
+    """Panels of `evtwin plot` (default: by unit: temperatures, powers, 0-1 signals)."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files."""
+    schema = ScenarioModel.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "evtwin scenario"
+    return schema

@@ -1,0 +1,138 @@
+"""Small Python units with known analytic behaviour, for testing the engine."""
+
+from __future__ import annotations
+
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
+
+
+class Integrator(PythonUnit):
+    """``x' = u``; without feed-through (its output is its state)."""
+
+    PORTS = (Port("u", INPUT, "W", "rate"), Port("x", OUTPUT, "J", "integral of u"))
+    can_save_state = True
+    direct_feedthrough = False
+
+    def __init__(self, x0: float = 0.0):
+        super().__init__()
+        self.x0 = x0
+        self.steps: list[tuple[float, float]] = []
+
+    def setup(self, start_time):
+        self.x = self.x0
+
+    def do_step(self, t, h):
+        self.steps.append((t, h))
+        self.x += self.u * h
+
+    def save_state(self):
+        return (self.x, len(self.steps))
+
+    def restore_state(self, state):
+        self.x = state[0]
+        del self.steps[state[1] :]
+
+
+class Gain(PythonUnit):
+    """``y = k * u + c`` with direct feed-through."""
+
+    PORTS = (Port("u", INPUT, "1"), Port("y", OUTPUT, "1"))
+    can_save_state = True
+
+    def __init__(self, k: float = 1.0, c: float = 0.0, unit: str = "1"):
+        self.PORTS = (Port("u", INPUT, unit), Port("y", OUTPUT, unit))
+        super().__init__()
+        self.k, self.c = k, c
+
+    def setup(self, start_time):
+        self.y = self.k * self.u + self.c
+
+    def do_step(self, t, h):
+        self.y = self.k * self.u + self.c
+
+    def save_state(self):
+        return self.y
+
+    def restore_state(self, state):
+        self.y = state
+
+
+class Counter(PythonUnit):
+    """Outputs the number of steps it has taken and the time it has reached."""
+
+    PORTS = (Port("n", OUTPUT, "1"), Port("t", OUTPUT, "s"))
+
+    def setup(self, start_time):
+        self.n, self.t = 0, start_time
+
+    def do_step(self, t, h):
+        self.n += 1
+        self.t = t + h
+
+
+class Follower(PythonUnit):
+    """Records the input it sees at each step."""
+
+    PORTS = (Port("u", INPUT, "1"), Port("y", OUTPUT, "1"))
+
+    def __init__(self, unit: str = "1"):
+        self.PORTS = (Port("u", INPUT, unit), Port("y", OUTPUT, unit))
+        super().__init__()
+        self.seen: list[tuple[float, float]] = []
+
+    def setup(self, start_time):
+        self.y = self.u
+
+    def do_step(self, t, h):
+        self.seen.append((t, self.u))
+        self.y = self.u
+
+
+class Failing(PythonUnit):
+    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told."""
+
+    PORTS = (Port("y", OUTPUT, "1", max=10.0),)
+
+    def __init__(self, fail_at: float, how: str = "raise"):
+        super().__init__()
+        self.fail_at, self.how = fail_at, how
+        self.terminated = False
+
+    def setup(self, start_time):
+        self.y = 0.0
+
+    def do_step(self, t, h):
+        if t + h >= self.fail_at:
+            if self.how == "raise":
+                raise RuntimeError("solver diverged")
+            self.y = float("nan") if self.how == "nan" else 11.0
+
+    def terminate(self):
+        self.terminated = True
+
+
+class StandInCharger(PythonUnit):
+    """A constant-current charger that stops at a target SOC: stands in for the CC-CV charger in tests."""
+
+    PORTS = (
+        Port("V_terminal", INPUT, "V"),
+        Port("SOC", INPUT, "1"),
+        Port("plugged", INPUT, "1", type="Boolean"),
+        Port("I_charge", OUTPUT, "A", min=0.0),
+    )
+    can_save_state = True
+
+    def __init__(self, current: float = 40.0, target_soc: float = 0.95):
+        super().__init__()
+        self.current, self.target_soc = current, target_soc
+
+    def setup(self, start_time):
+        self.I_charge = 0.0
+
+    def do_step(self, t, h):
+        self.I_charge = self.current if self.plugged and self.SOC < self.target_soc else 0.0
+
+    def save_state(self):
+        return self.I_charge
+
+    def restore_state(self, state):
+        self.I_charge = state
