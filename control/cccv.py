@@ -1,8 +1,9 @@
 """CC-CV charger: constant current (or constant power) until the battery's BMS limit binds, then follow it.
 
-Scenario type ``cccv_charger``. The charger drives the battery's ``I_charge`` input. Per step it
-decides the current for the *next* step from what it reads now (wire ``charger.I_charge ->
-battery.I_charge`` with ``delay: 1``):
+Scenario type ``cccv_charger``. The charger drives the battery's ``I_charge`` input. In each step
+``[t, t + h]`` it sets the current for that step from the battery's state at ``t``: wire the
+battery's outputs to the charger with ``delay: 1`` and ``charger.I_charge -> battery.I_charge``
+without (``docs/charging.md``). (With the delay on ``I_charge`` instead, it works one step late.)
 
 - CC phase: ``min(current_limit, power_limit / V_terminal)``, where ``power_limit`` is the power
   delivered to the pack (the grid supplies it plus the losses of the efficiency curve);
@@ -120,8 +121,9 @@ class CCCVCharger(PythonUnit):
         self._reset_session()
 
     def _reset_session(self) -> None:
-        self._applied = 0.0  # current [A] the battery gets over the step now running
-        self._soc_at_apply = -1.0  # SOC when that current started
+        self._applied = 0.0  # current [A] decided at the last step
+        self._soc_at_apply = -1.0  # SOC read then
+        self._t_at_apply = 0.0  # and the time [s] it was decided for
         self._coulomb_gain = 0.0  # observed dSOC per coulomb [1/C]
         self._started = False
 
@@ -166,15 +168,13 @@ class CCCVCharger(PythonUnit):
         duration = charge_needed / i_cc
         return now >= departure - self.timer_margin - duration
 
-    def _observe(self, h: float) -> None:
-        """Update the SOC gain per coulomb from the step of length ``h`` [s] that just ended.
-
-        The current decided at the previous step flowed over it (the ``delay: 1`` wiring).
-        """
-        if self._applied > 0.0 and self._soc_at_apply >= 0.0 and h > 0.0:
+    def _observe(self, now: float) -> None:
+        """Update the SOC gain per coulomb from the current decided at the last step and the SOC since."""
+        elapsed = now - self._t_at_apply
+        if self._applied > 0.0 and self._soc_at_apply >= 0.0 and elapsed > 0.0:
             gained = self.SOC - self._soc_at_apply
             if gained > 0.0:
-                self._coulomb_gain = gained / (self._applied * h)
+                self._coulomb_gain = gained / (self._applied * elapsed)
 
     def decide(self, now: float, h: float) -> float:
         """The current [A] for the step that starts at ``now`` [s] (expected length ``h`` [s])."""
@@ -204,13 +204,13 @@ class CCCVCharger(PythonUnit):
     # ------------------------------------------------------------------ stepping
 
     def do_step(self, t: float, h: float) -> None:
-        self._observe(h)
-        current = self.decide(t + h, h)
+        self._observe(t)
+        current = self.decide(t, h)
         self.set_command(current)
-        self._applied, self._soc_at_apply = current, self.SOC
+        self._applied, self._soc_at_apply, self._t_at_apply = current, self.SOC, t
 
     def set_command(self, current: float) -> None:
-        """Set ``I_charge`` and the power outputs for a commanded current [A] at the present voltage."""
+        """Set ``I_charge`` and the power outputs for a commanded current [A] at the voltage last read."""
         pack_power = current * self.V_terminal if current > 0.0 else 0.0
         grid = self.efficiency.grid_power(pack_power) if pack_power > 0.0 else 0.0
         self.I_charge = current
@@ -220,8 +220,8 @@ class CCCVCharger(PythonUnit):
 
     # ------------------------------------------------------------------ state
 
-    _STATE = ("I_charge", "P_grid", "P_loss", "charging", "done", "_applied", "_soc_at_apply", "_coulomb_gain",
-              "_started")
+    _STATE = ("I_charge", "P_grid", "P_loss", "charging", "done", "_applied", "_soc_at_apply", "_t_at_apply",
+              "_coulomb_gain", "_started")
 
     def save_state(self) -> Any:
         return tuple(getattr(self, k) for k in self._STATE)

@@ -1,9 +1,9 @@
 """A battery and a charger in closed loop, without a scenario: for tests, benchmarks and examples.
 
-The wiring is the one a scenario uses (``docs/charging.md``): the battery's outputs feed the
-charger's inputs of the same name, and the charger's ``I_charge`` feeds the battery with a
-delay of one step. Each step: the battery advances with the charger's last current, then the
-charger reads the new battery outputs and decides the current for the next step.
+The wiring is the one ``docs/charging.md`` recommends for a scenario: the battery's outputs feed
+the charger's inputs of the same name with a delay of one step, and the charger's ``I_charge``
+feeds the battery directly. Each step ``[t, t + h]``: the charger reads the battery's state at
+``t`` and sets the current for the step, then the battery advances with it.
 """
 
 from __future__ import annotations
@@ -60,38 +60,52 @@ class ClosedLoop:
         charger.bind(self._charger_in, self._charger_out)
         self.current = 0.0
         self.t = 0.0
+        self._battery_out: dict[str, float] = {}
 
     def start(self, t0: float = 0.0) -> None:
         self.t = t0
         self.battery.setup(t0)
         self.charger.setup(t0)
-        self._feed_charger(t0, dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs())))
-        self.current = 0.0
+        self._battery_out = dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs()))
 
-    def _feed_charger(self, t: float, out: dict[str, float]) -> None:
+    def save(self):
+        """A snapshot of the loop (both units' states, time, the signals between them)."""
+        return (self.battery.save_state(), self.charger.save_state(), self.t, self.current, dict(self._battery_out))
+
+    def restore(self, snapshot) -> None:
+        battery, charger, self.t, self.current, out = snapshot
+        self.battery.restore_state(battery)
+        self.charger.restore_state(charger)
+        self._battery_out = dict(out)
+
+    def _feed_charger(self, t: float) -> None:
+        out = self._battery_out
         values = [self.plugged(t)] + [out[n] for n in self._fed]
         if "T_ambient" in self._charger_in:
             values.append(self.ambient(t))
         self.charger.set_inputs(values)
 
     def run(self, duration: float, step: float) -> Trace:
-        """Advance by ``duration`` [s] in steps of ``step`` [s]; the trace of every step."""
+        """Advance by ``duration`` [s] in steps of ``step`` [s]; the trace of every step.
+
+        Row ``k`` holds the current applied over step ``k`` (``I_applied``, the charger's outputs
+        for it) and the battery's outputs at the step's end.
+        """
         n = int(round(duration / step))
         t0 = self.t
         rows, times = [], []
         for k in range(n):
             t = t0 + k * step
             amb = self.ambient(t)
-            self.battery.set_inputs([self.load(t), self.current, amb, amb])
-            self.battery.do_step(t, step)
-            out = dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs()))
-            self._feed_charger(t, out)
+            self._feed_charger(t)
             self.charger.do_step(t, step)
             cout = dict(zip(self._charger_out, self.charger.get_outputs()))
-            # The current the battery got over this step, then the charger's outputs for the next.
+            self.current = cout["I_charge"]
+            self.battery.set_inputs([self.load(t), self.current, amb, amb])
+            self.battery.do_step(t, step)
+            self._battery_out = out = dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs()))
             rows.append([self.current, *out.values(), self.plugged(t), *cout.values()])
             times.append(t + step)
-            self.current = cout["I_charge"]
         self.t = t0 + n * step
         names = ["I_applied", *BATTERY_OUTPUTS, "plugged", *(f"charger.{c}" for c in self._charger_out)]
         data = np.array(rows, dtype=float).reshape(len(rows), len(names))

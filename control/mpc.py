@@ -255,15 +255,14 @@ class MPCCharger(CCCVCharger):
     # ------------------------------------------------------------------ stepping
 
     def do_step(self, t: float, h: float) -> None:
-        self._observe(h)
-        self._carry(self._applied, h)
-        self.aging.update(self.SOC, self.T_cell, self.SOH_capacity, h, self._dod, self._chunk_crate()
-                          if self.model else 0.0)
+        self._observe(t)
+        self._carry(self._applied, t - self._t_at_apply)
+        self.aging.update(self.SOC, self.T_cell, self.SOH_capacity, h, self._dod, self._chunk_crate())
         self.solve_time = 0.0
         self.fallback = 0.0
-        current = self.decide(t + h, h)
+        current = self.decide(t, h)
         self.set_command(current)
-        self._applied, self._soc_at_apply = current, self.SOC
+        self._applied, self._soc_at_apply, self._t_at_apply = current, self.SOC, t
 
     def decide(self, now: float, h: float) -> float:
         if self.plugged < 0.5 or self.done >= 0.5 or self.SOC >= self.target_soc:
@@ -274,9 +273,12 @@ class MPCCharger(CCCVCharger):
         planned = self._planned_current(now)
         if planned is None:
             return super().decide(now, h)  # CC-CV: a failed solve, or too close to departure
-        current = min(planned, self.I_charge_max, self.cc_current())
+        limit = min(self.I_charge_max, self.cc_current())
+        current = min(planned, limit)
         if self._coulomb_gain > 0.0 and h > 0.0:
-            current = min(current, (self.target_soc - self.SOC) / (self._coulomb_gain * h))
+            # Within one step of the target: land on it now (what is left is below the plan's tolerance).
+            needed = (self.target_soc - self.SOC) / (self._coulomb_gain * h)
+            current = needed if needed <= limit else min(current, needed)
         return max(current, 0.0)
 
     def _planned_current(self, now: float) -> float | None:
@@ -337,7 +339,7 @@ class MPCCharger(CCCVCharger):
         x0 = self._state_now()
         current_max = self._current_max()
         limits = {"current_max": current_max, "power_max": self.power_limit, "v_max": self._v_max(),
-                  "t_max": max(self.t_max, self.T_cell + 0.5), "soc_max": max(self.target_soc, self.SOC)}
+                  "t_max": max(self.t_max, self.T_cell), "soc_max": max(self.target_soc, self.SOC)}
         params = {"T_ambient": self.T_ambient, "soh": self.SOH_capacity, "r_factor": self.SOH_resistance,
                   "q_cal": self.aging.q_cal or 0.0, "q_cyc": self.aging.q_cyc, "dod": self._dod,
                   "crate": self._chunk_crate(), "target": self.target_soc, "u_previous": self._applied,
@@ -359,7 +361,8 @@ class MPCCharger(CCCVCharger):
                         "iterations in %.1f ms (budget %.1f ms)", self.name, now, solution.status,
                         solution.iterations, 1e3 * solution.solve_time, 1e3 * self.time_budget)
             return False
-        self._plan = (now, dts, solution.current)
+        # An interior-point solution sits a hair inside its bounds: read what is under 0.05 A as off.
+        self._plan = (now, dts, np.where(solution.current < 0.05, 0.0, solution.current))
         self.soc_departure = solution.soc_end
         self.last_solution = solution
         return True
@@ -372,7 +375,7 @@ class MPCCharger(CCCVCharger):
         return (super().save_state(), copy.deepcopy((self._plan, self._x, self._dod,
                                                      self._departure, self.aging.q_cal, self.aging.q_cyc,
                                                      self.aging._soc, self.solve_time, self.fallback,
-                                                     self.soc_departure)))
+                                                     self.soc_departure, self.problem.warm_start)))
 
     def restore_state(self, state: Any) -> None:
         import copy
@@ -380,9 +383,8 @@ class MPCCharger(CCCVCharger):
         base, mine = state
         super().restore_state(base)
         (self._plan, self._x, self._dod, self._departure, self.aging.q_cal, self.aging.q_cyc,
-         self.aging._soc, self.solve_time, self.fallback, self.soc_departure) = copy.deepcopy(mine)
-        # IPOPT's multipliers belong to the abandoned future.
-        self.problem.reset_warm_start()
+         self.aging._soc, self.solve_time, self.fallback, self.soc_departure,
+         self.problem.warm_start) = copy.deepcopy(mine)
 
     def metadata(self) -> dict[str, str]:
         return {"type": "mpc_charger", "objective": self.objective, "efficiency": self.efficiency.describe(),
