@@ -32,6 +32,8 @@ from cosim.unit import INPUT, OUTPUT, PARAMETER, Port, PythonUnit
 NO_LIMIT = 1e6
 
 MODES = ("plug_in", "timer")
+#: SOC short of the target [1] that counts a departure as missed.
+MISSED_TOLERANCE = 1e-3
 
 
 def charger_input_ports() -> tuple[Port, ...]:
@@ -50,11 +52,20 @@ def charger_input_ports() -> tuple[Port, ...]:
 def charger_output_ports() -> tuple[Port, ...]:
     """Outputs shared by the CC-CV charger and the MPC."""
     return (
-        Port("I_charge", OUTPUT, "A", "Charge current into the battery for the next step (>= 0)", 0.0, 0.0),
+        Port("I_charge", OUTPUT, "A", "Charge current into the battery over this step (>= 0)", 0.0, 0.0),
         Port("P_grid", OUTPUT, "W", "Power drawn from the grid, losses included", 0.0, 0.0),
         Port("P_loss", OUTPUT, "W", "Charger losses (grid power minus power into the pack)", 0.0, 0.0),
         Port("charging", OUTPUT, "1", "1 while current flows", 0.0, 0.0, 1.0),
         Port("done", OUTPUT, "1", "1 once this plug-in session has reached its target or cut-off", 0.0, 0.0, 1.0),
+        # Running totals, so a run's figures need no output recorded at full rate.
+        Port("E_grid", OUTPUT, "J", "Energy drawn from the grid so far", 0.0, 0.0),
+        Port("E_loss", OUTPUT, "J", "Charger losses so far", 0.0, 0.0),
+        Port("charge_time", OUTPUT, "s", "Time with current flowing so far", 0.0, 0.0),
+        Port("sessions", OUTPUT, "1", "Plug-in sessions in which current flowed, so far", 0.0, 0.0),
+        Port("departures", OUTPUT, "1", "Departures after a plug-in session so far (with a known departure time)",
+             0.0, 0.0),
+        Port("missed_departures", OUTPUT, "1", "Of those, departures with the SOC under the target (by > 1e-3)",
+             0.0, 0.0),
     )
 
 
@@ -116,7 +127,7 @@ class CCCVCharger(PythonUnit):
         if mode not in MODES:
             raise ScenarioError(f"cccv_charger: mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.mode = mode
-        self.departures = make_departures(departure)
+        self.departure_clock = make_departures(departure)
         self.efficiency = make_efficiency(efficiency)
         self._reset_session()
 
@@ -128,13 +139,17 @@ class CCCVCharger(PythonUnit):
         self._started = False
 
     def setup(self, start_time: float) -> None:
-        if self.mode == "timer" and self.departures is None:
+        if self.mode == "timer" and self.departure_clock is None:
             raise ScenarioError(
                 f"unit {self.name!r}: mode 'timer' needs a departure time: the setting departure: \"07:30\" "
                 "(or a mapping of days), or a connected departure_time input"
             )
         self._reset_session()
         self.I_charge = self.P_grid = self.P_loss = self.charging = self.done = 0.0
+        self.E_grid = self.E_loss = self.charge_time = self.sessions = 0.0
+        self.departures = self.missed_departures = self.departures_count = self.missed_count = 0.0
+        self._pending_departure: float | None = None
+        self._session_counted = False
 
     # ------------------------------------------------------------------ decisions
 
@@ -155,7 +170,7 @@ class CCCVCharger(PythonUnit):
         """Absolute time [s] of the next departure after ``now`` [s], if known."""
         if self.departure_time > 0.0:
             return self.departure_time
-        return self.departures.next_after(now) if self.departures is not None else None
+        return self.departure_clock.next_after(now) if self.departure_clock is not None else None
 
     def _timer_allows(self, now: float) -> bool:
         if self.mode != "timer" or self._started:
@@ -205,9 +220,39 @@ class CCCVCharger(PythonUnit):
 
     def do_step(self, t: float, h: float) -> None:
         self._observe(t)
+        self._check_departure(t)
+        self._prepare_step(t, h)
         current = self.decide(t, h)
         self.set_command(current)
+        self._count(current, h)
         self._applied, self._soc_at_apply, self._t_at_apply = current, self.SOC, t
+
+    def _prepare_step(self, t: float, h: float) -> None:
+        """Hook for what a subclass does each step before deciding."""
+
+    def _check_departure(self, t: float) -> None:
+        """Score the departure a plug-in session was charging for, once its time has come."""
+        if self._pending_departure is None:
+            if self.plugged >= 0.5 and (self.departure_clock is not None or self.departure_time > 0.0):
+                self._pending_departure = self.next_departure(t)
+            return
+        if t >= self._pending_departure - 1e-6:
+            self.departures_count += 1.0
+            if self.SOC < self.target_soc - MISSED_TOLERANCE:
+                self.missed_count += 1.0
+            self._pending_departure = None
+
+    def _count(self, current: float, h: float) -> None:
+        self.E_grid += self.P_grid * h
+        self.E_loss += self.P_loss * h
+        if current > 0.0:
+            self.charge_time += h
+            if not self._session_counted:
+                self.sessions += 1.0
+                self._session_counted = True
+        if self.plugged < 0.5:
+            self._session_counted = False
+        self.departures, self.missed_departures = self.departures_count, self.missed_count
 
     def set_command(self, current: float) -> None:
         """Set ``I_charge`` and the power outputs for a commanded current [A] at the voltage last read."""
@@ -221,7 +266,8 @@ class CCCVCharger(PythonUnit):
     # ------------------------------------------------------------------ state
 
     _STATE = ("I_charge", "P_grid", "P_loss", "charging", "done", "_applied", "_soc_at_apply", "_t_at_apply",
-              "_coulomb_gain", "_started")
+              "_coulomb_gain", "_started", "E_grid", "E_loss", "charge_time", "sessions", "departures",
+              "missed_departures", "departures_count", "missed_count", "_pending_departure", "_session_counted")
 
     def save_state(self) -> Any:
         return tuple(getattr(self, k) for k in self._STATE)

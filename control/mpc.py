@@ -163,7 +163,7 @@ class MPCCharger(CCCVCharger):
         return self.capacity_Ah * 3600.0 * self.n_parallel
 
     def setup(self, start_time: float) -> None:
-        if self.objective == "overnight" and self.departures is None:
+        if self.objective == "overnight" and self.departure_clock is None:
             raise ScenarioError(
                 f"unit {self.name!r}: objective 'overnight' needs a departure time: the setting departure: \"07:30\" "
                 "(or a mapping of days), or a connected departure_time input"
@@ -254,15 +254,11 @@ class MPCCharger(CCCVCharger):
 
     # ------------------------------------------------------------------ stepping
 
-    def do_step(self, t: float, h: float) -> None:
-        self._observe(t)
+    def _prepare_step(self, t: float, h: float) -> None:
         self._carry(self._applied, t - self._t_at_apply)
         self.aging.update(self.SOC, self.T_cell, self.SOH_capacity, h, self._dod, self._chunk_crate())
         self.solve_time = 0.0
         self.fallback = 0.0
-        current = self.decide(t, h)
-        self.set_command(current)
-        self._applied, self._soc_at_apply, self._t_at_apply = current, self.SOC, t
 
     def decide(self, now: float, h: float) -> float:
         if self.plugged < 0.5 or self.done >= 0.5 or self.SOC >= self.target_soc:

@@ -182,3 +182,19 @@ def test_with_the_battery_fmu(battery_fmu):
     assert tr_fmu["SOC"][-1] == pytest.approx(0.8, abs=1e-6)
     for name in ("SOC", "V_terminal", "I_applied", "T_cell"):
         assert np.allclose(tr_fmu[name], tr_py[name], rtol=1e-12, atol=1e-12), name
+
+
+def test_running_totals_and_a_missed_departure():
+    # Plugged in at 07:00 with the departure at 07:30: half an hour cannot take SOC 0.3 to 0.9.
+    plugged = lambda t: 1.0 if t < 7.5 * 3600.0 else 0.0  # noqa: E731
+    chg = charger({"departure": "07:30"}, target_soc=0.9)
+    tr = run(battery(SOC_init=0.3), chg, 1.0, step=10.0, t0=7 * 3600.0, plugged=plugged)
+    assert tr["charger.departures"][-1] == 1.0 and tr["charger.missed_departures"][-1] == 1.0
+    assert tr["charger.E_grid"][-1] == pytest.approx(np.sum(tr["charger.P_grid"]) * 10.0, rel=1e-12)
+    assert tr["charger.E_loss"][-1] == pytest.approx(np.sum(tr["charger.P_loss"]) * 10.0, rel=1e-12)
+    assert tr["charger.charge_time"][-1] == 10.0 * np.count_nonzero(tr["I_applied"] > 0) == 1800.0
+    assert tr["charger.sessions"][-1] == 1.0
+    # The same with enough time: met.
+    chg = charger({"departure": "07:30"}, target_soc=0.9)
+    tr = run(battery(SOC_init=0.85), chg, 1.0, step=10.0, t0=7 * 3600.0, plugged=plugged)
+    assert tr["charger.departures"][-1] == 1.0 and tr["charger.missed_departures"][-1] == 0.0
