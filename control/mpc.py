@@ -129,7 +129,7 @@ class MPCCharger(CCCVCharger):
         Port("t_max", PARAMETER, "K", "Cell temperature limit", 318.15),
         Port("max_c_rate", PARAMETER, "1/h", "Charge C-rate limit; 0: the aging model's fitted range (0.65C)", 0.0,
              0.0),
-        Port("intervals", PARAMETER, "1", "Intervals of the horizon (N)", 32, 2, type="Integer"),
+        Port("intervals", PARAMETER, "1", "Intervals of the horizon (N)", 24, 2, type="Integer"),
         Port("resolution", PARAMETER, "s", "Interval length (longer when N of them do not reach the departure); "
              "the plan is solved again at every interval boundary", 900.0, 1.0),
         Port("departure_margin", PARAMETER, "s", "Overnight: plan to reach the target this long before departure "

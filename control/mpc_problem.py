@@ -163,14 +163,16 @@ class ChargingProblem:
                     "sb": "yes",
                     "max_iter": 200,
                     "tol": 1e-6,
-                    # The tables are piecewise linear: an optimum on a kink has no exact KKT point, and
-                    # IPOPT stalls there with its dual infeasibility stuck above tol. Three iterations in
-                    # which the objective no longer moves (1e-9 relative) and the dynamics and limits
-                    # hold to 1e-7 end the solve as "acceptable".
-                    "acceptable_tol": 1.0,
-                    "acceptable_iter": 3,
-                    "acceptable_constr_viol_tol": 1e-7,
-                    "acceptable_obj_change_tol": 1e-9,
+                    # The tables are piecewise linear (the hysteresis and OCV tables have a kink every
+                    # 1 and 0.5 % SOC): near an optimum on kinks there is no exact KKT point, and IPOPT
+                    # stalls with its dual infeasibility well above tol. The solve ends as "acceptable"
+                    # after two iterations in which the objective moved less than 1e-8 (relative) and
+                    # the dynamics and limits hold to 1e-5 in the scaled variables (SOC 1e-5, RC and
+                    # hysteresis voltages 0.1 uV, temperatures 0.1 mK, power 0.01 W).
+                    "acceptable_tol": 1e6,
+                    "acceptable_iter": 2,
+                    "acceptable_constr_viol_tol": 1e-5,
+                    "acceptable_obj_change_tol": 1e-8,
                     "max_wall_time": float(time_budget),
                     "mu_strategy": "adaptive",
                     "hessian_approximation": HESSIAN,
