@@ -141,7 +141,8 @@ def thermal_transition(dt, conductance_boundary, p, ops=SCALAR):
     eigenvalues), so a step of any length ``dt`` [s] is exact: ``x(dt) = x_ss + exp(A dt)(x - x_ss)``
     (:func:`thermal_after`). Cayley-Hamilton for 2x2: ``exp(A dt) = s1 A + s0 I``.
     """
-    c1, c2, k1, kb = p.cell_heat_capacity, p.housing_heat_capacity, p.conductance_cell_housing, conductance_boundary
+    c1, c2, k1 = p.cell_heat_capacity, p.housing_heat_capacity, p.conductance_cell_housing
+    kb = conductance_boundary
     a11, a12 = -k1 / c1, k1 / c1
     a21, a22 = k1 / c2, -(k1 + kb) / c2
     tr, det = a11 + a22, a11 * a22 - a12 * a21

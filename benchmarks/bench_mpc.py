@@ -57,8 +57,17 @@ def fast(sessions: int) -> tuple[MPCCharger, float]:
     hot = 303.15
     mpc = MPCCharger(objective="fast", efficiency=0.93)
     mpc.name = "charger"
-    mpc.configure({"power_limit": 150e3, "current_limit": 400.0, "target_soc": 0.8, "max_c_rate": 1.0,
-                   "resolution": 300.0, "intervals": 24, "t_max": 310.15})
+    mpc.configure(
+        {
+            "power_limit": 150e3,
+            "current_limit": 400.0,
+            "target_soc": 0.8,
+            "max_c_rate": 1.0,
+            "resolution": 300.0,
+            "intervals": 24,
+            "t_max": 310.15,
+        }
+    )
     elapsed = 0.0
     for _ in range(sessions):
         battery = BatteryUnit(SOC_init=0.2, T_init=hot)
@@ -75,8 +84,16 @@ def fast(sessions: int) -> tuple[MPCCharger, float]:
 
 def row(label: str, mpc: MPCCharger, horizon: str, wall: float) -> list[str]:
     ms = np.array(mpc.solve_times) * 1e3
-    return [label, horizon, str(len(ms)), f"{np.median(ms):.1f}", f"{np.percentile(ms, 99):.1f}", f"{ms.max():.1f}",
-            f"{statistics.median(mpc.iterations):.0f}", f"{wall:.1f}"]
+    return [
+        label,
+        horizon,
+        str(len(ms)),
+        f"{np.median(ms):.1f}",
+        f"{np.percentile(ms, 99):.1f}",
+        f"{ms.max():.1f}",
+        f"{statistics.median(mpc.iterations):.0f}",
+        f"{wall:.1f}",
+    ]
 
 
 def main() -> None:
@@ -90,17 +107,39 @@ def main() -> None:
     night_mpc, night_wall = overnight(args.nights)
     fast_mpc, fast_wall = fast(args.fast_sessions)
     table = Table(title="MPC solve time per replanning step, closed loop with the battery twin")
-    for col in ("objective", "horizon", "solves", "median [ms]", "p99 [ms]", "max [ms]", "IPOPT iterations (median)",
-                "run wall [s]"):
+    for col in (
+        "objective",
+        "horizon",
+        "solves",
+        "median [ms]",
+        "p99 [ms]",
+        "max [ms]",
+        "IPOPT iterations (median)",
+        "run wall [s]",
+    ):
         table.add_column(col, justify="right")
     n = int(night_mpc.intervals)
-    table.add_row(*row(f"overnight ({args.nights} nights)", night_mpc,
-                       f"N = {n}, >= {night_mpc.resolution / 60:.0f} min to departure", night_wall))
-    table.add_row(*row(f"fast DC ({args.fast_sessions} sessions)", fast_mpc,
-                       f"N = {int(fast_mpc.intervals)} x {fast_mpc.resolution / 60:.0f} min", fast_wall))
+    table.add_row(
+        *row(
+            f"overnight ({args.nights} nights)",
+            night_mpc,
+            f"N = {n}, >= {night_mpc.resolution / 60:.0f} min to departure",
+            night_wall,
+        )
+    )
+    table.add_row(
+        *row(
+            f"fast DC ({args.fast_sessions} sessions)",
+            fast_mpc,
+            f"N = {int(fast_mpc.intervals)} x {fast_mpc.resolution / 60:.0f} min",
+            fast_wall,
+        )
+    )
     Console().print(table)
     fallbacks = sum(1 for t in night_mpc.solve_times if t >= night_mpc.time_budget)
-    print(f"overnight solves over the {night_mpc.time_budget * 1e3:.0f} ms budget (CC-CV fallback): {fallbacks}")
+    print(
+        f"overnight solves over the {night_mpc.time_budget * 1e3:.0f} ms budget (CC-CV fallback): {fallbacks}"
+    )
 
 
 if __name__ == "__main__":

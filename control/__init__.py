@@ -1,4 +1,4 @@
-"""Charging controllers: the CC-CV charger and the CasADi MPC (scenario types ``cccv_charger``, ``mpc_charger``).
+"""Charging controllers: the CC-CV charger and the CasADi MPC (unit types ``cccv_charger``, ``mpc_charger``).
 
 Importing this package loads neither CasADi nor numpy; the MPC imports CasADi when it is built.
 """

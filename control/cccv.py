@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from control.departure import Departures, DepartureError
+from control.departure import DepartureError, Departures
 from control.efficiency import DEFAULT_EFFICIENCY, ChargerEfficiency, EfficiencyError
 from cosim.errors import ScenarioError
 from cosim.unit import INPUT, OUTPUT, PARAMETER, Port, PythonUnit
@@ -39,13 +39,32 @@ MISSED_TOLERANCE = 1e-3
 def charger_input_ports() -> tuple[Port, ...]:
     """Inputs shared by the CC-CV charger and the MPC."""
     return (
-        Port("plugged", INPUT, "1", "1 while the vehicle is plugged in (from the usage schedule)", 1.0, 0.0, 1.0),
+        Port(
+            "plugged",
+            INPUT,
+            "1",
+            "1 while the vehicle is plugged in (from the usage schedule)",
+            1.0,
+            0.0,
+            1.0,
+        ),
         Port("SOC", INPUT, "1", "Battery state of charge", 0.5, 0.0, 1.0),
         Port("V_terminal", INPUT, "V", "Battery terminal voltage (last step's mean)", 0.0),
-        Port("I_charge_max", INPUT, "A", "Battery's charge current limit (its BMS); unconnected: no limit",
-             NO_LIMIT, 0.0),
-        Port("departure_time", INPUT, "s", "Absolute time of the next departure; 0: use the departure setting",
-             0.0),
+        Port(
+            "I_charge_max",
+            INPUT,
+            "A",
+            "Battery's charge current limit (its BMS); unconnected: no limit",
+            NO_LIMIT,
+            0.0,
+        ),
+        Port(
+            "departure_time",
+            INPUT,
+            "s",
+            "Absolute time of the next departure; 0: use the departure setting",
+            0.0,
+        ),
     )
 
 
@@ -56,28 +75,60 @@ def charger_output_ports() -> tuple[Port, ...]:
         Port("P_grid", OUTPUT, "W", "Power drawn from the grid, losses included", 0.0, 0.0),
         Port("P_loss", OUTPUT, "W", "Charger losses (grid power minus power into the pack)", 0.0, 0.0),
         Port("charging", OUTPUT, "1", "1 while current flows", 0.0, 0.0, 1.0),
-        Port("done", OUTPUT, "1", "1 once this plug-in session has reached its target or cut-off", 0.0, 0.0, 1.0),
+        Port(
+            "done",
+            OUTPUT,
+            "1",
+            "1 once this plug-in session has reached its target or cut-off",
+            0.0,
+            0.0,
+            1.0,
+        ),
         # Running totals, so a run's figures need no output recorded at full rate.
         Port("E_grid", OUTPUT, "J", "Energy drawn from the grid so far", 0.0, 0.0),
         Port("E_loss", OUTPUT, "J", "Charger losses so far", 0.0, 0.0),
         Port("charge_time", OUTPUT, "s", "Time with current flowing so far", 0.0, 0.0),
         Port("sessions", OUTPUT, "1", "Plug-in sessions in which current flowed, so far", 0.0, 0.0),
-        Port("departures", OUTPUT, "1", "Departures after a plug-in session so far (with a known departure time)",
-             0.0, 0.0),
-        Port("missed_departures", OUTPUT, "1", "Of those, departures with the SOC under the target (by > 1e-3)",
-             0.0, 0.0),
+        Port(
+            "departures",
+            OUTPUT,
+            "1",
+            "Departures after a plug-in session so far (with a known departure time)",
+            0.0,
+            0.0,
+        ),
+        Port(
+            "missed_departures",
+            OUTPUT,
+            "1",
+            "Of those, departures with the SOC under the target (by > 1e-3)",
+            0.0,
+            0.0,
+        ),
     )
 
 
 def limit_ports(power_limit: float = 7400.0, current_limit: float = 250.0) -> tuple[Port, ...]:
     """Parameters shared by the CC-CV charger and the MPC."""
     return (
-        Port("power_limit", PARAMETER, "W", "Charger power delivered to the pack (7.4 kW AC wallbox, 150 kW DC)",
-             power_limit, 0.0),
+        Port(
+            "power_limit",
+            PARAMETER,
+            "W",
+            "Charger power delivered to the pack (7.4 kW AC wallbox, 150 kW DC)",
+            power_limit,
+            0.0,
+        ),
         Port("current_limit", PARAMETER, "A", "Charger output current limit", current_limit, 0.0),
         Port("target_soc", PARAMETER, "1", "SOC at which the charge ends", 0.9, 0.0, 1.0),
-        Port("cutoff_c_rate", PARAMETER, "1/h", "CV taper end current as a C-rate of the pack (C/20 = 0.05)",
-             0.05, 0.0),
+        Port(
+            "cutoff_c_rate",
+            PARAMETER,
+            "1/h",
+            "CV taper end current as a C-rate of the pack (C/20 = 0.05)",
+            0.05,
+            0.0,
+        ),
     )
 
 
@@ -115,14 +166,24 @@ class CCCVCharger(PythonUnit):
         *charger_input_ports(),
         *charger_output_ports(),
         *limit_ports(),
-        Port("pack_capacity_Ah", PARAMETER, "Ah", "Nominal pack capacity (cells in parallel x cell capacity)",
-             220.0, 0.0),
+        Port(
+            "pack_capacity_Ah",
+            PARAMETER,
+            "Ah",
+            "Nominal pack capacity (cells in parallel x cell capacity)",
+            220.0,
+            0.0,
+        ),
         Port("timer_margin", PARAMETER, "s", "Timer mode: finish this long before departure", 900.0, 0.0),
     )
     can_save_state: ClassVar[bool] = True
 
-    def __init__(self, mode: str = "plug_in", departure: str | Mapping[str, str] | None = None,
-                 efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY):
+    def __init__(
+        self,
+        mode: str = "plug_in",
+        departure: str | Mapping[str, str] | None = None,
+        efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
+    ):
         super().__init__()
         if mode not in MODES:
             raise ScenarioError(f"cccv_charger: mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -265,15 +326,34 @@ class CCCVCharger(PythonUnit):
 
     # ------------------------------------------------------------------ state
 
-    _STATE = ("I_charge", "P_grid", "P_loss", "charging", "done", "_applied", "_soc_at_apply", "_t_at_apply",
-              "_coulomb_gain", "_started", "E_grid", "E_loss", "charge_time", "sessions", "departures",
-              "missed_departures", "departures_count", "missed_count", "_pending_departure", "_session_counted")
+    _STATE = (
+        "I_charge",
+        "P_grid",
+        "P_loss",
+        "charging",
+        "done",
+        "_applied",
+        "_soc_at_apply",
+        "_t_at_apply",
+        "_coulomb_gain",
+        "_started",
+        "E_grid",
+        "E_loss",
+        "charge_time",
+        "sessions",
+        "departures",
+        "missed_departures",
+        "departures_count",
+        "missed_count",
+        "_pending_departure",
+        "_session_counted",
+    )
 
     def save_state(self) -> Any:
         return tuple(getattr(self, k) for k in self._STATE)
 
     def restore_state(self, state: Any) -> None:
-        for k, v in zip(self._STATE, state):
+        for k, v in zip(self._STATE, state, strict=True):
             setattr(self, k, v)
 
     def metadata(self) -> dict[str, str]:

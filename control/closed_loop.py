@@ -16,8 +16,18 @@ import numpy as np
 from cosim.unit import INPUT, Unit
 
 #: Battery outputs recorded (and passed on to charger inputs of the same name).
-BATTERY_OUTPUTS = ("SOC", "V_terminal", "I_terminal", "P_terminal", "T_cell", "T_housing", "SOH_capacity",
-                   "I_charge_max", "EFC", "Q_heat")
+BATTERY_OUTPUTS = (
+    "SOC",
+    "V_terminal",
+    "I_terminal",
+    "P_terminal",
+    "T_cell",
+    "T_housing",
+    "SOH_capacity",
+    "I_charge_max",
+    "EFC",
+    "Q_heat",
+)
 
 
 @dataclass
@@ -46,8 +56,14 @@ class ClosedLoop:
         Power drawn by the vehicle [W] as a function of time [s] (default: none).
     """
 
-    def __init__(self, battery: Unit, charger: Unit, ambient: float | Callable[[float], float] = 298.15,
-                 plugged: Callable[[float], float] | None = None, load: Callable[[float], float] | None = None):
+    def __init__(
+        self,
+        battery: Unit,
+        charger: Unit,
+        ambient: float | Callable[[float], float] = 298.15,
+        plugged: Callable[[float], float] | None = None,
+        load: Callable[[float], float] | None = None,
+    ):
         self.battery, self.charger = battery, charger
         self.ambient = ambient if callable(ambient) else (lambda t, v=float(ambient): v)
         self.plugged = plugged or (lambda t: 1.0)
@@ -66,11 +82,17 @@ class ClosedLoop:
         self.t = t0
         self.battery.setup(t0)
         self.charger.setup(t0)
-        self._battery_out = dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs()))
+        self._battery_out = dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs(), strict=True))
 
     def save(self):
         """A snapshot of the loop (both units' states, time, the signals between them)."""
-        return (self.battery.save_state(), self.charger.save_state(), self.t, self.current, dict(self._battery_out))
+        return (
+            self.battery.save_state(),
+            self.charger.save_state(),
+            self.t,
+            self.current,
+            dict(self._battery_out),
+        )
 
     def restore(self, snapshot) -> None:
         battery, charger, self.t, self.current, out = snapshot
@@ -99,11 +121,11 @@ class ClosedLoop:
             amb = self.ambient(t)
             self._feed_charger(t)
             self.charger.do_step(t, step)
-            cout = dict(zip(self._charger_out, self.charger.get_outputs()))
+            cout = dict(zip(self._charger_out, self.charger.get_outputs(), strict=True))
             self.current = cout["I_charge"]
             self.battery.set_inputs([self.load(t), self.current, amb, amb])
             self.battery.do_step(t, step)
-            self._battery_out = out = dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs()))
+            self._battery_out = out = dict(zip(BATTERY_OUTPUTS, self.battery.get_outputs(), strict=True))
             rows.append([self.current, *out.values(), self.plugged(t), *cout.values()])
             times.append(t + step)
         self.t = t0 + n * step

@@ -54,7 +54,8 @@ class Departures:
                 close = difflib.get_close_matches(unknown[0], list(_DAYS) + list(_GROUPS), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise DepartureError(
-                    f"departure: unknown day {unknown[0]!r}{hint} (known: {', '.join(_DAYS + tuple(_GROUPS))})"
+                    f"departure: unknown day {unknown[0]!r}{hint} "
+                    f"(known: {', '.join(_DAYS + tuple(_GROUPS))})"
                 )
             for group, days in _GROUPS.items():
                 if group in spec:

@@ -23,7 +23,8 @@ from battery_fmu.ops import SCALAR, Table1D
 NAMED_CURVES: dict[str, tuple[tuple[tuple[float, float], ...], str]] = {
     "adac2022_model3": (
         ((2300.0, 1.0 - 0.152), (3500.0, 1.0 - 0.114), (11000.0, 1.0 - 0.077)),
-        "ADAC 2022 AC charging-loss test, Tesla Model 3: loss 15.2 % at 2.3 kW, 11.4 % at 3.5 kW, 7.7 % at 11 kW",
+        "ADAC 2022 AC charging-loss test, Tesla Model 3: loss 15.2 % at 2.3 kW, 11.4 % at 3.5 kW, "
+        "7.7 % at 11 kW",
     ),
 }
 DEFAULT_EFFICIENCY = "adac2022_model3"
@@ -50,7 +51,9 @@ class ChargerEfficiency:
         self.constant: float | None = None
         self.table: Table1D | None = None
         if isinstance(spec, bool):
-            raise EfficiencyError(f"efficiency must be a number in (0, 1], a curve name or a table, got {spec!r}")
+            raise EfficiencyError(
+                f"efficiency must be a number in (0, 1], a curve name or a table, got {spec!r}"
+            )
         if isinstance(spec, (int, float)):
             if not 0.0 < float(spec) <= 1.0:
                 raise EfficiencyError(f"efficiency must be within (0, 1], got {spec!r}")
@@ -68,7 +71,9 @@ class ChargerEfficiency:
             points = _table_points(spec)
             self.source = "user table"
         else:
-            raise EfficiencyError(f"efficiency must be a number in (0, 1], a curve name or a table, got {spec!r}")
+            raise EfficiencyError(
+                f"efficiency must be a number in (0, 1], a curve name or a table, got {spec!r}"
+            )
         # Re-expressed over pack power (grid power x efficiency), so the pack side needs no iteration.
         pack = tuple(p * e for p, e in points)
         self.table = Table1D("charger_efficiency", pack, tuple(e for _, e in points))
@@ -99,15 +104,23 @@ def _table_points(spec: Mapping[str, Any]) -> tuple[tuple[float, float], ...]:
             f"an efficiency table needs the keys power, efficiency and optionally unit (got {sorted(spec)})"
         )
     power, eff = spec["power"], spec["efficiency"]
-    if not (isinstance(power, Sequence) and isinstance(eff, Sequence)) or len(power) != len(eff) or len(power) < 2:
-        raise EfficiencyError("efficiency table: power and efficiency must be lists of the same length (>= 2)")
+    if (
+        not (isinstance(power, Sequence) and isinstance(eff, Sequence))
+        or len(power) != len(eff)
+        or len(power) < 2
+    ):
+        raise EfficiencyError(
+            "efficiency table: power and efficiency must be lists of the same length (>= 2)"
+        )
     unit = str(spec.get("unit", "W"))
     try:
         watts = [to_si(float(p), unit) for p in power]
     except UnitError as err:
         raise EfficiencyError(f"efficiency table: {err}") from None
-    if any(b <= a for a, b in zip(watts, watts[1:])) or watts[0] <= 0.0:
-        raise EfficiencyError(f"efficiency table: power must be positive and increase strictly, got {list(power)}")
+    if any(b <= a for a, b in zip(watts, watts[1:], strict=False)) or watts[0] <= 0.0:
+        raise EfficiencyError(
+            f"efficiency table: power must be positive and increase strictly, got {list(power)}"
+        )
     if not all(0.0 < float(e) <= 1.0 for e in eff):
         raise EfficiencyError(f"efficiency table: every efficiency must be within (0, 1], got {list(eff)}")
-    return tuple(zip(watts, (float(e) for e in eff)))
+    return tuple(zip(watts, (float(e) for e in eff), strict=True))

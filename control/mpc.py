@@ -13,7 +13,8 @@ Two objectives:
   intervals; the target SOC must be reached by then (a slack with a large weight keeps the
   program feasible when it cannot be). Calendar aging while parked is part of the cost, so the
   plan charges late; the charger's efficiency curve and the battery's losses decide how fast.
-- ``fast``: DC fast charging over a receding horizon of ``intervals`` x ``resolution``: the time short of the target
+- ``fast``: DC fast charging over a receding horizon of ``intervals`` x ``resolution``: the time short of the
+  target
   (``time_weight``) against the predicted fade (``degradation_weight``), under the voltage,
   temperature, power, current and fitted C-rate limits.
 
@@ -78,8 +79,9 @@ class AgingObserver:
         if self._soc is not None and soc != self._soc:
             efc = abs(soc - self._soc) * soh / 2.0
             k_cyc = eq.cycle_rate(dod, crate, eq.cycle_temperature_factor(temperature, p), p)
-            slope = eq.power_law_slope(max(self.q_cyc, eq.power_law_value(k_cyc, 1.0, p.aging.pcyc)), k_cyc,
-                                       p.aging.pcyc)
+            slope = eq.power_law_slope(
+                max(self.q_cyc, eq.power_law_value(k_cyc, 1.0, p.aging.pcyc)), k_cyc, p.aging.pcyc
+            )
             self.q_cyc += slope * efc
         self._soc = soc
 
@@ -109,44 +111,139 @@ class MPCCharger(CCCVCharger):
     PORTS: ClassVar[tuple[Port, ...]] = (
         *charger_input_ports(),
         Port("T_cell", INPUT, "K", "Battery cell temperature", 298.15),
-        Port("T_housing", INPUT, "K", "Battery housing temperature; 0 (unconnected): taken equal to T_cell", 0.0),
+        Port(
+            "T_housing",
+            INPUT,
+            "K",
+            "Battery housing temperature; 0 (unconnected): taken equal to T_cell",
+            0.0,
+        ),
         Port("T_ambient", INPUT, "K", "Ambient temperature", 298.15),
         Port("SOH_capacity", INPUT, "1", "Battery capacity relative to new", 1.0),
         Port("SOH_resistance", INPUT, "1", "Battery resistance relative to new", 1.0),
         *charger_output_ports(),
-        Port("solve_time", OUTPUT, "s", "Wall time of this step's replanning (0 when it followed the plan)", 0.0),
-        Port("fallback", OUTPUT, "1", "1 when this step fell back to CC-CV (IPOPT failed or ran out of time)", 0.0,
-             0.0, 1.0),
-        Port("soc_departure", OUTPUT, "1", "SOC the last plan predicts at its horizon's end (the departure)", 0.0),
+        Port(
+            "solve_time",
+            OUTPUT,
+            "s",
+            "Wall time of this step's replanning (0 when it followed the plan)",
+            0.0,
+        ),
+        Port(
+            "fallback",
+            OUTPUT,
+            "1",
+            "1 when this step fell back to CC-CV (IPOPT failed or ran out of time)",
+            0.0,
+            0.0,
+            1.0,
+        ),
+        Port(
+            "soc_departure",
+            OUTPUT,
+            "1",
+            "SOC the last plan predicts at its horizon's end (the departure)",
+            0.0,
+        ),
+        Port("solves", OUTPUT, "1", "Solves so far", 0.0, 0.0),
+        Port(
+            "fallbacks",
+            OUTPUT,
+            "1",
+            "Solves so far that failed (IPOPT status or time budget): CC-CV for the step",
+            0.0,
+            0.0,
+        ),
         *limit_ports(),
-        Port("capacity_Ah", PARAMETER, "Ah", "Nominal cell capacity (as the battery's parameter)", 220.0, 0.0),
-        Port("n_series", PARAMETER, "1", "Cells in series (as the battery's parameter)", 106, 1, type="Integer"),
-        Port("n_parallel", PARAMETER, "1", "Cells in parallel (as the battery's parameter)", 1, 1, type="Integer"),
-        Port("degradation_weight", PARAMETER, "1", "Cost of 1 % of capacity lost, in kWh-equivalent", 2600.0, 0.0),
+        Port(
+            "capacity_Ah", PARAMETER, "Ah", "Nominal cell capacity (as the battery's parameter)", 220.0, 0.0
+        ),
+        Port(
+            "n_series", PARAMETER, "1", "Cells in series (as the battery's parameter)", 106, 1, type="Integer"
+        ),
+        Port(
+            "n_parallel",
+            PARAMETER,
+            "1",
+            "Cells in parallel (as the battery's parameter)",
+            1,
+            1,
+            type="Integer",
+        ),
+        Port(
+            "degradation_weight",
+            PARAMETER,
+            "1",
+            "Cost of 1 % of capacity lost, in kWh-equivalent",
+            2600.0,
+            0.0,
+        ),
         Port("loss_weight", PARAMETER, "1", "Cost of 1 kWh lost in the charger and the battery", 1.0, 0.0),
-        Port("time_weight", PARAMETER, "1", "Cost of one SOC-hour short of the target (fast charging)", -1.0),
+        Port(
+            "time_weight",
+            PARAMETER,
+            "1",
+            "Cost of one SOC-hour short of the target; negative: 0 overnight, 100 fast",
+            -1.0,
+        ),
         Port("v_max", PARAMETER, "V", "Cell voltage limit; 0: the parameter set's voltage_max", 0.0, 0.0),
         Port("t_max", PARAMETER, "K", "Cell temperature limit", 318.15),
-        Port("max_c_rate", PARAMETER, "1/h", "Charge C-rate limit; 0: the aging model's fitted range (0.65C)", 0.0,
-             0.0),
+        Port(
+            "max_c_rate",
+            PARAMETER,
+            "1/h",
+            "Charge C-rate limit; 0: the aging model's fitted range (0.65C)",
+            0.0,
+            0.0,
+        ),
         Port("intervals", PARAMETER, "1", "Intervals of the horizon (N)", 24, 2, type="Integer"),
-        Port("resolution", PARAMETER, "s", "Interval length (longer when N of them do not reach the departure); "
-             "the plan is solved again at every interval boundary", 900.0, 1.0),
-        Port("departure_margin", PARAMETER, "s", "Overnight: plan to reach the target this long before departure "
-             "(the rest of the way is charged as CC-CV, absorbing model error)", 600.0, 0.0),
-        Port("time_budget", PARAMETER, "s", "Wall-time budget of one solve; over it: CC-CV for the step", 0.25, 0.0),
+        Port(
+            "resolution",
+            PARAMETER,
+            "s",
+            "Interval length (longer when N of them do not reach the departure); "
+            "the plan is solved again at every interval boundary",
+            900.0,
+            1.0,
+        ),
+        Port(
+            "departure_margin",
+            PARAMETER,
+            "s",
+            "Overnight: plan to reach the target this long before departure "
+            "(the rest of the way is charged as CC-CV, absorbing model error)",
+            600.0,
+            0.0,
+        ),
+        Port(
+            "time_budget",
+            PARAMETER,
+            "s",
+            "Wall-time budget of one solve; over it: CC-CV for the step",
+            1.0,
+            0.0,
+        ),
     )
 
-    def __init__(self, objective: str = "overnight", departure: str | Mapping[str, str] | None = None,
-                 efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY, parameter_set: str = "lfp_220ah",
-                 coolant_connected: bool = False, crate_stressor: str | None = None):
+    def __init__(
+        self,
+        objective: str = "overnight",
+        departure: str | Mapping[str, str] | None = None,
+        efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
+        parameter_set: str = "lfp_220ah",
+        coolant_connected: bool = False,
+        crate_stressor: str | None = None,
+    ):
         super().__init__(mode="plug_in", departure=departure, efficiency=efficiency)
         if objective not in OBJECTIVES:
-            raise ScenarioError(f"mpc_charger: objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+            raise ScenarioError(
+                f"mpc_charger: objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}"
+            )
         crate_stressor = crate_stressor or ("chunk" if objective == "overnight" else "current")
         if crate_stressor not in CRATE_STRESSORS:
             raise ScenarioError(
-                f"mpc_charger: crate_stressor must be one of {', '.join(CRATE_STRESSORS)}, got {crate_stressor!r}"
+                f"mpc_charger: crate_stressor must be one of {', '.join(CRATE_STRESSORS)}, "
+                f"got {crate_stressor!r}"
             )
         self.objective = objective
         self.crate_stressor = crate_stressor
@@ -165,7 +262,8 @@ class MPCCharger(CCCVCharger):
     def setup(self, start_time: float) -> None:
         if self.objective == "overnight" and self.departure_clock is None:
             raise ScenarioError(
-                f"unit {self.name!r}: objective 'overnight' needs a departure time: the setting departure: \"07:30\" "
+                f"unit {self.name!r}: objective 'overnight' needs a departure time: "
+                "the setting departure: \"07:30\" "
                 "(or a mapping of days), or a connected departure_time input"
             )
         super().setup(start_time)
@@ -173,7 +271,7 @@ class MPCCharger(CCCVCharger):
         self.problem.prepare(self.time_budget)
         self._reset_plan()
         self.aging = AgingObserver(self.model.p)
-        self.solve_time = self.fallback = self.soc_departure = 0.0
+        self.solve_time = self.fallback = self.soc_departure = self.solves = self.fallbacks = 0.0
         self.solve_times, self.iterations = [], []
 
     def _build(self) -> None:
@@ -181,8 +279,16 @@ class MPCCharger(CCCVCharger):
         from control.mpc_problem import ChargingProblem
         from control.prediction import PredictionModel, pack_parameters
 
-        key = (self.parameter_set, float(self.capacity_Ah), int(self.n_series), int(self.n_parallel),
-               self.coolant_connected, int(self.intervals), self.crate_stressor, self.efficiency.describe())
+        key = (
+            self.parameter_set,
+            float(self.capacity_Ah),
+            int(self.n_series),
+            int(self.n_parallel),
+            self.coolant_connected,
+            int(self.intervals),
+            self.crate_stressor,
+            self.efficiency.describe(),
+        )
         if self.problem is not None and getattr(self, "_built_for", None) == key:
             return
         try:
@@ -190,8 +296,9 @@ class MPCCharger(CCCVCharger):
         except ParameterError as err:
             raise ScenarioError(f"unit {self.name!r}: {err}") from None
         self.model = PredictionModel(params, int(self.n_series), int(self.n_parallel), self.coolant_connected)
-        self.problem = ChargingProblem(self.model, intervals=int(self.intervals),
-                                       crate_from_current=self.crate_stressor == "current")
+        self.problem = ChargingProblem(
+            self.model, intervals=int(self.intervals), crate_from_current=self.crate_stressor == "current"
+        )
         self._built_for = key
 
     def _reset_plan(self) -> None:
@@ -215,13 +322,22 @@ class MPCCharger(CCCVCharger):
     def _current_max(self) -> float:
         p = self.model.p
         c_rate = self.max_c_rate if self.max_c_rate > 0.0 else p.aging.crate_charge_max
-        return min(self.current_limit, c_rate * p.capacity / 3600.0 * self.n_parallel,
-                   p.current_max_charge * self.n_parallel)
+        return min(
+            self.current_limit,
+            c_rate * p.capacity / 3600.0 * self.n_parallel,
+            p.current_max_charge * self.n_parallel,
+        )
 
     def _weights(self) -> dict[str, float]:
-        time_weight = self.time_weight if self.time_weight >= 0.0 else (0.0 if self.objective == "overnight" else 100.0)
-        return {"degradation_weight": self.degradation_weight, "loss_weight": self.loss_weight,
-                "time_weight": time_weight, "slack_weight": 1e5 if self.objective == "overnight" else 0.0}
+        time_weight = (
+            self.time_weight if self.time_weight >= 0.0 else (0.0 if self.objective == "overnight" else 100.0)
+        )
+        return {
+            "degradation_weight": self.degradation_weight,
+            "loss_weight": self.loss_weight,
+            "time_weight": time_weight,
+            "slack_weight": 1e5 if self.objective == "overnight" else 0.0,
+        }
 
     def _chunk_crate(self) -> float:
         # The aging model averages |dSOC/dt| over a day: one charge and one discharge of the daily swing.
@@ -236,7 +352,11 @@ class MPCCharger(CCCVCharger):
             p = self.model.p
             ocv = eq.open_circuit_voltage(self.SOC, self.T_cell, p)
             magnitude = p.hysteresis_magnitude.scalar(self.SOC)
-            h = min(max(self.V_terminal / self.n_series - ocv, -magnitude), magnitude) if self.V_terminal > 0 else 0.0
+            h = (
+                min(max(self.V_terminal / self.n_series - ocv, -magnitude), magnitude)
+                if self.V_terminal > 0
+                else 0.0
+            )
             self._x = [self.SOC, 0.0, 0.0, h, self.T_cell, t_housing]
         x = list(self._x)
         x[0], x[4], x[5] = self.SOC, self.T_cell, t_housing
@@ -248,8 +368,16 @@ class MPCCharger(CCCVCharger):
 
         if self._x is None or h <= 0.0:
             return
-        out = self.model.interval(self._state_now(), current, h, self.T_ambient, self.SOH_capacity, AgingContext(),
-                                  SCALAR, self.SOH_resistance)
+        out = self.model.interval(
+            self._state_now(),
+            current,
+            h,
+            self.T_ambient,
+            self.SOH_capacity,
+            AgingContext(),
+            SCALAR,
+            self.SOH_resistance,
+        )
         self._x = list(out.state)
 
     # ------------------------------------------------------------------ stepping
@@ -302,7 +430,8 @@ class MPCCharger(CCCVCharger):
             live = min(n, max(1, math.ceil(left / res - 1e-9)))
             dts = np.concatenate([np.full(live, left / live), np.full(n - live, DEAD_INTERVAL)])
         # Charge at (just under) the CC current, as late as possible (overnight) or at once (fast): close
-        # to the optimum and inside the power limit, which the plan checks at the higher end-of-interval voltage.
+        # to the optimum and inside the power limit, which the plan checks at the (higher) voltage at an
+        # interval's end.
         i_cc = 0.97 * min(self.cc_current() or self._current_max(), self._current_max())
         need = max(self.target_soc - self.SOC, 0.0) * self.SOH_capacity * self.pack_capacity()
         guess = np.zeros(n)
@@ -326,7 +455,7 @@ class MPCCharger(CCCVCharger):
         if k >= n or ends[k] - now <= 2.0 * DEAD_INTERVAL:
             return None
         pad = self.resolution if self.objective == "fast" else DEAD_INTERVAL
-        new_dts = np.concatenate([[ends[k] - now], dts[k + 1:], np.full(k, pad)])
+        new_dts = np.concatenate([[ends[k] - now], dts[k + 1 :], np.full(k, pad)])
         new_currents = np.concatenate([currents[k:], np.zeros(k)])
         return new_dts, new_currents, k
 
@@ -334,28 +463,52 @@ class MPCCharger(CCCVCharger):
         start = time.perf_counter()
         x0 = self._state_now()
         current_max = self._current_max()
-        limits = {"current_max": current_max, "power_max": self.power_limit, "v_max": self._v_max(),
-                  "t_max": max(self.t_max, self.T_cell), "soc_max": max(self.target_soc, self.SOC)}
-        params = {"T_ambient": self.T_ambient, "soh": self.SOH_capacity, "r_factor": self.SOH_resistance,
-                  "q_cal": self.aging.q_cal or 0.0, "q_cyc": self.aging.q_cyc, "dod": self._dod,
-                  "crate": self._chunk_crate(), "target": self.target_soc, "u_previous": self._applied,
-                  "efficiency": self.efficiency.at_pack_power(self.power_limit),
-                  **self._weights()}
+        limits = {
+            "current_max": current_max,
+            "power_max": self.power_limit,
+            "v_max": self._v_max(),
+            "t_max": max(self.t_max, self.T_cell),
+            "soc_max": max(self.target_soc, self.SOC),
+        }
+        params = {
+            "T_ambient": self.T_ambient,
+            "soh": self.SOH_capacity,
+            "r_factor": self.SOH_resistance,
+            "q_cal": self.aging.q_cal or 0.0,
+            "q_cyc": self.aging.q_cyc,
+            "dod": self._dod,
+            "crate": self._chunk_crate(),
+            "target": self.target_soc,
+            "u_previous": self._applied,
+            "efficiency": self.efficiency.at_pack_power(self.power_limit),
+            **self._weights(),
+        }
         moved = self._moved_grid(now) if self._plan is not None else None
         if moved is not None:
             dts, guess, shift = moved
         else:
             (dts, guess), shift = self._new_grid(now), None
-        solution = self.problem.solve(x0, dts, limits, params, guess, time_budget=self.time_budget, shift=shift)
+        solution = self.problem.solve(
+            x0, dts, limits, params, guess, time_budget=self.time_budget, shift=shift
+        )
         self.solve_time = time.perf_counter() - start
         self.solve_times.append(self.solve_time)
         self.iterations.append(solution.iterations)
+        self.solves += 1.0
         if not solution.success:
             self.fallback = 1.0
+            self.fallbacks += 1.0
             self._plan = None
-            log.warning("unit %r, t = %g s: MPC fell back to CC-CV for this step: IPOPT returned %s after %d "
-                        "iterations in %.1f ms (budget %.1f ms)", self.name, now, solution.status,
-                        solution.iterations, 1e3 * solution.solve_time, 1e3 * self.time_budget)
+            log.warning(
+                "unit %r, t = %g s: MPC fell back to CC-CV for this step: IPOPT returned %s after %d "
+                "iterations in %.1f ms (budget %.1f ms)",
+                self.name,
+                now,
+                solution.status,
+                solution.iterations,
+                1e3 * solution.solve_time,
+                1e3 * self.time_budget,
+            )
             return False
         # An interior-point solution sits a hair inside its bounds: read what is under 0.05 A as off.
         self._plan = (now, dts, np.where(solution.current < 0.05, 0.0, solution.current))
@@ -368,21 +521,54 @@ class MPCCharger(CCCVCharger):
     def save_state(self) -> Any:
         import copy
 
-        return (super().save_state(), copy.deepcopy((self._plan, self._x, self._dod,
-                                                     self._departure, self.aging.q_cal, self.aging.q_cyc,
-                                                     self.aging._soc, self.solve_time, self.fallback,
-                                                     self.soc_departure, self.problem.warm_start)))
+        return (
+            super().save_state(),
+            copy.deepcopy(
+                (
+                    self._plan,
+                    self._x,
+                    self._dod,
+                    self._departure,
+                    self.aging.q_cal,
+                    self.aging.q_cyc,
+                    self.aging._soc,
+                    self.solve_time,
+                    self.fallback,
+                    self.soc_departure,
+                    self.solves,
+                    self.fallbacks,
+                    self.problem.warm_start,
+                )
+            ),
+        )
 
     def restore_state(self, state: Any) -> None:
         import copy
 
         base, mine = state
         super().restore_state(base)
-        (self._plan, self._x, self._dod, self._departure, self.aging.q_cal, self.aging.q_cyc,
-         self.aging._soc, self.solve_time, self.fallback, self.soc_departure,
-         self.problem.warm_start) = copy.deepcopy(mine)
+        (
+            self._plan,
+            self._x,
+            self._dod,
+            self._departure,
+            self.aging.q_cal,
+            self.aging.q_cyc,
+            self.aging._soc,
+            self.solve_time,
+            self.fallback,
+            self.soc_departure,
+            self.solves,
+            self.fallbacks,
+            self.problem.warm_start,
+        ) = copy.deepcopy(mine)
 
     def metadata(self) -> dict[str, str]:
-        return {"type": "mpc_charger", "objective": self.objective, "efficiency": self.efficiency.describe(),
-                "parameter_set": self.parameter_set, "crate_stressor": self.crate_stressor,
-                "intervals": str(int(self.intervals))}
+        return {
+            "type": "mpc_charger",
+            "objective": self.objective,
+            "efficiency": self.efficiency.describe(),
+            "parameter_set": self.parameter_set,
+            "crate_stressor": self.crate_stressor,
+            "intervals": str(int(self.intervals)),
+        }

@@ -4,7 +4,8 @@ Decision variables: the pack charge current of each interval ``U_k`` [A] (piecew
 the cell states at each interval end ``X_k`` (:data:`control.prediction.STATES`) and a slack for
 the target. The program is built once (CasADi SX, ``nlpsol`` with IPOPT); everything that changes
 from one solve to the next is a parameter or a bound: the initial state, the interval lengths
-(a horizon that shrinks to the departure ends with unused intervals), ambient temperature, health, aging states and stressors, the target,
+(a horizon that shrinks to the departure ends with unused intervals), ambient temperature, health,
+aging states and stressors, the target,
 the weights and the limits.
 
 Objective (all in kWh-equivalent):
@@ -38,8 +39,22 @@ from control.prediction import STATES, AgingContext, PredictionModel
 log = logging.getLogger(__name__)
 
 #: Names of the scalar NLP parameters, in order (after the initial state and the N interval lengths).
-PARAMETERS = ("T_ambient", "soh", "r_factor", "q_cal", "q_cyc", "dod", "crate", "target", "efficiency",
-              "degradation_weight", "loss_weight", "time_weight", "slack_weight", "u_previous")
+PARAMETERS = (
+    "T_ambient",
+    "soh",
+    "r_factor",
+    "q_cal",
+    "q_cyc",
+    "dod",
+    "crate",
+    "target",
+    "efficiency",
+    "degradation_weight",
+    "loss_weight",
+    "time_weight",
+    "slack_weight",
+    "u_previous",
+)
 NX = len(STATES)
 _INF = float("inf")
 HESSIAN = "exact"
@@ -86,8 +101,14 @@ class ChargingProblem:
         Weight of the squared current changes, per (pack rating)^2; keeps flat optima steady.
     """
 
-    def __init__(self, model: PredictionModel, intervals: int = 48,
-                 crate_from_current: bool = False, smoothing: float = 1e-3, current_scale: float = 100.0):
+    def __init__(
+        self,
+        model: PredictionModel,
+        intervals: int = 48,
+        crate_from_current: bool = False,
+        smoothing: float = 1e-3,
+        current_scale: float = 100.0,
+    ):
         import casadi as ca
 
         from battery_fmu.ops import casadi_ops
@@ -97,7 +118,7 @@ class ChargingProblem:
         n, cells, ns = self.n, model.cells, model.n_series
         p = ca.SX.sym("p", NX + n + len(PARAMETERS))
         x0 = p[:NX]
-        dts = p[NX:NX + n]
+        dts = p[NX : NX + n]
         par = {name: p[NX + n + k] for k, name in enumerate(PARAMETERS)}
         # Decision variables are scaled to order one: U = current_scale * zu, X = offset + scale * zx.
         self.current_scale = float(current_scale)
@@ -106,7 +127,9 @@ class ChargingProblem:
         slack = ca.SX.sym("slack")
         u = zu * self.current_scale
         xs = ca.repmat(ca.DM(STATE_OFFSET), 1, n) + ca.repmat(ca.DM(STATE_SCALE), 1, n) * zx
-        aging = AgingContext(par["q_cal"], par["q_cyc"], par["dod"], None if crate_from_current else par["crate"])
+        aging = AgingContext(
+            par["q_cal"], par["q_cyc"], par["dod"], None if crate_from_current else par["crate"]
+        )
 
         defects, voltages, powers = [], [], []
         fade = heat = charger_loss = shortfall = smooth = 0.0
@@ -117,8 +140,18 @@ class ChargingProblem:
         nodes += [model.node(xs[0, k], xs[4, k], ops, par["r_factor"]) for k in range(n)]
         for k in range(n):
             dt = dts[k]
-            out = model.interval(x_prev, u[k], dt, par["T_ambient"], par["soh"], aging, ops, par["r_factor"],
-                                 start=nodes[k], end=nodes[k + 1])
+            out = model.interval(
+                x_prev,
+                u[k],
+                dt,
+                par["T_ambient"],
+                par["soh"],
+                aging,
+                ops,
+                par["r_factor"],
+                start=nodes[k],
+                end=nodes[k + 1],
+            )
             defects.append((ca.vertcat(*out.state) - xs[:, k]) / ca.DM(STATE_SCALE))
             voltages.append(out.voltage_end)
             powers.append(u[k] * ns * out.voltage_end / POWER_SCALE)
@@ -130,11 +163,13 @@ class ChargingProblem:
             x_prev = [xs[j, k] for j in range(NX)]
             u_prev = u[k]
 
-        objective = (par["degradation_weight"] * 100.0 * fade
-                     + par["loss_weight"] * (heat + charger_loss) / 3.6e6
-                     + par["time_weight"] * shortfall
-                     + par["slack_weight"] * slack
-                     + smoothing * smooth)
+        objective = (
+            par["degradation_weight"] * 100.0 * fade
+            + par["loss_weight"] * (heat + charger_loss) / 3.6e6
+            + par["time_weight"] * shortfall
+            + par["slack_weight"] * slack
+            + smoothing * smooth
+        )
         g = ca.vertcat(*defects, *voltages, *powers, xs[0, n - 1] + slack)
         w = ca.vertcat(zu, ca.vec(zx), slack)
         self._fade = ca.Function("fade", [w, p], [fade])
@@ -180,15 +215,21 @@ class ChargingProblem:
             }
             # The first guess is close to the optimum (charge late at the CC current): start near it with
             # a small barrier either way; a warm start also brings the last multipliers.
-            opts["ipopt"].update({"warm_start_init_point": "yes", "warm_start_bound_push": 1e-6,
-                                  "warm_start_mult_bound_push": 1e-6, "mu_init": 1e-5 if warm else 1e-4})
+            opts["ipopt"].update(
+                {
+                    "warm_start_init_point": "yes",
+                    "warm_start_bound_push": 1e-6,
+                    "warm_start_mult_bound_push": 1e-6,
+                    "mu_init": 1e-5 if warm else 1e-4,
+                }
+            )
             solver = self._ca.nlpsol("charging", "ipopt", self._nlp, opts)
             self._solvers[key] = solver
         return solver
 
     @property
     def warm_start(self):
-        """The last successful solve's multipliers (part of a controller's saved state); None after a failure."""
+        """The last successful solve's multipliers (part of a controller's state); None after a failure."""
         return self._warm
 
     @warm_start.setter
@@ -203,16 +244,35 @@ class ChargingProblem:
 
     def simulate(self, x0, currents, dts, params: dict[str, float]) -> np.ndarray:
         """Cell states (NX x N) at the interval ends under ``currents`` [A, pack], one call."""
-        stage = [params["T_ambient"], params["soh"], params["r_factor"], params["q_cal"], params["q_cyc"],
-                 params["dod"], params["crate"]]
-        out = self._simulator(np.asarray(x0, float), np.asarray(currents, float).reshape(1, -1),
-                              np.asarray(dts, float).reshape(1, -1), *[np.full((1, self.n), v) for v in stage])
+        stage = [
+            params["T_ambient"],
+            params["soh"],
+            params["r_factor"],
+            params["q_cal"],
+            params["q_cyc"],
+            params["dod"],
+            params["crate"],
+        ]
+        out = self._simulator(
+            np.asarray(x0, float),
+            np.asarray(currents, float).reshape(1, -1),
+            np.asarray(dts, float).reshape(1, -1),
+            *[np.full((1, self.n), v) for v in stage],
+        )
         return np.asarray(out[0])
 
     # ------------------------------------------------------------------ solve
 
-    def solve(self, x0, dts, limits: dict[str, float], params: dict[str, float], currents,
-              time_budget: float = 0.1, shift: int | None = None) -> Solution:
+    def solve(
+        self,
+        x0,
+        dts,
+        limits: dict[str, float],
+        params: dict[str, float],
+        currents,
+        time_budget: float = 0.1,
+        shift: int | None = None,
+    ) -> Solution:
         """Solve from cell state ``x0`` over intervals of lengths ``dts`` [s], starting from ``currents``.
 
         ``limits``: ``current_max`` [A, pack], ``power_max`` [W, pack], ``v_max`` [V, cell], ``t_max``
@@ -232,8 +292,14 @@ class ChargingProblem:
         lbx = np.concatenate([np.zeros(n), np.tile(_scaled(_state_lower()), n), [0.0]])
         ubx = np.concatenate([u_max / cs, np.tile(_scaled(upper), n), [1.0]])
         lbg = np.concatenate([np.zeros(NX * n), np.full(2 * n, -_INF), [params["target"]]])
-        ubg = np.concatenate([np.zeros(NX * n), np.full(n, limits["v_max"]),
-                              np.full(n, limits["power_max"] / POWER_SCALE), [_INF]])
+        ubg = np.concatenate(
+            [
+                np.zeros(NX * n),
+                np.full(n, limits["v_max"]),
+                np.full(n, limits["power_max"] / POWER_SCALE),
+                [_INF],
+            ]
+        )
         guess_states = np.clip(states, _state_lower()[:, None], upper[:, None])
         z0 = np.concatenate([currents / cs, np.ravel(_scaled(guess_states.T).T, order="F"), [0.0]])
         args = {"x0": z0, "p": pvec, "lbx": lbx, "ubx": ubx, "lbg": lbg, "ubg": ubg}
@@ -247,9 +313,10 @@ class ChargingProblem:
         stats = solver.stats()
         w = np.asarray(result["x"]).ravel()
         success = bool(stats.get("success", False))
-        self._warm = ((np.asarray(result["lam_x"]).ravel(), np.asarray(result["lam_g"]).ravel())
-                      if success else None)
-        z_states = w[n:n + NX * n].reshape(n, NX)
+        self._warm = (
+            (np.asarray(result["lam_x"]).ravel(), np.asarray(result["lam_g"]).ravel()) if success else None
+        )
+        z_states = w[n : n + NX * n].reshape(n, NX)
         states = np.vstack([np.asarray(x0, float), np.array(STATE_OFFSET) + np.array(STATE_SCALE) * z_states])
         g = np.asarray(result["g"]).ravel()
         return Solution(
@@ -259,27 +326,33 @@ class ChargingProblem:
             iterations=int(stats.get("iter_count", -1)),
             current=w[:n] * cs,
             states=states,
-            voltage=g[NX * n:NX * n + n].copy(),
+            voltage=g[NX * n : NX * n + n].copy(),
             dts=dts,
             cost=float(result["f"]),
             fade=float(self._fade(w, pvec)),
         )
 
     def _shifted_multipliers(self, shift: int) -> dict[str, np.ndarray]:
-        """The last multipliers for a horizon that moved ``shift`` intervals on (the tail padded with zeros)."""
+        """The last multipliers for a horizon moved ``shift`` intervals on (the tail padded with zeros)."""
         n = self.n
         lam_x, lam_g = self._warm
 
         def move(block: np.ndarray, width: int) -> np.ndarray:
             cols = block.reshape(n, width)
             out = np.zeros_like(cols)
-            out[:n - shift] = cols[shift:]
+            out[: n - shift] = cols[shift:]
             return out.ravel()
 
         shift = min(max(int(shift), 0), n)
-        lx = np.concatenate([move(lam_x[:n], 1), move(lam_x[n:n + NX * n], NX), lam_x[-1:]])
-        lg = np.concatenate([move(lam_g[:NX * n], NX), move(lam_g[NX * n:NX * n + n], 1),
-                             move(lam_g[NX * n + n:NX * n + 2 * n], 1), lam_g[-1:]])
+        lx = np.concatenate([move(lam_x[:n], 1), move(lam_x[n : n + NX * n], NX), lam_x[-1:]])
+        lg = np.concatenate(
+            [
+                move(lam_g[: NX * n], NX),
+                move(lam_g[NX * n : NX * n + n], 1),
+                move(lam_g[NX * n + n : NX * n + 2 * n], 1),
+                lam_g[-1:],
+            ]
+        )
         return {"lam_x0": lx, "lam_g0": lg}
 
 

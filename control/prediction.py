@@ -91,8 +91,13 @@ class PredictionModel:
         As the battery's parameter; the coolant is taken at ambient temperature (as scenarios wire it).
     """
 
-    def __init__(self, params: CellParameters, n_series: int = 106, n_parallel: int = 1,
-                 coolant_connected: bool = False):
+    def __init__(
+        self,
+        params: CellParameters,
+        n_series: int = 106,
+        n_parallel: int = 1,
+        coolant_connected: bool = False,
+    ):
         self.p = params
         self.n_series, self.n_parallel = int(n_series), int(n_parallel)
         self.cells = self.n_series * self.n_parallel
@@ -109,8 +114,19 @@ class PredictionModel:
             r0=eq.resistances(soc, t_cell, p, ops)[0] * resistance_factor,
         )
 
-    def interval(self, x, charge_current, dt, t_ambient, soh, aging: AgingContext, ops,
-                 resistance_factor=1.0, start: Node | None = None, end: Node | None = None) -> Interval:
+    def interval(
+        self,
+        x,
+        charge_current,
+        dt,
+        t_ambient,
+        soh,
+        aging: AgingContext,
+        ops,
+        resistance_factor=1.0,
+        start: Node | None = None,
+        end: Node | None = None,
+    ) -> Interval:
         """Predict one interval of length ``dt`` [s] at pack charge current ``charge_current`` [A] (>= 0).
 
         ``x`` holds the states at the start (STATES order), ``t_ambient`` [K], ``soh`` the relative
@@ -142,11 +158,14 @@ class PredictionModel:
 
         # Heat at the middle (R0 and dU/dT from the start node, as the twin evaluates them at a
         # step's start); the thermal network then moves exactly under it.
-        q_irr = eq.irreversible_heat(i, start.r0, eq.rc_joule_heat(v1_mid, r1) + eq.rc_joule_heat(v2_mid, r2), h_mid)
+        q_irr = eq.irreversible_heat(
+            i, start.r0, eq.rc_joule_heat(v1_mid, r1) + eq.rc_joule_heat(v2_mid, r2), h_mid
+        )
         heat = q_irr + i * start.reversible_per_amp
         steady = eq.thermal_steady_state(heat, t_ambient, self.conductance_boundary, p)
-        tc1, th1 = eq.thermal_after(tc0, th0, *steady,
-                                    eq.thermal_transition(dt, self.conductance_boundary, p, ops))
+        tc1, th1 = eq.thermal_after(
+            tc0, th0, *steady, eq.thermal_transition(dt, self.conductance_boundary, p, ops)
+        )
         end = end if end is not None else self.node(soc1, tc1, ops, rf)
 
         # Terminal voltage at the end (for the limit) and its mean (for the energy): the RC
@@ -154,18 +173,27 @@ class PredictionModel:
         voltage_end = eq.terminal_voltage(end.ocv, h1, i, end.r0, v11 + v21)
         a1, a2 = eq.rc_mean_weight(dt, p.tau1, d1), eq.rc_mean_weight(dt, p.tau2, d2)
         v_rc_mean = a1 * v10 + (1.0 - a1) * i * r1 + a2 * v20 + (1.0 - a2) * i * r2
-        voltage_mean = eq.terminal_voltage(0.5 * (start.ocv + end.ocv), 0.5 * (h0 + h1), i,
-                                           0.5 * (start.r0 + end.r0), v_rc_mean)
+        voltage_mean = eq.terminal_voltage(
+            0.5 * (start.ocv + end.ocv), 0.5 * (h0 + h1), i, 0.5 * (start.r0 + end.r0), v_rc_mean
+        )
 
         # Fade rates at the middle (midpoint rule).
         tc_mid = 0.5 * (tc0 + tc1)
         k_cal = eq.calendar_rate(tc_mid, eq.graphite_potential(soc_mid, p, ops), p, ops)
-        fade_cal = eq.calendar_fade_rate(aging.q_cal, k_cal, p, ops,
-                                         eq.power_law_value(k_cal, 1.0, p.aging.pcal, ops)) * dt
+        fade_cal = (
+            eq.calendar_fade_rate(
+                aging.q_cal, k_cal, p, ops, eq.power_law_value(k_cal, 1.0, p.aging.pcal, ops)
+            )
+            * dt
+        )
         crate = eq.c_rate(i, p, ops) if aging.crate is None else aging.crate
         k_cyc = eq.cycle_rate(aging.dod, crate, eq.cycle_temperature_factor(tc_mid, p, ops), p)
-        fade_cyc = eq.cycle_fade_rate(aging.q_cyc, k_cyc, i, p, ops,
-                                      eq.power_law_value(k_cyc, 1.0, p.aging.pcyc, ops)) * dt
+        fade_cyc = (
+            eq.cycle_fade_rate(
+                aging.q_cyc, k_cyc, i, p, ops, eq.power_law_value(k_cyc, 1.0, p.aging.pcyc, ops)
+            )
+            * dt
+        )
 
         return Interval(
             state=(soc1, v11, v21, h1, tc1, th1),
@@ -196,8 +224,14 @@ class PredictionModel:
         return ca.Function(
             "battery_interval",
             [x, u, dt, t_amb, soh, rf, q_cal, q_cyc, dod, crate],
-            [ca.vertcat(*out.state), out.voltage_end, out.heat_loss, out.terminal_energy, out.fade_calendar,
-             out.fade_cycle],
+            [
+                ca.vertcat(*out.state),
+                out.voltage_end,
+                out.heat_loss,
+                out.terminal_energy,
+                out.fade_calendar,
+                out.fade_cycle,
+            ],
             ["x", *names],
             ["x_next", "V_end", "heat_loss", "terminal_energy", "fade_calendar", "fade_cycle"],
         )

@@ -1,4 +1,4 @@
-"""CC-CV charger against independent truths: charge conservation, energy balance, the CC law, the BMS limit."""
+"""The CC-CV charger against independent truths: charge and energy balances, the CC law, the BMS limit."""
 
 import numpy as np
 import pytest
@@ -76,7 +76,7 @@ def test_charge_ends_at_the_target_within_one_step():
     assert tr["charger.done"][-1] == 1.0
     one_step = 7400.0 / tr["V_terminal"].min() * step / CELL_CAPACITY
     assert abs(tr["SOC"][-1] - 0.9) <= one_step
-    # Trimmed last step (the SOC gain per coulomb observed on the step before): far closer than a step's worth.
+    # The last step is trimmed (from the SOC gain per coulomb seen the step before): far under a step's worth.
     assert abs(tr["SOC"][-1] - 0.9) < 1e-9
 
 
@@ -84,8 +84,12 @@ def test_current_follows_the_bms_limit_and_never_exceeds_it():
     # A DC charge of a cool pack (12 degC): the battery's temperature derating holds its limit
     # under the charger's 400 A; as the cells warm the limit rises and the charger follows.
     cool = 285.15
-    tr = run(battery(SOC_init=0.3, T_init=cool), charger({"efficiency": 0.93}, power_limit=150e3,
-                                                         current_limit=400.0, target_soc=0.9), 1, ambient=cool)
+    tr = run(
+        battery(SOC_init=0.3, T_init=cool),
+        charger({"efficiency": 0.93}, power_limit=150e3, current_limit=400.0, target_soc=0.9),
+        1,
+        ambient=cool,
+    )
     # The limit the charger read at a step's start is the battery's output of the step before.
     applied, limit = tr["I_applied"][1:], tr["I_charge_max"][:-1]
     assert np.all(applied <= limit + 1e-9)
@@ -96,8 +100,11 @@ def test_current_follows_the_bms_limit_and_never_exceeds_it():
 
 
 def test_a_charge_to_full_ends_when_the_taper_falls_under_the_cutoff():
-    tr = run(battery(SOC_init=0.8), charger({"efficiency": 0.93}, power_limit=150e3, current_limit=400.0,
-                                            target_soc=1.0), 1)
+    tr = run(
+        battery(SOC_init=0.8),
+        charger({"efficiency": 0.93}, power_limit=150e3, current_limit=400.0, target_soc=1.0),
+        1,
+    )
     end = np.argmax(tr["charger.done"] > 0)  # the step at whose start the charger stopped
     assert tr["charger.done"][-1] == 1.0
     assert tr["SOC"][end - 1] < 1.0  # not ended by the target

@@ -50,7 +50,9 @@ def test_overnight_plan_meets_the_target_by_departure_within_every_limit():
     first_current = tr.time[np.argmax(tr["I_applied"] > 0)]
     assert first_current > PLUG_IN + 0.5 * (DEPARTURE - PLUG_IN)
     # Its prediction of the departure SOC is what happened.
-    assert tr["charger.soc_departure"][np.nonzero(tr["charger.solve_time"])[0][-1]] == pytest.approx(0.9, abs=2e-3)
+    assert tr["charger.soc_departure"][np.nonzero(tr["charger.solve_time"])[0][-1]] == pytest.approx(
+        0.9, abs=2e-3
+    )
     assert len(chg.solve_times) >= 20
 
 
@@ -77,6 +79,7 @@ def test_mpc_loses_less_capacity_than_cccv_over_three_nights():
     for tr in results.values():
         departures = [np.searchsorted(tr.time, d * DAY + 7.5 * 3600.0) for d in (1, 2)]
         assert np.all(tr["SOC"][departures] >= 0.9 - 1e-6)
+
     # Later: the MPC's mean charging time of day is after the CC-CV's.
     def mean_clock(tr):
         on = tr["I_applied"] > 0
@@ -97,14 +100,22 @@ def test_a_failed_solve_falls_back_to_cccv_and_says_why(caplog):
     ref = night(reference, step=60.0)
     np.testing.assert_allclose(tr["I_applied"], ref["I_applied"], rtol=1e-12, atol=0)
     message = caplog.records[0].getMessage()
-    assert "unit 'charger', t = 64800 s: MPC fell back to CC-CV for this step: IPOPT returned Maximum_WallTime_Exceeded" in message
+    expected = "unit 'charger', t = 64800 s: MPC fell back to CC-CV for this step: IPOPT returned "
+    assert expected + "Maximum_WallTime_Exceeded" in message
 
 
 def test_dc_fast_charge_keeps_the_voltage_and_temperature_limits():
     hot = 303.15
     settings = {"objective": "fast", "efficiency": 0.93}
-    params = {"power_limit": 150e3, "current_limit": 400.0, "target_soc": 0.8, "max_c_rate": 1.0,
-              "resolution": 300.0, "intervals": 24, "degradation_weight": 100.0}
+    params = {
+        "power_limit": 150e3,
+        "current_limit": 400.0,
+        "target_soc": 0.8,
+        "max_c_rate": 1.0,
+        "resolution": 300.0,
+        "intervals": 24,
+        "degradation_weight": 100.0,
+    }
     runs = {}
     for name, limits in (("free", {}), ("limited", {"t_max": 310.15, "v_max": 3.43})):
         chg = MPCCharger(**settings)
@@ -150,5 +161,7 @@ def test_bad_settings_are_named():
         unit.setup(0.0)
     unit = MPCCharger(departure="07:30", parameter_set="lfp_999ah")
     unit.name = "charger"
-    with pytest.raises(ScenarioError, match=r"unit 'charger': parameter set 'lfp_999ah' not found \(known sets"):
+    with pytest.raises(
+        ScenarioError, match=r"unit 'charger': parameter set 'lfp_999ah' not found \(known sets"
+    ):
         unit.setup(0.0)

@@ -117,7 +117,7 @@ def test_predicted_fade_over_a_day_matches_the_twin():
             out = model.interval(x, current, duration / n, T_AMB, soh, aging, SCALAR)
             x = list(out.state)
             fade += out.fade_calendar + out.fade_cycle
-        # The twin in short steps while charging (its aging quadrature takes a step's mid SOC), one step at rest.
+        # The twin in short steps while charging (its aging quadrature takes a step's mid SOC), one at rest.
         pieces = int(np.ceil(duration / 60.0)) if current > 0.0 else 1
         for _ in range(pieces):
             step(0.0, current, duration / pieces)
