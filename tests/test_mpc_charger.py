@@ -165,3 +165,14 @@ def test_bad_settings_are_named():
         ScenarioError, match=r"unit 'charger': parameter set 'lfp_999ah' not found \(known sets"
     ):
         unit.setup(0.0)
+
+
+def test_charging_doc_lists_every_port():
+    from pathlib import Path
+
+    from control.cccv import CCCVCharger
+
+    doc = (Path(__file__).parent.parent / "docs" / "charging.md").read_text(encoding="utf-8")
+    for cls in (CCCVCharger, MPCCharger):
+        for port in cls.PORTS:
+            assert f"| `{port.name}` | {port.causality} | {port.unit} |" in doc, (cls.__name__, port.name)
