@@ -106,6 +106,9 @@ class MPCCharger(CCCVCharger):
     crate_stressor : str, optional
         The C-rate in the cycle-fade rate: ``"chunk"``, the battery aging model's daily average
         (default for ``overnight``), or ``"current"``, the interval's own C-rate (default for ``fast``).
+    duty_cycle : bool, optional
+        Deliver an interval's planned charge at full current over the interval's last part (default:
+        when the efficiency is a curve, which rises with power) instead of at the planned current.
     """
 
     PORTS: ClassVar[tuple[Port, ...]] = (
@@ -233,6 +236,7 @@ class MPCCharger(CCCVCharger):
         parameter_set: str = "lfp_220ah",
         coolant_connected: bool = False,
         crate_stressor: str | None = None,
+        duty_cycle: bool | None = None,
     ):
         super().__init__(mode="plug_in", departure=departure, efficiency=efficiency)
         if objective not in OBJECTIVES:
@@ -247,6 +251,8 @@ class MPCCharger(CCCVCharger):
             )
         self.objective = objective
         self.crate_stressor = crate_stressor
+        # Full power or off within an interval pays where efficiency rises with power (a measured curve).
+        self._duty_cycle = bool(self.efficiency.table is not None if duty_cycle is None else duty_cycle)
         self.parameter_set = parameter_set
         self.coolant_connected = bool(coolant_connected)
         self.problem = None
@@ -263,7 +269,7 @@ class MPCCharger(CCCVCharger):
         if self.objective == "overnight" and self.departure_clock is None:
             raise ScenarioError(
                 f"unit {self.name!r}: objective 'overnight' needs a departure time: "
-                "the setting departure: \"07:30\" "
+                'the setting departure: "07:30" '
                 "(or a mapping of days), or a connected departure_time input"
             )
         super().setup(start_time)
@@ -394,7 +400,7 @@ class MPCCharger(CCCVCharger):
         if not self._started:
             self._started = True
             self._dod = max(self.target_soc - self.SOC, 0.05)
-        planned = self._planned_current(now)
+        planned = self._planned_current(now, h)
         if planned is None:
             return super().decide(now, h)  # CC-CV: a failed solve, or too close to departure
         limit = min(self.I_charge_max, self.cc_current())
@@ -405,8 +411,9 @@ class MPCCharger(CCCVCharger):
             current = needed if needed <= limit else min(current, needed)
         return max(current, 0.0)
 
-    def _planned_current(self, now: float) -> float | None:
-        """The plan's current at ``now`` [s], replanning at each interval boundary; None: charge as CC-CV."""
+    def _planned_current(self, now: float, h: float) -> float | None:
+        """The current for the step ``[now, now + h]`` [s], replanning at each interval boundary; None:
+        charge as CC-CV (a failed solve, or too close to the departure)."""
         if self.objective == "overnight":
             departure = self.next_departure(now) - self.departure_margin
             if departure != self._departure:
@@ -416,9 +423,31 @@ class MPCCharger(CCCVCharger):
         if self._plan is None or now >= self._plan[0] + self._plan[1][0]:
             if not self._replan(now):
                 return None
+        return self._step_current(now, h)
+
+    def _step_current(self, now: float, h: float) -> float:
+        """The plan's mean current over the step ``[now, now + h]``, which may straddle intervals.
+
+        The program prices charger losses at the rated power (the convex envelope of a loss that
+        grows less than in proportion to power). With ``duty_cycle`` an interval's charge is
+        delivered at the charger's full current over the interval's last part, which realises that
+        price: a plan of 40 % of full current becomes full current over the last 40 % of the
+        interval, the same charge at the measured curve's best efficiency, and later.
+        """
         t0, dts, currents = self._plan
-        k = int(np.searchsorted(np.cumsum(dts), now - t0, side="right"))
-        return float(currents[min(k, len(currents) - 1)])
+        ends = t0 + np.cumsum(dts)
+        full = min(self.cc_current(), self.I_charge_max, self._current_max())
+        first = int(np.searchsorted(ends, now, side="right"))
+        charge = 0.0
+        for k in range(first, len(currents)):
+            start, end = ends[k] - dts[k], ends[k]
+            if start >= now + h:
+                break
+            planned = float(currents[k])
+            if self._duty_cycle and 0.0 < planned < full:
+                start, planned = end - dts[k] * planned / full, full
+            charge += planned * max(min(now + h, end) - max(now, start), 0.0)
+        return charge / h
 
     def _new_grid(self, now: float):
         """Interval lengths [s] and the first guess for a fresh horizon at ``now`` [s]."""
