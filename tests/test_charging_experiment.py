@@ -109,3 +109,15 @@ def test_projected_years_to_80_percent_follow_the_power_law():
     fade = 0.012 * (days / (365 * 86400.0)) ** 0.6  # 1.2 % in the first year, exponent 0.6
     expected = (0.2 / 0.012) ** (1 / 0.6)
     assert years_to(0.8, days, fade) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["charging_experiment", "charging_experiment_long_commute"])
+def test_shipped_experiments_and_their_scenarios_check(name, tmp_path, battery_fmu):
+    from cosim import scenario
+
+    exp = load_experiment(SCENARIOS / f"{name}.yaml")
+    text = exp.scenario.read_text(encoding="utf-8").replace("fmu: ../fmus/BatteryTwin.fmu", f"fmu: {battery_fmu}")
+    copy = tmp_path / exp.scenario.name
+    copy.write_text(text, encoding="utf-8")
+    scenario.check(copy)
+    assert set(exp.policies) == {"cccv_plug_in", "cccv_timer", "mpc"}
