@@ -116,7 +116,8 @@ def test_shipped_experiments_and_their_scenarios_check(name, tmp_path, battery_f
     from cosim import scenario
 
     exp = load_experiment(SCENARIOS / f"{name}.yaml")
-    text = exp.scenario.read_text(encoding="utf-8").replace("fmu: ../fmus/BatteryTwin.fmu", f"fmu: {battery_fmu}")
+    text = exp.scenario.read_text(encoding="utf-8")
+    text = text.replace("fmu: ../fmus/BatteryTwin.fmu", f"fmu: {battery_fmu}")
     copy = tmp_path / exp.scenario.name
     copy.write_text(text, encoding="utf-8")
     scenario.check(copy)
