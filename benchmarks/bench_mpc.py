@@ -111,11 +111,11 @@ def main() -> None:
         "objective",
         "horizon",
         "solves",
-        "median [ms]",
-        "p99 [ms]",
-        "max [ms]",
+        "median (ms)",
+        "p99 (ms)",
+        "max (ms)",
         "IPOPT iterations (median)",
-        "run wall [s]",
+        "run wall (s)",
     ):
         table.add_column(col, justify="right")
     n = int(night_mpc.intervals)
@@ -135,7 +135,7 @@ def main() -> None:
             fast_wall,
         )
     )
-    Console().print(table)
+    Console(width=max(Console().width, 130)).print(table)
     fallbacks = sum(1 for t in night_mpc.solve_times if t >= night_mpc.time_budget)
     print(
         f"overnight solves over the {night_mpc.time_budget * 1e3:.0f} ms budget (CC-CV fallback): {fallbacks}"

@@ -142,8 +142,8 @@ def _print_table(exp, rows: list[dict], paths: dict) -> None:
     table = Table(
         title=f"{exp.name}: {len(rows)} policies, {days:g} days each (target SOC {exp.target_soc:g})"
     )
-    for _, heading, _ in COLUMNS:
-        table.add_column(heading, justify="right")
+    for key, heading, _ in COLUMNS:
+        table.add_column(heading, justify="left" if key == "policy" else "right", no_wrap=key == "policy")
     table.add_column("fade vs first", justify="right")
     relative = comparison(rows)
     for r in rows:
@@ -153,9 +153,14 @@ def _print_table(exp, rows: list[dict], paths: dict) -> None:
                 cells.append(f"{r['missed_departures']} / {r['departures']}")
             else:
                 cells.append(fmt.format(r[key]))
-        cells.append(f"{-relative[r['policy']]:+.1%}" if r["policy"] in relative else "-")
+        baseline = r is rows[0]
+        cells.append(
+            "baseline" if baseline else f"{-relative[r['policy']]:+.1%}" if r["policy"] in relative else "-"
+        )
         table.add_row(*cells)
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a file or a pipe: no wrapped columns
     console.print(table)
     fallbacks = {r["policy"]: r["mpc_fallbacks"] for r in rows if r["mpc_solves"]}
     for name, n in fallbacks.items():

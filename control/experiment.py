@@ -60,12 +60,12 @@ PACK_PARAMETERS = ("capacity_Ah", "n_series", "n_parallel")
 #: Columns of the table, in order: key, heading, format.
 COLUMNS = (
     ("policy", "policy", "{}"),
-    ("mean_charge_hours", "mean charge [h]", "{:.2f}"),
-    ("grid_energy_kWh", "grid energy [kWh]", "{:.1f}"),
-    ("losses_kWh", "charger losses [kWh]", "{:.1f}"),
-    ("capacity_fade_per_year", "fade [%/yr]", "{:.3%}"),
+    ("mean_charge_hours", "mean charge (h)", "{:.2f}"),
+    ("grid_energy_kWh", "grid energy (kWh)", "{:.1f}"),
+    ("losses_kWh", "charger losses (kWh)", "{:.1f}"),
+    ("capacity_fade_per_year", "fade (%/yr)", "{:.3%}"),
     ("years_to_80", "years to 80 %", "{:.1f}"),
-    ("peak_cell_temp_degC", "peak cell T [degC]", "{:.1f}"),
+    ("peak_cell_temp_degC", "peak cell T (degC)", "{:.1f}"),
     ("missed_departures", "missed / departures", "{}"),
 )
 

@@ -1,22 +1,21 @@
 """Model-predictive charging: the least predicted capacity loss and energy loss that still meets the target.
 
-Scenario type ``mpc_charger``. Same wiring as the CC-CV charger (``I_charge`` back to the battery
-with ``delay: 1``), plus the battery's temperatures and health. At plug-in it lays ``intervals``
-intervals of ``resolution`` (or longer, to reach the departure) over the horizon and solves
-:class:`control.mpc_problem.ChargingProblem` from the present state; at every interval boundary it
-solves again from the new state over the intervals left (warm-started from the last solution moved
-on by the intervals passed). In between it applies the plan, clipped to the battery's BMS limit.
+Unit type ``mpc_charger``. Wired like the CC-CV charger (``docs/charging.md``), plus the battery's
+temperatures and health. At plug-in it lays ``intervals`` intervals of ``resolution`` (or longer,
+to reach the departure) over the horizon and solves :class:`control.mpc_problem.ChargingProblem`
+from the present state; at every interval boundary it solves again from the new state over the
+intervals left (warm-started from the last solution moved on by the intervals passed). In between
+it applies the plan, clipped to the battery's BMS limit.
 
 Two objectives:
 
-- ``overnight``: the horizon ends at the next departure, divided into ``intervals`` equal
-  intervals; the target SOC must be reached by then (a slack with a large weight keeps the
-  program feasible when it cannot be). Calendar aging while parked is part of the cost, so the
-  plan charges late; the charger's efficiency curve and the battery's losses decide how fast.
-- ``fast``: DC fast charging over a receding horizon of ``intervals`` x ``resolution``: the time short of the
-  target
-  (``time_weight``) against the predicted fade (``degradation_weight``), under the voltage,
-  temperature, power, current and fitted C-rate limits.
+- ``overnight``: the horizon ends ``departure_margin`` before the next departure; the target SOC
+  must be reached by then (a slack with a large weight keeps the program feasible when it cannot
+  be). Calendar aging while parked is part of the cost, so the plan charges late; the battery's
+  losses and the charger's efficiency decide how fast.
+- ``fast``: DC fast charging over a receding horizon of ``intervals`` x ``resolution``: the time
+  short of the target (``time_weight``) against the predicted fade (``degradation_weight``), under
+  the voltage, temperature, power, current and fitted C-rate limits.
 
 When IPOPT fails or runs out of its time budget the unit charges as CC-CV for that step, sets
 ``fallback`` and logs the IPOPT return status (logger ``control.mpc``).
@@ -268,9 +267,8 @@ class MPCCharger(CCCVCharger):
     def setup(self, start_time: float) -> None:
         if self.objective == "overnight" and self.departure_clock is None:
             raise ScenarioError(
-                f"unit {self.name!r}: objective 'overnight' needs a departure time: "
-                'the setting departure: "07:30" '
-                "(or a mapping of days), or a connected departure_time input"
+                f"unit {self.name!r}: objective 'overnight' needs a departure time: the setting "
+                'departure: "07:30" (or a mapping of days), or a connected departure_time input'
             )
         super().setup(start_time)
         self._build()
