@@ -149,7 +149,7 @@ class BatteryTwin(Fmi2Slave):
 
     def to_xml(self, model_options=None):
         """pythonfmu's description plus units: ``unit`` on every Real and ``<UnitDefinitions>``."""
-        from battery_fmu.build import add_units
+        from battery_fmu.model_description import add_units
 
         root = super().to_xml(model_options or {})
         add_units(root, {p.name: p.unit for p in INTERFACE})
