@@ -90,9 +90,22 @@ def hysteresis_derivative(h, current, soc, capacity, p, ops=SCALAR):
     return p.hysteresis_rate * ops.fabs(current) / capacity * (hysteresis_target(current, soc, p, ops) - h)
 
 
+def hysteresis_after(h, target, decay):
+    """Hysteresis [V] after a step of constant current: exact relaxation from ``h`` toward ``target``.
+
+    ``decay`` is :func:`hysteresis_decay` over the step.
+    """
+    return target + (h - target) * decay
+
+
 def terminal_voltage(ocv, hysteresis, current, r0, v_rc_sum):
     """Terminal voltage [V]: ``U + h - I R0 - sum(V_rc)``."""
     return ocv + hysteresis - current * r0 - v_rc_sum
+
+
+def rc_joule_heat(v_rc, resistance):
+    """Joule heat [W] of one RC pair at voltage ``v_rc`` [V]: ``V^2 / R``."""
+    return v_rc * v_rc / resistance
 
 
 def reversible_heat(current, temperature, soc, p, ops=SCALAR):
@@ -119,6 +132,34 @@ def thermal_derivatives(t_cell, t_housing, t_boundary, heat, conductance_boundar
     d_cell = (heat - flow) / p.cell_heat_capacity
     d_housing = (flow - conductance_boundary * (t_housing - t_boundary)) / p.housing_heat_capacity
     return d_cell, d_housing
+
+
+def thermal_transition(dt, conductance_boundary, p, ops=SCALAR):
+    """``exp(A dt)`` of the two-node network of :func:`thermal_derivatives`, as ``(m11, m12, m21, m22)``.
+
+    With constant heat the network is linear with a constant matrix ``A`` (real, negative
+    eigenvalues), so a step of any length ``dt`` [s] is exact: ``x(dt) = x_ss + exp(A dt)(x - x_ss)``
+    (:func:`thermal_after`). Cayley-Hamilton for 2x2: ``exp(A dt) = s1 A + s0 I``.
+    """
+    c1, c2, k1 = p.cell_heat_capacity, p.housing_heat_capacity, p.conductance_cell_housing
+    kb = conductance_boundary
+    a11, a12 = -k1 / c1, k1 / c1
+    a21, a22 = k1 / c2, -(k1 + kb) / c2
+    tr, det = a11 + a22, a11 * a22 - a12 * a21
+    disc = (tr * tr / 4.0 - det) ** 0.5  # > 0 for positive conductances and heat capacities
+    l1, l2 = tr / 2.0 + disc, tr / 2.0 - disc
+    e1, e2 = ops.exp(l1 * dt), ops.exp(l2 * dt)
+    s1 = (e1 - e2) / (l1 - l2)
+    s0 = (l1 * e2 - l2 * e1) / (l1 - l2)
+    return s1 * a11 + s0, s1 * a12, s1 * a21, s1 * a22 + s0
+
+
+def thermal_after(t_cell, t_housing, steady_cell, steady_housing, transition):
+    """Cell and housing temperatures [K] after a step of constant heat, from ``transition``
+    (:func:`thermal_transition`) and the steady state of that heat (:func:`thermal_steady_state`)."""
+    m11, m12, m21, m22 = transition
+    dc, dh = t_cell - steady_cell, t_housing - steady_housing
+    return steady_cell + m11 * dc + m12 * dh, steady_housing + m21 * dc + m22 * dh
 
 
 def thermal_steady_state(heat, t_boundary, conductance_boundary, p):
@@ -187,6 +228,37 @@ def power_law_increment(y, dx, k, exponent, ops=SCALAR):
     if y == 0.0:
         return k * dx**exponent if dx > 0.0 else 0.0
     return power_law_slope(y, k, exponent, ops) * dx
+
+
+def power_law_value(k, x, exponent, ops=SCALAR):
+    """``y = k x^exponent``: the fade after ``x`` (days or EFC) at a constant rate ``k``."""
+    return k * ops.power(x, exponent)
+
+
+def c_rate(current, p, ops=SCALAR):
+    """C-rate [1/h] of ``current`` [A] against the nominal capacity (as the aging model counts it)."""
+    return ops.fabs(current) * 3600.0 / p.capacity
+
+
+def calendar_fade_rate(q_cal, k_cal, p, ops=SCALAR, q_min=0.0):
+    """dq_cal/dt [1/s]: the calendar law's rate in time, in the virtual-time form.
+
+    ``q_cal = k_cal t_days^pcal`` gives ``dq/dt = power_law_slope(q, k, pcal) / 86400`` for
+    stressors that change (what the aging model's chunk update applies over a chunk). The
+    slope is infinite at ``q = 0``: ``q_min`` (e.g. :func:`power_law_value` at one day) caps it.
+    """
+    return power_law_slope(ops.fmax(q_cal, q_min), k_cal, p.aging.pcal, ops) / 86400.0
+
+
+def cycle_fade_rate(q_cyc, k_cyc, current, p, ops=SCALAR, q_min=0.0):
+    """dq_cyc/dt [1/s] while ``current`` [A] flows: the slope per EFC times ``|I| / (2 Q_nominal)``.
+
+    The cycle law ``q_cyc = k_cyc EFC^pcyc`` in the virtual-time form, with equivalent full
+    cycles counted against the nominal capacity as the aging model counts them; ``q_min`` caps
+    the slope near ``q = 0`` as in :func:`calendar_fade_rate`.
+    """
+    slope = power_law_slope(ops.fmax(q_cyc, q_min), k_cyc, p.aging.pcyc, ops)
+    return slope * ops.fabs(current) / (2.0 * p.capacity)
 
 
 def calendar_resistance_rate(temperature, soc, p, ops=SCALAR):

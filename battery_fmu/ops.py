@@ -141,13 +141,27 @@ class CasadiOps:
     def if_else(self, cond, a, b):
         return self._ca.if_else(cond, a, b)
 
+    #: Tables with at most this many points are written into the expression as a sum of ramps.
+    INLINE_POINTS = 16
+
     def interp(self, table: Table1D, x):
+        # Clamp beyond the ends like the other backends (CasADi's linear interpolant extrapolates).
+        xc = self.fmin(self.fmax(x, table.x[0]), table.x[-1])
+        if len(table.x) <= self.INLINE_POINTS:
+            # The same piecewise-linear function as y0 + s0 (x - x0) + sum((s_i - s_i-1) max(x - x_i, 0)):
+            # plain SX operations, which the derivatives of an optimisation problem evaluate several
+            # times faster than calls to an interpolant function.
+            xs, ys = table.x, table.y
+            slopes = [(ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]) for i in range(len(xs) - 1)]
+            y = ys[0] + slopes[0] * (xc - xs[0])
+            for i in range(1, len(slopes)):
+                y = y + (slopes[i] - slopes[i - 1]) * self.fmax(xc - xs[i], 0.0)
+            return y
         fn = table._cache.get("casadi")
         if fn is None:
-            # Clamp beyond the ends like the other backends (CasADi's linear interpolant extrapolates).
             fn = self._ca.interpolant(table.name.replace(" ", "_"), "linear", [list(table.x)], list(table.y))
             table._cache["casadi"] = fn
-        return fn(self.fmin(self.fmax(x, table.x[0]), table.x[-1]))
+        return fn(xc)
 
 
 class TorchOps:

@@ -43,6 +43,43 @@ def test_virtual_time_update_reproduces_the_power_law():
     assert y == pytest.approx(k * 3650**p, rel=2e-3)
 
 
+def test_rate_forms_integrate_to_the_power_laws():
+    # From an initial fade q0 = k x0^p, integrating the rates at a constant k gives k (x0 + x)^p.
+    k_cal, pcal = 4.95e-4, P.aging.pcal
+    q, dt = eq.power_law_value(k_cal, 30.0, pcal), 600.0
+    for _ in range(int(365 * 86400 / dt)):
+        q += eq.calendar_fade_rate(q, k_cal, P) * dt
+    assert q == pytest.approx(eq.power_law_value(k_cal, 30.0 + 365.0, pcal), rel=1e-4)
+    # Cycle fade: 100 A charging for 1000 full cycles' worth of charge (2 Q per EFC).
+    k_cyc, pcyc, current = 2.22e-4, P.aging.pcyc, -100.0
+    q, dt = eq.power_law_value(k_cyc, 10.0, pcyc), 60.0
+    seconds = 1000.0 * 2.0 * P.capacity / abs(current)
+    for _ in range(int(seconds / dt)):
+        q += eq.cycle_fade_rate(q, k_cyc, current, P) * dt
+    assert q == pytest.approx(eq.power_law_value(k_cyc, 1010.0, pcyc), rel=1e-4)
+    # The floor caps the slope of a new cell at the slope reached after one day.
+    assert eq.calendar_fade_rate(0.0, k_cal, P, q_min=eq.power_law_value(k_cal, 1.0, pcal)) == pytest.approx(
+        k_cal * pcal / 86400.0)
+
+
+def test_thermal_transition_equals_the_pack_models_exact_step():
+    from battery_fmu.model import ThermalStep
+
+    for dt, kb in ((1.0, 0.5), (600.0, 0.5), (3600.0, 3.5), (86400.0, 0.5)):
+        step = ThermalStep(dt, kb, P)
+        assert eq.thermal_transition(dt, kb, P) == pytest.approx((step.m11, step.m12, step.m21, step.m22),
+                                                                 rel=1e-9, abs=1e-15)
+    # And it integrates the derivatives: a fine explicit integration lands on the same temperatures.
+    heat, t_amb, kb, dt = 12.0, 300.0, 0.5, 900.0
+    steady = eq.thermal_steady_state(heat, t_amb, kb, P)
+    exact = eq.thermal_after(310.0, 305.0, *steady, eq.thermal_transition(dt, kb, P))
+    tc, th, h = 310.0, 305.0, 0.01
+    for _ in range(int(dt / h)):
+        d_c, d_h = eq.thermal_derivatives(tc, th, t_amb, heat, kb, P)
+        tc, th = tc + h * d_c, th + h * d_h
+    assert exact == pytest.approx((tc, th), abs=1e-4)
+
+
 def points():
     rng = np.random.default_rng(0)
     soc = rng.uniform(0.0, 1.0, 50)
@@ -65,6 +102,11 @@ def evaluate(ops, soc, temp, current):
             ua, eq.calendar_rate(t, ua, P, ops), eq.cycle_temperature_factor(t, P, ops),
             eq.calendar_resistance_rate(t, s, P, ops), eq.cycle_resistance_per_efc(abs(i) / 220.0, s, P, ops),
             eq.power_law_slope(0.01 + 0.01 * s, 4.9e-4, 0.526, ops), eq.rc_decay(10.0, P.tau1, ops),
+            eq.hysteresis_after(0.01 * s, eq.hysteresis_target(i, s, P, ops), 0.5), eq.rc_joule_heat(1e-3 * s, r1),
+            eq.c_rate(i, P, ops), eq.power_law_value(4.9e-4, 1.0 + 10.0 * s, 0.526, ops),
+            eq.calendar_fade_rate(0.01 * s, eq.calendar_rate(t, ua, P, ops), P, ops, q_min=1e-4),
+            eq.cycle_fade_rate(0.01 * s, 2.2e-4, i, P, ops, q_min=1e-5),
+            *eq.thermal_after(t, t - 3.0, t + 1.0, t - 1.0, eq.thermal_transition(600.0 * s, 0.5, P, ops)),
         ])
     return out
 

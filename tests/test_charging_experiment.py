@@ -1,0 +1,124 @@
+"""``evtwin experiment charging``: the shipped experiment, short, through the command line and the engine."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from control.experiment import load_experiment, policy_scenario, years_to
+from cosim.cli import cli
+from cosim.errors import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture
+def experiment(tmp_path, battery_fmu):
+    """The shipped experiment and its scenario, copied out of the work tree, with the session's FMU."""
+    text = (SCENARIOS / "charging_commute.yaml").read_text(encoding="utf-8")
+    text = text.replace("fmu: ../fmus/BatteryTwin.fmu", f"fmu: {battery_fmu}")
+    (tmp_path / "charging_commute.yaml").write_text(text, encoding="utf-8")
+    path = tmp_path / "charging_experiment.yaml"
+    path.write_text((SCENARIOS / "charging_experiment.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def test_two_days_of_each_policy(experiment, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["experiment", "charging", str(experiment), "--duration", "2 d", "--json", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["policy"]: r for r in json.loads(result.output)}
+    assert list(rows) == ["cccv_plug_in", "cccv_timer", "mpc"]
+    for r in rows.values():
+        for key in (
+            "capacity_fade_per_year",
+            "missed_departures",
+            "mean_charge_hours",
+            "peak_cell_temp_degC",
+        ):
+            assert key in r
+        # Monday 00:00 to Wednesday 00:00: one plug-in session (Monday evening) and its departure.
+        assert r["departures"] == 1 and r["missed_departures"] == 0
+        assert r["simulated_days"] == pytest.approx(2.0)
+        assert 20.0 < r["peak_cell_temp_degC"] < 45.0
+    # Waiting keeps the SOC low for longer: less calendar fade for the timer and the MPC.
+    assert rows["mpc"]["capacity_fade"] < rows["cccv_plug_in"]["capacity_fade"]
+    assert rows["cccv_timer"]["capacity_fade"] < rows["cccv_plug_in"]["capacity_fade"]
+    # CC-CV at plug-in draws 7.4 kW at the pack throughout: the loss share of the ADAC curve there,
+    # 1 - (0.886 + (7.4 - 3.1) / (10.153 - 3.1) * 0.037) = 9.1 % (pack powers of the 3.5 and 11 kW points).
+    plug_in = rows["cccv_plug_in"]
+    eta = 0.886 + (7.4 - 3.5 * 0.886) / (11.0 * 0.923 - 3.5 * 0.886) * (0.923 - 0.886)
+    assert plug_in["losses_kWh"] / plug_in["grid_energy_kWh"] == pytest.approx(1.0 - eta, rel=0.01)
+    assert rows["mpc"]["mpc_solves"] > 10  # (fallbacks depend on the machine's load: not asserted)
+    for name in ("table.csv", "table.json", "soc_soh.png", "mpc.h5"):
+        assert (out / name).is_file(), name
+
+
+def test_each_policy_is_wired_to_the_battery_and_given_the_pack(experiment):
+    exp = load_experiment(experiment)
+    _, model = policy_scenario(exp, "mpc")
+    unit = model.units["charger"]
+    assert unit.type == "mpc_charger"
+    assert unit.settings["departure"] == {"weekdays": "07:30", "sat": "10:00"}
+    params = {k: float(v) if not isinstance(v, str) else v for k, v in unit.parameters.items()}
+    assert params["capacity_Ah"] == 178.4 and params["n_series"] == 106 and params["target_soc"] == 0.9
+    wires = {(c.source, c.to, c.delay) for c in model.connections}
+    assert ("battery.T_cell", "charger.T_cell", 1) in wires
+    assert ("battery.SOC", "charger.SOC", 1) in wires
+    assert ("charger.I_charge", "battery.I_charge", 0) in wires
+    assert ("schedule.charge", "charger.plugged", 0) in wires
+    _, model = policy_scenario(exp, "cccv_timer")
+    assert model.units["charger"].settings["mode"] == "timer"
+    assert float(model.units["charger"].parameters["pack_capacity_Ah"]) == 178.4
+    assert not any(c.to == "charger.T_cell" for c in model.connections)
+
+
+def test_bad_experiment_files_are_named(tmp_path, experiment):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: charging_commute.yaml\ndeparture: '07:30'\npolicy: {}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"bad.yaml:3: unknown key 'policy'; did you mean 'policies'\?"):
+        load_experiment(bad)
+    bad.write_text(
+        "scenario: nowhere.yaml\ndeparture: '7h'\npolicies: {a: {settings: {}}}\n", encoding="utf-8"
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(bad)
+    text = str(err.value)
+    assert "bad.yaml:1 scenario: scenario file" in text and "does not exist" in text
+    assert "bad.yaml:2 departure: departure: expected a clock time 'HH:MM', got '7h'" in text
+    assert "bad.yaml:3 policies.a: expected {type: ..., settings: ..., parameters: ...}" in text
+    bad.write_text(
+        "scenario: charging_commute.yaml\ndeparture: '07:30'\n"
+        "policies: {t: {type: cccv_charger, settings: {mod: timer}}}\n",
+        encoding="utf-8",
+    )
+    exp = load_experiment(bad)
+    expected = r"bad.yaml: policies.t.settings: unknown setting 'mod' of unit type 'cccv_charger'; did you "
+    with pytest.raises(ScenarioError, match=expected + r"mean 'mode'\? \(settings: mode, departure, "):
+        policy_scenario(exp, "t")
+
+
+def test_projected_years_to_80_percent_follow_the_power_law():
+    import numpy as np
+
+    days = np.arange(1, 366) * 86400.0
+    fade = 0.012 * (days / (365 * 86400.0)) ** 0.6  # 1.2 % in the first year, exponent 0.6
+    expected = (0.2 / 0.012) ** (1 / 0.6)
+    assert years_to(0.8, days, fade) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["charging_experiment", "charging_experiment_long_commute"])
+def test_shipped_experiments_and_their_scenarios_check(name, tmp_path, battery_fmu):
+    from cosim import scenario
+
+    exp = load_experiment(SCENARIOS / f"{name}.yaml")
+    text = exp.scenario.read_text(encoding="utf-8")
+    text = text.replace("fmu: ../fmus/BatteryTwin.fmu", f"fmu: {battery_fmu}")
+    copy = tmp_path / exp.scenario.name
+    copy.write_text(text, encoding="utf-8")
+    scenario.check(copy)
+    assert set(exp.policies) == {"cccv_plug_in", "cccv_timer", "mpc"}

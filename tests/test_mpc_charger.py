@@ -1,0 +1,178 @@
+"""The MPC charger in closed loop with the battery twin: targets met, limits kept, the fallback, the gain."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from battery_fmu.unit import BatteryUnit
+from control.cccv import CCCVCharger
+from control.closed_loop import ClosedLoop
+from control.mpc import MPCCharger
+from cosim.errors import ScenarioError
+
+DAY = 86400.0
+PLUG_IN, DEPARTURE = 18 * 3600.0, DAY + 7.5 * 3600.0  # Monday 18:00 -> Tuesday 07:30
+WARM = 301.15  # 28 degC
+
+
+def battery(**parameters):
+    unit = BatteryUnit(**{"T_init": WARM, **parameters})
+    unit.name = "battery"
+    return unit
+
+
+def mpc(settings=None, **parameters):
+    unit = MPCCharger(**{"departure": "07:30", **(settings or {})})
+    unit.name = "charger"
+    unit.configure(parameters)
+    return unit
+
+
+def night(charger, soc=0.5, step=60.0, **battery_parameters):
+    loop = ClosedLoop(battery(SOC_init=soc, **battery_parameters), charger, ambient=WARM)
+    loop.start(PLUG_IN)
+    return loop.run(DEPARTURE - PLUG_IN, step)
+
+
+def test_overnight_plan_meets_the_target_by_departure_within_every_limit():
+    chg = mpc(target_soc=0.9, power_limit=7400.0)
+    tr = night(chg)
+    assert tr.time[-1] == DEPARTURE
+    assert tr["SOC"][-1] >= 0.9 - 1e-9
+    assert tr["charger.fallback"].sum() == 0.0
+    # Never above the BMS limit or the charger's power, as read at each step's start.
+    applied, limit, volts = tr["I_applied"][1:], tr["I_charge_max"][:-1], tr["V_terminal"][:-1]
+    assert np.all(applied <= limit + 1e-9)
+    assert np.all(applied * volts <= 7400.0 * (1 + 1e-12))
+    assert np.max(tr["V_terminal"]) / 106 < 3.65 and np.max(tr["T_cell"]) < 318.15
+    # It charged late: nothing in the first half of the night.
+    first_current = tr.time[np.argmax(tr["I_applied"] > 0)]
+    assert first_current > PLUG_IN + 0.5 * (DEPARTURE - PLUG_IN)
+    # Its prediction of the departure SOC is what happened.
+    assert tr["charger.soc_departure"][np.nonzero(tr["charger.solve_time"])[0][-1]] == pytest.approx(
+        0.9, abs=2e-3
+    )
+    assert len(chg.solve_times) >= 20
+
+
+def test_mpc_loses_less_capacity_than_cccv_over_three_nights():
+    """Three days of use (an hour's drive each way), charged at plug-in (CC-CV) or by the MPC."""
+
+    def plugged(t):
+        clock = t % DAY
+        return 1.0 if clock >= 18 * 3600.0 or clock < 7.5 * 3600.0 else 0.0
+
+    def load(t):
+        clock = t % DAY
+        return 12e3 if 7.5 * 3600.0 <= clock < 8.5 * 3600.0 or 17 * 3600.0 <= clock < 18 * 3600.0 else 0.0
+
+    results = {}
+    for name, chg in (("cccv", CCCVCharger()), ("mpc", mpc())):
+        chg.name = "charger"
+        chg.configure({"target_soc": 0.9})
+        loop = ClosedLoop(battery(SOC_init=0.6, SOH_init=0.97), chg, ambient=WARM, plugged=plugged, load=load)
+        loop.start(0.0)
+        results[name] = loop.run(3 * DAY, 60.0)
+    fade = {k: 0.97 - tr["SOH_capacity"][-1] for k, tr in results.items()}
+    assert fade["mpc"] < 0.93 * fade["cccv"]
+    for tr in results.values():
+        departures = [np.searchsorted(tr.time, d * DAY + 7.5 * 3600.0) for d in (1, 2)]
+        assert np.all(tr["SOC"][departures] >= 0.9 - 1e-6)
+
+    # Later: the MPC's mean charging time of day is after the CC-CV's.
+    def mean_clock(tr):
+        on = tr["I_applied"] > 0
+        return np.mean((tr.time[on] - 12 * 3600.0) % DAY)
+
+    assert mean_clock(results["mpc"]) > mean_clock(results["cccv"]) + 3 * 3600.0
+
+
+def test_a_failed_solve_falls_back_to_cccv_and_says_why(caplog):
+    chg = mpc(target_soc=0.9, time_budget=1e-5)
+    reference = CCCVCharger()
+    reference.name = "reference"
+    reference.configure({"target_soc": 0.9})
+    with caplog.at_level(logging.WARNING, logger="control.mpc"):
+        tr = night(chg, step=60.0)
+    assert tr["charger.fallback"][0] == 1.0
+    assert np.all(tr["charger.fallback"][tr["SOC"] < 0.899] == 1.0)
+    ref = night(reference, step=60.0)
+    np.testing.assert_allclose(tr["I_applied"], ref["I_applied"], rtol=1e-12, atol=0)
+    message = caplog.records[0].getMessage()
+    expected = "unit 'charger', t = 64800 s: MPC fell back to CC-CV for this step: IPOPT returned "
+    assert expected + "Maximum_WallTime_Exceeded" in message
+
+
+def test_dc_fast_charge_keeps_the_voltage_and_temperature_limits():
+    hot = 303.15
+    settings = {"objective": "fast", "efficiency": 0.93}
+    params = {
+        "power_limit": 150e3,
+        "current_limit": 400.0,
+        "target_soc": 0.8,
+        "max_c_rate": 1.0,
+        "resolution": 300.0,
+        "intervals": 24,
+        "degradation_weight": 100.0,
+    }
+    runs = {}
+    for name, limits in (("free", {}), ("limited", {"t_max": 310.15, "v_max": 3.43})):
+        chg = MPCCharger(**settings)
+        chg.name = "charger"
+        chg.configure({**params, **limits})
+        loop = ClosedLoop(battery(SOC_init=0.2, T_init=hot), chg, ambient=hot)
+        loop.start(0.0)
+        runs[name] = loop.run(3 * 3600.0, 30.0)
+    free, limited = runs["free"], runs["limited"]
+    for tr in runs.values():
+        assert tr["SOC"][-1] >= 0.8 - 1e-6
+        assert tr["charger.fallback"].sum() == 0.0
+        assert np.all(tr["I_applied"][1:] <= tr["I_charge_max"][:-1] + 1e-9)
+    assert free["T_cell"].max() > 310.15 + 1.0 and free["V_terminal"].max() / 106 > 3.43 + 0.01
+    assert limited["T_cell"].max() <= 310.15 + 0.1
+    assert limited["V_terminal"].max() / 106 <= 3.43 + 2e-3
+    # The limits cost time.
+    done = {k: tr.time[np.argmax(tr["charger.done"] > 0)] for k, tr in runs.items()}
+    assert done["limited"] > done["free"] + 300.0
+
+
+def test_save_and_restore_continue_identically():
+    loop = ClosedLoop(battery(SOC_init=0.5), mpc(target_soc=0.9), ambient=WARM)
+    loop.start(PLUG_IN)
+    loop.run(6 * 3600.0, 60.0)
+    saved = loop.save()
+    first = loop.run(4 * 3600.0, 60.0)
+    loop.restore(saved)
+    again = loop.run(4 * 3600.0, 60.0)
+    for name in first.signals:
+        if name != "charger.solve_time":
+            np.testing.assert_array_equal(first[name], again[name], err_msg=name)
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ScenarioError, match="objective must be one of overnight, fast, got 'slow'"):
+        MPCCharger(objective="slow")
+    with pytest.raises(ScenarioError, match="crate_stressor must be one of chunk, current, got 'peak'"):
+        MPCCharger(crate_stressor="peak")
+    unit = MPCCharger()
+    unit.name = "charger"
+    with pytest.raises(ScenarioError, match="unit 'charger': objective 'overnight' needs a departure time"):
+        unit.setup(0.0)
+    unit = MPCCharger(departure="07:30", parameter_set="lfp_999ah")
+    unit.name = "charger"
+    with pytest.raises(
+        ScenarioError, match=r"unit 'charger': parameter set 'lfp_999ah' not found \(known sets"
+    ):
+        unit.setup(0.0)
+
+
+def test_charging_doc_lists_every_port():
+    from pathlib import Path
+
+    from control.cccv import CCCVCharger
+
+    doc = (Path(__file__).parent.parent / "docs" / "charging.md").read_text(encoding="utf-8")
+    for cls in (CCCVCharger, MPCCharger):
+        for port in cls.PORTS:
+            assert f"| `{port.name}` | {port.causality} | {port.unit} |" in doc, (cls.__name__, port.name)
