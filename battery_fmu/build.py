@@ -7,46 +7,18 @@ and the ``<UnitDefinitions>`` (base-unit exponents from the project's unit regis
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
-from xml.etree.ElementTree import Element, SubElement
 
 PACKAGE_DIR = Path(__file__).parent
 FMU_NAME = "BatteryTwin.fmu"
 # Files of this package the FMU does not need at run time.
 _NOT_IN_FMU = {"cli.py", "build.py", "life.py", "unit.py", "demo.py", "fmu_shim.c", "data", "__pycache__"}
-
-
-def add_units(root: Element, units: dict[str, str]) -> None:
-    """Declare ``units`` (variable name -> unit symbol) in a model description tree, in place."""
-    from cosim import si
-
-    used: dict[str, si.Unit] = {}
-    for sv in root.iter("ScalarVariable"):
-        symbol = units.get(sv.get("name"))
-        real = sv.find("Real")
-        if real is None or symbol in (None, "1"):
-            continue
-        real.set("unit", symbol)
-        used[symbol] = si.parse(symbol)
-    if not used:
-        return
-    definitions = Element("UnitDefinitions")
-    for symbol, unit in sorted(used.items()):
-        node = SubElement(definitions, "Unit", name=symbol)
-        attrs = {n: str(e) for n, e in zip(si.BASE_NAMES, unit.exponents) if e}
-        if unit.factor != 1.0:
-            attrs["factor"] = repr(unit.factor)
-        if unit.offset != 0.0:
-            attrs["offset"] = repr(unit.offset)
-        SubElement(node, "BaseUnit", attrs)
-    # Schema order: ModelExchange?, CoSimulation?, UnitDefinitions?, TypeDefinitions?, LogCategories?, ...
-    children = list(root)
-    position = next(i for i, c in enumerate(children) if c.tag not in ("ModelExchange", "CoSimulation"))
-    root.insert(position, definitions)
 
 
 def build_fmu(out_dir: str | Path = "fmus") -> Path:
@@ -57,11 +29,7 @@ def build_fmu(out_dir: str | Path = "fmus") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="evtwin_fmu_") as tmp:
         stage = Path(tmp)
-        package = stage / "battery_fmu"
-        shutil.copytree(PACKAGE_DIR, package, ignore=shutil.ignore_patterns(*_NOT_IN_FMU))
-        # The slave module goes to resources/ top level (pythonfmu finds the class by parsing it);
-        # the rest of the package beside it, without the slave file.
-        script = package / "fmu_slave.py"
+        package, script = _stage_model(stage)
         built = Path(FmuBuilder.build_FMU(
             script, dest=out_dir / FMU_NAME, project_files=[package],
             canGetAndSetFMUstate=True, canSerializeFMUstate=True,
@@ -70,6 +38,45 @@ def build_fmu(out_dir: str | Path = "fmus") -> Path:
         if shim is not None:
             _insert_shim(built, shim)
     return built
+
+
+def _stage_model(stage: Path) -> tuple[Path, Path]:
+    """Copy the model package under a name unique to its content, and the slave module beside it.
+
+    In a Python host (fmpy, evtwin itself) an FMU's modules share the interpreter's module cache
+    with the host and with other FMUs: under the plain name ``battery_fmu`` an FMU built from an
+    older version would run whatever ``battery_fmu`` the host had imported, against its own model
+    description. A content-hashed package name (``evtwin_battery_<hash>``) keeps each build's code
+    with its description. The slave module goes to ``resources/`` top level, where pythonfmu
+    finds the class by parsing the file.
+    """
+    files = sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and not _excluded(p))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\0" + path.read_bytes())
+    tag = digest.hexdigest()[:12]
+    name = f"evtwin_battery_{tag}"
+    package = stage / name
+    for path in files:
+        target = package / path.relative_to(PACKAGE_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".py":
+            target.write_text(_renamed(path.read_text(encoding="utf-8"), name), encoding="utf-8")
+        else:
+            shutil.copy2(path, target)
+    slave = package / "fmu_slave.py"
+    script = stage / f"battery_twin_{tag}.py"
+    slave.rename(script)
+    return package, script
+
+
+def _excluded(path: Path) -> bool:
+    rel = path.relative_to(PACKAGE_DIR).parts
+    return rel[0] in _NOT_IN_FMU or "__pycache__" in rel
+
+
+def _renamed(source: str, package: str) -> str:
+    return re.sub(r"\bbattery_fmu\b", package, source)
 
 
 def _compile_shim(stage: Path) -> Path | None:

@@ -149,7 +149,7 @@ class BatteryTwin(Fmi2Slave):
 
     def to_xml(self, model_options=None):
         """pythonfmu's description plus units: ``unit`` on every Real and ``<UnitDefinitions>``."""
-        from battery_fmu.build import add_units
+        from battery_fmu.model_description import add_units
 
         root = super().to_xml(model_options or {})
         add_units(root, {p.name: p.unit for p in INTERFACE})
@@ -170,7 +170,7 @@ def _output_getter(slave: BatteryTwin, name: str):
     pack_attr = {
         "SOC": "soc", "V_terminal": "voltage", "I_terminal": "current", "T_cell": "t_cell",
         "T_housing": "t_housing", "SOH_capacity": "soh_capacity", "SOH_resistance": "soh_resistance",
-        "Q_heat": "heat", "Q_coolant": "heat_to_boundary", "P_discharge_max": "power_discharge_max",
+        "Q_heat": "heat", "Q_coolant": "heat_to_coolant", "Q_ambient": "heat_to_ambient", "P_discharge_max": "power_discharge_max",
         "P_charge_max": "power_charge_max", "I_charge_max": "current_charge_max",
         "I_discharge_max": "current_discharge_max", "EFC": "efc", "P_terminal": "power",
         "P_unmet": "power_request_unmet",

@@ -37,7 +37,9 @@ INTERFACE: tuple[Variable, ...] = (
     Variable("SOH_resistance", "output", "1", "Internal resistance relative to new"),
     Variable("Q_heat", "output", "W", "Heat generated in the cells over the last step (ohmic, polarisation, hysteresis, "
              "entropic)"),
-    Variable("Q_coolant", "output", "W", "Heat flowing from the housing to ambient and coolant over the last step"),
+    Variable("Q_coolant", "output", "W", "Heat flowing from the housing into the coolant over the last step (0 unless "
+             "coolant_connected)"),
+    Variable("Q_ambient", "output", "W", "Heat flowing from the housing to the ambient air over the last step"),
     Variable("P_discharge_max", "output", "W", "Power the pack can deliver now for a step of the last length"),
     Variable("P_charge_max", "output", "W", "Power the pack can accept now for a step of the last length"),
     Variable("I_discharge_max", "output", "A", "Discharge current limit now (rating, temperature derating, voltage, SOC)"),

@@ -88,7 +88,8 @@ class BatteryPack:
         "p", "n_series", "n_parallel", "coolant_connected", "aging",
         "soc", "v1", "v2", "hysteresis", "t_cell", "t_housing",
         # outputs of the last step (pack level unless noted)
-        "current", "voltage", "power", "heat", "heat_to_boundary", "power_discharge_max", "power_charge_max",
+        "current", "voltage", "power", "heat", "heat_to_ambient", "heat_to_coolant", "power_discharge_max",
+        "power_charge_max",
         "current_charge_max", "current_discharge_max", "ocv", "power_request_unmet",
         "_rc_cache", "_thermal_cache", "_cap_nominal", "_prep",
     )
@@ -109,7 +110,8 @@ class BatteryPack:
         self._cap_nominal = p.capacity
         self._rc_cache: dict[float, tuple[float, float, float, float]] = {}
         self._thermal_cache: dict[tuple[float, float], ThermalStep] = {}
-        self.current = self.power = self.heat = self.heat_to_boundary = self.power_request_unmet = 0.0
+        self.current = self.power = self.heat = self.power_request_unmet = 0.0
+        self.heat_to_ambient = self.heat_to_coolant = 0.0
         self.ocv = eq.open_circuit_voltage(self.soc, self.t_cell, p)
         self.voltage = self.ocv * self.n_series
         self._prep = None
@@ -266,8 +268,7 @@ class BatteryPack:
         th_new = th_ss + m.m21 * dc + m.m22 * dh
         self.aging.advance(dt, soc0, soc1, 0.5 * (tc + tc_new), current)
         self.t_cell, self.t_housing = tc_new, th_new
-        # Heat leaving the housing [W, pack], from the step's mean housing temperature (trapezoid).
-        self.heat_to_boundary = kb * (0.5 * (th + th_new) - tb) * self.n_series * self.n_parallel
+        self._housing_flows(0.5 * (th + th_new), t_ambient, t_coolant)
 
     def _rest(self, dt, t_ambient, t_coolant, v1, v2, r1, r2) -> None:
         """Thermal and aging over a long rest (no current), in growing sub-steps.
@@ -283,7 +284,7 @@ class BatteryPack:
         h, h_max = min(1.0, dt), max(1.0, 0.05 * slow)
         soc, aging = self.soc, self.aging
         tc, th = self.t_cell, self.t_housing
-        elapsed, heat_total, flow_total = 0.0, 0.0, 0.0
+        elapsed, heat_total, housing_integral = 0.0, 0.0, 0.0
         while elapsed < dt:
             # Never step across the aging model's chunk boundary, so chunks close where short steps close them.
             h = min(h, dt - elapsed, aging.chunk_time_left)
@@ -301,15 +302,21 @@ class BatteryPack:
             aging.advance(h / 6.0, soc, soc, tc, 0.0)
             aging.advance(4.0 * h / 6.0, soc, soc, tc_mid, 0.0)
             aging.advance(h - h / 6.0 - 4.0 * h / 6.0, soc, soc, tc_new, 0.0)
-            flow_total += kb * (0.5 * (th + th_new) - tb) * h
+            housing_integral += 0.5 * (th + th_new) * h
             heat_total += heat * h
             tc, th, v1, v2 = tc_new, th_new, w1, w2
             elapsed += h
             h = min(h * 1.3, h_max)
         self.t_cell, self.t_housing = tc, th
-        cells = self.n_series * self.n_parallel
-        self.heat_to_boundary = flow_total / dt * cells
+        self._housing_flows(housing_integral / dt, t_ambient, t_coolant)
         return heat_total / dt
+
+    def _housing_flows(self, t_housing_mean: float, t_ambient: float, t_coolant: float) -> None:
+        """Heat leaving the housing to the air and to the coolant over a step [W, pack]."""
+        p, cells = self.p, self.n_series * self.n_parallel
+        self.heat_to_ambient = p.conductance_housing_ambient * (t_housing_mean - t_ambient) * cells
+        self.heat_to_coolant = (p.conductance_housing_coolant * (t_housing_mean - t_coolant) * cells
+                                if self.coolant_connected else 0.0)
 
     # ------------------------------------------------------------------ outputs and state
 
@@ -329,7 +336,7 @@ class BatteryPack:
         return self.aging.total_efc
 
     _STATE = ("soc", "v1", "v2", "hysteresis", "t_cell", "t_housing", "current", "voltage", "power", "heat",
-              "heat_to_boundary", "power_discharge_max", "power_charge_max", "current_charge_max",
+              "heat_to_ambient", "heat_to_coolant", "power_discharge_max", "power_charge_max", "current_charge_max",
               "current_discharge_max", "ocv", "power_request_unmet")
 
     def get_state(self) -> list:

@@ -23,7 +23,7 @@ _OUTPUTS = {
     "SOC": "pack.soc", "V_terminal": "pack.voltage", "I_terminal": "pack.current", "P_terminal": "pack.power",
     "P_unmet": "pack.power_request_unmet", "T_cell": "pack.t_cell", "T_housing": "pack.t_housing",
     "SOH_capacity": "pack.soh_capacity", "SOH_resistance": "pack.soh_resistance", "Q_heat": "pack.heat",
-    "Q_coolant": "pack.heat_to_boundary", "P_discharge_max": "pack.power_discharge_max",
+    "Q_coolant": "pack.heat_to_coolant", "Q_ambient": "pack.heat_to_ambient", "P_discharge_max": "pack.power_discharge_max",
     "P_charge_max": "pack.power_charge_max", "I_discharge_max": "pack.current_discharge_max",
     "I_charge_max": "pack.current_charge_max", "EFC": "pack.efc",
 }

@@ -8,6 +8,7 @@ dependencies inside the command, which keeps ``evtwin --help`` instant.
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib.metadata import entry_points
 
@@ -79,6 +80,10 @@ _add_engine_commands()
 
 
 def main() -> None:
+    # One BLAS thread: the engine's linear algebra is tiny, and OpenBLAS's worker threads have
+    # aborted the interpreter at exit after FMU libraries were loaded into the process. Must be
+    # set before numpy loads, which the commands do lazily.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cli(prog_name="evtwin")
 
 

@@ -174,6 +174,29 @@ def build(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _build_named(name: str, out_dir: str | Path) -> Path:
+    """Build the source FMU ``name`` (a folder of fmus/src) alone into ``out_dir``."""
+    matches = [src for src in find_sources() if src.name == name]
+    if not matches:
+        raise BuildError(f"no source FMU {name!r} under {DEFAULT_SOURCE_DIR}")
+    with_one = Path(out_dir) / f".src-{os.getpid()}"
+    try:
+        shutil.copytree(matches[0].folder, with_one / name)
+        return build(with_one, out_dir)[0]
+    finally:
+        shutil.rmtree(with_one, ignore_errors=True)
+
+
+def build_cooling_plate(out_dir: str | Path) -> Path:
+    """``evtwin.fmu_builders`` entry for CoolingPlate.fmu: scenarios that name it build it when missing."""
+    return _build_named("CoolingPlate", out_dir)
+
+
+def build_temp_sensor(out_dir: str | Path) -> Path:
+    """``evtwin.fmu_builders`` entry for TempSensor3.fmu."""
+    return _build_named("TempSensor3", out_dir)
+
+
 def _suffix() -> str:
     import fmpy
 

@@ -232,17 +232,18 @@ class ResultWriter(Observer):
 
     # ---------------------------------------------------------------- output
     def _flush_group(self, g: _Group) -> None:
-        n = len(g.t)
-        if n == 0:
-            return
-        start = g.rows_written
-        g.time_ds.resize((start + n,))
-        g.time_ds[start:] = np.asarray(g.t, dtype="f8")
-        arrays = [_rows_to_array(rows) for _, _, rows in g.buffers]
-        for b, pos, ds in g.columns:
-            ds.resize((start + n,))
-            ds[start:] = arrays[b][:, pos]
-        g.rows_written = start + n
+        # An interrupt (Ctrl-C) can land between appending a row's time and its values: write only
+        # the rows complete in every buffer, and drop the partial one.
+        n = min([len(g.t)] + [len(rows) for _, _, rows in g.buffers])
+        if n > 0:
+            start = g.rows_written
+            g.time_ds.resize((start + n,))
+            g.time_ds[start:] = np.asarray(g.t[:n], dtype="f8")
+            arrays = [_rows_to_array(rows[:n]) for _, _, rows in g.buffers]
+            for b, pos, ds in g.columns:
+                ds.resize((start + n,))
+                ds[start:] = arrays[b][:, pos]
+            g.rows_written = start + n
         g.t.clear()
         for _, _, rows in g.buffers:
             rows.clear()

@@ -261,3 +261,19 @@ def test_the_model_runtime_imports_nothing_beyond_the_standard_library():
             "print(sorted(m for m in ('numpy', 'casadi', 'torch', 'scipy') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_two_builds_from_different_sources_run_their_own_code_in_one_process(fmu_path, tmp_path, monkeypatch):
+    from battery_fmu import build
+
+    # A modified copy of the model package: another default initial temperature.
+    copy = tmp_path / "battery_fmu"
+    shutil.copytree(build.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    interface = copy / "interface.py"
+    interface.write_text(interface.read_text().replace(
+        '"Initial cell and housing temperature", 298.15', '"Initial cell and housing temperature", 288.15'))
+    monkeypatch.setattr(build, "PACKAGE_DIR", copy)
+    other = build.build_fmu(tmp_path / "other")
+    results = [simulate_fmu(str(path), stop_time=10.0, output_interval=10.0, output=["T_cell"])
+               for path in (fmu_path, other, fmu_path)]
+    assert [r["T_cell"][0] for r in results] == [298.15, 288.15, 298.15]

@@ -223,3 +223,24 @@ def test_temperature_raises_resistance_by_arrhenius():
     assert cold.heat > warm.heat
     assert math.log(eq.arrhenius_factor(283.15, P.activation_temperature, 298.15)) == pytest.approx(
         P.activation_temperature * (1 / 283.15 - 1 / 298.15))
+
+
+def test_heat_to_coolant_and_air_balance_the_heat_generated_in_steady_state():
+    b = pack(soc=0.5, coolant_connected=True)
+    last_discharge = 0.0
+    heats, flows = [], []
+    for k in range(40000):
+        if k % 2 == 0:
+            b.step(5.0, 150.0 * NP * b.voltage, 0.0, 303.15, 293.15)
+            last_discharge = b.current
+        else:
+            b.step(5.0, 0.0, last_discharge, 303.15, 293.15)
+        if k >= 39000:
+            heats.append(b.heat)
+            flows.append(b.heat_to_ambient + b.heat_to_coolant)
+    assert np.mean(flows) == pytest.approx(np.mean(heats), rel=2e-3)
+    # Coolant at 20 degC holds the housing below the 30 degC air: heat flows in from the air, out to the coolant.
+    assert b.heat_to_coolant > 0 > b.heat_to_ambient
+    detached = pack(soc=0.5)
+    detached.step(10.0, 20e3, 0.0, 303.15, 293.15)
+    assert detached.heat_to_coolant == 0.0

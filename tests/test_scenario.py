@@ -188,14 +188,24 @@ def test_missing_fmu_says_how_to_build_it(tmp_path):
     text = """\
     experiment: {duration: 10}
     units:
-      thermal: {fmu: fmus/CoolingPlate.fmu}
+      thermal: {fmu: fmus/Radiator.fmu}
     """
     got = problems(tmp_path, text)
     assert len(got) == 1
     assert got[0].startswith(
-        "s.yaml:3 units.thermal.fmu: FMU file 'fmus/CoolingPlate.fmu' does not exist (looked for "
+        "s.yaml:3 units.thermal.fmu: FMU file 'fmus/Radiator.fmu' does not exist (looked for "
     )
+    assert "evtwin builds these when missing: BatteryTwin.fmu, CoolingPlate.fmu, TempSensor3.fmu" in got[0]
     assert "`evtwin fmus build-c`" in got[0]
+
+
+def test_a_missing_product_fmu_is_built(tmp_path):
+    from cosim import scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text("experiment: {duration: 10}\nunits:\n  thermal: {fmu: fmus/CoolingPlate.fmu}\n")
+    scenario.check(path)
+    assert (tmp_path / "fmus" / "CoolingPlate.fmu").is_file()
 
 
 def test_events_and_outputs_reference_real_signals(tmp_path):
