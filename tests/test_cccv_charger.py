@@ -181,8 +181,10 @@ def test_with_the_battery_fmu(battery_fmu):
 
     fmu = FMUUnit(battery_fmu, "battery")
     fmu.configure({"SOC_init": 0.5})
-    tr_fmu = run(fmu, charger(target_soc=0.8), 4, step=30.0)
-    fmu.terminate()
+    try:
+        tr_fmu = run(fmu, charger(target_soc=0.8), 4, step=30.0)
+    finally:
+        fmu.terminate()
     tr_py = run(battery(SOC_init=0.5), charger(target_soc=0.8), 4, step=30.0)
     charge = np.sum(tr_fmu["I_applied"]) * 30.0
     assert charge / CELL_CAPACITY == pytest.approx(tr_fmu["SOC"][-1] - 0.5, rel=1e-9)
