@@ -374,7 +374,7 @@ def figures(policy: str, report, target_soc: float) -> dict:
         "grid_energy_kWh": rows.get("E_grid", 0.0) / 3.6e6,
         "losses_kWh": rows.get("E_loss", 0.0) / 3.6e6,
         "capacity_fade": fade,
-        "capacity_fade_per_year": fade / years if years > 0 else math.nan,
+        "capacity_fade_per_year": fade_per_year(fade, years, health.time, rows["soh_start"] - health.values),
         "years_to_80": years_to(0.8, health.time, rows["soh_start"] - health.values),
         "peak_cell_temp_degC": rows["peak_cell_temp"] - 273.15,
         "departures": int(rows.get("departures", 0)),
@@ -393,27 +393,48 @@ def figures(policy: str, report, target_soc: float) -> dict:
     }
 
 
-def years_to(level: float, time_s, fade) -> float:
-    """Years until the capacity falls to ``level`` [1], from the fade ``q(t)`` [1] over time [s].
+def power_law_fit(time_s, fade) -> tuple[float, float] | None:
+    """``(log a, b)`` of ``q = a t^b`` (t in s) fitted to the fade ``q(t)`` [1], or None without fade.
 
-    Fits ``q = a t^b`` to the daily points after the first week (the aging laws are power laws in
-    time and cycles); with fewer than 14 such points the calendar exponent 0.526 (Gasper et al.
-    2023) is taken instead of a fitted one.
+    Fits the daily points after the first week (the aging laws are power laws in time and cycles);
+    with fewer than 14 such points the calendar exponent 0.526 (Gasper et al. 2023) is taken
+    instead of a fitted one.
     """
     import numpy as np
 
     t, q = np.asarray(time_s, float), np.asarray(fade, float)
     if len(t) == 0 or q[-1] <= 0.0:
-        return math.inf
+        return None
     use = (t >= 7 * 86400.0) & (q > 0.0)
     if use.sum() >= 14:
         b, log_a = np.polyfit(np.log(t[use]), np.log(q[use]), 1)
     else:
         b = 0.526
         log_a = math.log(q[-1]) - b * math.log(t[-1])
-    if not b > 0.0:
+    return float(log_a), float(b)
+
+
+def years_to(level: float, time_s, fade) -> float:
+    """Years until the capacity falls to ``level`` [1], from the power law fitted to the fade."""
+    fit = power_law_fit(time_s, fade)
+    if fit is None or not fit[1] > 0.0:
         return math.inf
+    log_a, b = fit
     return math.exp((math.log(1.0 - level) - log_a) / b) / (365.0 * 86400.0)
+
+
+def fade_per_year(fade: float, years: float, time_s, fade_series) -> float:
+    """Capacity fade per year [1/yr]: the mean over the run when it lasts a year or more; for a
+    shorter run the first year's fade projected by the fitted power law (a straight-line
+    extrapolation of a few days would overstate it several times, the laws being concave in time).
+    """
+    if years >= 1.0 - 1e-9:
+        return fade / years
+    fit = power_law_fit(time_s, fade_series)
+    if fit is None:
+        return 0.0 if fade <= 0.0 else math.nan
+    log_a, b = fit
+    return math.exp(log_a + b * math.log(365.0 * 86400.0))
 
 
 def comparison(rows: list[dict], baseline: str | None = None) -> dict[str, float]:

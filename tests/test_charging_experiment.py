@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from control.experiment import load_experiment, policy_scenario, years_to
+from control.experiment import fade_per_year, load_experiment, policy_scenario, years_to
 from cosim.cli import cli
 from cosim.errors import ScenarioError
 
@@ -109,6 +109,18 @@ def test_projected_years_to_80_percent_follow_the_power_law():
     fade = 0.012 * (days / (365 * 86400.0)) ** 0.6  # 1.2 % in the first year, exponent 0.6
     expected = (0.2 / 0.012) ** (1 / 0.6)
     assert years_to(0.8, days, fade) == pytest.approx(expected, rel=1e-9)
+
+
+def test_fade_per_year_of_a_short_run_is_projected_not_extrapolated():
+    import numpy as np
+
+    year = 365 * 86400.0
+    days = np.arange(1, 29) * 86400.0  # four weeks of a law with 1.2 % in the first year
+    fade = 0.012 * (days / year) ** 0.526
+    assert fade_per_year(fade[-1], 28 / 365, days, fade) == pytest.approx(0.012, rel=1e-9)
+    assert fade[-1] * 365 / 28 > 3 * 0.012  # what a straight line through four weeks would claim
+    whole = np.arange(1, 731) * 86400.0
+    assert fade_per_year(0.02, 2.0, whole, 0.012 * (whole / year) ** 0.526) == 0.01  # the mean over two years
 
 
 @pytest.mark.parametrize("name", ["charging_experiment", "charging_experiment_long_commute"])
