@@ -50,8 +50,7 @@ def read_profile(path: str | Path) -> Profile:
     if not path.exists() and path.parent == Path(".") and (PROFILES_DIR / f"{path.name}.csv").exists():
         path = PROFILES_DIR / f"{path.name}.csv"
     if not path.exists():
-        shipped = sorted(p.stem for p in PROFILES_DIR.glob("*.csv"))
-        raise ProfileError(f"{path}: profile not found (shipped profiles: {', '.join(shipped)})")
+        raise ProfileError(f"{path}: profile not found (shipped profiles: {', '.join(shipped_profiles())})")
     required = ("time_s", "soc", "temperature_degC")
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -79,6 +78,16 @@ def read_profile(path: str | Path) -> Profile:
     if bad.size:
         raise ProfileError(f"{path}:{bad[0] + 2}: soc must lie in [0, 1], found {soc[bad[0]]}")
     return Profile(t, soc, temp + 273.15, str(path))
+
+
+def shipped_profiles() -> list[str]:
+    """Names of the shipped usage profiles (those with the time_s,soc,temperature_degC header)."""
+    names = []
+    for p in sorted(PROFILES_DIR.glob("*.csv")):
+        with open(p, encoding="utf-8-sig") as fh:
+            if fh.readline().strip() == "time_s,soc,temperature_degC":
+                names.append(p.stem)
+    return names
 
 
 @dataclass
