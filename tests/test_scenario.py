@@ -372,3 +372,19 @@ def test_weekly_pattern_and_ambient_profile(tmp_path):
     amb = result["schedule.T_ambient"]
     k = int(np.flatnonzero(amb.time == 3 * 3600.0)[0])  # the step from 02:00 to 03:00 on Monday
     assert amb.values[k] == pytest.approx(273.15 + 0.5 * (hourly[2] + hourly[3]), rel=1e-12)
+
+
+def test_the_complete_example_in_the_docs_validates(tmp_path):
+    import shutil
+
+    from cosim import scenario
+
+    docs = (HERE.parent / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    start = docs.index("```yaml", docs.index("## A complete example")) + len("```yaml\n")
+    example = docs[start:docs.index("```", start)]
+    (tmp_path / "data").mkdir()
+    shutil.copy(HERE.parent / "scenarios" / "data" / "quickstart_drive.csv", tmp_path / "data")
+    path = tmp_path / "example.yaml"
+    path.write_text(example.replace("../fmus/BatteryTwin.fmu", str(HERE.parent / "fmus" / "BatteryTwin.fmu")),
+                    encoding="utf-8")
+    scenario.check(path)
