@@ -341,14 +341,17 @@ def year(
 def where_time_goes(stats: pstats.Stats, total: float) -> list[tuple[str, float]]:
     """Own time per area, from the profile."""
     areas = {
-        "pythonfmu layer (the FMU's Python side)": ("fmu_slave", "pythonfmu"),
-        "battery model": ("battery_fmu",),
+        # Inside the FMU the model runs as evtwin_battery_<hash>, the slave as battery_twin_<hash>.
+        "pythonfmu layer (the FMU's Python side)": ("fmu_slave", "battery_twin_", "pythonfmu"),
+        "battery model": ("battery_fmu", "evtwin_battery_"),
         "FMU calls (fmpy/ctypes)": ("fmpy", "cosim/fmu"),
         "master loop (generated code)": ("<cosim segment runner>",),
         "master set-up and bookkeeping": ("cosim/master", "cosim/compiled", "cosim/timeline"),
         "schedule and sources": ("cosim/schedule", "cosim/sources"),
         "results and summary": ("cosim/results", "cosim/summary", "h5py"),
         "numpy": ("numpy",),
+        "charger (control/)": ("control/",),
+        "built-in functions (math, list, ...)": ("~",),
     }
     own: dict[str, float] = {k: 0.0 for k in areas}
     own["other"] = 0.0
