@@ -17,7 +17,7 @@ from pythonfmu.enums import Fmi2Causality, Fmi2Initial, Fmi2Status, Fmi2Variabil
 from pythonfmu.fmi2slave import Fmi2Slave
 from pythonfmu.variables import Boolean, Integer, Real, String
 
-from battery_fmu.interface import INTERFACE
+from battery_fmu.interface import INTERFACE, PACK_ATTRIBUTE
 from battery_fmu.model import BatteryPack, InputError
 from battery_fmu.parameters import ParameterError, load_parameters, scaled_to_capacity
 
@@ -167,13 +167,5 @@ def _bad_step_message(t: float, h: float, slave: BatteryTwin) -> str:
 
 
 def _output_getter(slave: BatteryTwin, name: str):
-    pack_attr = {
-        "SOC": "soc", "V_terminal": "voltage", "I_terminal": "current", "T_cell": "t_cell",
-        "T_housing": "t_housing", "SOH_capacity": "soh_capacity", "SOH_resistance": "soh_resistance",
-        "Q_heat": "heat", "Q_coolant": "heat_to_coolant", "Q_ambient": "heat_to_ambient", "P_discharge_max": "power_discharge_max",
-        "P_charge_max": "power_charge_max", "I_charge_max": "current_charge_max",
-        "I_discharge_max": "current_discharge_max", "EFC": "efc", "P_terminal": "power",
-        "P_unmet": "power_request_unmet",
-    }[name]
-    read = attrgetter(f"pack.{pack_attr}")
+    read = attrgetter(f"pack.{PACK_ATTRIBUTE[name]}")
     return lambda: read(slave)

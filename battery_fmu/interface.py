@@ -59,3 +59,14 @@ INTERFACE: tuple[Variable, ...] = (
     Variable("parameter_set", "parameter", "1", "Cell parameter set: a file name in battery_fmu/params without .toml",
              "lfp_220ah", "String"),
 )
+
+
+#: Output name -> attribute of :class:`battery_fmu.model.BatteryPack` that holds it.
+PACK_ATTRIBUTE: dict[str, str] = {
+    "SOC": "soc", "V_terminal": "voltage", "I_terminal": "current", "P_terminal": "power",
+    "P_unmet": "power_request_unmet", "T_cell": "t_cell", "T_housing": "t_housing",
+    "SOH_capacity": "soh_capacity", "SOH_resistance": "soh_resistance", "Q_heat": "heat",
+    "Q_coolant": "heat_to_coolant", "Q_ambient": "heat_to_ambient", "P_discharge_max": "power_discharge_max",
+    "P_charge_max": "power_charge_max", "I_discharge_max": "current_discharge_max",
+    "I_charge_max": "current_charge_max", "EFC": "efc",
+}

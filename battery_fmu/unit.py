@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
-from battery_fmu.interface import INTERFACE
+from battery_fmu.interface import INTERFACE, PACK_ATTRIBUTE
 from battery_fmu.model import BatteryPack, InputError
 from battery_fmu.parameters import ParameterError, load_parameters, scaled_to_capacity
 from cosim.errors import SimulationError
@@ -19,14 +19,7 @@ from cosim.unit import Port, Unit
 
 _INPUTS = ("P_load", "I_charge", "T_ambient", "T_coolant")
 # Output port -> attribute path on the unit.
-_OUTPUTS = {
-    "SOC": "pack.soc", "V_terminal": "pack.voltage", "I_terminal": "pack.current", "P_terminal": "pack.power",
-    "P_unmet": "pack.power_request_unmet", "T_cell": "pack.t_cell", "T_housing": "pack.t_housing",
-    "SOH_capacity": "pack.soh_capacity", "SOH_resistance": "pack.soh_resistance", "Q_heat": "pack.heat",
-    "Q_coolant": "pack.heat_to_coolant", "Q_ambient": "pack.heat_to_ambient", "P_discharge_max": "pack.power_discharge_max",
-    "P_charge_max": "pack.power_charge_max", "I_discharge_max": "pack.current_discharge_max",
-    "I_charge_max": "pack.current_charge_max", "EFC": "pack.efc",
-}
+_OUTPUTS = {name: f"pack.{attr}" for name, attr in PACK_ATTRIBUTE.items()}
 
 
 class BatteryUnit(Unit):

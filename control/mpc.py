@@ -33,6 +33,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import numpy as np
@@ -561,50 +562,23 @@ class MPCCharger(CCCVCharger):
 
     # ------------------------------------------------------------------ state
 
+    # Everything beyond the base charger's state that decides the next steps (dotted: on sub-objects).
+    _MPC_STATE = ("_plan", "_x", "_dod", "_departure", "aging.q_cal", "aging.q_cyc", "aging._soc", "solve_time",
+              "fallback", "soc_departure", "solves", "fallbacks", "problem.warm_start")
+
     def save_state(self) -> Any:
         import copy
 
-        return (
-            super().save_state(),
-            copy.deepcopy(
-                (
-                    self._plan,
-                    self._x,
-                    self._dod,
-                    self._departure,
-                    self.aging.q_cal,
-                    self.aging.q_cyc,
-                    self.aging._soc,
-                    self.solve_time,
-                    self.fallback,
-                    self.soc_departure,
-                    self.solves,
-                    self.fallbacks,
-                    self.problem.warm_start,
-                )
-            ),
-        )
+        return super().save_state(), copy.deepcopy([attrgetter(name)(self) for name in self._MPC_STATE])
 
     def restore_state(self, state: Any) -> None:
         import copy
 
         base, mine = state
         super().restore_state(base)
-        (
-            self._plan,
-            self._x,
-            self._dod,
-            self._departure,
-            self.aging.q_cal,
-            self.aging.q_cyc,
-            self.aging._soc,
-            self.solve_time,
-            self.fallback,
-            self.soc_departure,
-            self.solves,
-            self.fallbacks,
-            self.problem.warm_start,
-        ) = copy.deepcopy(mine)
+        for name, value in zip(self._MPC_STATE, copy.deepcopy(mine)):
+            owner, _, attr = name.rpartition(".")
+            setattr(attrgetter(owner)(self) if owner else self, attr, value)
 
     def metadata(self) -> dict[str, str]:
         return {

@@ -79,3 +79,14 @@ def test_fmu_doc_lists_every_variable():
     doc = (Path(__file__).parent.parent / "docs" / "fmu.md").read_text()
     for v in INTERFACE:
         assert f"| `{v.name}` | {v.causality} | {v.type} | {v.unit} |" in doc, v.name
+
+
+def test_every_output_maps_to_a_pack_attribute():
+    from battery_fmu.interface import PACK_ATTRIBUTE
+    from battery_fmu.model import BatteryPack
+
+    outputs = [v.name for v in INTERFACE if v.causality == "output"]
+    assert sorted(PACK_ATTRIBUTE) == sorted(outputs)
+    pack = BatteryPack()
+    for attr in PACK_ATTRIBUTE.values():
+        assert isinstance(getattr(pack, attr), float), attr
