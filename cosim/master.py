@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cosim import graph, si
+from cosim import graph, run_warnings, si
 from cosim.connection import MEAN, Connection, check_ends, coefficients
 from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
 from cosim.timeline import Segment
@@ -491,13 +491,7 @@ class Master:
             cannot = [m.name for m in members if not _can_save(m.unit)]
             cycle = graph.describe_cycle(loop, edges)
             if cannot:
-                warnings.warn(
-                    f"algebraic loop {cycle}: {', '.join(cannot)} cannot save and restore state, so the "
-                    "loop is not iterated; it runs once per macro step, reading the values from the "
-                    "start of the step",
-                    EvtwinWarning,
-                    stacklevel=3,
-                )
+                warnings.warn(run_warnings.loop_not_iterated(cycle, cannot), EvtwinWarning, stacklevel=3)
             blocks.append(_Loop(members, watch, cycle, not cannot))
         return blocks
 
@@ -611,13 +605,8 @@ class Master:
 
     def _warn_events(self) -> None:
         if self.events and not self.can_roll_back:
-            warnings.warn(
-                f"events ({', '.join(e.name for e in self.events)}) are detected at the next "
-                "communication point, "
-                f"not located exactly: {', '.join(self.rollback_units)} cannot save and restore state",
-                EvtwinWarning,
-                stacklevel=3,
-            )
+            names = [e.name for e in self.events]
+            warnings.warn(run_warnings.events_not_located(names, self.rollback_units), EvtwinWarning, stacklevel=3)
 
     def _terminate(self) -> None:
         first_error = None

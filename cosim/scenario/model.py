@@ -8,6 +8,7 @@ durations are converted to seconds here, values for ports once the port's unit i
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -82,6 +83,27 @@ def _seconds(value: Any) -> float:
         raise ValueError(f"expected a duration ({err})") from None
 
 
+def _positive_seconds(value: Any) -> float:
+    seconds = _seconds(value)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"expected a duration > 0 and finite (found {seconds:g} s)")
+    return seconds
+
+
+def _finite_seconds(value: Any) -> float:
+    seconds = _seconds(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"expected a finite time (found {seconds:g} s)")
+    return seconds
+
+
+def _clock_time(value: Any) -> str:
+    from cosim.schedule import clock_seconds
+
+    clock_seconds(value)  # raises a sentence
+    return str(value)
+
+
 def _kelvin(value: Any) -> float:
     try:
         return to_unit(value, "K")
@@ -93,6 +115,21 @@ Seconds = Annotated[
     float,
     BeforeValidator(_seconds),
     WithJsonSchema({**QUANTITY_SCHEMA, "description": "a duration: seconds, '30 min' or {value, unit}"}),
+]
+PositiveSeconds = Annotated[
+    float,
+    BeforeValidator(_positive_seconds),
+    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a duration > 0: seconds, '30 min' or {value, unit}"}),
+]
+Time = Annotated[
+    float,
+    BeforeValidator(_finite_seconds),
+    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a time: seconds, '2 d' or {value, unit}"}),
+]
+ClockTime = Annotated[
+    str,
+    BeforeValidator(_clock_time),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]?\d|2[0-3]):[0-5]\d$", "examples": ["07:30"]}),
 ]
 Kelvin = Annotated[
     float,
@@ -119,9 +156,9 @@ class _Model(BaseModel):
 class Experiment(_Model):
     """When the run starts and how long it lasts."""
 
-    start: Seconds = 0.0
+    start: Time = 0.0
     """Start time [s] (time 0 is Monday 00:00 for the schedule)."""
-    duration: Seconds
+    duration: PositiveSeconds
     """Simulated time, e.g. '1 d', '365 d' or 3600 [s]. `evtwin run --duration` overrides it."""
 
 
@@ -174,18 +211,18 @@ class ConnectionSpec(_Model):
 class PhaseSpec(_Model):
     """A phase of use: its macro step."""
 
-    step: Seconds
+    step: PositiveSeconds
     """Macro step [s] while in this phase, e.g. 1 s driving, 10 s charging, 3600 s parked."""
 
 
 class SessionSpec(_Model):
     """One interval of the daily or weekly pattern."""
 
-    at: Annotated[str, Field(pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")]
+    at: ClockTime
     """Start time of day, 'HH:MM'."""
     phase: Name
     """Phase name."""
-    duration: Seconds = Field(alias="for")
+    duration: PositiveSeconds = Field(alias="for")
     """How long, e.g. '30 min' or '8 h'; may run past midnight."""
 
 
@@ -255,11 +292,11 @@ class AlgorithmSpec(_Model):
 
     method: Literal["gauss_seidel", "jacobi"] = "gauss_seidel"
     """`gauss_seidel`: in dependency order, fresh values; `jacobi`: all from the start of the step."""
-    step: Seconds = 1.0
+    step: PositiveSeconds = 1.0
     """Macro step [s] when there is no schedule."""
     loop: LoopSpec | None = None
     """Iterate algebraic loops instead of rejecting them."""
-    event_tolerance: Seconds = 1e-3
+    event_tolerance: PositiveSeconds = 1e-3
     """Time [s] within which events are located (when every unit can roll back)."""
     check_bounds: bool = True
     """Fail when an output leaves its declared min/max."""
@@ -295,7 +332,7 @@ class GroupSpec(_Model):
     """`unit.port` names or globs (`battery.*`, `*.T_*`); outputs and connected inputs."""
     every: Positive = 1
     """Record every n-th communication point."""
-    interval: Seconds | None = None
+    interval: PositiveSeconds | None = None
     """Instead of `every`: at least this long between rows."""
 
 
