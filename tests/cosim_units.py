@@ -136,3 +136,9 @@ class StandInCharger(PythonUnit):
 
     def restore_state(self, state):
         self.I_charge = state
+
+
+class FixedStepCounter(Counter):
+    """A counter that says it can only run at one communication step (as fixed-step FMU exports do)."""
+
+    can_vary_step = False

@@ -160,7 +160,8 @@ def _parameters(f: Findings, plan: UnitPlan, given: dict[str, Any], where) -> di
             continue
         problem = out_of_range(port, v)
         if problem:
-            f.bad(at, f"found {value!r}: {problem}")
+            shown = repr(value) if isinstance(value, int | float) else f"{value!r} ({v:g} {port.unit})"
+            f.bad(at, f"found {shown}: {problem}")
             continue
         out[key] = int(v) if port.type == "Integer" else v
     return out

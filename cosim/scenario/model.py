@@ -71,6 +71,8 @@ def to_unit(value: Any, unit: str) -> float:
         return number
     try:
         g, o = si.conversion(given, unit)
+    except si.UnknownUnit as err:
+        raise ValueError(si.unknown_unit(err.name, err.symbol, like=unit)) from None
     except si.UnitError as err:
         raise ValueError(f"{given!r} is not a unit of the expected kind [{unit}]: {err}") from None
     return g * number + o
@@ -100,7 +102,10 @@ def _finite_seconds(value: Any) -> float:
 def _clock_time(value: Any) -> str:
     from cosim.schedule import clock_seconds
 
-    clock_seconds(value)  # raises a sentence
+    try:
+        clock_seconds(value)
+    except ValueError:
+        raise ValueError("expected a 24-hour time of day 'HH:MM' from '00:00' to '23:59', e.g. '07:30'") from None
     return str(value)
 
 
