@@ -6,7 +6,7 @@ buffers prepared by :meth:`FMUUnit.bind`, so a step costs one set, one doStep an
 and little else (``benchmarks/bench_fmu_adapter.py`` measures it against a bare fmpy loop).
 
 Every other FMI call goes through one choke point that turns a failed status into
-:class:`~cosim.errors.FMUCallError` with the FMU's recent log messages (:mod:`cosim.fmu_log`).
+:class:`~cosim.errors.FMUCallError` with the FMU's recent log messages (:mod:`cosim.fmu.log`).
 
 Each instance extracts the FMU into a directory of its own (parallel workers extracting FMUs of
 the same name into one place overwrite each other's binaries, fmpy #577) and removes it in
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim.errors import FMUCallError, FMUFileError, SimulationError
-from cosim.fmu_description import (
+from cosim.fmu.description import (
     DeclaredUnit,
     FMUDescription,
     UnknownNameError,
@@ -37,7 +37,7 @@ from cosim.fmu_description import (
     unknown_name_message,
     unknown_units,
 )
-from cosim.fmu_log import LogBuffer, fmi2_callbacks, fmi3_logger, release
+from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger, release
 from cosim.unit import INPUT, PARAMETER, Port, Unit
 
 __all__ = [
