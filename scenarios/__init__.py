@@ -20,6 +20,10 @@ FOLDER = Path(__file__).resolve().parent
 _CLONE_FMU_PATH = re.compile(r"^(\s*fmu:\s*)\.\./fmus/", re.MULTILINE)
 
 
+#: A YAML comment: a whole line, or after a blank (files named there are not needed to run).
+_COMMENT = re.compile(r"(^|\s)#.*$", re.MULTILINE)
+
+
 class ScenarioCopyError(EvtwinError):
     """A shipped scenario that cannot be named or copied."""
 
@@ -73,7 +77,7 @@ def needed(name: str) -> list[Path]:
     """The shipped files that ``name`` needs, itself first: the files it names, recursively.
 
     A file is needed when its path relative to this folder (``charging_commute.yaml``,
-    ``data/quickstart_drive.csv``) appears in the text of a needed file.
+    ``data/quickstart_drive.csv``) appears in a needed file outside its comments.
     """
     candidates = [p for p in sorted(FOLDER.rglob("*")) if p.is_file() and p.suffix in (".yaml", ".csv")]
     todo, found = [path(name)], []
@@ -82,7 +86,7 @@ def needed(name: str) -> list[Path]:
         if current in found:
             continue
         found.append(current)
-        text = current.read_text(encoding="utf-8")
+        text = _COMMENT.sub("", current.read_text(encoding="utf-8"))
         todo += [p for p in candidates if p.relative_to(FOLDER).as_posix() in text and p not in found]
     return found
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
@@ -63,6 +64,25 @@ def test_an_unknown_name_suggests_the_close_one(tmp_path):
     done = evtwin("scenarios", "copy", "quickstrat", ".", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "error: no shipped scenario 'quickstrat'; did you mean quickstart? `evtwin scenarios` lists them"
+        "error: no shipped scenario 'quickstrat'; did you mean quickstart or quickstart_table? `evtwin scenarios` lists them"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_complete_example_of_the_docs_is_shipped_and_its_event_fires(tmp_path):
+    docs = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    start = docs.index("```yaml", docs.index("## A complete example")) + len("```yaml\n")
+    shipped = (ROOT / "scenarios" / "quickstart_table.yaml").read_text(encoding="utf-8")
+    assert shipped[shipped.index("version: 1"):] == docs[start:docs.index("```", start)]
+
+    assert evtwin("scenarios", "copy", "quickstart_table", ".", cwd=tmp_path).returncode == 0
+    done = evtwin("run", "quickstart_table.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with h5py.File(tmp_path / "results" / "quickstart_table.h5", "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["events/name"][:]]
+        assert names == ["soc_85"]
+        index = int((f["time/main"][:] <= f["events/time"][0]).sum()) - 1
+        soc = f["signals/battery/SOC"][:]
+        # Landed on the crossing: the recorded SOC there is the threshold, within what 1 ms of charging moves.
+        assert soc[index] == pytest.approx(0.85, abs=1e-5)
+        assert soc[:index].max() < 0.85
