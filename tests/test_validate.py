@@ -75,22 +75,45 @@ def test_the_quickstart_validates(quickstart):
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("SOC_init: 0.8", "SOC_init: 1.5", "q.yaml:{line} units.battery.parameters.SOC_init: found 1.5: outside "
-         "SOC_init's declared range [0, 1]"),
-        ("capacity_Ah: 178.4", "capacity_Ah: -5", "q.yaml:{line} units.battery.parameters.capacity_Ah: found -5: "
-         "outside capacity_Ah's declared range [0.001, 100000] Ah"),
+        (
+            "SOC_init: 0.8",
+            "SOC_init: 1.5",
+            "q.yaml:{line} units.battery.parameters.SOC_init: found 1.5: outside "
+            "SOC_init's declared range [0, 1]",
+        ),
+        (
+            "capacity_Ah: 178.4",
+            "capacity_Ah: -5",
+            "q.yaml:{line} units.battery.parameters.capacity_Ah: found -5: "
+            "outside capacity_Ah's declared range [0.001, 100000] Ah",
+        ),
         ("capacity_Ah: 178.4", "capacity_Ah: 0", "capacity_Ah: found 0: outside"),
-        ("T_init: {value: 25, unit: degC}", "T_init: 5000 degC", "q.yaml:{line} units.battery.parameters.T_init: "
-         "found '5000 degC' (5273.15 K): outside T_init's declared range [200, 400] K"),
+        (
+            "T_init: {value: 25, unit: degC}",
+            "T_init: 5000 degC",
+            "q.yaml:{line} units.battery.parameters.T_init: "
+            "found '5000 degC' (5273.15 K): outside T_init's declared range [200, 400] K",
+        ),
         ("n_series: 106", "n_series: -3", "n_series: found -3: outside n_series's declared range [1, 10000]"),
-        ("n_series: 106", "n_series: 1.5", "q.yaml:{line} units.battery.parameters.n_series: found 1.5: expected a "
-         "whole number"),
+        (
+            "n_series: 106",
+            "n_series: 1.5",
+            "q.yaml:{line} units.battery.parameters.n_series: found 1.5: expected a whole number",
+        ),
         ("n_series: 106", "n_series: 1e308", "n_series: found 1e+308: outside n_series's declared range"),
         ("SOC_init: 0.8", "SOC_init: .nan", "SOC_init: found nan: expected a finite number"),
-        ("power_limit: 7.4 kW", "power_limit: -7.4 kW", "q.yaml:{line} units.charger.parameters.power_limit: found "
-         "'-7.4 kW' (-7400 W): outside power_limit's declared range [0, inf] W"),
-        ("target_soc: 0.9", "target_soc: 2", "q.yaml:{line} units.charger.parameters.target_soc: found 2: outside "
-         "target_soc's declared range [0, 1]"),
+        (
+            "power_limit: 7.4 kW",
+            "power_limit: -7.4 kW",
+            "q.yaml:{line} units.charger.parameters.power_limit: found "
+            "'-7.4 kW' (-7400 W): outside power_limit's declared range [0, inf] W",
+        ),
+        (
+            "target_soc: 0.9",
+            "target_soc: 2",
+            "q.yaml:{line} units.charger.parameters.target_soc: found 2: outside "
+            "target_soc's declared range [0, 1]",
+        ),
     ],
 )
 def test_parameters_outside_their_declared_range(quickstart, old, new, expected):
@@ -100,14 +123,38 @@ def test_parameters_outside_their_declared_range(quickstart, old, new, expected)
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("duration: 1 d", "duration: -1 d", "q.yaml:{line} experiment.duration: found '-1 d', expected a duration "
-         "> 0 and finite (found -86400 s)"),
-        ("duration: 1 d", "duration: 0", "q.yaml:{line} experiment.duration: found 0, expected a duration > 0"),
-        ("duration: 1 d", "duration: .nan", "q.yaml:{line} experiment.duration: found nan, expected a duration > 0"),
-        ("duration: 1 d", "duration: .inf", "q.yaml:{line} experiment.duration: found inf, expected a duration > 0"),
+        (
+            "duration: 1 d",
+            "duration: -1 d",
+            "q.yaml:{line} experiment.duration: found '-1 d', expected a duration "
+            "> 0 and finite (found -86400 s)",
+        ),
+        (
+            "duration: 1 d",
+            "duration: 0",
+            "q.yaml:{line} experiment.duration: found 0, expected a duration > 0",
+        ),
+        (
+            "duration: 1 d",
+            "duration: .nan",
+            "q.yaml:{line} experiment.duration: found nan, expected a duration > 0",
+        ),
+        (
+            "duration: 1 d",
+            "duration: .inf",
+            "q.yaml:{line} experiment.duration: found inf, expected a duration > 0",
+        ),
         ("duration: 1 d", "duration: 1e400", "q.yaml:{line} experiment.duration: found inf, expected"),
-        ("drive: {step: 1 s}", "drive: {step: 0}", "schedule.phases.drive.step: found 0, expected a duration > 0"),
-        ("drive: {step: 1 s}", "drive: {step: -5 s}", "q.yaml:{line} schedule.phases.drive.step: found '-5 s'"),
+        (
+            "drive: {step: 1 s}",
+            "drive: {step: 0}",
+            "schedule.phases.drive.step: found 0, expected a duration > 0",
+        ),
+        (
+            "drive: {step: 1 s}",
+            "drive: {step: -5 s}",
+            "q.yaml:{line} schedule.phases.drive.step: found '-5 s'",
+        ),
         ("method: gauss_seidel", "method: gauss_seidel\n  step: 0", "q.yaml:{line} algorithm.step: found 0"),
         ("start: 0 s", "start: .nan", "q.yaml:{line} experiment.start: found nan, expected a finite time"),
     ],
@@ -118,8 +165,12 @@ def test_durations_and_steps_must_be_positive_and_finite(quickstart, old, new, e
 
 def test_a_tiny_step_is_refused_with_the_estimate_unless_forced(quickstart):
     path = quickstart("drive: {step: 1 s}", "drive: {step: 1e-9 s}")
-    out = refused(path, "experiment.duration: the run would take 4.27e+12 macro steps",
-                  "more than 1e+09 macro steps is refused", "--force")
+    out = refused(
+        path,
+        "experiment.duration: the run would take 4.27e+12 macro steps",
+        "more than 1e+09 macro steps is refused",
+        "--force",
+    )
     assert "wall time" in out and "TB of results" in out
     # `run` refuses it the same way, before creating the result file.
     refused(path, "refused", command="run", extra=("-o", str(path.parent / "r.h5")))
@@ -129,7 +180,11 @@ def test_a_long_run_gets_a_warning_with_the_estimate(quickstart):
     path = quickstart("duration: 1 d", "duration: 300 yr")
     res = invoke("validate", str(path))
     assert res.exit_code == 0, res.output
-    assert f"warning: q.yaml:{path.edited_line} experiment.duration: the run would take 5.08e+08 macro steps, about" in res.output
+    assert (
+        f"warning: q.yaml:{path.edited_line} experiment.duration: the run would take 5.08e+08 macro steps, "
+        "about"
+        in res.output
+    )
     assert "h of wall time" in res.output
 
 
@@ -143,12 +198,14 @@ def test_command_line_duration_must_be_finite(quickstart):
 def test_clock_times_and_units_are_explained_in_a_sentence(quickstart):
     refused(
         quickstart('"07:30", phase: drive', '"7.30am", phase: drive'),
-        "q.yaml:{line} schedule.daily[0].at: found '7.30am', expected a 24-hour time of day 'HH:MM' from '00:00' "
+        "q.yaml:{line} schedule.daily[0].at: found '7.30am', expected a 24-hour time of day 'HH:MM' from "
+        "'00:00' "
         "to '23:59', e.g. '07:30'",
     )
     refused(
         quickstart("duration: 1 d", "duration: 1000 y"),
-        "q.yaml:{line} experiment.duration: found '1000 y', expected a duration (unknown unit 'y'; did you mean "
+        "q.yaml:{line} experiment.duration: found '1000 y', expected a duration (unknown unit 'y'; did you "
+        "mean "
         "'yr'? (units of this kind: s, ms, us, min, h, d, yr))",
     )
     refused(quickstart("power_limit: 7.4 kW", "power_limit: 7.4 kw"), "unknown unit 'kw'; did you mean 'kW'?")
@@ -156,12 +213,15 @@ def test_clock_times_and_units_are_explained_in_a_sentence(quickstart):
 
 def test_an_fmu_that_is_a_folder_is_named(quickstart, tmp_path):
     (tmp_path / "Folder.fmu").mkdir()
-    refused(quickstart("fmu: BatteryTwin.fmu", "fmu: Folder.fmu"), "q.yaml:{line} units.battery.fmu: 'Folder.fmu' is a folder")
+    refused(
+        quickstart("fmu: BatteryTwin.fmu", "fmu: Folder.fmu"),
+        "q.yaml:{line} units.battery.fmu: 'Folder.fmu' is a folder",
+    )
 
 
 def test_a_yaml_alias_bomb_is_refused(tmp_path):
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for prev, name in zip("abcdefgh", "bcdefghi"):
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\nexperiment: {duration: 1 d}\n", encoding="utf-8")
@@ -194,7 +254,8 @@ def test_runtime_warnings_are_printed_by_validate_and_by_the_run(tmp_path, monke
     path = tmp_path / "w.yaml"
     path.write_text(WARNED, encoding="utf-8")
     expected = [
-        "warning: w.yaml:6 units.fixed: unit 'fixed' cannot vary its communication step (it says so), but the "
+        "warning: w.yaml:6 units.fixed: unit 'fixed' cannot vary its communication step (it says so), but "
+        "the "
         "schedule steps it with 1 s and 60 s",
         "warning: w.yaml:16 events: events (many) are detected at the next communication point, not located "
         "exactly: count, follow, fixed cannot save and restore state",

@@ -43,8 +43,15 @@ def _fixed_step(f: Findings, units: dict[str, UnitPlan], schedule: Schedule | No
 def _loops(f: Findings, units: dict[str, UnitPlan], conns: list[Connection]) -> None:
     if f.m.algorithm.method == "jacobi" or f.m.algorithm.loop is None:
         return
-    edges = [(c.source_unit, c.target_unit) for c in conns if c.delay == 0 and units[c.source_unit].direct_feedthrough]
+    edges = [
+        (c.source_unit, c.target_unit)
+        for c in conns
+        if c.delay == 0 and units[c.source_unit].direct_feedthrough
+    ]
     for comp in graph.strongly_connected(list(units), edges):
         cannot = [n for n in comp if not units[n].can_save_state]
         if graph.is_loop(comp, edges) and cannot:
-            f.warn(("algorithm", "loop"), run_warnings.loop_not_iterated(graph.describe_cycle(comp, edges), cannot))
+            f.warn(
+                ("algorithm", "loop"),
+                run_warnings.loop_not_iterated(graph.describe_cycle(comp, edges), cannot),
+            )

@@ -51,7 +51,10 @@ def events(f: Findings, units: dict[str, UnitPlan]) -> list[Event]:
         port = units[unit].ports.get(port_name) if unit in units else None
         if port is None or port.causality != OUTPUT:
             if unit not in f.failed:
-                f.bad((*where, "signal"), f"{spec.signal!r} is not an output of a unit{suggest(spec.signal, outputs)}")
+                f.bad(
+                    (*where, "signal"),
+                    f"{spec.signal!r} is not an output of a unit{suggest(spec.signal, outputs)}",
+                )
             continue
         key = "above" if spec.above is not None else "below"
         try:
@@ -88,7 +91,8 @@ def summary(f: Findings, units: dict[str, UnitPlan], available: list[str]) -> li
             if spec.signal.partition(".")[0] not in f.failed:
                 f.bad(
                     (*where, "signal"),
-                    f"{spec.signal!r} is not an output or a connected input" + suggest(spec.signal, available),
+                    f"{spec.signal!r} is not an output or a connected input"
+                    + suggest(spec.signal, available),
                 )
             continue
         unit, _, port_name = spec.signal.partition(".")
@@ -160,7 +164,12 @@ def default_plots(units: dict[str, UnitPlan], recorded: list[str]) -> list[dict[
     def port(s: str):
         return units[s.split(".")[0]].ports[s.split(".", 1)[1]]
 
-    panels = [("Temperatures", "K", "degC"), ("Power", "W", "kW"), ("Current", "A", "A"), ("Voltage", "V", "V")]
+    panels = [
+        ("Temperatures", "K", "degC"),
+        ("Power", "W", "kW"),
+        ("Current", "A", "A"),
+        ("Voltage", "V", "V"),
+    ]
     out = []
     for title, unit, shown in panels:
         sigs = [s for s in recorded if port(s).unit == unit]

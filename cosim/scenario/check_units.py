@@ -79,7 +79,7 @@ def _build_missing(f: Findings, name: str, spec, path) -> None:
         known = f"evtwin builds these when missing: {', '.join(sorted(builders))}; " if builders else ""
         raise ScenarioError(
             f"FMU file {spec.fmu!r} does not exist (looked for {path}); {known}"
-            "build the C FMUs shipped in fmus/src with `evtwin fmus build-c`, or export the FMU "
+            "build the C FMUs that ship with evtwin with `evtwin fmus build-c`, or export the FMU "
             "from its tool and fix the path"
         )
     f.say(f"building {path.name} (named by units.{name}.fmu, not found at {path})")
@@ -137,7 +137,9 @@ def _unknown_settings(cls, settings: dict) -> list[tuple[str, str]]:
         return []
     known = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return [
-        (key, f"{suggest(key, known, n=2)} (settings: {', '.join(known)})") for key in settings if key not in known
+        (key, f"{suggest(key, known, n=2)} (settings: {', '.join(known)})")
+        for key in settings
+        if key not in known
     ]
 
 

@@ -105,7 +105,9 @@ def _clock_time(value: Any) -> str:
     try:
         clock_seconds(value)
     except ValueError:
-        raise ValueError("expected a 24-hour time of day 'HH:MM' from '00:00' to '23:59', e.g. '07:30'") from None
+        raise ValueError(
+            "expected a 24-hour time of day 'HH:MM' from '00:00' to '23:59', e.g. '07:30'"
+        ) from None
     return str(value)
 
 
