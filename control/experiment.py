@@ -431,8 +431,8 @@ def years_to(level: float, time_s, fade) -> float:
 
 
 #: The shortest run whose capacity trend is projected to 80 %, in years. A power law fitted to a few weeks
-#: of a concave fade puts decades of extrapolation on days of data (the shipped experiment: 125 years from
-#: 7 days, 998 from 30 days, 37.6 from the whole year).
+#: of a concave fade puts decades of extrapolation on days of data (the shipped experiment: 131-137 years
+#: from 7 days, 939-998 from 30 days, 37.6 from the whole year).
 MIN_PROJECTION_YEARS = 1.0
 
 
