@@ -172,7 +172,8 @@ class CCCVCharger(PythonUnit):
             "Ah",
             "Nominal pack capacity (cells in parallel x cell capacity)",
             220.0,
-            0.0,
+            0.001,  # as the battery's capacity_Ah: a pack holds some charge
+            1e9,
         ),
         Port("timer_margin", PARAMETER, "s", "Timer mode: finish this long before departure", 900.0, 0.0),
     )

@@ -159,10 +159,23 @@ class MPCCharger(CCCVCharger):
         ),
         *limit_ports(),
         Port(
-            "capacity_Ah", PARAMETER, "Ah", "Nominal cell capacity (as the battery's parameter)", 220.0, 0.0
+            "capacity_Ah",
+            PARAMETER,
+            "Ah",
+            "Nominal cell capacity (as the battery's parameter)",
+            220.0,
+            0.001,
+            1e5,
         ),
         Port(
-            "n_series", PARAMETER, "1", "Cells in series (as the battery's parameter)", 106, 1, type="Integer"
+            "n_series",
+            PARAMETER,
+            "1",
+            "Cells in series (as the battery's parameter)",
+            106,
+            1,
+            10000,
+            type="Integer",
         ),
         Port(
             "n_parallel",
@@ -171,6 +184,7 @@ class MPCCharger(CCCVCharger):
             "Cells in parallel (as the battery's parameter)",
             1,
             1,
+            10000,
             type="Integer",
         ),
         Port(
@@ -190,7 +204,7 @@ class MPCCharger(CCCVCharger):
             -1.0,
         ),
         Port("v_max", PARAMETER, "V", "Cell voltage limit; 0: the parameter set's voltage_max", 0.0, 0.0),
-        Port("t_max", PARAMETER, "K", "Cell temperature limit", 318.15),
+        Port("t_max", PARAMETER, "K", "Cell temperature limit (the battery's range)", 318.15, 200.0, 400.0),
         Port(
             "max_c_rate",
             PARAMETER,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from cosim.cli_types import output_file, output_folder
 from cosim.errors import EvtwinError, ScenarioError
 
 
@@ -70,6 +71,7 @@ def _fmt(value: float) -> str:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=output_file,
     help="Result file (HDF5). Default: the scenario's outputs.file or results/<name>.h5.",
 )
 @click.option(
@@ -226,8 +228,9 @@ def schema() -> None:
 @click.option(
     "--csv",
     "csv_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),
     required=True,
+    callback=output_folder,
     help="Folder for one CSV file per output group.",
 )
 def export(result_file: Path, csv_dir: Path) -> None:
@@ -246,6 +249,7 @@ def export(result_file: Path, csv_dir: Path) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=output_file,
     help="PNG file (default: next to the result, .png).",
 )
 def plot(result_file: Path, output: Path | None) -> None:
