@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from cosim.cli import _Group
-from cosim.fmu_build import fmus
 from cosim.fmu.inspect import inspect
+from fmus.build_c import fmus
 
 pytest_plugins = ["fmu_fixtures"]  # the FMUs under test, built once per session
 
