@@ -17,6 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cosim.errors import EvtwinError, SimulationError
+from cosim.master.observer import RunStats
+from cosim.timeline import Segment
+
 
 def _read(src: str, a: int, b: int, g: float, o: float) -> str:
     term = f"{src}{a}[{b}]"
@@ -186,3 +190,56 @@ def _emit_step(w, s: Any, t: str, span: str, watched: bool, indent: str = "     
     ]
     w(f"{indent}if {' or '.join(tests)}:")
     w(f"{indent}    check({i}, o{i}, t_end)")
+
+
+class CompiledSegments:
+    """The compiled half of :class:`~cosim.master.Master`: runs a segment through a generated runner.
+
+    Uses the master's ``slots``, ``_ahead``, ``_blocks``, ``_jacobi``, ``_watched_out``, ``_watched_in``,
+    ``_fast``, ``_runners``, ``outs``, ``ins``, ``_sampled`` and ``_check``.
+    """
+
+    def _run_segment_compiled(self, seg: Segment, stats: RunStats, progress) -> bool:
+        everies = tuple(s.every for s in self.slots)
+        run = self._runners.get(everies)
+        if run is None:
+            run = build_segment_runner(
+                self.slots,
+                self._ahead,
+                self._blocks,
+                self._jacobi,
+                everies,
+                self._watched_out,
+                self._watched_in,
+                self._fast,
+            )
+            self._runners[everies] = run
+        n = seg.n_steps()
+        try:
+            run(
+                seg.start,
+                seg.step,
+                n,
+                seg.stop,
+                self.outs,
+                self.ins,
+                self._sampled,
+                progress,
+                stats.steps,
+                self._check_index,
+            )
+        except EvtwinError:
+            raise
+        except Exception as err:
+            cur = getattr(err, "__cosim_unit__", -1)
+            t_end = getattr(err, "__cosim_time__", None)
+            name = self.slots[cur].name if cur >= 0 else None
+            raise SimulationError(f"do_step failed: {type(err).__name__}: {err}", name, t_end) from err
+        for s in self.slots:
+            s.t_w, s.count = seg.stop, 0
+        stats.steps += n
+        stats.end = seg.stop
+        return False
+
+    def _check_index(self, i: int, values: Sequence[float], t: float) -> None:
+        self._check(self.slots[i], values, t)

@@ -32,6 +32,7 @@ from typing import Any
 from cosim.connection import Connection
 from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
 from cosim.master import slots, wiring
+from cosim.master.compiled import CompiledSegments
 from cosim.master.events import EventLocation
 from cosim.master.loops import LoopIteration
 from cosim.master.observer import Observer, RunStats
@@ -43,7 +44,7 @@ from cosim.unit import INPUT, OUTPUT, Port, Unit
 _INF = math.inf
 
 
-class Master(EventLocation, LoopIteration):
+class Master(EventLocation, LoopIteration, CompiledSegments):
     """Steps a set of connected units.
 
     Parameters
@@ -308,53 +309,6 @@ class Master(EventLocation, LoopIteration):
         stats.steps = done + n
         stats.end = stop
         return False
-
-    def _run_segment_compiled(self, seg: Segment, stats: RunStats, progress) -> bool:
-        from cosim.master.compiled import build_segment_runner
-
-        everies = tuple(s.every for s in self.slots)
-        run = self._runners.get(everies)
-        if run is None:
-            run = build_segment_runner(
-                self.slots,
-                self._ahead,
-                self._blocks,
-                self._jacobi,
-                everies,
-                self._watched_out,
-                self._watched_in,
-                self._fast,
-            )
-            self._runners[everies] = run
-        n = seg.n_steps()
-        try:
-            run(
-                seg.start,
-                seg.step,
-                n,
-                seg.stop,
-                self.outs,
-                self.ins,
-                self._sampled,
-                progress,
-                stats.steps,
-                self._check_index,
-            )
-        except EvtwinError:
-            raise
-        except Exception as err:
-            cur = getattr(err, "__cosim_unit__", -1)
-            t_end = getattr(err, "__cosim_time__", None)
-            name = self.slots[cur].name if cur >= 0 else None
-            raise SimulationError(f"do_step failed: {type(err).__name__}: {err}", name, t_end) from err
-        for s in self.slots:
-            s.t_w, s.count = seg.stop, 0
-        stats.steps += n
-        stats.end = seg.stop
-        return False
-
-    def _check_index(self, i: int, values: Sequence[float], t: float) -> None:
-        self._check(self.slots[i], values, t)
 
     # ----------------------------------------------------------- macro step
     # The interpreter's hot path: inlined on purpose (a helper call per unit and step costs more).
