@@ -32,7 +32,7 @@ def _read(src: str, a: int, b: int, g: float, o: float) -> str:
 
 
 # A code generator reads best as one pass over the slots, emitting in order.
-def build_segment_runner(  # noqa: C901
+def build_segment_runner(
     slots: Sequence[Any],
     ahead: Sequence[Any],
     blocks: Sequence[Any],
@@ -69,23 +69,8 @@ def build_segment_runner(  # noqa: C901
         for n in range(first, len(L)):
             owner[n + 1] = i
 
-    # Start-of-step values read: every source in Jacobi, else the sources of delayed connections.
-    prev = set()
-    for s in blocks:
-        prev |= {a for a, _, _, _ in s.delayed}
-        if jacobi:
-            prev |= {a for a, _, _, _ in (*s.direct, *s.mean)}
-    w("def run(start, h, n, stop, outs, ins, observers, progress, done, check):")
-    for s in slots:
-        w(f"    o{s.i} = outs[{s.i}]")
-    for s in blocks:
-        if everies[s.i] != 1:
-            w(f"    c{s.i} = 0")
-            w(f"    tw{s.i} = start")
-        for j in range(len(s.mean)):
-            w(f"    a{s.i}_{j} = 0.0")
-        if s.inputs and s.i not in watched_inputs:
-            w(f"    in{s.i} = ins[{s.i}]")
+    prev = _start_of_step_reads(blocks, jacobi)
+    _emit_prologue(w, slots, blocks, everies, watched_inputs)
     w("    t_end = start")
     w("    last = n - 1")
     w("    try:")
@@ -103,12 +88,7 @@ def build_segment_runner(  # noqa: C901
             s.i,
             lambda s=s: _emit_block(w, s, src, everies[s.i], s.i in watched_outputs, s.i in watched_inputs),
         )
-    for j, (_, rows, block, _) in enumerate(fast):
-        w(f"            ft{j}(t_end)")
-        for m, (is_out, i, _) in enumerate(rows):
-            w(f"            fr{j}_{m}(o{i})" if is_out else f"            fr{j}_{m}(ins[{i}])")
-        w(f"            if len(fl{j}) >= {int(block)}:")
-        w(f"                ff{j}()")
+    _emit_fast_sampling(w, fast)
     w("            for obs in observers:")
     w("                obs.sample(t_end, outs, ins)")
     w("            if progress is not None and not (done + k + 1) & 0xFFF:")
@@ -121,7 +101,13 @@ def build_segment_runner(  # noqa: C901
         w(f"    outs[{s.i}] = o{s.i}")
         if s in blocks and s.inputs and s.i not in watched_inputs:
             w(f"    ins[{s.i}] = in{s.i}")
-    source = "\n".join(L) + "\n"
+    return _compile_runner("\n".join(L) + "\n", owner, slots, fast)
+
+
+def _compile_runner(
+    source: str, owner: dict[int, int], slots: Sequence[Any], fast: Sequence[tuple]
+) -> Callable:
+    """The generated ``run``, with the units' calls and the fast-sampling buffers in its namespace."""
 
     def find_owner(err: BaseException) -> int:
         tb = err.__traceback__
@@ -148,6 +134,39 @@ def build_segment_runner(  # noqa: C901
 
 
 _FILENAME = "<cosim segment runner>"
+
+
+def _start_of_step_reads(blocks: Sequence[Any], jacobi: bool) -> set[int]:
+    """Slots whose start-of-step values are read: all sources in Jacobi, else delayed ones' sources."""
+    prev = set()
+    for s in blocks:
+        prev |= {a for a, _, _, _ in s.delayed}
+        if jacobi:
+            prev |= {a for a, _, _, _ in (*s.direct, *s.mean)}
+    return prev
+
+
+def _emit_prologue(w, slots: Sequence[Any], blocks: Sequence[Any], everies, watched_inputs: set[int]) -> None:
+    w("def run(start, h, n, stop, outs, ins, observers, progress, done, check):")
+    for s in slots:
+        w(f"    o{s.i} = outs[{s.i}]")
+    for s in blocks:
+        if everies[s.i] != 1:
+            w(f"    c{s.i} = 0")
+            w(f"    tw{s.i} = start")
+        for j in range(len(s.mean)):
+            w(f"    a{s.i}_{j} = 0.0")
+        if s.inputs and s.i not in watched_inputs:
+            w(f"    in{s.i} = ins[{s.i}]")
+
+
+def _emit_fast_sampling(w, fast: Sequence[tuple]) -> None:
+    for j, (_, rows, block, _) in enumerate(fast):
+        w(f"            ft{j}(t_end)")
+        for m, (is_out, i, _) in enumerate(rows):
+            w(f"            fr{j}_{m}(o{i})" if is_out else f"            fr{j}_{m}(ins[{i}])")
+        w(f"            if len(fl{j}) >= {int(block)}:")
+        w(f"                ff{j}()")
 
 
 def _emit_block(w, s: Any, src: str, every: int, watched_out: bool, watched_in: bool) -> None:
