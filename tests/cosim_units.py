@@ -138,6 +138,27 @@ class StandInCharger(PythonUnit):
         self.I_charge = state
 
 
+class ClockWithInput(PythonUnit):
+    """A time source that (wrongly) declares an input: the wiring checks refuse to feed it."""
+
+    PORTS = (Port("u", INPUT, "W", "nothing may feed this"), Port("t", OUTPUT, "s", "time"))
+    steps_ahead = True
+    direct_feedthrough = False
+
+    def setup(self, start_time):
+        self.t = start_time
+
+    def do_step(self, t, h):
+        self.t = t + h
+
+
+class NotAUnit:
+    """Has ports but is no :class:`~cosim.unit.Unit`: the validator and the master refuse it."""
+
+    def ports(self):
+        return (Port("y", OUTPUT, "1"),)
+
+
 class FixedStepCounter(Counter):
     """A counter that says it can only run at one communication step (as fixed-step FMU exports do)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cosim import graph, run_warnings
 from cosim.connection import Connection
-from cosim.master import Event
+from cosim.master import Event, wiring
 from cosim.scenario.checking import Findings, UnitPlan
 from cosim.schedule import Schedule
 
@@ -43,15 +43,11 @@ def _fixed_step(f: Findings, units: dict[str, UnitPlan], schedule: Schedule | No
 def _loops(f: Findings, units: dict[str, UnitPlan], conns: list[Connection]) -> None:
     if f.m.algorithm.method == "jacobi" or f.m.algorithm.loop is None:
         return
-    edges = [
-        (c.source_unit, c.target_unit)
-        for c in conns
-        if c.delay == 0 and units[c.source_unit].direct_feedthrough
-    ]
-    for comp in graph.strongly_connected(list(units), edges):
-        cannot = [n for n in comp if not units[n].can_save_state]
-        if graph.is_loop(comp, edges) and cannot:
+    edges = wiring.feedthrough_edges(units, conns)
+    for loop in wiring.algebraic_loops(list(units), edges):
+        cannot = [n for n in loop if not units[n].can_save_state]
+        if cannot:
             f.warn(
                 ("algorithm", "loop"),
-                run_warnings.loop_not_iterated(graph.describe_cycle(comp, edges), cannot),
+                run_warnings.loop_not_iterated(graph.describe_cycle(loop, edges), cannot),
             )

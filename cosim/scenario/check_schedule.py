@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cosim.master import wiring
 from cosim.scenario.checking import SCHEDULE, Findings, UnitPlan
 from cosim.schedule import DAY, WEEK, Ambient, Schedule, Session, clock_seconds
 
@@ -70,6 +71,8 @@ def check_rates(f: Findings, units: dict[str, UnitPlan], schedule: Schedule | No
         return
     phases = schedule.phases if schedule is not None else []
     for name, plan in units.items():
+        for problem in wiring.rate_problems(plan.every, plan):
+            f.bad(("units", name, "every"), problem)
         if not isinstance(plan.every, dict):
             continue
         for phase in plan.every:

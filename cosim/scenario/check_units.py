@@ -13,6 +13,7 @@ from typing import Any
 
 from cosim import registry
 from cosim.errors import EvtwinError, ScenarioError
+from cosim.master import wiring
 from cosim.scenario.checking import SCHEDULE, Findings, UnitPlan, suggest
 from cosim.scenario.model import to_unit
 from cosim.unit import PARAMETER, Port
@@ -112,6 +113,11 @@ def _typed(f: Findings, name: str, spec, where) -> UnitPlan | None:
         f.bad((*where, "settings"), f"unit type {spec.type!r}: {err}")
         return None
 
+    why = wiring.not_a_unit(unit)
+    if why is not None:
+        f.bad((*where, "type"), f"unit type {spec.type!r} makes an object that {why}")
+        return None
+
     def make(cls=cls, settings=settings):
         return cls(**settings)
 
@@ -120,10 +126,11 @@ def _typed(f: Findings, name: str, spec, where) -> UnitPlan | None:
         "type",
         {p.name: p for p in unit.ports()},
         make,
-        can_save_state=bool(getattr(unit, "can_save_state", False)),
-        direct_feedthrough=bool(getattr(unit, "direct_feedthrough", True)),
+        can_save_state=bool(unit.can_save_state),
+        direct_feedthrough=bool(unit.direct_feedthrough),
+        steps_ahead=bool(unit.steps_ahead),
         facts={"type": spec.type, "class": f"{cls.__module__}.{cls.__qualname__}"},
-        can_vary_step=bool(getattr(unit, "can_vary_step", True)),
+        can_vary_step=bool(unit.can_vary_step),
     )
 
 

@@ -31,6 +31,7 @@ class UnitPlan:
     every: int | dict[str, int] = 1
     can_save_state: bool = False
     direct_feedthrough: bool = True
+    steps_ahead: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
     can_vary_step: bool = True
 

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cosim import graph, si
-from cosim.connection import Connection, check_ends, coefficients
+from cosim.connection import Connection
 from cosim.errors import ScenarioError
-from cosim.master import Event, LoopSolver, MasterSettings
+from cosim.master import Event, LoopSolver, MasterSettings, wiring
 from cosim.results import OutputGroup
 from cosim.scenario import check_outputs, check_time
 from cosim.scenario.check_capabilities import check_capabilities
@@ -60,64 +59,34 @@ class _Checker(Findings):
     """The connection checks (the other checks are in the ``check_*`` modules)."""
 
     def connections(self, units: dict[str, UnitPlan]) -> list[Connection]:
-        out = []
-        fed: dict[str, int] = {}
-        for k, spec in enumerate(self.m.connections):
-            where = ("connections", k)
-            conn = Connection(spec.source, spec.to, spec.gain, spec.offset, spec.transfer, spec.delay)
-            ok = True
-            for end, key in ((conn.source_unit, "from"), (conn.target_unit, "to")):
-                if end not in units:
-                    if end not in self.failed:
-                        self.bad((*where, key), f"no unit named {end!r}; units: {', '.join(units)}")
-                    ok = False
-            if not ok:
-                continue
-            src_ports, dst_ports = units[conn.source_unit].ports, units[conn.target_unit].ports
-            src, dst = src_ports.get(conn.source_port), dst_ports.get(conn.target_port)
-            problems = check_ends(conn, src, dst, list(src_ports), list(dst_ports))
-            for p in problems:
-                self.bad((*where, "from" if p.startswith(repr(conn.source)) else "to"), p)
-            if problems:
-                continue
-            try:
-                coefficients(conn, src, dst)
-            except si.UnitError as err:
-                self.bad(where, str(err))
-                continue
-            if conn.target in fed:
-                self.bad(
-                    (*where, "to"),
-                    f"{conn.target!r} is already fed by connections[{fed[conn.target]}]; "
-                    "an input takes one connection",
-                )
-                continue
-            fed[conn.target] = k
-            out.append(conn)
-        return out
-
-    def loops(self, units: dict[str, UnitPlan], conns: list[Connection]) -> None:
-        if self.m.algorithm.method == "jacobi" or self.m.algorithm.loop is not None:
-            return
-        names = list(units)
-        edges = [
-            (c.source_unit, c.target_unit)
-            for c in conns
-            if c.delay == 0 and units[c.source_unit].direct_feedthrough
+        conns = [
+            Connection(spec.source, spec.to, spec.gain, spec.offset, spec.transfer, spec.delay)
+            for spec in self.m.connections
         ]
-        for comp in graph.strongly_connected(names, edges):
-            if graph.is_loop(comp, edges):
-                k = next(
-                    i
-                    for i, c in enumerate(self.m.connections)
-                    if c.source.split(".")[0] in comp and c.to.split(".")[0] in comp
-                )
-                self.bad(
-                    ("connections", k),
-                    f"algebraic loop {graph.describe_cycle(comp, edges)}: each unit's outputs depend on its "
-                    "inputs within the same macro step; add 'delay: 1' to one of its connections, or set "
-                    "algorithm.loop: {solver: fixedpoint} to iterate",
-                )
+        ports = {name: plan.ports for name, plan in units.items()}
+        bad = set()
+        for p in wiring.connection_problems(conns, units, ports, skip=self.failed):
+            key = {wiring.SOURCE: ("from",), wiring.TARGET: ("to",)}.get(p.end, ())
+            self.bad(("connections", p.index, *key), p.message)
+            bad.add(p.index)
+        # A connection to a unit that failed to resolve has no problem of its own, and no place either.
+        return [
+            c
+            for k, c in enumerate(conns)
+            if k not in bad and c.source_unit in units and c.target_unit in units
+        ]
+
+    def loops(self, units: dict[str, UnitPlan], conns: list[Connection], settings: MasterSettings) -> None:
+        if not wiring.loops_need_solving(settings):
+            return
+        edges = wiring.feedthrough_edges(units, conns)
+        for loop in wiring.algebraic_loops(list(units), edges):
+            k = next(
+                i
+                for i, c in enumerate(self.m.connections)
+                if c.source.split(".")[0] in loop and c.to.split(".")[0] in loop
+            )
+            self.bad(("connections", k), wiring.loop_problem(loop, edges))
 
 
 def make_plan(
@@ -138,9 +107,16 @@ def make_plan(
     schedule = build_schedule(c)
     if schedule is not None:
         units[SCHEDULE] = _schedule_plan(schedule)
+    alg = model.algorithm
+    settings = MasterSettings(
+        alg.method,
+        LoopSolver(alg.loop.solver, alg.loop.max_iterations, alg.loop.tolerance) if alg.loop else None,
+        alg.event_tolerance,
+        alg.check_bounds,
+    )
     check_rates(c, units, schedule)
     conns = c.connections(units)
-    c.loops(units, conns)
+    c.loops(units, conns, settings)
     available = check_outputs.recordable(units, conns)
     events = check_outputs.events(c, units)
     groups = check_outputs.groups(c, available)
@@ -150,15 +126,8 @@ def make_plan(
     check_capabilities(c, units, conns, schedule, events)
     span = model.experiment.duration if duration is None else duration
     check_time.check_cost(c, units, schedule, groups, span, force)
-    alg = model.algorithm
     if c.problems:
         raise ScenarioError(c.problems)
-    settings = MasterSettings(
-        alg.method,
-        LoopSolver(alg.loop.solver, alg.loop.max_iterations, alg.loop.tolerance) if alg.loop else None,
-        alg.event_tolerance,
-        alg.check_bounds,
-    )
     return Plan(
         source,
         model,
@@ -184,8 +153,9 @@ def _schedule_plan(schedule: Schedule) -> UnitPlan:
         "schedule",
         {p.name: p for p in probe.ports()},
         lambda s=schedule: ScheduleUnit(s),
-        can_save_state=True,
-        direct_feedthrough=False,
+        can_save_state=probe.can_save_state,
+        direct_feedthrough=probe.direct_feedthrough,
+        steps_ahead=probe.steps_ahead,
         facts={"type": "schedule"},
     )
 
