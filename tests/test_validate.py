@@ -182,8 +182,7 @@ def test_a_long_run_gets_a_warning_with_the_estimate(quickstart):
     assert res.exit_code == 0, res.output
     assert (
         f"warning: q.yaml:{path.edited_line} experiment.duration: the run would take 5.08e+08 macro steps, "
-        "about"
-        in res.output
+        "about" in res.output
     )
     assert "h of wall time" in res.output
 
@@ -293,3 +292,26 @@ def test_experiment_file_problems_carry_file_and_line(tmp_path):
     (tmp_path / "charging_commute.yaml").write_text(text.replace("../fmus/", str(ROOT / "fmus") + "/"))
     out = refused(exp, "exp.yaml:6 policies.b: charging_commute.yaml:")
     assert "power_limit: found '-3 kW' (-3000 W): outside power_limit's declared range" in out
+
+
+def test_names_and_signals_are_explained_in_a_sentence(tmp_path):
+    path = tmp_path / "n.yaml"
+    path.write_text(
+        "experiment: {duration: 100 s}\n"
+        "units:\n"
+        "  my-source: {type: table, settings: {data: {t: [0, 100], P: [0, 100]}, outputs: {P: {unit: W}}}}\n"
+        "events:\n"
+        "  - {name: 1st, signal: store, above: 1}\n",
+        encoding="utf-8",
+    )
+    out = refused(
+        path,
+        "n.yaml:3 units.my-source: found 'my-source', expected a name of letters, digits and '_' "
+        "that does not start with a digit, e.g. 'battery_2'",
+        "n.yaml:5 events[0].signal: found 'store', expected 'unit.port': a unit's name, a dot and a "
+        "port name, without spaces, e.g. 'battery.SOC'",
+    )
+    assert "pattern" not in out
+    # Editors still get the patterns from the JSON Schema.
+    schema = invoke("schema").output
+    assert "^[A-Za-z_][A-Za-z0-9_]*$" in schema
