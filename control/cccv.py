@@ -132,6 +132,15 @@ def limit_ports(power_limit: float = 7400.0, current_limit: float = 250.0) -> tu
     )
 
 
+def pack_ports() -> tuple[Port, ...]:
+    """The pack a charger needs to know: the battery's own parameters, taken from the scenario's shared
+    values (a vehicle preset states them) unless set."""
+    return (
+        Port("capacity_Ah", PARAMETER, "Ah", "Nominal cell capacity (the battery's parameter)", 220.0, 0.0),
+        Port("n_parallel", PARAMETER, "1", "Cells in parallel (the battery's parameter)", 1, 1, type="Integer"),
+    )
+
+
 def make_departures(departure: str | Mapping[str, str] | None) -> Departures | None:
     try:
         return Departures(departure) if departure is not None else None
@@ -166,17 +175,11 @@ class CCCVCharger(PythonUnit):
         *charger_input_ports(),
         *charger_output_ports(),
         *limit_ports(),
-        Port(
-            "pack_capacity_Ah",
-            PARAMETER,
-            "Ah",
-            "Nominal pack capacity (cells in parallel x cell capacity)",
-            220.0,
-            0.0,
-        ),
+        *pack_ports(),
         Port("timer_margin", PARAMETER, "s", "Timer mode: finish this long before departure", 900.0, 0.0),
     )
     can_save_state: ClassVar[bool] = True
+    SHARED_PARAMETERS: ClassVar[dict[str, str]] = {"capacity_Ah": "capacity_Ah", "n_parallel": "n_parallel"}
 
     def __init__(
         self,
@@ -220,8 +223,8 @@ class CCCVCharger(PythonUnit):
         return min(self.current_limit, self.power_limit / v) if v > 0.0 else 0.0
 
     def pack_capacity(self) -> float:
-        """Nominal pack capacity [C]."""
-        return self.pack_capacity_Ah * 3600.0
+        """Nominal pack capacity [C]: cells in parallel times the cell capacity."""
+        return self.capacity_Ah * 3600.0 * self.n_parallel
 
     def cutoff_current(self) -> float:
         """The taper end current [A]."""

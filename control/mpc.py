@@ -40,7 +40,8 @@ import numpy as np
 
 from battery_fmu import equations as eq
 from battery_fmu.ops import SCALAR
-from control.cccv import CCCVCharger, charger_input_ports, charger_output_ports, limit_ports
+from battery_fmu.parameters import DEFAULT_CELL
+from control.cccv import CCCVCharger, charger_input_ports, charger_output_ports, limit_ports, pack_ports
 from control.efficiency import DEFAULT_EFFICIENCY
 from control.mpc_problem import DEAD_INTERVAL
 from cosim.errors import ScenarioError
@@ -109,8 +110,6 @@ class MPCCharger(CCCVCharger):
         Needed by ``overnight``.
     efficiency : float, str or mapping
         Grid-to-pack efficiency (see :class:`control.efficiency.ChargerEfficiency`).
-    parameter_set : str
-        The battery's cell parameter set (as its ``parameter_set`` parameter).
     coolant_connected : bool
         As the battery's parameter (the coolant is taken at ambient temperature).
     crate_stressor : str, optional
@@ -121,6 +120,9 @@ class MPCCharger(CCCVCharger):
         when the efficiency is a curve, which rises with power) instead of at the planned current.
     """
 
+    SHARED_PARAMETERS: ClassVar[dict[str, str]] = {
+        name: name for name in ("capacity_Ah", "n_series", "n_parallel", "parameter_set")
+    }
     PORTS: ClassVar[tuple[Port, ...]] = (
         *charger_input_ports(),
         Port("T_cell", INPUT, "K", "Battery cell temperature", 298.15),
@@ -168,20 +170,15 @@ class MPCCharger(CCCVCharger):
             0.0,
         ),
         *limit_ports(),
+        *pack_ports(),
+        Port("n_series", PARAMETER, "1", "Cells in series (the battery's parameter)", 106, 1, type="Integer"),
         Port(
-            "capacity_Ah", PARAMETER, "Ah", "Nominal cell capacity (as the battery's parameter)", 220.0, 0.0
-        ),
-        Port(
-            "n_series", PARAMETER, "1", "Cells in series (as the battery's parameter)", 106, 1, type="Integer"
-        ),
-        Port(
-            "n_parallel",
+            "parameter_set",
             PARAMETER,
             "1",
-            "Cells in parallel (as the battery's parameter)",
-            1,
-            1,
-            type="Integer",
+            "Cell parameter set (the battery's parameter)",
+            DEFAULT_CELL,
+            type="String",
         ),
         Port(
             "degradation_weight",
@@ -243,7 +240,6 @@ class MPCCharger(CCCVCharger):
         objective: str = "overnight",
         departure: str | Mapping[str, str] | None = None,
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
-        parameter_set: str = "lfp_220ah",
         coolant_connected: bool = False,
         crate_stressor: str | None = None,
         duty_cycle: bool | None = None,
@@ -263,7 +259,6 @@ class MPCCharger(CCCVCharger):
         self.crate_stressor = crate_stressor
         # Full power or off within an interval pays where efficiency rises with power (a measured curve).
         self._duty_cycle = bool(self.efficiency.table is not None if duty_cycle is None else duty_cycle)
-        self.parameter_set = parameter_set
         self.coolant_connected = bool(coolant_connected)
         self.problem = None
         self.model = None

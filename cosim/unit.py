@@ -79,8 +79,16 @@ class Unit(ABC):
     #: False for units that only run at one communication step (e.g. fixed-step exports).
     can_vary_step: ClassVar[bool] = True
 
+    #: Parameters this unit takes from the scenario's shared values: {parameter: shared name}
+    #: (:mod:`cosim.scenario.shared_values`).
+    SHARED_PARAMETERS: ClassVar[Mapping[str, str]] = {}
+
     #: Instance name given by the scenario; set by the engine.
     name: str = ""
+
+    def shared_values(self) -> Mapping[str, Any]:
+        """Facts this unit states for the others of a scenario, by shared name (default: none)."""
+        return {}
 
     @abstractmethod
     def ports(self) -> Sequence[Port]:

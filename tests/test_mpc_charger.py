@@ -159,8 +159,9 @@ def test_bad_settings_are_named():
     unit.name = "charger"
     with pytest.raises(ScenarioError, match="unit 'charger': objective 'overnight' needs a departure time"):
         unit.setup(0.0)
-    unit = MPCCharger(departure="07:30", parameter_set="lfp_999ah")
+    unit = MPCCharger(departure="07:30")
     unit.name = "charger"
+    unit.configure({"parameter_set": "lfp_999ah"})
     with pytest.raises(
         ScenarioError, match=r"unit 'charger': parameter set 'lfp_999ah' not found \(known sets"
     ):
