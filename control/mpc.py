@@ -48,9 +48,9 @@ from control.mpc_settings import (
     FIRST_GUESS_FRACTION,
     LANDING_TOLERANCE,
     MIN_HORIZON,
+    MPC_PORTS,
     OFF_CURRENT,
     checked_choices,
-    mpc_ports,
     weights,
 )
 from cosim.errors import ScenarioError
@@ -85,7 +85,7 @@ class MPCCharger(ChargerUnit):
     SHARED_PARAMETERS: ClassVar[dict[str, str]] = {
         name: name for name in ("capacity_Ah", "n_series", "n_parallel", "parameter_set")
     }
-    PORTS: ClassVar[tuple[Port, ...]] = mpc_ports()
+    PORTS: ClassVar[tuple[Port, ...]] = MPC_PORTS
 
     def __init__(
         self,
