@@ -189,6 +189,10 @@ class EVUnit(PythonUnit):
         for p, value in zip(_OUTPUTS, outputs, strict=True):
             setattr(self, p.name, value)
 
+    def shared_values(self) -> dict[str, Any]:
+        """The preset's pack, for the units of a scenario that take it (battery, charger)."""
+        return self.preset.pack()
+
     def metadata(self) -> dict[str, str]:
         return {
             "type": "ev",
