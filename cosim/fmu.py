@@ -10,7 +10,8 @@ Every other FMI call goes through one choke point that turns a failed status int
 
 Each instance extracts the FMU into a directory of its own (parallel workers extracting FMUs of
 the same name into one place overwrite each other's binaries, fmpy #577) and removes it in
-:meth:`FMUUnit.terminate`. fmpy is not thread-safe: use one unit per thread at most, and
+:meth:`FMUUnit.terminate`; a batch worker that runs many scenarios one after the other calls
+:func:`share_extractions` to extract each FMU once per process instead. fmpy is not thread-safe: use one unit per thread at most, and
 processes for parallel runs.
 """
 
@@ -76,8 +77,9 @@ class _Instance:
     unit alive.
     """
 
-    def __init__(self, slave, unzipdir: str, *, fmi3: bool, embeds_python: bool):
+    def __init__(self, slave, unzipdir: str, *, fmi3: bool, embeds_python: bool, keep_files: bool = False):
         self.slave = slave
+        self.keep_files = keep_files  # the folder is shared by the process's instances (share_extractions)
         self.fmi3 = fmi3
         self.embeds_python = embeds_python
         self.unzipdir = unzipdir
@@ -135,7 +137,41 @@ class _Instance:
             self.closed = True
             if self.env_id is not None:
                 release(self.env_id)
-            shutil.rmtree(self.unzipdir, ignore_errors=True)
+            if not self.keep_files:
+                shutil.rmtree(self.unzipdir, ignore_errors=True)
+
+
+#: FMU file (path, mtime, size) -> its folder, while this process shares extractions; None: it does not.
+_SHARED: dict[tuple[str, int, int], str] | None = None
+
+
+def share_extractions() -> None:
+    """From now on extract each FMU file once in this process; later instances load from that folder.
+
+    For batch workers that run many scenarios in turn. The folders go when the process exits.
+    """
+    global _SHARED
+    if _SHARED is None:
+        import atexit
+
+        _SHARED = {}
+        atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in _SHARED.values()])
+
+
+def _shared_folder(path: Path) -> str | None:
+    """The shared extraction of ``path`` (made on first use), or None when extractions are not shared."""
+    if _SHARED is None:
+        return None
+    import fmpy
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    folder = _SHARED.get(key)
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix=f"evtwin-shared-{path.stem[:40]}-")
+        fmpy.extract(str(path), folder)
+        _SHARED[key] = folder
+    return folder
 
 
 def _embeds_python(description: FMUDescription) -> bool:
@@ -206,7 +242,11 @@ class FMUUnit(Unit):
         self._sha256: str | None = None
         slave = self._load(workdir)
         self._instance = _Instance(
-            slave, self._unzipdir, fmi3=self._fmi3, embeds_python=_embeds_python(self.description)
+            slave,
+            self._unzipdir,
+            fmi3=self._fmi3,
+            embeds_python=_embeds_python(self.description),
+            keep_files=self._shared_dir,
         )
         self._finalizer = weakref.finalize(self, self._instance.close)
 
@@ -218,10 +258,13 @@ class FMUUnit(Unit):
         if workdir is not None:
             Path(workdir).mkdir(parents=True, exist_ok=True)
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.name)[:40]
-        self._unzipdir = tempfile.mkdtemp(prefix=f"evtwin-{safe}-", dir=workdir)
+        shared = _shared_folder(self.path)
+        self._shared_dir = shared is not None
+        self._unzipdir = shared or tempfile.mkdtemp(prefix=f"evtwin-{safe}-", dir=workdir)
         slave_class = FMU3Slave if self._fmi3 else FMU2Slave
         try:
-            fmpy.extract(str(self.path), self._unzipdir)
+            if shared is None:
+                fmpy.extract(str(self.path), self._unzipdir)
             return slave_class(
                 guid=self.description.guid,
                 unzipDirectory=self._unzipdir,
@@ -229,7 +272,8 @@ class FMUUnit(Unit):
                 instanceName=self.name,
             )
         except Exception as err:
-            shutil.rmtree(self._unzipdir, ignore_errors=True)
+            if shared is None:
+                shutil.rmtree(self._unzipdir, ignore_errors=True)
             hint = ""
             if "undefined symbol: _Py" in str(err):
                 hint = " It needs libpython: run it from Python (as evtwin does) or preload libpython."

@@ -76,6 +76,8 @@ class FleetModel(BaseModel):
     habits: dict[str, Habit] = {}
     parking: Weights = {"street": 1.0}
     battery: Literal["fmu", "in_process"] = "fmu"
+    fmu: str = "../fmus/BatteryTwin.fmu"
+    """The battery FMU, relative to the fleet file (built when missing); every worker must reach it."""
     """The battery twin as the exported FMU (extracted once per worker) or the in-process unit."""
     resolution: Literal["fleet", "full"] = "fleet"
     """``fleet``: the battery steps 10 s while driving (the vehicle integrates its 1 s cycle inside);

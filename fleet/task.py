@@ -52,6 +52,7 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
         daily.finish()
     return {
         "vehicle_id": vehicle.vehicle_id,
+        "vehicle": vehicle.as_row(),
         "table": daily.table(),
         "annual_km": annual_km(vehicle),
         "steps": stats.steps,
@@ -59,3 +60,11 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
         "wall_s": time.perf_counter() - wall0,
         "scenario": text,
     }
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A Dask worker's entry: extract FMUs once per worker process, then run the vehicle."""
+    from cosim.fmu import share_extractions
+
+    share_extractions()
+    return run_vehicle(job, job.get("duration"))
