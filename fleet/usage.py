@@ -196,3 +196,22 @@ def _connections(vehicle: Vehicle, has_fast: bool) -> list[dict[str, Any]]:
     else:
         out.append({"from": "charger.I_charge", "to": "battery.I_charge"})
     return out
+
+
+def fleet_mode(doc: dict[str, Any], drive_step: float = 10.0) -> dict[str, Any]:
+    """A scenario (as a mapping) at fleet resolution: ``drive`` macro steps of ``drive_step`` [s].
+
+    The vehicle integrates its 1 s cycle inside each step and hands over the step's mean power, so
+    every unit keeps its equations; units that stepped every n driving steps step every
+    ``n * old / new`` (at least every one).
+    """
+    from cosim.scenario.model import to_unit
+
+    phases = doc["schedule"]["phases"]
+    old = to_unit(phases["drive"]["step"], "s")
+    phases["drive"]["step"] = f"{drive_step:g} s"
+    for unit in doc["units"].values():
+        every = unit.get("every")
+        if isinstance(every, dict) and "drive" in every:
+            every["drive"] = max(1, round(every["drive"] * old / drive_step))
+    return doc

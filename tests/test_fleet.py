@@ -1,0 +1,216 @@
+"""Fleets: vehicles drawn reproducibly, daily summaries that add up, fleet mode against full resolution,
+and a fleet run on a real LocalCluster that is killed midway and resumed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fleet import spec
+from fleet.spec import FleetModel
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = """\
+seed: 7
+vehicles: 5
+years: 1
+presets: {model3_rwd_lfp: 1, atto3: 1}
+styles: {commute: 1, aggressive: 1}
+charging: {plug_in_90: 1, fast_weekly: 1}
+parking: {garage: 1, street: 1}
+battery: in_process
+"""
+
+
+def test_vehicles_are_drawn_per_vehicle_from_the_seed():
+    small = FleetModel(vehicles=3, years=1, seed=11, styles={"city": 1, "highway": 1})
+    large = FleetModel(vehicles=50, years=1, seed=11, styles={"city": 1, "highway": 1})
+    other = FleetModel(vehicles=50, years=1, seed=12, styles={"city": 1, "highway": 1})
+    assert [spec.draw(small, i) for i in range(3)] == [spec.draw(large, i) for i in range(3)]
+    assert [spec.draw(large, i) for i in range(50)] != [spec.draw(other, i) for i in range(50)]
+    styles = {spec.draw(large, i).style for i in range(50)}
+    assert styles == {"city", "highway"}
+
+
+def test_annual_mileage_follows_the_blast_lite_distribution():
+    model = FleetModel(vehicles=1, years=1)
+    km = np.array([spec.draw(model, i).annual_km_drawn for i in range(3000)])
+    # the median of the shipped CDF (bridges/data/PROVENANCE.md): 13,491 mi = 21,712 km
+    assert abs(np.median(km) / 21712.0 - 1.0) < 0.04
+    assert km.max() <= 18858 * spec.KM_PER_MILE + 1e-6
+
+
+def test_nmc_presets_are_refused_until_the_twin_has_their_law(tmp_path):
+    from cosim.errors import ScenarioError
+
+    path = tmp_path / "f.yaml"
+    path.write_text("vehicles: 2\nyears: 1\npresets: {ioniq5_rwd: 1}\n")
+    with pytest.raises(ScenarioError, match="ioniq5_rwd.*NMC"):
+        spec.load(path)
+
+
+def test_the_week_drives_the_drawn_mileage_in_whole_passes():
+    from fleet import usage
+
+    model = FleetModel(vehicles=1, years=1, styles={"city": 1})
+    for i in range(20):
+        v = spec.draw(model, i)
+        duration, distance = usage.mix(v.style)
+        passes = sum(n for _, _, n in usage.trips(v))
+        assert abs(passes * distance / 1000 - v.annual_km_drawn * 7 / 365) <= distance / 2000 + 1e-9 or passes == 1
+        for day in usage.week(v).values():
+            drives = [s for s in day if s["phase"] == "drive"]
+            assert all(float(s["for"].split()[0]) % duration == 0 for s in drives)
+
+
+def _vehicle(fleet_text: str, tmp_path: Path, index: int = 0):
+    path = tmp_path / "fleet.yaml"
+    path.write_text(fleet_text)
+    return spec.load(path).vehicles[index]
+
+
+def test_daily_summaries_add_up_to_the_run(tmp_path):
+    from bridges import drive_cycles
+    from fleet.task import run_vehicle
+
+    v = _vehicle("vehicles: 1\nyears: 1\nbattery: in_process\nannual_km: 14000\n", tmp_path)
+    result = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
+                         duration=7 * 86400.0)
+    t = result["table"]
+    assert list(t["day"]) == list(range(7))
+    # distance: whole passes of the commute mix (UDDS + HWFET), from the cycle data
+    per_pass = sum(float(c.distance) for c in drive_cycles.resolve("commute")) / 1000.0
+    passes = t["distance_km"] / per_pass
+    assert np.allclose(passes, np.round(passes), atol=1e-6) and passes.sum() >= 9
+    # energy conservation over the week: what the chargers put in covers what the car drew
+    assert t["charge_kWh"].sum() == pytest.approx(t["energy_kWh"].sum(), rel=0.15)
+    assert np.all(t["soc_min"] <= t["soc_mean"]) and np.all(t["soc_mean"] <= t["soc_max"])
+    assert np.all(t["cycle_depth"] <= t["soc_swing"] + 1e-12)
+    assert np.all(np.diff(t["soh_capacity"]) <= 0) and t["soh_capacity"][-1] < 1.0
+    assert np.all(t["c_rate_p50"] <= t["c_rate_p99"] + 1e-12)
+    assert t["fast_charge_events"].sum() == 0
+
+
+def test_fast_charging_days_are_counted(tmp_path):
+    from fleet import usage
+    from fleet.task import run_vehicle
+
+    v = _vehicle("vehicles: 1\nyears: 1\nbattery: in_process\nannual_km: 14000\ncharging: {fast_daily: 1}\n",
+                 tmp_path)
+    fast_days = sum(1 for day in usage.week(v).values() if any(s["phase"] == "fast" for s in day))
+    result = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
+                         duration=7 * 86400.0)
+    t = result["table"]
+    # every day that charged charged fast; the first day ends above the fast target (0.8) and does not
+    assert list(t["fast_charge_events"]) == list((t["charge_kWh"] > 0).astype(int))
+    assert t["fast_charge_events"].sum() == fast_days - 1 and t["soc_min"][0] > 0.8
+    assert t["c_rate_max"].max() >= 0.5
+
+
+@pytest.mark.slow
+def test_fleet_mode_matches_full_resolution_on_the_commute(tmp_path, battery_fmu):
+    """The shipped Miami commute, 3 weeks: fleet mode keeps energy within 1 % and the capacity fade within 2 %."""
+    from ruamel.yaml import YAML
+
+    from cosim import scenario
+    from fleet.usage import fleet_mode
+
+    yaml = YAML()
+    doc = yaml.load((ROOT / "scenarios" / "commute_10y_miami.yaml").read_text())
+    doc["units"]["battery"]["fmu"] = str(battery_fmu)
+    doc.pop("outputs", None)
+    doc.pop("plots", None)
+    results = {}
+    for mode in ("full", "fleet"):
+        if mode == "fleet":
+            doc = fleet_mode(doc)
+        path = tmp_path / f"{mode}.yaml"
+        with path.open("w") as fh:
+            yaml.dump(doc, fh)
+        report = scenario.run(path, output=tmp_path / f"{mode}.h5", duration=21 * 86400.0)
+        results[mode] = {label: value for label, value, _ in report.summary}
+    full, fleet = results["full"], results["fleet"]
+    energy = "energy at the battery terminals"
+    assert fleet[energy] == pytest.approx(full[energy], rel=0.01)
+    assert fleet["distance"] == pytest.approx(full["distance"], rel=1e-9)
+    fade_full = 1 - full["SOH capacity at the end"]
+    fade_fleet = 1 - fleet["SOH capacity at the end"]
+    assert fade_fleet == pytest.approx(fade_full, rel=0.02)
+    assert fleet["EFC"] == pytest.approx(full["EFC"], rel=0.01)
+
+
+def _run_cli(args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "cosim.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kw)
+
+
+@pytest.mark.slow
+def test_fleet_run_killed_midway_resumes_without_recomputing(tmp_path):
+    from fleet.store import FleetStore, read_fleet_table
+    from fleet.task import run_vehicle
+
+    fleet_file = tmp_path / "tiny.yaml"
+    fleet_file.write_text(TINY)
+    out = tmp_path / "out"
+    args = ["fleet", "run", str(fleet_file), "-o", str(out), "--workers", "2", "--days", "30"]
+    proc = _run_cli(args, start_new_session=True)
+    store = FleetStore(out)
+    deadline = time.monotonic() + 240
+    while not store.done() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the client and its whole local cluster
+    proc.wait()
+    kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.vehicles_dir.glob("*.h5")}
+    assert 1 <= len(kept) < 5, "the run was to be killed midway"
+
+    again = _run_cli(args)
+    text, _ = again.communicate(timeout=300)
+    assert again.returncode == 2 and "holds a fleet run already" in text and "Traceback" not in text
+
+    resumed = _run_cli([*args, "--resume"])
+    text, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, text
+    assert f"{len(kept)} kept from before" in text
+    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.vehicles_dir.glob("*.h5")
+            if p.name in kept} == kept
+    assert store.done() == {f"v{i:05d}" for i in range(5)}
+    days, vehicles = read_fleet_table(out)
+    assert len(days["day"]) == 5 * 30 and list(vehicles["vehicle_id"]) == [f"v{i:05d}" for i in range(5)]
+    # a vehicle from each run equals the same vehicle run here, in this process
+    fleet = spec.load(fleet_file)
+    for key in (sorted(kept)[0][:-3], sorted(set(store.done()) - {k[:-3] for k in kept})[0]):
+        v = fleet.vehicles[int(key[1:])]
+        mine = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
+                           duration=30 * 86400.0)["table"]
+        _, theirs = store.read_vehicle(key)
+        np.testing.assert_allclose(theirs["soh_capacity"], mine["soh_capacity"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(theirs["energy_kWh"], mine["energy_kWh"], rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_a_failing_vehicle_is_reported_and_the_others_finish(tmp_path):
+    from cosim.batch import Job, run_batch
+    from fleet.store import FleetStore
+    from fleet.task import run_job
+
+    model = FleetModel(vehicles=2, years=1, battery="in_process")
+    jobs = []
+    for i in range(2):
+        v = dataclasses.asdict(spec.draw(model, i))
+        if i == 1:
+            v["preset"] = "no_such_car"
+        payload = {"vehicle": v, "battery": "in_process", "resolution": "fleet", "duration": 2 * 86400.0}
+        jobs.append(Job(v["vehicle_id"], payload))
+    store = FleetStore(tmp_path)
+    outcome = run_batch(jobs, run_job, store, workers=2)
+    assert outcome.computed == ["v00000"] and list(outcome.failed) == ["v00001"]
+    assert "no_such_car" in store.failures()["v00001"]
+    assert store.done() == {"v00000"}
