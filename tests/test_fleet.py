@@ -214,3 +214,56 @@ def test_a_failing_vehicle_is_reported_and_the_others_finish(tmp_path):
     assert outcome.computed == ["v00000"] and list(outcome.failed) == ["v00001"]
     assert "no_such_car" in store.failures()["v00001"]
     assert store.done() == {"v00000"}
+
+
+def _fake_vehicle(key: str, years: float, km_per_day: float, fade_per_year: float, efc: float, **attrs):
+    days = np.arange(int(years * 365))
+    table = {name: np.zeros(len(days)) for name in __import__("fleet.daily", fromlist=["COLUMNS"]).COLUMNS}
+    table["day"] = days.astype(np.int32)
+    table["distance_km"] = np.full(len(days), km_per_day)
+    table["soh_capacity"] = 1.0 - fade_per_year * (days + 1) / 365.0
+    table["efc"] = np.full(len(days), efc)
+    row = {"vehicle_id": key, "preset": "model3_rwd_lfp", "climate": "miami", "style": "commute",
+           "habit": "plug_in_90", "parking": "street", **attrs}
+    return {"table": table, "annual_km": km_per_day * 365, "steps": 1, "cpu_s": 0.0, "wall_s": 0.0,
+            "scenario": "", "vehicle": row}
+
+
+def test_report_judges_each_vehicle_at_its_warranty_point(tmp_path):
+    from fleet.report import Warranty, analyse, stressors
+    from fleet.store import FleetStore
+
+    store = FleetStore(tmp_path)
+    store.prepare("x", False, {"seed": 0})
+    # 40 km a day reaches 160 000 km after 4000 days (> 8 yr): judged at 8 years -> 1 - 8 * 0.03 = 0.76
+    store.save("v00000", _fake_vehicle("v00000", 9, 40.0, 0.03, 0.5))
+    # 80 km a day reaches 160 000 km on day 2000 (5.48 yr) -> 1 - 2000/365 * 0.06 = 0.671
+    store.save("v00001", _fake_vehicle("v00001", 9, 80.0, 0.06, 1.5, habit="fast_daily"))
+    store.save("v00002", _fake_vehicle("v00002", 9, 30.0, 0.01, 0.4))
+    store.write_fleet_table()
+    w = Warranty.parse("8 yr, 160000 km, 0.7")
+    a = analyse(tmp_path, w)
+    np.testing.assert_allclose(a["soh_w"], [1 - 8 * 0.03, 1 - 2000 / 365 * 0.06, 1 - 8 * 0.01], atol=1e-3)
+    assert a["reached"].all()
+    assert "EFC per day 1.5" in stressors(a, 1)
+    assert Warranty.parse("160000 km, 70 %, 8 yr") == w
+
+
+def test_report_command_writes_the_plot_and_refuses_a_bad_warranty(tmp_path):
+    from click.testing import CliRunner
+
+    from cosim.cli import cli
+    from fleet.store import FleetStore
+
+    store = FleetStore(tmp_path)
+    store.prepare("x", False, {"seed": 0})
+    for i in range(3):
+        store.save(f"v{i:05d}", _fake_vehicle(f"v{i:05d}", 2, 50.0, 0.1 * (i + 1), 0.5 * (i + 1)))
+    store.write_fleet_table()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["fleet", "report", str(tmp_path), "--warranty", "1 yr, 100000 km, 0.85"])
+    assert result.exit_code == 0, result.output
+    assert "under 85%: 66.7%" in result.output and "v00002" in result.output
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    bad = runner.invoke(cli, ["fleet", "report", str(tmp_path), "--warranty", "eight years"])
+    assert bad.exit_code == 2 and "--warranty" in bad.output and "Traceback" not in bad.output
