@@ -281,7 +281,11 @@ class BatteryPack:
         kb, tb = self._boundary(t_ambient, t_coolant)
         c1, c2 = p.tau1 / r1, p.tau2 / r2
         fast, slow = ThermalStep.time_constants(kb, p)
-        h, h_max = min(1.0, dt), max(1.0, 0.05 * slow)
+        h_max = max(1.0, 0.05 * slow)
+        # Start at a second only while the RC pairs hold energy that could warm the cell by 0.1 mK or more;
+        # otherwise nothing changes faster than the temperature does.
+        stored = 0.5 * (c1 * v1 * v1 + c2 * v2 * v2)
+        h = min(1.0, dt) if stored > 1e-4 * p.cell_heat_capacity else min(h_max, dt)
         soc, aging = self.soc, self.aging
         tc, th = self.t_cell, self.t_housing
         elapsed, heat_total, housing_integral = 0.0, 0.0, 0.0

@@ -32,7 +32,7 @@ FAST_HOURS = 1.0
 GARAGE_K = 291.15  # degC 18 as K
 GARAGE_WEIGHT = 0.5
 #: Macro steps [s] by phase and resolution.
-STEPS = {"fleet": {"drive": 10, "charge": 60, "fast": 10, "park": 3600},
+STEPS = {"fleet": {"drive": 10, "charge": 300, "fast": 10, "park": 3600},
          "full": {"drive": 1, "charge": 60, "fast": 10, "park": 3600}}
 SOC_INIT, T_INIT_DEGC = 0.9, 25.0
 
@@ -198,20 +198,27 @@ def _connections(vehicle: Vehicle, has_fast: bool) -> list[dict[str, Any]]:
     return out
 
 
-def fleet_mode(doc: dict[str, Any], drive_step: float = 10.0) -> dict[str, Any]:
-    """A scenario (as a mapping) at fleet resolution: ``drive`` macro steps of ``drive_step`` [s].
+def fleet_mode(doc: dict[str, Any], drive_step: float = 10.0, charge_step: float = 300.0) -> dict[str, Any]:
+    """A scenario (as a mapping) at fleet resolution: ``drive`` and ``charge`` macro steps of ``drive_step``
+    and ``charge_step`` [s] (where they were shorter).
 
-    The vehicle integrates its 1 s cycle inside each step and hands over the step's mean power, so
-    every unit keeps its equations; units that stepped every n driving steps step every
-    ``n * old / new`` (at least every one).
+    The vehicle integrates its 1 s cycle inside each step and hands over the step's mean power; under
+    a charger's constant current the battery's states have exact updates, and the charger trims its
+    last step to land on the target SOC; so every unit keeps its equations. Units that stepped every
+    n steps of a phase step every ``n * old / new`` (at least every one).
     """
     from cosim.scenario.model import to_unit
 
     phases = doc["schedule"]["phases"]
-    old = to_unit(phases["drive"]["step"], "s")
-    phases["drive"]["step"] = f"{drive_step:g} s"
-    for unit in doc["units"].values():
-        every = unit.get("every")
-        if isinstance(every, dict) and "drive" in every:
-            every["drive"] = max(1, round(every["drive"] * old / drive_step))
+    for phase, step in (("drive", drive_step), ("charge", charge_step)):
+        if phase not in phases:
+            continue
+        old = to_unit(phases[phase]["step"], "s")
+        if old >= step:
+            continue
+        phases[phase]["step"] = f"{step:g} s"
+        for unit in doc["units"].values():
+            every = unit.get("every")
+            if isinstance(every, dict) and phase in every:
+                every[phase] = max(1, round(every[phase] * old / step))
     return doc
