@@ -95,9 +95,15 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
         "vehicle-year"
     )
     bar = _Bar(console, len(batch), len(done), total_years - left)
-    with bar:
-        outcome = run_batch(batch, run_job, store, scheduler=scheduler, workers=workers, progress=bar.update,
-                            on_start=bar.started)
+    try:
+        with bar:
+            outcome = run_batch(batch, run_job, store, scheduler=scheduler, workers=workers, progress=bar.update,
+                                on_start=bar.started)
+    except KeyboardInterrupt:
+        store.write_fleet_table()
+        console.print(f"interrupted: {len(store.done())} of {len(batch)} vehicles kept in {out}; "
+                      f"finish with: evtwin fleet run {fleet_file} -o {out} --resume")
+        raise SystemExit(130) from None
     table = store.write_fleet_table()
     failures = store.failures()
     console.print(
