@@ -64,7 +64,7 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """A Dask worker's entry: extract FMUs once per worker process, then run the vehicle."""
-    from cosim.fmu import share_extractions
+    from cosim.fmu.extraction import share_extractions
 
     share_extractions()
     return run_vehicle(job, job.get("duration"))
