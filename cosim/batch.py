@@ -74,7 +74,7 @@ def _client(scheduler: str | None, workers: int | None):
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: a busy 8787 would only warn
             silence_logs=logging.CRITICAL,
         )
     finally:
