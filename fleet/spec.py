@@ -10,7 +10,7 @@ same vehicle whatever the fleet's size and whichever worker runs it.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -107,10 +107,13 @@ class Vehicle:
     annual_km_drawn: float
     years: float
     charging: dict[str, Any]
+    #: Manufacturing variation of the pack (battery-twin parameters): the hidden truth, not for forecasters.
+    variation: dict[str, float] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
         row.update({f"habit_{k}": v for k, v in row.pop("charging").items()})
+        row.update({f"truth_{k}": v for k, v in row.pop("variation").items()})
         return row
 
 
@@ -166,7 +169,7 @@ def load(path: str | Path) -> Fleet:
 
 def _check_names(model: FleetModel, source) -> list[str]:
     from bridges.presets import get_preset
-    from fleet.usage import climate_names, supported_chemistry
+    from fleet.usage import climate_names, parameter_set
 
     problems = []
     known = {
@@ -185,7 +188,7 @@ def _check_names(model: FleetModel, source) -> list[str]:
         except ScenarioError as err:
             problems.append(source.problem(("presets", pid), str(err)))
             continue
-        if supported_chemistry(preset.chemistry) is None:
+        if parameter_set(preset) is None:
             problems.append(
                 source.problem(
                     ("presets", pid),
@@ -215,6 +218,7 @@ def draw(model: FleetModel, index: int) -> Vehicle:
     u = rng.random()
     annual = draw_annual_km(u) if model.annual_km == "blast_lite" else float(model.annual_km)
     charging = {**HABITS, **model.habits}[habit].model_dump()
+    variation = draw_variation(rng)  # drawn last, so the draws above do not depend on it
     return Vehicle(
         vehicle_id=f"v{index:05d}",
         index=index,
@@ -227,4 +231,17 @@ def draw(model: FleetModel, index: int) -> Vehicle:
         annual_km_drawn=annual,
         years=model.years,
         charging=charging,
+        variation=variation,
     )
+
+
+def draw_variation(rng: np.random.Generator) -> dict[str, float]:
+    """The pack's manufacturing variation as battery-twin parameters, from the twin's stated spread.
+
+    Empty where the battery twin has no manufacturing-variation parameters.
+    """
+    try:
+        from battery_fmu import variation
+    except ImportError:
+        return {}
+    return variation.draw(rng).as_parameters()

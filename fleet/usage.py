@@ -39,14 +39,23 @@ SOC_INIT, T_INIT_DEGC = 0.9, 25.0
 
 def climate_names() -> list[str]:
     """Climates an ambient profile can name."""
-    from cosim import schedule
+    from cosim import registry, schedule
 
+    if hasattr(registry, "climate_names"):
+        return sorted(registry.climate_names())
     return list(schedule.PROFILES)
 
 
-def supported_chemistry(chemistry: str) -> str | None:
-    """The battery twin's parameter set for a preset's chemistry, or None when it has none."""
-    return "lfp_220ah" if chemistry.upper().startswith("LFP") else None
+def parameter_set(preset) -> str | None:
+    """The battery twin's cell parameter set for a preset (its aging laws follow its chemistry), or None.
+
+    A preset that names its parameter set gets it; otherwise only LFP packs have one (the LFP cell), so a
+    car of another chemistry is never aged with the LFP laws.
+    """
+    named = getattr(preset, "parameter_set", None)
+    if named:
+        return named
+    return "lfp_220ah" if preset.chemistry.upper().startswith("LFP") else None
 
 
 def mix(style: str) -> tuple[float, float]:
@@ -122,7 +131,8 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
         "n_parallel": cells_parallel,
         "SOC_init": SOC_INIT,
         "T_init": {"value": T_INIT_DEGC, "unit": "degC"},
-        "parameter_set": supported_chemistry(vehicle.chemistry),
+        "parameter_set": parameter_set(preset),
+        **vehicle.variation,
     }
     if steps["drive"] == 1:
         battery_unit["every"] = {"drive": 10}

@@ -48,13 +48,24 @@ def test_annual_mileage_follows_the_blast_lite_distribution():
     assert km.max() <= 18858 * spec.KM_PER_MILE + 1e-6
 
 
-def test_nmc_presets_are_refused_until_the_twin_has_their_law(tmp_path):
+def test_no_car_is_aged_with_another_chemistrys_laws(tmp_path):
+    from battery_fmu.parameters import load_parameters
+    from bridges.presets import all_presets
     from cosim.errors import ScenarioError
+    from fleet import usage
 
-    path = tmp_path / "f.yaml"
-    path.write_text("vehicles: 2\nyears: 1\npresets: {ioniq5_rwd: 1}\n")
-    with pytest.raises(ScenarioError, match="ioniq5_rwd.*NMC"):
-        spec.load(path)
+    for preset in all_presets():
+        cell = usage.parameter_set(preset)
+        path = tmp_path / f"{preset.id}.yaml"
+        path.write_text(f"vehicles: 2\nyears: 1\npresets: {{{preset.id}: 1}}\n")
+        if cell is None:  # the twin has no law for this chemistry: the fleet file is refused
+            with pytest.raises(ScenarioError, match=f"{preset.id}.*{preset.chemistry.split()[0]}"):
+                spec.load(path)
+            continue
+        wanted = "LFP" if "LFP" in preset.chemistry.upper() else "NMC"
+        assert load_parameters(cell).chemistry.upper().startswith(wanted), (preset.id, cell)
+        doc = usage.scenario(spec.load(path).vehicles[0], battery="in_process")
+        assert doc["units"]["battery"]["parameters"]["parameter_set"] == cell
 
 
 def test_the_week_drives_the_drawn_mileage_in_whole_passes():
