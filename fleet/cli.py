@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-#: CPU seconds per vehicle-year in fleet mode, as benchmarks/bench_fleet.py measured it on the
-#: 2-core development machine (the shipped commute usage); used for the estimate printed at start.
-CPU_S_PER_VEHICLE_YEAR = 14.0
+#: CPU seconds per vehicle-year in fleet mode with the battery FMU: benchmarks/bench_fleet.py measured
+#: 70 to 100 s a vehicle-decade of the shipped Miami commute on the shared 2-core development machine;
+#: used for the estimate printed before a run starts.
+CPU_S_PER_VEHICLE_YEAR = 9.0
 
 
 @click.group()
