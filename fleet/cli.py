@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-#: CPU seconds per vehicle-year in fleet mode with the battery FMU: benchmarks/bench_fleet.py measured
-#: 70 to 100 s a vehicle-decade of the shipped Miami commute on the shared 2-core development machine;
-#: used for the estimate printed before a run starts.
-CPU_S_PER_VEHICLE_YEAR = 9.0
+#: CPU seconds per vehicle-year in fleet mode with the battery FMU, for the estimate printed before a run
+#: starts: fleets/small.yaml took 253 CPU s for 16 vehicle-years on the shared 2-core development machine
+#: (docs/fleet.md); its mix of styles and habits costs more than the commute alone (10 s a vehicle-year).
+CPU_S_PER_VEHICLE_YEAR = 16.0
 
 
 @click.group()
