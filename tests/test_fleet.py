@@ -278,3 +278,21 @@ def test_report_command_writes_the_plot_and_refuses_a_bad_warranty(tmp_path):
     assert (tmp_path / "report.png").stat().st_size > 10_000
     bad = runner.invoke(cli, ["fleet", "report", str(tmp_path), "--warranty", "eight years"])
     assert bad.exit_code == 2 and "--warranty" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_worker_process_extracts_an_fmu_once(battery_fmu):
+    code = (
+        "import os, sys\n"
+        "from cosim.fmu import FMUUnit\n"
+        "from cosim.fmu.extraction import share_extractions\n"
+        "plain = FMUUnit(sys.argv[1], 'plain'); own = plain._unzipdir; plain.terminate()\n"
+        "assert not os.path.exists(own)\n"
+        "share_extractions()\n"
+        "a = FMUUnit(sys.argv[1], 'a'); folder = a._unzipdir; a.terminate()\n"
+        "b = FMUUnit(sys.argv[1], 'b'); assert b._unzipdir == folder and os.path.isdir(folder); b.terminate()\n"
+        "print(folder)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(battery_fmu)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not Path(done.stdout.strip()).exists()  # removed when the process exits
