@@ -82,25 +82,33 @@ def test_the_quickstart_validates(quickstart):
             "SOC_init's declared range [0, 1]",
         ),
         (
-            "capacity_Ah: 178.4",
-            "capacity_Ah: -5",
+            "SOC_init: 0.8",
+            "SOC_init: 0.8\n      capacity_Ah: -5",
             "q.yaml:{line} units.battery.parameters.capacity_Ah: found -5: "
             "outside capacity_Ah's declared range [0.001, 100000] Ah",
         ),
-        ("capacity_Ah: 178.4", "capacity_Ah: 0", "capacity_Ah: found 0: outside"),
+        ("SOC_init: 0.8", "SOC_init: 0.8\n      capacity_Ah: 0", "capacity_Ah: found 0: outside"),
         (
             "T_init: {value: 25, unit: degC}",
             "T_init: 5000 degC",
             "q.yaml:{line} units.battery.parameters.T_init: "
             "found '5000 degC' (5273.15 K): outside T_init's declared range [200, 400] K",
         ),
-        ("n_series: 106", "n_series: -3", "n_series: found -3: outside n_series's declared range [1, 10000]"),
         (
-            "n_series: 106",
-            "n_series: 1.5",
+            "SOC_init: 0.8",
+            "SOC_init: 0.8\n      n_series: -3",
+            "n_series: found -3: outside n_series's declared range [1, 10000]",
+        ),
+        (
+            "SOC_init: 0.8",
+            "SOC_init: 0.8\n      n_series: 1.5",
             "q.yaml:{line} units.battery.parameters.n_series: found 1.5: expected a whole number",
         ),
-        ("n_series: 106", "n_series: 1e308", "n_series: found 1e+308: outside n_series's declared range"),
+        (
+            "SOC_init: 0.8",
+            "SOC_init: 0.8\n      n_series: 1e308",
+            "n_series: found 1e+308: outside n_series's declared range",
+        ),
         ("SOC_init: 0.8", "SOC_init: .nan", "SOC_init: found nan: expected a finite number"),
         (
             "power_limit: 7.4 kW",
@@ -118,6 +126,16 @@ def test_the_quickstart_validates(quickstart):
 )
 def test_parameters_outside_their_declared_range(quickstart, old, new, expected):
     refused(quickstart(old, new), expected)
+
+
+def test_shared_values_outside_the_taking_parameter_range(quickstart):
+    path = quickstart("experiment:", "shared: {n_series: -3}\nexperiment:")
+    line = path.edited_line - 1  # the inserted line comes before the anchor
+    refused(
+        path,
+        f"q.yaml:{line} shared.n_series: n_series = -3 does not fit parameter battery.n_series [1]: "
+        "outside n_series's declared range [1, 10000]",
+    )
 
 
 @pytest.mark.parametrize(

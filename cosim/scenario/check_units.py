@@ -8,15 +8,15 @@ the port declares.
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any
 
 from cosim import registry
 from cosim.errors import EvtwinError, ScenarioError
 from cosim.master import wiring
-from cosim.scenario.checking import SCHEDULE, Findings, UnitPlan, suggest
+from cosim.scenario.checking import SCHEDULE, Findings, UnitPlan, out_of_range, suggest
 from cosim.scenario.model import to_unit
-from cosim.unit import PARAMETER, Port
+from cosim.scenario.shared_values import provided_values
+from cosim.unit import PARAMETER
 
 
 def resolve_units(f: Findings) -> dict[str, UnitPlan]:
@@ -131,6 +131,8 @@ def _typed(f: Findings, name: str, spec, where) -> UnitPlan | None:
         steps_ahead=bool(unit.steps_ahead),
         facts={"type": spec.type, "class": f"{cls.__module__}.{cls.__qualname__}"},
         can_vary_step=bool(unit.can_vary_step),
+        shared_values=provided_values(unit),
+        shared_parameters=dict(getattr(cls, "SHARED_PARAMETERS", {})),
     )
 
 
@@ -174,26 +176,3 @@ def _parameters(f: Findings, plan: UnitPlan, given: dict[str, Any], where) -> di
             continue
         out[key] = int(v) if port.type == "Integer" else v
     return out
-
-
-INT32 = (-(2**31), 2**31 - 1)
-"""The range of an FMI Integer."""
-
-
-def out_of_range(port: Port, value: float) -> str | None:
-    """Why ``value`` (in the port's unit) cannot be given to ``port``, or None when it can."""
-    unit = "" if port.unit in ("", "1") else f" {port.unit}"
-    if not math.isfinite(value):
-        return f"expected a finite number{unit}"
-    lo, hi = port.min, port.max
-    if port.type == "Integer":
-        if not float(value).is_integer():
-            return "expected a whole number"
-        lo = INT32[0] if lo is None else max(lo, INT32[0])
-        hi = INT32[1] if hi is None else min(hi, INT32[1])
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        shown = (
-            f"[{'-inf' if lo is None else format(lo, 'g')}, {'inf' if hi is None else format(hi, 'g')}]{unit}"
-        )
-        return f"outside {port.name}'s declared range {shown}"
-    return None

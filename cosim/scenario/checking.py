@@ -7,6 +7,7 @@ units that could not be resolved are remembered so that no follow-on problem is 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,8 @@ class UnitPlan:
     steps_ahead: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
     can_vary_step: bool = True
+    shared_values: dict[str, Any] = field(default_factory=dict)  # what the unit states for others
+    shared_parameters: dict[str, str] = field(default_factory=dict)  # parameter -> shared name it takes
 
 
 @dataclass(frozen=True)
@@ -71,3 +74,26 @@ def suggest(name: str, known: list[str], n: int = 3, cutoff: float = 0.6) -> str
     """``; did you mean 'a' or 'b'?`` for the names of ``known`` close to ``name``, or ``""``."""
     close = difflib.get_close_matches(name, known, n=n, cutoff=cutoff)
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+INT32 = (-(2**31), 2**31 - 1)
+"""The range of an FMI Integer."""
+
+
+def out_of_range(port: Port, value: float) -> str | None:
+    """Why ``value`` (in the port's unit) cannot be given to ``port``, or None when it can."""
+    unit = "" if port.unit in ("", "1") else f" {port.unit}"
+    if not math.isfinite(value):
+        return f"expected a finite number{unit}"
+    lo, hi = port.min, port.max
+    if port.type == "Integer":
+        if not float(value).is_integer():
+            return "expected a whole number"
+        lo = INT32[0] if lo is None else max(lo, INT32[0])
+        hi = INT32[1] if hi is None else min(hi, INT32[1])
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        shown = (
+            f"[{'-inf' if lo is None else format(lo, 'g')}, {'inf' if hi is None else format(hi, 'g')}]{unit}"
+        )
+        return f"outside {port.name}'s declared range {shown}"
+    return None

@@ -24,6 +24,7 @@ from cosim.scenario.check_schedule import build_schedule, check_rates
 from cosim.scenario.check_units import resolve_units
 from cosim.scenario.checking import SCHEDULE, Findings, SummaryRow, UnitPlan
 from cosim.scenario.model import ScenarioModel
+from cosim.scenario.shared_values import bind_shared_values
 from cosim.scenario.source import Located, dotted
 from cosim.schedule import Schedule, ScheduleUnit
 
@@ -104,6 +105,7 @@ def make_plan(
     """
     c = _Checker(source, model, say)
     units = resolve_units(c)
+    bind_shared_values(model, units, c.bad)
     schedule = build_schedule(c)
     if schedule is not None:
         units[SCHEDULE] = _schedule_plan(schedule)
