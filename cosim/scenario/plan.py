@@ -367,7 +367,8 @@ class _Checker:
                 k = next(
                     i
                     for i, c in enumerate(self.m.connections)
-                    if c.source.split(".")[0] in comp and c.to.split(".")[0] in comp
+                    if c.source.split(".")[0] in comp and c.to.split(".")[0] in comp and not c.delay
+                    and units[c.source.split(".")[0]].direct_feedthrough  # a connection that closes the loop
                 )
                 self.bad(
                     ("connections", k),
