@@ -240,7 +240,7 @@ def build_c(out_dir: Path | None, source_dir: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cosim.fmu import read_description
+    from cosim.fmu.description import read_description
 
     started = time.perf_counter()
     built = build(source_dir or DEFAULT_SOURCE_DIR, out_dir or DEFAULT_OUT_DIR)
