@@ -18,6 +18,8 @@ from battery_fmu.ops import Table1D
 
 PARAMS_DIR = Path(__file__).parent / "params"
 DEFAULT_CELL = "lfp_220ah"
+#: The parameter set standing for a vehicle's cell chemistry (as vehicle presets name it).
+CHEMISTRY_SETS = {"LFP": "lfp_220ah"}
 
 # unit -> (factor, offset) to SI. Checked against cosim.si in the tests.
 _TO_SI: dict[str, tuple[float, float]] = {
@@ -264,6 +266,30 @@ def load_parameters(name_or_path: str | Path = DEFAULT_CELL) -> CellParameters:
         r.problems.append(f"{path.name}: [cell] voltage_min must be below voltage_max")
     if r.problems:
         raise ParameterError("problems in parameter file:\n" + "\n".join(f"- {p}" for p in r.problems))
+    return params
+
+
+def parameter_set_for(chemistry: str) -> str | None:
+    """The parameter set for a cell ``chemistry`` (``"LFP"``), or None where there is none."""
+    return CHEMISTRY_SETS.get(str(chemistry).strip().upper())
+
+
+def load_cell(parameter_set: str | Path = DEFAULT_CELL, capacity_Ah: float | None = None,
+              directory: str | Path | None = None) -> CellParameters:
+    """The cell every user of a pack's parameters steps: ``parameter_set`` (a name or a ``.toml`` path)
+    scaled to ``capacity_Ah`` [A h] when given and different from the set's own capacity.
+
+    ``directory``: where to look for a named set first (an FMU's own ``resources``), before
+    :data:`PARAMS_DIR`. The one loader of the twin (FMU and in-process unit) and of its predictors.
+    """
+    name = str(parameter_set)
+    if directory is not None and "/" not in name and not name.endswith(".toml"):
+        local = Path(directory) / f"{name}.toml"
+        if local.exists():
+            parameter_set = local
+    params = load_parameters(parameter_set)
+    if capacity_Ah is not None and float(capacity_Ah) * 3600.0 != params.capacity:
+        params = scaled_to_capacity(params, float(capacity_Ah) * 3600.0)
     return params
 
 

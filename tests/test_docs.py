@@ -2,7 +2,8 @@
 
 Sybil finds the blocks: every ```sh block runs in bash (``-e``: a failing command fails the test) and every
 ```python block in one namespace per document, both in a working folder laid out like a clone after
-``./dev run`` (``scenarios/``, ``fmus/BatteryTwin.fmu``, ``battery_fmu/``), one folder per document, blocks in document order.
+``./dev run`` (``scenarios/``, ``fleets/``, ``fmus/BatteryTwin.fmu``, ``battery_fmu/``), one folder per
+document, blocks in document order.
 A block that cannot run here (an install, a server, a simulator, a benchmark that takes minutes) carries
 ``<!-- skip: next "why" -->`` in the markdown, and shows as skipped with that reason.
 
@@ -102,6 +103,7 @@ def workspace(tmp_path_factory, battery_fmu):
             shutil.copytree(ROOT / "scenarios", folder / "scenarios",
                             ignore=shutil.ignore_patterns("__pycache__", "*.py"))
             (folder / "battery_fmu").symlink_to(ROOT / "battery_fmu")  # read only: the shipped parameter sets
+            shutil.copytree(ROOT / "fleets", folder / "fleets")
             (folder / "fmus").mkdir()
             shutil.copy(battery_fmu, folder / "fmus" / "BatteryTwin.fmu")
             _workspaces[page] = folder
@@ -120,11 +122,13 @@ def test_doc_block(page, example, workspace):
 
 
 def test_every_block_is_of_a_known_language():
-    # A language typo (```shell, ```py) would hide a block from the runs above.
+    # A language typo (```shell, ```py) would hide a block from the runs above. Diagrams (mermaid) are
+    # drawings, not code.
     languages = re.compile(r"^```(\w+)", re.MULTILINE)
     for page in PAGES:
         for language in languages.findall(page.read_text(encoding="utf-8")):
-            assert language in ("sh", "python", "yaml"), f"{page.name}: a ```{language} block is neither run nor known"
+            assert language in ("sh", "python", "yaml", "mermaid"), (
+                f"{page.name}: a ```{language} block is neither run nor known")
 
 
 def test_shortening_touches_only_long_runs():
