@@ -85,7 +85,8 @@ class _Checker(Findings):
             k = next(
                 i
                 for i, c in enumerate(self.m.connections)
-                if c.source.split(".")[0] in loop and c.to.split(".")[0] in loop
+                if c.source.split(".")[0] in loop and c.to.split(".")[0] in loop and not c.delay
+                and units[c.source.split(".")[0]].direct_feedthrough  # a connection that closes the loop
             )
             self.bad(("connections", k), wiring.loop_problem(loop, edges))
 
