@@ -52,7 +52,7 @@ def parameter_set(preset) -> str | None:
     A preset that names its parameter set gets it; otherwise only LFP packs have one (the LFP cell), so a
     car of another chemistry is never aged with the LFP laws.
     """
-    named = getattr(preset, "parameter_set", None)
+    named = getattr(preset, "parameter_set", None) or preset.pack().get("parameter_set")
     if named:
         return named
     return "lfp_220ah" if preset.chemistry.upper().startswith("LFP") else None
@@ -139,8 +139,7 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
     home = {
         "type": "cccv_charger",
         "settings": {"mode": habit["mode"], **({"departure": "06:00"} if habit["mode"] == "timer" else {})},
-        "parameters": {"power_limit": habit["power_kW"] * 1000.0, "target_soc": habit["target_soc"],
-                       "pack_capacity_Ah": preset.capacity_Ah},
+        "parameters": {"power_limit": habit["power_kW"] * 1000.0, "target_soc": habit["target_soc"]},
         "every": {"drive": 10 // steps["drive"]} if steps["drive"] < 10 else 1,
     }
     units: dict[str, Any] = {
@@ -156,7 +155,7 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
             "type": "cccv_charger",
             "settings": {"efficiency": 0.95},
             "parameters": {"power_limit": habit["fast_power_kW"] * 1000.0, "current_limit": 500.0,
-                           "target_soc": habit["fast_target_soc"], "pack_capacity_Ah": preset.capacity_Ah},
+                           "target_soc": habit["fast_target_soc"]},
         }
         units["charge_sum"] = {"type": "fleet.units:CurrentSum"}
     return {
