@@ -20,6 +20,7 @@ LAYERS = {
     "control": 2,
     "ml": 2,
     "service": 3,
+    "fleet": 3,
     "scenarios": 3,
 }
 FORBIDDEN = set(LAYERS) - {"cosim"}
