@@ -123,12 +123,9 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
     preset = get_preset(vehicle.preset)
     steps = STEPS[resolution]
     habit = vehicle.charging
-    cells_parallel = preset.cells_parallel or 1
     battery_unit: dict[str, Any] = {"fmu": str(fmu_path)} if battery == "fmu" else {"type": "battery"}
+    battery_unit["shared"] = ["capacity_Ah", "n_series", "n_parallel"]  # the pack, as the vehicle's preset states it
     battery_unit["parameters"] = {
-        "capacity_Ah": preset.capacity_Ah / cells_parallel,
-        "n_series": preset.cells_series or round(preset.nominal_voltage_V / 3.2),
-        "n_parallel": cells_parallel,
         "SOC_init": SOC_INIT,
         "T_init": {"value": T_INIT_DEGC, "unit": "degC"},
         "parameter_set": parameter_set(preset),
