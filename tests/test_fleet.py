@@ -296,3 +296,25 @@ def test_a_worker_process_extracts_an_fmu_once(battery_fmu):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert not Path(done.stdout.strip()).exists()  # removed when the process exits
+
+
+def test_manufacturing_variation_is_drawn_per_vehicle_and_kept_as_truth():
+    variation = pytest.importorskip("battery_fmu.variation", reason="the battery twin has no variation parameters")
+    from fleet import usage
+    from fleet.task import run_vehicle
+
+    model = FleetModel(vehicles=1, years=1, battery="in_process")
+    drawn = [spec.draw(model, i) for i in range(400)]
+    # the spread the battery twin states, within sampling error (the draws are cut at 3 sd)
+    capacity = np.array([v.variation["capacity_factor"] for v in drawn])
+    cycle = np.log([v.variation["cycle_fade_factor"] for v in drawn])
+    assert capacity.std() == pytest.approx(variation.SPREAD.capacity_sd, rel=0.15)
+    assert cycle.std() == pytest.approx(variation.SPREAD.cycle_log_sd, rel=0.15)
+    v = drawn[0]
+    parameters = usage.scenario(v, battery="in_process")["units"]["battery"]["parameters"]
+    assert {k: parameters[k] for k in v.variation} == v.variation
+    assert v.as_row()["truth_capacity_factor"] == v.variation["capacity_factor"]
+    # SOH is reported against the nominal capacity: a new pack starts at its capacity factor
+    table = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
+                        duration=86400.0)["table"]
+    assert table["soh_capacity"][0] == pytest.approx(v.variation["capacity_factor"], abs=2e-3)
