@@ -318,3 +318,20 @@ def test_manufacturing_variation_is_drawn_per_vehicle_and_kept_as_truth():
     table = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
                         duration=86400.0)["table"]
     assert table["soh_capacity"][0] == pytest.approx(v.variation["capacity_factor"], abs=2e-3)
+
+
+def test_validate_checks_fleet_files(tmp_path):
+    from click.testing import CliRunner
+
+    from cosim.cli import cli
+
+    runner = CliRunner()
+    shipped = runner.invoke(cli, ["validate", str(ROOT / "fleets" / "small.yaml"), str(ROOT / "fleets" / "large.yaml")])
+    assert shipped.exit_code == 0, shipped.output
+    assert "10000 vehicle-years" in shipped.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vehicles: 3\nyears: 1\nstyles: {city: 1, sunday_driver: 1}\nclimates: {atlantis: 1}\n")
+    result = runner.invoke(cli, ["validate", str(bad)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "bad.yaml:3" in result.output and "sunday_driver" in result.output
+    assert "bad.yaml:4" in result.output and "atlantis" in result.output
