@@ -335,3 +335,40 @@ def test_validate_checks_fleet_files(tmp_path):
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "bad.yaml:3" in result.output and "sunday_driver" in result.output
     assert "bad.yaml:4" in result.output and "atlantis" in result.output
+
+
+@pytest.mark.slow
+def test_fleet_runs_on_an_existing_cluster(tmp_path):
+    """`dask scheduler` and `dask worker` started as docs/fleet.md says, and --scheduler pointing at them."""
+    import re
+
+    from fleet.store import FleetStore
+
+    bin_dir = Path(sys.executable).parent
+    log = (tmp_path / "scheduler.log").open("w")
+    scheduler = subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--dashboard-address", ":0"], stdout=log, stderr=subprocess.STDOUT)
+    worker = None
+    try:
+        address = None
+        deadline = time.monotonic() + 60
+        while address is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            found = re.search(r"Scheduler at:\s+(tcp://\S+)", (tmp_path / "scheduler.log").read_text())
+            address = found.group(1) if found else None
+        assert address, (tmp_path / "scheduler.log").read_text()
+        worker = subprocess.Popen([str(bin_dir / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fleet_file = tmp_path / "tiny.yaml"
+        fleet_file.write_text(TINY.replace("vehicles: 5", "vehicles: 3"))
+        out = tmp_path / "out"
+        run = _run_cli(["fleet", "run", str(fleet_file), "-o", str(out), "--scheduler", address, "--days", "3"])
+        text, _ = run.communicate(timeout=300)
+        assert run.returncode == 0, text
+        assert FleetStore(out).done() == {"v00000", "v00001", "v00002"}
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=60)
+        log.close()
