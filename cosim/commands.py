@@ -174,9 +174,14 @@ def validate(files: tuple[Path, ...]) -> None:
         if plan.schedule is not None:
             kind = "weekly" if plan.schedule.period > 86400 else "daily"
             sched = f", {kind} schedule ({', '.join(plan.schedule.phases)})"
+        for note in plan.notes:
+            click.echo(f"note: {note}", err=True)
+        # Inputs are relative to the scenario file, the result to the current folder.
+        out = plan.model.outputs.file or Path("results") / f"{Path(path).stem}.h5"
         click.echo(
             f"ok: {path} ({len(units)} units, {len(plan.connections)} connections{sched}, "
-            f"{_span(plan.duration)}, {sum(len(g.signals) for g in plan.groups)} recorded signals)"
+            f"{_span(plan.duration)}, {sum(len(g.signals) for g in plan.groups)} recorded signals; "
+            f"writes {out})"
         )
     if failed:
         sys.exit(2)

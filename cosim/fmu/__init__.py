@@ -2,6 +2,7 @@
 
 - :mod:`cosim.fmu.description`: reading ``modelDescription.xml`` without running the FMU.
 - :mod:`cosim.fmu.adapter`: :class:`FMUUnit`, an FMU as a unit of the co-simulation.
+- :mod:`cosim.fmu.isolated`: :class:`IsolatedFMU`, the same in a child process (``isolate: true``).
 - :mod:`cosim.fmu.log`: the FMU's log messages, kept for error reports.
 - :mod:`cosim.fmu.inspect`: the ``evtwin inspect`` command.
 
@@ -10,12 +11,14 @@ fmpy loads only when an FMU is read or run, so importing this package stays chea
 
 from cosim.fmu.adapter import FMUState, FMUUnit
 from cosim.fmu.description import DeclaredUnit, FMUDescription, Variable, read_description, unknown_units
+from cosim.fmu.isolated import IsolatedFMU
 
 __all__ = [
     "DeclaredUnit",
     "FMUDescription",
     "FMUState",
     "FMUUnit",
+    "IsolatedFMU",
     "Variable",
     "read_description",
     "unknown_units",

@@ -12,7 +12,7 @@ import hashlib
 import math
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,9 @@ class Variable:
         The FMI value reference.
     scalar : bool
         False for FMI 3.0 arrays, which are not ports.
+    has_unit : bool
+        Whether the FMU declares a unit for it (on the variable or its type); ``unit`` is ``"1"``
+        when it does not.
     """
 
     name: str
@@ -82,6 +85,7 @@ class Variable:
     description: str
     value_reference: int
     scalar: bool = True
+    has_unit: bool = True
 
     @property
     def port_type(self) -> str | None:
@@ -90,7 +94,29 @@ class Variable:
 
     @property
     def is_port(self) -> bool:
-        return self.causality in _PORT_CAUSALITY and self.scalar and self.port_type is not None
+        """Inputs, outputs and parameters that evtwin can set, connect or record.
+
+        String parameters are ports (they can be set before the run); String inputs and outputs,
+        Binary variables and arrays are not (see :meth:`unsupported`).
+        """
+        if self.causality not in _PORT_CAUSALITY or not self.scalar or self.port_type is None:
+            return False
+        return self.port_type != "String" or self.causality == "parameter"
+
+    def unsupported(self) -> str | None:
+        """Why this input, output or parameter is not a port, in words; None for ports and others."""
+        if self.causality not in _PORT_CAUSALITY or self.is_port:
+            return None
+        if not self.scalar:
+            what = f"an array of {self.type}"
+        elif self.type == "String":
+            what = f"a String {self.causality}"
+        else:
+            what = f"{self.type} ({self.causality})"
+        return (
+            f"{what}; evtwin connects and records scalar numeric and Boolean variables only"
+            + (" (a String can be set as a parameter)" if self.type == "String" else "")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +197,10 @@ class FMUDescription:
     needs_execution_tool, one_instance_per_process : bool
         ``needsExecutionTool`` and ``canBeInstantiatedOnlyOncePerProcess``.
     default_step : float or None
-        The ``DefaultExperiment`` step size [s] (or FMI 3.0 ``fixedInternalStepSize``).
+        The ``DefaultExperiment`` step size [s]: the communication step the exporter suggests.
+    internal_step : float or None
+        FMI 3.0 ``fixedInternalStepSize`` [s]: the step of the FMU's own solver, not a
+        communication step.
     platforms : tuple of str
         Platforms the archive has binaries for (``linux64``, ``x86_64-linux``, ``win64``, ...).
     platform : str
@@ -198,6 +227,7 @@ class FMUDescription:
     needs_execution_tool: bool
     one_instance_per_process: bool
     default_step: float | None
+    internal_step: float | None
     platforms: tuple[str, ...]
     platform: str
     runs_here: bool
@@ -212,6 +242,19 @@ class FMUDescription:
             unknown_name_message(
                 f"FMU {self.model_name!r}", "variable", name, [v.name for v in self.variables]
             )
+        )
+
+    @property
+    def unsupported(self) -> dict[str, str]:
+        """Inputs, outputs and parameters that are not ports, with the reason: ``{name: why}``."""
+        return {v.name: why for v in self.variables if (why := v.unsupported()) is not None}
+
+    @property
+    def unitless(self) -> tuple[str, ...]:
+        """Real ports that declare no unit (``port_units`` can state one)."""
+        names = {p.name for p in self.ports}
+        return tuple(
+            v.name for v in self.variables if v.name in names and v.port_type == "Real" and not v.has_unit
         )
 
 
@@ -305,9 +348,10 @@ def read_description(
             "with `fmpy compile`.",
         )
     variables = tuple(_variable(v) for v in md.modelVariables)
-    step = md.coSimulation.fixedInternalStepSize
-    if step is None and md.defaultExperiment is not None and md.defaultExperiment.stepSize is not None:
+    step = None
+    if md.defaultExperiment is not None and md.defaultExperiment.stepSize is not None:
         step = float(md.defaultExperiment.stepSize)
+    internal = md.coSimulation.fixedInternalStepSize
     return FMUDescription(
         path=path,
         fmi_version=md.fmiVersion,
@@ -325,6 +369,7 @@ def read_description(
         needs_execution_tool=bool(md.coSimulation.needsExecutionTool),
         one_instance_per_process=bool(md.coSimulation.canBeInstantiatedOnlyOncePerProcess),
         default_step=float(step) if step is not None else None,
+        internal_step=float(internal) if internal is not None else None,
         platforms=platforms,
         platform=platform,
         runs_here=runs_here,
@@ -444,6 +489,7 @@ def _variable(v) -> Variable:
         description=v.description or "",
         value_reference=int(v.valueReference),
         scalar=not v.dimensions,
+        has_unit=unit is not None,
     )
 
 
@@ -514,7 +560,7 @@ def settable_value(variable: Variable, value: Any, owner: str) -> Any:
                 raise ValueError
             converted = float(value)
         elif kind == "Integer":
-            if isinstance(value, str) or float(value) != int(value):
+            if isinstance(value, str) or (not isinstance(value, int) and float(value) != int(value)):
                 raise ValueError
             converted = int(value)
         elif kind == "Boolean":
@@ -547,3 +593,40 @@ def _bound(x: float | None, missing: str) -> str:
 def port_map(description: FMUDescription) -> Mapping[str, Variable]:
     """Variables by name, for look-ups."""
     return {v.name: v for v in description.variables}
+
+
+def ports_with_units(description: FMUDescription, port_units: Mapping[str, str]) -> tuple[Port, ...]:
+    """The FMU's ports with the units ``port_units`` states for Real ports that declare none.
+
+    Raises
+    ------
+    ValueError
+        One line per problem: a name that is not a Real port, a unit evtwin cannot read, or a port
+        that declares a different unit of its own.
+    """
+    if not port_units:
+        return description.ports
+    variables = {v.name: v for v in description.variables}
+    real = [p.name for p in description.ports if p.type == "Real"]
+    problems = []
+    for name, unit in port_units.items():
+        v = variables.get(name)
+        if v is None or name not in real:
+            why = "" if v is None else f" ({name!r} is {v.type}, which has no unit)"
+            owner = f"FMU {description.model_name!r}"
+            problems.append(f"{name}: " + unknown_name_message(owner, "Real port", name, real) + why)
+        elif not si.is_known(str(unit)):
+            try:
+                si.parse(str(unit))
+            except si.UnitError as err:
+                problems.append(f"{name}: {err}")
+        elif v.has_unit and v.unit != unit:
+            problems.append(
+                f"{name}: the FMU declares it in {v.unit!r}; port_units can only state the unit of a "
+                f"port that declares none (drop {name} from port_units, or convert with gain/offset)"
+            )
+    if problems:
+        raise ValueError("\n".join(problems))
+    return tuple(
+        replace(p, unit=str(port_units[p.name])) if p.name in port_units else p for p in description.ports
+    )

@@ -19,6 +19,7 @@ from cosim.connection import Connection, check_ends, coefficients
 from cosim.errors import EvtwinError, ScenarioError
 from cosim.master import Event, LoopSolver, MasterSettings
 from cosim.results import OutputGroup
+from cosim.scenario import fmu_checks
 from cosim.scenario.model import ScenarioModel, to_unit
 from cosim.scenario.source import Located, dotted
 from cosim.schedule import DAY, WEEK, Ambient, Schedule, ScheduleUnit, Session
@@ -42,6 +43,8 @@ class UnitPlan:
     can_save_state: bool = False
     direct_feedthrough: bool = True
     facts: dict[str, Any] = field(default_factory=dict)
+    description: Any = None  # an FMU's FMUDescription
+    unsupported: dict[str, str] = field(default_factory=dict)  # variables evtwin cannot carry: why
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class _Checker:
         self.problems: list[str] = []
         self.base = source.path.parent
         self.failed: set[str] = set()  # units that could not be resolved: no follow-on problems about them
+        self.notes: list[str] = []
+        self.units_seen: dict[str, UnitPlan] = {}
 
     def bad(self, where, message: str) -> None:
         self.problems.append(self.src.problem(where, message))
@@ -144,7 +149,16 @@ class _Checker:
             from cosim.fmu import read_description
         except ImportError:
             raise ScenarioError("FMU support (cosim.fmu) is not available in this installation") from None
+        from cosim.fmu.description import ports_with_units
+
         desc = read_description(path, validate=spec.validate_fmu)
+        try:
+            ports = ports_with_units(desc, spec.port_units)
+        except ValueError as err:
+            for line in str(err).splitlines():
+                port, _, problem = line.partition(": ")
+                self.bad((*where, "port_units", port), problem)
+            ports = desc.ports
         facts = {
             "fmu": str(path),
             "guid": desc.guid,
@@ -152,18 +166,30 @@ class _Checker:
             "model": desc.model_name,
         }
 
-        def make(path=path, spec=spec, name=name):
-            from cosim.fmu import FMUUnit
+        if spec.port_units:
+            facts["port_units"] = dict(spec.port_units)
 
-            return FMUUnit(path, name, validate=spec.validate_fmu, debug_logging=spec.debug_logging)
+        def make(path=path, spec=spec, name=name):
+            from cosim.fmu import FMUUnit, IsolatedFMU
+
+            cls = IsolatedFMU if spec.isolate else FMUUnit
+            return cls(
+                path,
+                name,
+                validate=spec.validate_fmu,
+                debug_logging=spec.debug_logging,
+                port_units=dict(spec.port_units) or None,
+            )
 
         return UnitPlan(
             name,
             "fmu",
-            {p.name: p for p in desc.ports},
+            {p.name: p for p in ports},
             make,
             can_save_state=bool(desc.can_save_state),
             facts=facts,
+            description=desc,
+            unsupported=desc.unsupported,
         )
 
     def _typed(self, name: str, spec, where) -> UnitPlan | None:
@@ -230,6 +256,13 @@ class _Checker:
         for key, value in given.items():
             at = (*where, "parameters", key)
             port = params.get(key)
+            other = plan.ports.get(key)
+            if port is None and other is not None:
+                self.bad(at, f"{key!r} is an {other.causality} of {plan.name!r}, not a parameter")
+                continue
+            if port is None and key in plan.unsupported:
+                self.bad(at, f"{key!r} is {plan.unsupported[key]}")
+                continue
             if port is None:
                 close = difflib.get_close_matches(key, params, n=3, cutoff=0.5)
                 hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -316,6 +349,57 @@ class _Checker:
                         )
                         self.bad(("units", name, "every", phase), msg)
 
+    def step(self, units: dict[str, UnitPlan]) -> float:
+        """The macro step without a schedule: ``algorithm.step``, else the FMUs' default step, else 1 s."""
+        if self.m.algorithm.step is not None:
+            return self.m.algorithm.step
+        found = fmu_checks.default_step(units)
+        if found is None:
+            return 1.0
+        step, names = found
+        if self.m.schedule is None:
+            self.notes.append(f"macro step {step:g} s: the DefaultExperiment step of {', '.join(names)}")
+        return step
+
+    def grids(self, units: dict[str, UnitPlan], schedule: Schedule | None, step: float) -> None:
+        """Fixed-step FMUs whose communication points would miss their grid."""
+        from cosim import timeline
+
+        if SCHEDULE in self.failed:
+            return
+        start, stop = self.m.experiment.start, self.m.experiment.start + self.m.experiment.duration
+        for name, plan in units.items():
+            d = plan.description
+            if d is None or d.can_vary_step:
+                continue
+            if schedule is not None:
+                period_end = min(stop, start + 2 * schedule.period)
+                segs = list(schedule.segments(start, period_end))
+                if period_end < stop:
+                    tail = schedule.segments(max(start, stop - schedule.period), stop)
+                    segs += list(timeline.truncate(tail, stop))[-1:]
+            else:
+                segs = timeline.fixed(start, stop, step)
+            grid = fmu_grid(plan, segs)
+            if self.m.algorithm.snap_to_grid:
+                self.notes.append(
+                    f"snap_to_grid: phase boundaries and the end move to the nearest multiple of {grid:g} s "
+                    f"(the step of fixed-step unit {name!r})"
+                )
+                continue
+            for problem in fmu_checks.grid_problems(name, plan, segs, start):
+                self.bad(("units", name), problem)
+
+    def _uncarried(self, units: dict[str, UnitPlan], conn: Connection, where) -> bool:
+        """Report ends that name variables evtwin cannot carry (String, Binary, arrays); True if any."""
+        found = False
+        for end, key in ((conn.source, "from"), (conn.target, "to")):
+            why = fmu_checks.unsupported_reason(units, end)
+            if why:
+                self.bad((*where, key), why)
+                found = True
+        return found
+
     def connections(self, units: dict[str, UnitPlan]) -> list[Connection]:
         out = []
         fed: dict[str, int] = {}
@@ -332,15 +416,21 @@ class _Checker:
                 continue
             src_ports, dst_ports = units[conn.source_unit].ports, units[conn.target_unit].ports
             src, dst = src_ports.get(conn.source_port), dst_ports.get(conn.target_port)
+            if self._uncarried(units, conn, where):
+                continue
             problems = check_ends(conn, src, dst, list(src_ports), list(dst_ports))
             for p in problems:
                 self.bad((*where, "from" if p.startswith(repr(conn.source)) else "to"), p)
             if problems:
                 continue
             try:
-                coefficients(conn, src, dst)
+                g, o = coefficients(conn, src, dst)
             except si.UnitError as err:
-                self.bad(where, str(err))
+                self.bad(where, str(err) + fmu_checks.unitless_hint(units, conn))
+                continue
+            wraps = fmu_checks.integer_range_problem(conn, units, g, o)
+            if wraps:
+                self.bad(where, wraps)
                 continue
             if conn.target in fed:
                 self.bad(
@@ -391,9 +481,21 @@ class _Checker:
         import difflib
 
         out: list[str] = []
+        skipped = fmu_checks.skipped_by_globs(self.units_seen, patterns)
+        if skipped:
+            self.notes.append(
+                self.src.problem(
+                    where,
+                    f"skipped {', '.join(skipped)}: evtwin records scalar numeric and Boolean variables only",
+                )
+            )
         for k, pat in enumerate(patterns):
             hits = [s for s in available if fnmatch.fnmatchcase(s, pat)]
             unit_part = pat.partition(".")[0]
+            why = fmu_checks.unsupported_reason(self.units_seen, pat)
+            if why:
+                self.bad((*where, k), why)
+                continue
             if (
                 not hits
                 and unit_part not in self.failed
@@ -492,6 +594,25 @@ class _Checker:
         return out
 
 
+def fmu_grid(plan: UnitPlan, segments) -> float:
+    """The grid [s] of a fixed-step FMU: its default step, or the first step the timeline gives it."""
+    if plan.description.default_step:
+        return plan.description.default_step
+    seg = next(iter(segments))
+    every = plan.every if isinstance(plan.every, int) else plan.every.get(seg.phase, 1)
+    return seg.step * every
+
+
+def fixed_step_grid(plan: Plan, first) -> float | None:
+    """The coarsest grid of the plan's fixed-step FMUs [s]; None without any. ``first``: the first segment."""
+    grids = [
+        fmu_grid(up, [first])
+        for up in plan.units.values()
+        if up.description is not None and not up.description.can_vary_step
+    ]
+    return max(grids) if grids else None
+
+
 def _suggest(name: str, known: list[str]) -> str:
     import difflib
 
@@ -581,7 +702,10 @@ def make_plan(source: Located, model: ScenarioModel, say: Callable[[str], None] 
             direct_feedthrough=False,
             facts={"type": "schedule"},
         )
+    c.units_seen = units
     c.rates(units, schedule)
+    step = c.step(units)
+    c.grids(units, schedule, step)
     conns = c.connections(units)
     c.loops(units, conns)
     available = c.signals(units, conns)
@@ -608,11 +732,12 @@ def make_plan(source: Located, model: ScenarioModel, say: Callable[[str], None] 
         schedule,
         model.experiment.start,
         model.experiment.duration,
-        alg.step,
+        step,
         events,
         groups,
         summary,
         plots,
+        notes=c.notes,
     )
 
 
