@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from ctypes import byref, c_bool, c_double, c_int, c_size_t, c_uint, c_void_p
 
 from cosim.errors import SimulationError
-from cosim.fmu.description import Variable
+from cosim.fmu.variables import Variable
 
 #: ``fail(function, status, t, terminated=False)``: raises the error for a failed FMI call.
 Fail = Callable[..., None]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cosim.errors import SimulationError
-from cosim.master.wiring import Slot
+from cosim.master.slots import Slot
 
 #: Passes through the connections before an initial loop counts as not converging.
 MAX_PASSES = 100
