@@ -18,6 +18,8 @@ import pytest
 
 SOURCE = Path(__file__).parent / "reference_fmus"
 MODELS = ("BouncingBall", "Dahlquist", "Feedthrough", "Stair", "VanDerPol")
+#: Models with an FMI 3.0 description only.
+FMI3_ONLY = ("StateSpace",)
 
 
 def build_reference_fmu(name: str, version: int, out_dir: Path) -> Path:

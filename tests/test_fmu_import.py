@@ -41,7 +41,9 @@ def problems(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("version", [2, 3])
-@pytest.mark.parametrize(("model", "signals"), [("Dahlquist", ["x"]), ("VanDerPol", ["x0", "x1"])])
+@pytest.mark.parametrize(
+    ("model", "signals"), [("Dahlquist", ["x"]), ("VanDerPol", ["x0", "x1"]), ("BouncingBall", ["h", "v"])]
+)
 def test_reference_fmus_match_fmpy_and_their_reference_results(
     tmp_path, reference_fmu, model, signals, version
 ):
@@ -124,6 +126,21 @@ def test_string_and_binary_ports_are_refused_where_named_and_skipped_in_globs(tm
     assert any("'a.Binary_output' is Binary (output)" in p for p in found)
 
 
+def test_an_array_is_named_as_an_array(tmp_path, reference_fmu):
+    path = write(
+        tmp_path,
+        f"""\
+        experiment: {{duration: 1 s}}
+        units:
+          s: {{fmu: {reference_fmu("StateSpace", 3)}}}
+        outputs: {{groups: [{{signals: [s.y]}}]}}
+        """,
+    )
+    assert any(
+        "'s.y' is an array of Float64; evtwin connects and records scalar" in p for p in problems(path)
+    )
+
+
 def test_setting_an_output_as_a_parameter_says_so(tmp_path, reference_fmu):
     path = write(
         tmp_path,
@@ -159,6 +176,37 @@ def test_int64_above_2_to_the_53_crosses_a_connection_with_every_digit(reference
     m.run([Segment(0.0, 0.2, 0.1)])
     i, _, pos = m.locate("b.Int64_output")
     assert m.outs[i][pos] == big
+
+
+def test_couplings_of_every_numeric_type_pass_exactly(reference_fmu):
+    # a's inputs (start values at the types' extremes) come out of a's outputs, through the
+    # connections into b's inputs and out of b's outputs, unchanged.
+    values = {
+        "Float32_continuous": 1.5,
+        "Float64_continuous": 0.1,
+        "Int8": -128,
+        "UInt8": 255,
+        "Int16": -32768,
+        "UInt16": 65535,
+        "Int32": -(2**31),
+        "UInt32": 2**32 - 1,
+        "Int64": -(2**63),
+        "UInt64": 2**64 - 1,
+        "Boolean": True,
+        "Enumeration": 2,
+    }
+    fmu = reference_fmu("Feedthrough", 3)
+    a, b = FMUUnit(fmu, "a"), FMUUnit(fmu, "b")
+    a.configure({f"{k}_input": v for k, v in values.items()})
+    conns = [Connection(f"a.{k}_output", f"b.{k}_input") for k in values]
+    observed = [f"b.{k}_output" for k in values]
+    m = Master({"a": a, "b": b}, conns, observe=observed)
+    m.run([Segment(0.0, 0.3, 0.1)])
+    got = {}
+    for k, sig in zip(values, observed, strict=True):
+        i, _, pos = m.locate(sig)
+        got[k] = m.outs[i][pos]
+    assert got == values
 
 
 def test_integer_ranges_are_checked_in_validate_and_at_run_time(tmp_path, reference_fmu):
