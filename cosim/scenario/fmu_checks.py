@@ -152,3 +152,73 @@ def _on_grid(t: float, grid: float) -> bool:
 
 def _off(t: float, grid: float) -> float:
     return t - math.floor(t / grid + _SLACK) * grid
+
+
+def macro_step(f, units: dict[str, Any]) -> float:
+    """The macro step without a schedule: ``algorithm.step``, else the FMUs' default step, else 1 s.
+
+    ``f`` is the scenario checker (``m``: the scenario, ``notes``: where the choice is told).
+    """
+    if f.m.algorithm.step is not None:
+        return f.m.algorithm.step
+    found = default_step(units)
+    if found is None:
+        return 1.0
+    step, names = found
+    if f.m.schedule is None:
+        f.notes.append(f"macro step {step:g} s: the DefaultExperiment step of {', '.join(names)}")
+    return step
+
+
+def check_grids(f, units: dict[str, Any], schedule, step: float) -> None:
+    """Report fixed-step FMUs whose communication points would miss their grid (or note the snap).
+
+    The schedule's pattern is checked over two periods and the run's last segment.
+    """
+    from cosim import timeline
+
+    if "schedule" in f.failed:
+        return
+    start, stop = f.m.experiment.start, f.m.experiment.start + f.m.experiment.duration
+    for name, plan in units.items():
+        d = plan.description
+        if d is None or d.can_vary_step:
+            continue
+        if schedule is not None:
+            period_end = min(stop, start + 2 * schedule.period)
+            segs = list(schedule.segments(start, period_end))
+            if period_end < stop:
+                tail = schedule.segments(max(start, stop - schedule.period), stop)
+                segs += list(timeline.truncate(tail, stop))[-1:]
+        else:
+            segs = timeline.fixed(start, stop, step)
+        if f.m.algorithm.snap_to_grid:
+            f.notes.append(
+                f"snap_to_grid: phase boundaries and the end move to the nearest multiple of "
+                f"{fmu_grid(plan, segs):g} s (the step of fixed-step unit {name!r})"
+            )
+            continue
+        for problem in grid_problems(name, plan, segs, start):
+            f.bad(("units", name), problem)
+
+
+def fmu_grid(plan, segments) -> float:
+    """The grid [s] of a fixed-step FMU: its default step, or the first step the timeline gives it."""
+    if plan.description.default_step:
+        return plan.description.default_step
+    seg = next(iter(segments))
+    every = plan.every if isinstance(plan.every, int) else plan.every.get(seg.phase, 1)
+    return seg.step * every
+
+
+def fixed_step_grid(units: dict[str, Any], first) -> float | None:
+    """The coarsest grid [s] of the fixed-step FMUs among ``units``; None without any.
+
+    ``first`` is the run's first segment (for FMUs that declare no default step).
+    """
+    grids = [
+        fmu_grid(up, [first])
+        for up in units.values()
+        if getattr(up, "description", None) is not None and not up.description.can_vary_step
+    ]
+    return max(grids) if grids else None

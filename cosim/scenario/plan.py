@@ -358,47 +358,6 @@ class _Checker:
                         )
                         self.bad(("units", name, "every", phase), msg)
 
-    def step(self, units: dict[str, UnitPlan]) -> float:
-        """The macro step without a schedule: ``algorithm.step``, else the FMUs' default step, else 1 s."""
-        if self.m.algorithm.step is not None:
-            return self.m.algorithm.step
-        found = fmu_checks.default_step(units)
-        if found is None:
-            return 1.0
-        step, names = found
-        if self.m.schedule is None:
-            self.notes.append(f"macro step {step:g} s: the DefaultExperiment step of {', '.join(names)}")
-        return step
-
-    def grids(self, units: dict[str, UnitPlan], schedule: Schedule | None, step: float) -> None:
-        """Fixed-step FMUs whose communication points would miss their grid."""
-        from cosim import timeline
-
-        if SCHEDULE in self.failed:
-            return
-        start, stop = self.m.experiment.start, self.m.experiment.start + self.m.experiment.duration
-        for name, plan in units.items():
-            d = plan.description
-            if d is None or d.can_vary_step:
-                continue
-            if schedule is not None:
-                period_end = min(stop, start + 2 * schedule.period)
-                segs = list(schedule.segments(start, period_end))
-                if period_end < stop:
-                    tail = schedule.segments(max(start, stop - schedule.period), stop)
-                    segs += list(timeline.truncate(tail, stop))[-1:]
-            else:
-                segs = timeline.fixed(start, stop, step)
-            grid = fmu_grid(plan, segs)
-            if self.m.algorithm.snap_to_grid:
-                self.notes.append(
-                    f"snap_to_grid: phase boundaries and the end move to the nearest multiple of {grid:g} s "
-                    f"(the step of fixed-step unit {name!r})"
-                )
-                continue
-            for problem in fmu_checks.grid_problems(name, plan, segs, start):
-                self.bad(("units", name), problem)
-
     def _uncarried(self, units: dict[str, UnitPlan], conn: Connection, where) -> bool:
         """Report ends that name variables evtwin cannot carry (String, Binary, arrays); True if any."""
         found = False
@@ -579,25 +538,6 @@ class _Checker:
         return out
 
 
-def fmu_grid(plan: UnitPlan, segments) -> float:
-    """The grid [s] of a fixed-step FMU: its default step, or the first step the timeline gives it."""
-    if plan.description.default_step:
-        return plan.description.default_step
-    seg = next(iter(segments))
-    every = plan.every if isinstance(plan.every, int) else plan.every.get(seg.phase, 1)
-    return seg.step * every
-
-
-def fixed_step_grid(plan: Plan, first) -> float | None:
-    """The coarsest grid of the plan's fixed-step FMUs [s]; None without any. ``first``: the first segment."""
-    grids = [
-        fmu_grid(up, [first])
-        for up in plan.units.values()
-        if up.description is not None and not up.description.can_vary_step
-    ]
-    return max(grids) if grids else None
-
-
 def _suggest(name: str, known: list[str]) -> str:
     import difflib
 
@@ -697,8 +637,8 @@ def make_plan(source: Located, model: ScenarioModel, say: Callable[[str], None] 
     )
     c.units_seen = units
     c.rates(units, schedule)
-    step = c.step(units)
-    c.grids(units, schedule, step)
+    step = fmu_checks.macro_step(c, units)
+    fmu_checks.check_grids(c, units, schedule, step)
     conns = c.connections(units)
     c.loops(units, conns, settings)
     available = c.signals(units, conns)

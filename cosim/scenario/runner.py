@@ -94,11 +94,11 @@ def segments(plan: Plan, duration: float | None = None):
     else:
         segs = timeline.fixed(plan.start, stop, plan.step)
     if plan.model.algorithm.snap_to_grid:
-        from cosim.scenario.plan import fixed_step_grid
+        from cosim.scenario.fmu_checks import fixed_step_grid
 
         segs = list(segs) if plan.schedule is None else segs
         first = next(iter(plan.schedule.segments(plan.start, stop))) if plan.schedule is not None else segs[0]
-        grid = fixed_step_grid(plan, first)
+        grid = fixed_step_grid(plan.units, first)
         if grid is not None:
             return timeline.snap(segs, grid, plan.start)
     return segs
