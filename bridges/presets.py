@@ -178,6 +178,22 @@ class Preset:
         """Pack capacity [A.h], derived as energy / nominal voltage."""
         return self.battery_kWh * 1000.0 / self.nominal_voltage_V
 
+    def pack(self) -> dict[str, Any]:
+        """The pack as the battery twin's parameters name it, what is known of it: cells in series and in
+        parallel, the cell capacity [A h] and, for a chemistry the twin has a parameter set for, that set."""
+        from battery_fmu.parameters import parameter_set_for
+
+        out: dict[str, Any] = {}
+        if self.cells_series:
+            out["n_series"] = int(self.cells_series)
+        if self.cells_parallel:
+            out["n_parallel"] = int(self.cells_parallel)
+            out["capacity_Ah"] = self.capacity_Ah / int(self.cells_parallel)
+        cell_set = parameter_set_for(self.chemistry)
+        if cell_set is not None:
+            out["parameter_set"] = cell_set
+        return out
+
     @property
     def test_mass_kg(self) -> float:
         """Mass the model simulates: mass plus payload [kg]."""

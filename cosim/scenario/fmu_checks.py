@@ -24,6 +24,32 @@ from cosim.connection import Connection
 _SLACK = 1e-9
 
 
+def uncarried(f, units: dict[str, Any], conn: Connection, where) -> bool:
+    """Report ends of ``conn`` that name variables evtwin cannot carry; True if any."""
+    found = False
+    for end, key in ((conn.source, "from"), (conn.target, "to")):
+        why = unsupported_reason(units, end)
+        if why:
+            f.bad((*where, key), why)
+            found = True
+    return found
+
+
+def integer_ranges(f, units: dict[str, Any], conns: list[tuple[int, Connection]]) -> set[int]:
+    """Report connections (``(index, connection)``) whose values may not fit an integer input."""
+    from cosim.connection import coefficients
+
+    bad = set()
+    for k, c in conns:
+        src = units[c.source_unit].ports[c.source_port]
+        dst = units[c.target_unit].ports[c.target_port]
+        wraps = integer_range_problem(c, units, *coefficients(c, src, dst))
+        if wraps:
+            f.bad(("connections", k), wraps)
+            bad.add(k)
+    return bad
+
+
 def unsupported_reason(units: dict[str, Any], signal: str) -> str | None:
     """``"'u.x' is a String output; ..."`` when ``signal`` names a variable evtwin cannot carry."""
     unit, _, port = signal.partition(".")
@@ -166,7 +192,7 @@ def macro_step(f, units: dict[str, Any]) -> float:
         return 1.0
     step, names = found
     if f.m.schedule is None:
-        f.notes.append(f"macro step {step:g} s: the DefaultExperiment step of {', '.join(names)}")
+        f.warn(("experiment",), f"macro step {step:g} s: the DefaultExperiment step of {', '.join(names)}")
     return step
 
 
@@ -193,9 +219,10 @@ def check_grids(f, units: dict[str, Any], schedule, step: float) -> None:
         else:
             segs = timeline.fixed(start, stop, step)
         if f.m.algorithm.snap_to_grid:
-            f.notes.append(
-                f"snap_to_grid: phase boundaries and the end move to the nearest multiple of "
-                f"{fmu_grid(plan, segs):g} s (the step of fixed-step unit {name!r})"
+            f.warn(
+                ("algorithm", "snap_to_grid"),
+                f"phase boundaries and the end move to the nearest multiple of "
+                f"{fmu_grid(plan, segs):g} s (the step of fixed-step unit {name!r})",
             )
             continue
         for problem in grid_problems(name, plan, segs, start):
