@@ -9,13 +9,17 @@ as the reference the limited one may never exceed.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bridges import drive_cycles
 from bridges.ev_model import VehicleParams, road_load
 from bridges.presets import get_preset
 from bridges.vehicle_unit import EVUnit
+from cosim import registry, scenario
+from cosim.results import read_result
 
 
 def drive(limit: float, cycle: str = "us06", h: float = 1.0, drive_signal=None) -> dict:
@@ -102,3 +106,50 @@ def test_save_and_restore_repeat_a_limited_step():
     unit.restore_state(state)
     unit.do_step(200.0, 7.5)
     assert (unit.speed, unit.distance, unit.P_battery, unit.time_limited) == first
+
+
+# --- the shipped cold week, with the battery twin -------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def winter(tmp_path: Path, days: float, ambient_degC: float = -15.0):
+    """Run scenarios/winter.yaml for ``days`` at ``ambient_degC`` (the cell starting at it too)."""
+    if "battery" not in registry.unit_type_names():
+        pytest.skip("the battery twin is not installed")
+    text = (ROOT / "scenarios" / "winter.yaml").read_text(encoding="utf-8")
+    for old in ("{constant: -15 degC}", "{value: -15, unit: degC}"):
+        assert old in text
+    text = text.replace("{constant: -15 degC}", f"{{constant: {ambient_degC} degC}}")
+    text = text.replace("{value: -15, unit: degC}", f"{{value: {ambient_degC}, unit: degC}}")
+    variant = ROOT / "scenarios" / f"_test_winter_{ambient_degC:g}.yaml"
+    variant.write_text(text, encoding="utf-8")
+    try:
+        scenario.run(variant, output=tmp_path / "run.h5", duration=days * 86400.0)
+    finally:
+        variant.unlink()
+    result = read_result(tmp_path / "run.h5")
+    return result, {name: sig.values for name, sig in result.signals.items()}
+
+
+def test_the_cold_pack_holds_the_car_back_where_a_mild_one_does_not(tmp_path):
+    _, cold = winter(tmp_path, 1.0)
+    _, mild = winter(tmp_path, 1.0, ambient_degC=23.0)
+    assert cold["vehicle.time_limited"][-1] > 10.0
+    assert mild["vehicle.time_limited"][-1] == 0.0
+    assert cold["vehicle.distance"][-1] < mild["vehicle.distance"][-1]
+    # every step draws no more than the limit the battery reported for it (one step earlier: the delay)
+    drawn, limit = cold["vehicle.P_battery"][1:], cold["battery.P_discharge_max"][:-1]
+    driving = cold["schedule.drive"][1:] > 0.5
+    assert np.all(drawn[driving] <= limit[driving] * (1 + 1e-9))
+
+
+def test_an_emptied_pack_strands_the_car(tmp_path):
+    result, s = winter(tmp_path, 3.5)
+    stranded = [t for t, name in result.events if name == "stranded"]
+    assert stranded, "the pack empties within three days of US06 without charging"
+    t = result.times["main"]
+    for when in stranded:
+        i = int(np.searchsorted(t, when))
+        assert s["battery.SOC"][i] < 0.02  # stranded only with the pack (nearly) empty
+        assert s["vehicle.speed"][i:i + 60].max() == 0.0
+    assert s["battery.SOC"][0] > 0.5
