@@ -18,8 +18,7 @@ from battery_fmu.ops import Table1D
 
 PARAMS_DIR = Path(__file__).parent / "params"
 DEFAULT_CELL = "lfp_220ah"
-#: The parameter set standing for a vehicle's cell chemistry (as vehicle presets name it).
-CHEMISTRY_SETS = {"LFP": "lfp_220ah"}
+
 
 # unit -> (factor, offset) to SI. Checked against cosim.si in the tests.
 _TO_SI: dict[str, tuple[float, float]] = {
@@ -267,11 +266,6 @@ def load_parameters(name_or_path: str | Path = DEFAULT_CELL) -> CellParameters:
     if r.problems:
         raise ParameterError("problems in parameter file:\n" + "\n".join(f"- {p}" for p in r.problems))
     return params
-
-
-def parameter_set_for(chemistry: str) -> str | None:
-    """The parameter set for a cell ``chemistry`` (``"LFP"``), or None where there is none."""
-    return CHEMISTRY_SETS.get(str(chemistry).strip().upper())
 
 
 def load_cell(parameter_set: str | Path = DEFAULT_CELL, capacity_Ah: float | None = None,
