@@ -59,7 +59,7 @@ _OUTPUTS = (
     Port("P_loss", OUTPUT, "W", "Mean motor, inverter and gear losses over the last step"),
     Port("P_brake", OUTPUT, "W", "Mean power dissipated by the friction brakes over the last step", min=0.0),
     Port("speed_deficit", OUTPUT, "m/s", "Trace speed minus vehicle speed at the end of the step", min=0.0),
-    Port("time_limited", OUTPUT, "s", "Time spent held below the trace by the battery's power limit", min=0.0),
+    Port("time_limited", OUTPUT, "s", "Time held below the trace by the battery's power limit", min=0.0),
     Port("stranded", OUTPUT, "1", "1 while the pack cannot power the car (it stands until the drive ends)"),
 )
 

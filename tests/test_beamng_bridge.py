@@ -24,7 +24,7 @@ from bridges.beamng import BeamNGUnit  # noqa: E402
 from bridges.errors import BridgeError  # noqa: E402
 from bridges.ev_model import aux_power  # noqa: E402
 from bridges.powertrain import MotorLossModel  # noqa: E402
-from cosim.errors import EvtwinError, ScenarioError, SimulationError  # noqa: E402
+from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError  # noqa: E402
 
 
 @pytest.fixture
@@ -102,9 +102,11 @@ def test_battery_energy_is_the_integral_of_the_motor_readings(server):
     history = next(iter(server.vehicles.values())).history
     m = unit.params.motor
     model = MotorLossModel.scaled(m.peak_power, m.max_speed, m.max_speed / m.base_speed)
-    t = np.array([r["time"] for r in history])
+    # from the car standing at spawn (t = 0: no torque, no speed), then every reading
+    t = np.array([0.0] + [r["time"] for r in history])
     p = np.array(
-        [
+        [model.electrical_power(0.0, 0.0)]
+        + [
             model.electrical_power(r["rearMotor"]["outputTorque1"], r["rearMotor"]["outputAV1"])
             for r in history
         ]
@@ -288,3 +290,35 @@ def test_bridge_ports_and_outputs_meet_the_vehicle_contract(server):
             assert output_problems(unit) == []
     finally:
         unit.terminate()
+
+
+def test_trace_driver_runs_on_a_simulator_that_refuses_ai_requests():
+    srv = FakeBeamNG(refuse=("SetAiMode",))
+    port = srv.start()
+    try:
+        unit = BeamNGUnit(port=port, driver="trace", cycle="udds", control_interval=0.1)
+        with pytest.warns(EvtwinWarning, match="refused 'ai_mode'") as caught:
+            rows = drive(unit, 30, inputs={"drive": 1.0})
+    finally:
+        srv.stop()
+    assert len([w for w in caught if issubclass(w.category, EvtwinWarning)]) == 1
+    cycle = drive_cycles.load_cycle("udds")
+    error = np.array([r["speed"] for r in rows]) - cycle.speed[1:31]
+    assert math.sqrt(np.mean(error**2)) < 0.5  # it drove the trace all the same
+
+
+def test_the_first_step_counts_the_motor_energy_from_the_start(server):
+    unit = BeamNGUnit(port=server.port, driver="ai", speed_limit_kph=90, aggression=0.6)
+    rows = drive(unit, 1)
+    history = next(iter(server.vehicles.values())).history
+    m = unit.params.motor
+    model = MotorLossModel.scaled(m.peak_power, m.max_speed, m.max_speed / m.base_speed)
+    # independent: the server's readings, from the car standing at t = 0 (no torque, no speed)
+    t = np.array([0.0] + [r["time"] for r in history])
+    p = np.array([model.electrical_power(0.0, 0.0)] + [
+        model.electrical_power(r["rearMotor"]["outputTorque1"], r["rearMotor"]["outputAV1"]) for r in history
+    ])
+    assert t[1] > 0.0 and t[-1] == pytest.approx(1.0)
+    energy = float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(t)))
+    aux = aux_power(unit.params, 296.15, True)
+    assert rows[0]["P_battery"] == pytest.approx(energy + aux, rel=1e-9)

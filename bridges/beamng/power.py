@@ -73,6 +73,20 @@ class PowerIntegrator:
         self.regen_on = False
         self.regen_events = 0.0
 
+    def start(self, t0: float, readings: Sequence[Mapping] = (), floor: float = -float("inf")) -> None:
+        """Anchor the integral at the simulator time ``t0`` [s], so the first step's energy is counted.
+
+        The anchor takes the motors' state from the last of ``readings`` (taken while loading) when
+        there are any, else the car standing at spawn (no torque, no speed: only the drive's idle loss).
+        """
+        self.reset()
+        if readings:
+            _, p, loss, torque, _ = self.points(readings[-1:], floor)[-1]
+        else:
+            torque = 0.0
+            p = loss = float(self.params.motor.electrical_power(0.0, 0.0))
+        self.last_point = (t0, p, loss, torque)
+
     def motors(self, devices: Mapping) -> tuple[list[str], MotorLossModel]:
         """The motor device names and the loss model of one of them; raises :class:`NoMotors`."""
         if self._motor_model is None:

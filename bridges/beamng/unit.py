@@ -26,6 +26,7 @@ into a JSON Lines log that the ``log_replay`` unit replays.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,7 +39,7 @@ from bridges.errors import BridgeError
 from bridges.ev_model import VehicleParams, aux_power
 from bridges.presets import get_preset
 from bridges.telemetry import ELECTRICS_KEYS, SampleError, TelemetryLog
-from cosim.errors import ScenarioError, SimulationError
+from cosim.errors import EvtwinWarning, ScenarioError, SimulationError
 from cosim.unit import PythonUnit
 
 
@@ -155,6 +156,7 @@ class BeamNGUnit(PythonUnit):
         self._ports = input_ports(self.params.regen_max) + OUTPUTS
         super().__init__()
         self._log: TelemetryLog | None = None
+        self._refused: set[str] = set()  # optional requests the simulator refused (warned once each)
 
     def ports(self):
         return self._ports
@@ -210,7 +212,9 @@ class BeamNGUnit(PythonUnit):
         self._sim_t0 = _sim_time(state)
         self._speed_now = self._speed(state, electrics)
         self._record(electrics, state, start_time)
-        c.poll_powertrain()  # readings taken while loading belong to no step
+        loading = c.poll_powertrain()  # readings taken while loading: the last one anchors the first step
+        if not math.isnan(self._sim_t0):
+            self._anchor_power(loading)
         self.speed = self._speed_now
         self.P_aux = aux_power(self.params, self.T_ambient, self.drive >= 0.5)
 
@@ -260,10 +264,31 @@ class BeamNGUnit(PythonUnit):
             if self.driver == "ai":
                 c.ai(self.ai_mode, self.speed_limit, self.aggression)
             else:
-                c.ai("disabled")
+                self._optional("ai_mode", c.ai, "disabled")
         else:
-            c.ai("disabled")
+            self._optional("ai_mode", c.ai, "disabled")
             c.control(throttle=0.0, brake=1.0)
+
+    def _optional(self, operation: str, fn, *args) -> bool:
+        """Call a request the run can do without; a refusal gets one warning per operation, and False.
+
+        A lost connection is not a refusal: it stops the run as any other call would.
+        """
+        try:
+            fn(*args)
+            return True
+        except BridgeError as err:
+            if self.client.lost:
+                raise
+            if operation not in self._refused:
+                self._refused.add(operation)
+                warnings.warn(
+                    f"{self.name or 'beamng'}: the simulator refused {operation!r} ({err.cause}); "
+                    "the run goes on without it",
+                    EvtwinWarning,
+                    stacklevel=2,
+                )
+            return False
 
     def _follow_trace(self, t: float, h: float, distance: float) -> tuple[dict, dict, float]:
         c = self.client
@@ -315,6 +340,15 @@ class BeamNGUnit(PythonUnit):
                 self.name or None,
                 t_end,
             )
+
+    def _anchor_power(self, loading: list) -> None:
+        try:
+            self.power.start(self._sim_t0, loading)
+        except SampleError as err:
+            raise BridgeError(
+                "poll_powertrain", self.client.vehicle_id, f"bad powertrain reading: {err}", "",
+                self.name or None, self.client.t,
+            ) from None
 
     def _account_power(self, t: float, h: float, driving: bool) -> None:
         """The step's mean power outputs from the powertrain readings taken during it."""
