@@ -57,9 +57,16 @@ class NominalPhysics:
 
         self.p = load_cell(parameter_set)
 
-    def soh(self, t_years: np.ndarray, efc_per_year: float, temperature: float, soc: float, dod: float,
-            crate: float) -> np.ndarray:
-        """SOH [1] after ``t_years`` at constant stressors (temperature [K], mean SOC, cycle depth, C-rate [1/h])."""
+    def soh(
+        self,
+        t_years: np.ndarray,
+        efc_per_year: float,
+        temperature: float,
+        soc: float,
+        dod: float,
+        crate: float,
+    ) -> np.ndarray:
+        """SOH [1] after ``t_years`` at constant stressors: temperature [K], SOC, depth, C-rate [1/h]."""
         from battery_fmu import equations as eq
 
         p, a = self.p, self.p.aging

@@ -34,7 +34,8 @@ class BmsModel:
         t = np.asarray(t_years, dtype=float)
         dt = np.diff(t, prepend=0.0).clip(min=0.0)
         bias = self.bias0 * rng.standard_normal() + np.cumsum(
-            self.drift_per_sqrt_year * np.sqrt(dt) * rng.standard_normal(len(t)))
+            self.drift_per_sqrt_year * np.sqrt(dt) * rng.standard_normal(len(t))
+        )
         return np.asarray(soh_true, dtype=float) + bias + self.noise * rng.standard_normal(len(t))
 
     def as_dict(self) -> dict[str, float]:

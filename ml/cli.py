@@ -14,13 +14,27 @@ def ml() -> None:
 
 @ml.command("dataset")
 @click.argument("fleet", type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The dataset file to write (HDF5).")
-@click.option("--period-days", type=click.IntRange(min=1), default=7, show_default=True,
-              help="Days per row (7: vehicle-weeks, 1: vehicle-days).")
-@click.option("--hold-out-climate", "held_out", multiple=True,
-              help="Climate whose vehicles form the climate_test split (repeatable; default: the rarest "
-                   "climate when there are two or more).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The dataset file to write (HDF5).",
+)
+@click.option(
+    "--period-days",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="Days per row (7: vehicle-weeks, 1: vehicle-days).",
+)
+@click.option(
+    "--hold-out-climate",
+    "held_out",
+    multiple=True,
+    help="Climate whose vehicles form the climate_test split (repeatable; default: the rarest "
+    "climate when there are two or more).",
+)
 def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ...]) -> None:
     """Turn the run of FLEET (a fleet run folder, or FLEET.yaml run to results/<name>) into a dataset."""
     from ml import dataset as ds_mod
@@ -29,40 +43,77 @@ def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ..
     ds = ds_mod.build(folder, period_days, held_out=list(held_out) if held_out else None)
     ds_mod.save(ds, output, folder)
     counts = {s: int((ds.vehicles["split"] == s).sum()) for s in ds_mod.SPLITS}
-    click.echo(f"{output}: {len(ds.rows['vehicle'])} vehicle-periods of {period_days} d, "
-               f"{len(ds.vehicles['vehicle_id'])} vehicles (" + ", ".join(f"{k} {v}" for k, v in counts.items())
-               + f"), {len(ds.features)} features")
+    click.echo(
+        f"{output}: {len(ds.rows['vehicle'])} vehicle-periods of {period_days} d, "
+        f"{len(ds.vehicles['vehicle_id'])} vehicles ("
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + f"), {len(ds.features)} features"
+    )
 
 
 @ml.command("train")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("results/models"),
-              show_default=True, help="Folder of the trained models.")
-@click.option("--history", type=click.IntRange(min=2), default=104, show_default=True,
-              help="Periods of history a forecast sees (104 weeks: two years).")
-@click.option("--horizons", default="52,260", show_default=True, help="Periods ahead to forecast, comma-separated.")
-@click.option("--stride", type=click.IntRange(min=1), default=13, show_default=True,
-              help="Periods between forecast origins in a vehicle's series.")
-@click.option("--trees", type=click.IntRange(min=1), default=200, show_default=True, help="Trees of the forest.")
-@click.option("--epochs", type=click.IntRange(min=1), default=60, show_default=True, help="Epochs of the LSTM.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results/models"),
+    show_default=True,
+    help="Folder of the trained models.",
+)
+@click.option(
+    "--history",
+    type=click.IntRange(min=2),
+    default=104,
+    show_default=True,
+    help="Periods of history a forecast sees (104 weeks: two years).",
+)
+@click.option(
+    "--horizons", default="52,260", show_default=True, help="Periods ahead to forecast, comma-separated."
+)
+@click.option(
+    "--stride",
+    type=click.IntRange(min=1),
+    default=13,
+    show_default=True,
+    help="Periods between forecast origins in a vehicle's series.",
+)
+@click.option(
+    "--trees", type=click.IntRange(min=1), default=200, show_default=True, help="Trees of the forest."
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=60, show_default=True, help="Epochs of the LSTM."
+)
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="LSTM state size.")
-def train(data: Path, output: Path, history: int, horizons: str, stride: int, trees: int, epochs: int,
-          hidden: int) -> None:
+def train(
+    data: Path, output: Path, history: int, horizons: str, stride: int, trees: int, epochs: int, hidden: int
+) -> None:
     """Train the forecasters on DATA (from `evtwin ml dataset`), with 90 % conformal intervals."""
     from ml import dataset as ds_mod
     from ml.task import Task
     from ml.training import train as run_training
 
     task = Task(history, _horizons(horizons), stride)
-    meta = run_training(ds_mod.load(data), output, task, config={"forest": {"n_estimators": trees},
-                                                                      "lstm": {"epochs": epochs, "hidden": hidden}}, say=click.echo)
+    meta = run_training(
+        ds_mod.load(data),
+        output,
+        task,
+        config={"forest": {"n_estimators": trees}, "lstm": {"epochs": epochs, "hidden": hidden}},
+        say=click.echo,
+    )
     click.echo(f"{output}: {', '.join(meta['models'])} ({meta['calibration_windows']} calibration windows)")
 
 
 @ml.command("evaluate")
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-m", "--models", type=click.Path(file_okay=False, path_type=Path), default=Path("results/models"),
-              show_default=True, help="Folder of the trained models.")
+@click.option(
+    "-m",
+    "--models",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results/models"),
+    show_default=True,
+    help="Folder of the trained models.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def evaluate(data: Path, models: Path, as_json: bool) -> None:
     """Score the trained models and the baselines on DATA's held-out vehicles and climates."""
@@ -92,20 +143,35 @@ def _horizons(text: str) -> tuple[int, ...]:
 
 def _print_scores(title: str, result: dict) -> None:
     keys = [k for k in result if k.startswith("rmse_")]
-    click.echo(f"{title}: {result['vehicles']} vehicles, {result['windows']} forecasts; RMSE in %-points of SOH")
+    click.echo(
+        f"{title}: {result['vehicles']} vehicles, {result['windows']} forecasts; RMSE in %-points of SOH"
+    )
     click.echo(f"  {'':18}" + "".join(f"{k:>11}" for k in keys) + f"{'within 5 %':>12}{'cover 90':>10}")
     rows = [(n, s) for n, s in result["baselines"].items()] + list(result["models"].items())
     rows.append(("ensemble", result))
     for name, s in rows:
         cover = f"{s['coverage_90']:>10.3f}" if "coverage_90" in s else ""
-        click.echo(f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + f"{s['within_5pct']:>12.3f}" + cover)
+        click.echo(
+            f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + f"{s['within_5pct']:>12.3f}" + cover
+        )
 
 
 @ml.command("export")
-@click.option("-m", "--models", type=click.Path(file_okay=False, path_type=Path), default=Path("results/models"),
-              show_default=True, help="Folder of the trained models.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the ONNX files (default: the models folder).")
+@click.option(
+    "-m",
+    "--models",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results/models"),
+    show_default=True,
+    help="Folder of the trained models.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the ONNX files (default: the models folder).",
+)
 def export(models: Path, output: Path | None) -> None:
     """Write the trained models as ONNX files with their metadata (features, units, data hash, metrics)."""
     from ml.export import export as run_export

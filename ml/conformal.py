@@ -17,7 +17,7 @@ import numpy as np
 
 
 def conformal_quantile(residuals: np.ndarray, alpha: float) -> np.ndarray:
-    """Half-width per column of ``residuals`` [n, k] (or [n]) for ``1 - alpha`` intervals (inf if n too small)."""
+    """Half-width per column of ``residuals`` [n, k] for ``1 - alpha`` intervals (inf: n too small)."""
     r = np.sort(np.abs(np.asarray(residuals, dtype=float)), axis=0)
     n = r.shape[0]
     rank = math.ceil((n + 1) * (1.0 - alpha))

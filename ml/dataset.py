@@ -72,11 +72,13 @@ class Dataset:
 
 
 def fleet_folder(path: Path) -> Path:
-    """The run folder for FLEET_DIR, or for FLEET.yaml the default ``results/<stem>`` of ``evtwin fleet run``."""
+    """The run folder FLEET_DIR, or for FLEET.yaml ``results/<stem>`` (where ``evtwin fleet run`` puts it)."""
     path = Path(path)
     folder = path if path.is_dir() else Path("results") / path.stem
     if not (folder / "fleet.h5").exists():
-        raise EvtwinError(f"{folder / 'fleet.h5'} does not exist: run `evtwin fleet run {path} -o {folder}` first")
+        raise EvtwinError(
+            f"{folder / 'fleet.h5'} does not exist: run `evtwin fleet run {path} -o {folder}` first"
+        )
     return folder
 
 
@@ -87,13 +89,16 @@ def _aggregate(daily: dict[str, np.ndarray], period: int) -> dict[str, np.ndarra
     for name, (col, how, _) in FEATURES.items():
         x = np.asarray(daily[col], dtype=float)[: n * period].reshape(n, period)
         out[name] = getattr(np, how)(x, axis=1)
-    out["soh_true"] = np.asarray(daily["soh_capacity"], dtype=float)[period - 1: n * period: period]
-    out["t_years"] = (np.asarray(daily["day"], dtype=float)[period - 1: n * period: period] + 1.0) / DAYS_PER_YEAR
+    out["soh_true"] = np.asarray(daily["soh_capacity"], dtype=float)[period - 1 : n * period : period]
+    out["t_years"] = (
+        np.asarray(daily["day"], dtype=float)[period - 1 : n * period : period] + 1.0
+    ) / DAYS_PER_YEAR
     return out
 
 
-def assign_splits(climates: np.ndarray, held_out: list[str], seed: int,
-                  fractions: tuple[float, float] = (0.2, 0.2)) -> np.ndarray:
+def assign_splits(
+    climates: np.ndarray, held_out: list[str], seed: int, fractions: tuple[float, float] = (0.2, 0.2)
+) -> np.ndarray:
     """Split of each vehicle: ``climate_test`` for the held-out climates, the others shuffled from
     ``seed`` into ``test`` and ``calibration`` (``fractions`` of them, at least one each once there
     are three vehicles) and ``train``."""
@@ -104,7 +109,7 @@ def assign_splits(climates: np.ndarray, held_out: list[str], seed: int,
     n_test = max(int(round(fractions[0] * len(rest))), 1 if len(rest) >= 3 else 0)
     n_cal = max(int(round(fractions[1] * len(rest))), 1 if len(rest) >= 3 else 0)
     split[order[:n_test]] = "test"
-    split[order[n_test:n_test + n_cal]] = "calibration"
+    split[order[n_test : n_test + n_cal]] = "calibration"
     return split.astype(str)
 
 
@@ -117,8 +122,9 @@ def default_held_out(climates: np.ndarray) -> list[str]:
     return [str(names[counts == fewest][-1])]
 
 
-def build(folder: Path, period_days: int = 7, bms: BmsModel | None = None,
-          held_out: list[str] | None = None) -> Dataset:
+def build(
+    folder: Path, period_days: int = 7, bms: BmsModel | None = None, held_out: list[str] | None = None
+) -> Dataset:
     """The dataset of the fleet run in ``folder`` (see the module docstring)."""
     from fleet.store import read_fleet_table
 
@@ -127,8 +133,11 @@ def build(folder: Path, period_days: int = 7, bms: BmsModel | None = None,
     days, vehicles = read_fleet_table(folder)
     if not len(days.get("day", ())):
         raise EvtwinError(f"{folder / 'fleet.h5'} holds no vehicle-days")
-    seed = int(json.loads((Path(folder) / "metadata.json").read_text(encoding="utf-8")).get("seed", 0)) \
-        if (Path(folder) / "metadata.json").exists() else 0
+    seed = (
+        int(json.loads((Path(folder) / "metadata.json").read_text(encoding="utf-8")).get("seed", 0))
+        if (Path(folder) / "metadata.json").exists()
+        else 0
+    )
     bms = bms or BmsModel(seed=seed)
     parts: dict[str, list[np.ndarray]] = {}
     for v in range(len(vehicles["vehicle_id"])):
@@ -145,7 +154,9 @@ def build(folder: Path, period_days: int = 7, bms: BmsModel | None = None,
     climates = kept["climate"]
     unknown = sorted(set(held_out or []) - set(climates))
     if unknown:
-        raise EvtwinError(f"held-out climate {unknown[0]!r} is not in the fleet (it has {sorted(set(climates))})")
+        raise EvtwinError(
+            f"held-out climate {unknown[0]!r} is not in the fleet (it has {sorted(set(climates))})"
+        )
     held = default_held_out(climates) if held_out is None else list(held_out)
     kept["split"] = assign_splits(climates, held, seed)
     ds = Dataset(rows, kept, list(FEATURES), {k: u for k, (_, _, u) in FEATURES.items()}, period_days)
@@ -178,7 +189,7 @@ def save(ds: Dataset, path: Path, source: Path) -> Path:
 
 
 def load(path: Path) -> Dataset:
-    """Read a dataset written by :func:`save`; ``sha256`` is the file's hash (a model's training-data hash)."""
+    """Read a dataset written by :func:`save`; ``sha256``: the file's hash (a model's training-data hash)."""
     import h5py
 
     path = Path(path)
@@ -188,8 +199,13 @@ def load(path: Path) -> Dataset:
         with h5py.File(path, "r") as f:
             rows = {k: f["rows"][k][()] for k in f["rows"]}
             vehicles = {k: f["vehicles"][k][()].astype(str) for k in f["vehicles"]}
-            ds = Dataset(rows, vehicles, json.loads(f.attrs["features"]), json.loads(f.attrs["units"]),
-                         int(f.attrs["period_days"]))
+            ds = Dataset(
+                rows,
+                vehicles,
+                json.loads(f.attrs["features"]),
+                json.loads(f.attrs["units"]),
+                int(f.attrs["period_days"]),
+            )
     except (OSError, KeyError) as e:
         raise EvtwinError(f"{path} is not an evtwin ML dataset ({e})") from None
     ds.sha256 = file_sha256(path)

@@ -23,12 +23,16 @@ def _forest_graph(forest, n_inputs: int):
     model = forest.to_onnx(n_inputs)
     graph = model.graph
     x_name, delta = graph.input[0].name, graph.output[0].name
-    graph.initializer.append(numpy_helper.from_array(np.array([n_inputs - 3], dtype=np.int64), "recent_index"))
-    graph.node.extend([
-        helper.make_node("Gather", [x_name, "recent_index"], ["soh_recent"], axis=1),
-        helper.make_node("Cast", [delta], ["delta_f"], to=1),
-        helper.make_node("Add", ["delta_f", "soh_recent"], ["soh"]),
-    ])
+    graph.initializer.append(
+        numpy_helper.from_array(np.array([n_inputs - 3], dtype=np.int64), "recent_index")
+    )
+    graph.node.extend(
+        [
+            helper.make_node("Gather", [x_name, "recent_index"], ["soh_recent"], axis=1),
+            helper.make_node("Cast", [delta], ["delta_f"], to=1),
+            helper.make_node("Add", ["delta_f", "soh_recent"], ["soh"]),
+        ]
+    )
     out = helper.make_tensor_value_info("soh", 1, ["n", "horizons"])
     del graph.output[:]
     graph.output.append(out)
@@ -42,17 +46,30 @@ def export(meta: dict, models: dict, out: Path) -> list[Path]:
     horizons = [f"soh_{h}" for h in meta["task"]["horizons"]]
     units = dict(meta["units"], soh_reported="1")
     written = []
-    common = dict(outputs=horizons, output_units={h: "1" for h in horizons},
-                  training_data_sha256=meta["dataset_sha256"])
+    common = dict(
+        outputs=horizons, output_units={h: "1" for h in horizons}, training_data_sha256=meta["dataset_sha256"]
+    )
     if "forest" in models:
         names = summary_names([*meta["features"], "soh_reported"])
-        info = ModelInfo(features=names, units={n: units.get(n.removeprefix("mean_"), "1") for n in names}
-                         | {"t_origin_years": "yr", "soh_sqrt_slope": "1/yr^0.5"}, history=1, kind="forest",
-                         metrics={"conformal_90": meta["conformal"]["forest"]}, **common)
+        info = ModelInfo(
+            features=names,
+            units={n: units.get(n.removeprefix("mean_"), "1") for n in names}
+            | {"t_origin_years": "yr", "soh_sqrt_slope": "1/yr^0.5"},
+            history=1,
+            kind="forest",
+            metrics={"conformal_90": meta["conformal"]["forest"]},
+            **common,
+        )
         written.append(save_model(_forest_graph(models["forest"], len(names)), info, out / "forest.onnx"))
     if "lstm" in models:
         columns = [*meta["features"], "soh_reported"]
-        info = ModelInfo(features=columns, units={c: units[c] for c in columns}, history=history, kind="lstm",
-                         metrics={"conformal_90": meta["conformal"]["lstm"]}, **common)
+        info = ModelInfo(
+            features=columns,
+            units={c: units[c] for c in columns},
+            history=history,
+            kind="lstm",
+            metrics={"conformal_90": meta["conformal"]["lstm"]},
+            **common,
+        )
         written.append(save_model(models["lstm"].to_onnx(history, len(columns)), info, out / "lstm.onnx"))
     return written

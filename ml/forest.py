@@ -35,8 +35,9 @@ class Forest:
     def __init__(self, n_estimators: int = 200, max_depth: int | None = 12, seed: int = 0):
         from sklearn.ensemble import RandomForestRegressor
 
-        self.model = RandomForestRegressor(n_estimators=n_estimators, max_depth=max_depth, random_state=seed,
-                                           n_jobs=1, min_samples_leaf=2)
+        self.model = RandomForestRegressor(
+            n_estimators=n_estimators, max_depth=max_depth, random_state=seed, n_jobs=1, min_samples_leaf=2
+        )
 
     def fit(self, s: Samples) -> Forest:
         z = summarise(s)
@@ -52,4 +53,6 @@ class Forest:
         """The forest as an ONNX graph: ``x`` float32 [n, summary] -> change in SOH [n, horizons]."""
         from skl2onnx import to_onnx
 
-        return to_onnx(self.model, np.zeros((1, n_inputs), dtype=np.float32), target_opset={"": 17, "ai.onnx.ml": 3})
+        return to_onnx(
+            self.model, np.zeros((1, n_inputs), dtype=np.float32), target_opset={"": 17, "ai.onnx.ml": 3}
+        )

@@ -43,8 +43,15 @@ class LSTMForecaster:
 
     name = "lstm"
 
-    def __init__(self, hidden: int = 32, epochs: int = 60, lr: float = 3e-3, batch: int = 64, seed: int = 0,
-                 progress: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        hidden: int = 32,
+        epochs: int = 60,
+        lr: float = 3e-3,
+        batch: int = 64,
+        seed: int = 0,
+        progress: Callable[[str], None] | None = None,
+    ):
         self.hidden, self.epochs, self.lr, self.batch, self.seed = hidden, epochs, lr, batch, seed
         self.progress = progress
         self.net = None
@@ -70,8 +77,9 @@ class LSTMForecaster:
         torch.manual_seed(self.seed)
         x = s.x.reshape(-1, s.x.shape[2])
         scale = x.std(axis=0)
-        self.net = _network(s.x.shape[2], s.y.shape[1], self.hidden, x.mean(axis=0),
-                            np.where(scale > 0, scale, 1.0))
+        self.net = _network(
+            s.x.shape[2], s.y.shape[1], self.hidden, x.mean(axis=0), np.where(scale > 0, scale, 1.0)
+        )
         xt = torch.tensor(s.x, dtype=torch.float32)
         yt = torch.tensor(s.y, dtype=torch.float32)
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
@@ -85,7 +93,10 @@ class LSTMForecaster:
                 opt.step()
                 total += float(loss.detach()) * len(idx)
             if self.progress and (epoch + 1) % max(self.epochs // 5, 1) == 0:
-                self.progress(f"  lstm epoch {epoch + 1}/{self.epochs}: RMSE {100 * math.sqrt(total / len(xt)):.3f} %-points")
+                self.progress(
+                    f"  lstm epoch {epoch + 1}/{self.epochs}: "
+                    f"RMSE {100 * math.sqrt(total / len(xt)):.3f} %-points"
+                )
         return self
 
     def predict(self, s: Samples) -> np.ndarray:
@@ -101,6 +112,13 @@ class LSTMForecaster:
 
         buf = io.BytesIO()
         self.net.eval()
-        torch.onnx.export(self.net, (torch.zeros(1, history, n_inputs),), buf, dynamo=False, input_names=["x"],
-                          output_names=["soh"], dynamic_axes={"x": {0: "n"}, "soh": {0: "n"}})
+        torch.onnx.export(
+            self.net,
+            (torch.zeros(1, history, n_inputs),),
+            buf,
+            dynamo=False,
+            input_names=["x"],
+            output_names=["soh"],
+            dynamic_axes={"x": {0: "n"}, "soh": {0: "n"}},
+        )
         return onnx.load_from_string(buf.getvalue())

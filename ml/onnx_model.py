@@ -92,11 +92,15 @@ class OnnxModel:
             raise EvtwinError(f"{self.path} is not an ONNX model onnxruntime can run ({e})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in meta:
-            raise EvtwinError(f"{self.path} has no evtwin metadata (features, units): export it with "
-                              "`evtwin ml export` or ml.onnx_model.save_model")
+            raise EvtwinError(
+                f"{self.path} has no evtwin metadata (features, units): export it with "
+                "`evtwin ml export` or ml.onnx_model.save_model"
+            )
         self.info = ModelInfo.from_json(meta[METADATA_KEY], str(self.path))
         if features is not None and list(features) != list(self.info.features):
-            raise EvtwinError(f"{self.path} was trained on features {self.info.features}, not {list(features)}")
+            raise EvtwinError(
+                f"{self.path} was trained on features {self.info.features}, not {list(features)}"
+            )
         self._input = self.session.get_inputs()[0].name
         self.rank = len(self.session.get_inputs()[0].shape)
 

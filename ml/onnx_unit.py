@@ -49,8 +49,13 @@ class OnnxUnit(PythonUnit):
     direct_feedthrough: ClassVar[bool] = False
     can_save_state: ClassVar[bool] = True
 
-    def __init__(self, model: str | Path, inputs: Mapping[str, Mapping[str, Any]],
-                 outputs: Mapping[str, Mapping[str, Any]], sample_period: Any = None):
+    def __init__(
+        self,
+        model: str | Path,
+        inputs: Mapping[str, Mapping[str, Any]],
+        outputs: Mapping[str, Mapping[str, Any]],
+        sample_period: Any = None,
+    ):
         self.model = OnnxModel(model)
         info = self.model.info
         fed: dict[str, str] = {}
@@ -59,7 +64,9 @@ class OnnxUnit(PythonUnit):
         for port, spec in inputs.items():
             feature = spec.get("feature", port)
             if feature not in info.features:
-                raise ValueError(f"input {port!r}: the model has no feature {feature!r} (it has {info.features})")
+                raise ValueError(
+                    f"input {port!r}: the model has no feature {feature!r} (it has {info.features})"
+                )
             if feature in fed:
                 raise ValueError(f"inputs {fed[feature]!r} and {port!r} both feed feature {feature!r}")
             fed[feature] = port
@@ -93,15 +100,15 @@ class OnnxUnit(PythonUnit):
         self._next_sample = start_time
 
     def _sample(self) -> np.ndarray:
-        return np.array([a * getattr(self, port) + b for port, (a, b) in zip(self._feature_ports, self._convert)],
-                        dtype=np.float32)
+        pairs = zip(self._feature_ports, self._convert, strict=True)
+        return np.array([a * getattr(self, port) + b for port, (a, b) in pairs], dtype=np.float32)
 
     def _evaluate(self) -> None:
         window = list(self.window)
         window = [window[0]] * (self.history - len(window)) + window
         x = np.stack(window)[None] if self.model.rank == 3 else window[-1][None]
         y = np.asarray(self.model.run(x)).reshape(-1)
-        for port, index in zip(self._out_ports, self._out_index):
+        for port, index in zip(self._out_ports, self._out_index, strict=True):
             setattr(self, port, float(y[index]))
 
     def do_step(self, t: float, h: float) -> None:
@@ -117,9 +124,13 @@ class OnnxUnit(PythonUnit):
     def restore_state(self, state: Any) -> None:
         window, self._next_sample, outs = state
         self.window = deque(window, maxlen=self.history)
-        for p, v in zip(self._out_ports, outs):
+        for p, v in zip(self._out_ports, outs, strict=True):
             setattr(self, p, v)
 
     def metadata(self) -> dict[str, str]:
-        return {"type": "OnnxUnit", "model": str(self.model.path), "kind": self.model.info.kind,
-                "training_data_sha256": self.model.info.training_data_sha256}
+        return {
+            "type": "OnnxUnit",
+            "model": str(self.model.path),
+            "kind": self.model.info.kind,
+            "training_data_sha256": self.model.info.training_data_sha256,
+        }

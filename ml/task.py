@@ -58,13 +58,15 @@ def samples(ds: Dataset, vehicles: np.ndarray, task: Task) -> Samples:
         n = len(s["t_years"])
         table = np.stack([s[c] for c in columns], axis=1)
         for o in range(task.history - 1, n - far, task.stride):
-            xs.append(table[o - task.history + 1: o + 1])
-            ts.append(s["t_years"][o - task.history + 1: o + 1])
+            xs.append(table[o - task.history + 1 : o + 1])
+            ts.append(s["t_years"][o - task.history + 1 : o + 1])
             idx = [o + h for h in task.horizons]
             ys.append(s["soh_true"][idx])
             tts.append(s["t_years"][idx])
             vs.append(v)
     if not xs:
-        raise EvtwinError(f"no vehicle has {task.history} periods of history and {far} ahead: the dataset's "
-                          "series are too short for this task (shorten --history or the horizons)")
+        raise EvtwinError(
+            f"no vehicle has {task.history} periods of history and {far} ahead: the dataset's "
+            "series are too short for this task (shorten --history or the horizons)"
+        )
     return Samples(np.array(xs), np.array(ts), np.array(ys), np.array(tts), np.array(vs), columns)

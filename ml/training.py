@@ -52,14 +52,22 @@ def _make(name: str, config: dict, say: Callable[[str], None]):
     raise EvtwinError(f"unknown model {name!r}; known: {list(TRAINABLE)}")
 
 
-def train(ds: Dataset, out: Path, task: Task, models: tuple[str, ...] = TRAINABLE, config: dict | None = None,
-          say: Callable[[str], None] = print) -> dict:
+def train(
+    ds: Dataset,
+    out: Path,
+    task: Task,
+    models: tuple[str, ...] = TRAINABLE,
+    config: dict | None = None,
+    say: Callable[[str], None] = print,
+) -> dict:
     """Fit ``models`` on the train vehicles, calibrate their intervals on the calibration vehicles, save."""
     config = config or {}
     train_s, cal_s = _split(ds, "train", task), _split(ds, "calibration", task)
     if train_s is None or cal_s is None:
-        raise EvtwinError("the dataset needs vehicles in both the train and the calibration split with "
-                          f"{task.history} periods of history and {max(task.horizons)} ahead")
+        raise EvtwinError(
+            "the dataset needs vehicles in both the train and the calibration split with "
+            f"{task.history} periods of history and {max(task.horizons)} ahead"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     widths, cal_preds = {}, []
@@ -71,10 +79,18 @@ def train(ds: Dataset, out: Path, task: Task, models: tuple[str, ...] = TRAINABL
         cal_preds.append(model.predict(cal_s))
         widths[name] = conformal.conformal_quantile(cal_s.y - cal_preds[-1], ALPHA).tolist()
     ensemble = conformal.conformal_quantile(cal_s.y - np.mean(cal_preds, axis=0), ALPHA).tolist()
-    meta = {"task": task.as_dict(), "features": ds.features, "units": ds.units, "period_days": ds.period_days,
-            "dataset_sha256": ds.sha256, "models": list(models), "alpha": ALPHA, "conformal": widths,
-            "conformal_ensemble": ensemble,
-            "calibration_windows": len(cal_s)}
+    meta = {
+        "task": task.as_dict(),
+        "features": ds.features,
+        "units": ds.units,
+        "period_days": ds.period_days,
+        "dataset_sha256": ds.sha256,
+        "models": list(models),
+        "alpha": ALPHA,
+        "conformal": widths,
+        "conformal_ensemble": ensemble,
+        "calibration_windows": len(cal_s),
+    }
     (out / "models.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
 
@@ -86,8 +102,10 @@ def load_models(folder: Path, ds: Dataset | None = None) -> tuple[dict, dict]:
         raise EvtwinError(f"{path} does not exist: train first with `evtwin ml train DATA -o {folder}`")
     meta = json.loads(path.read_text(encoding="utf-8"))
     if ds is not None and meta["features"] != ds.features:
-        raise EvtwinError(f"the models in {folder} were trained on features {meta['features']}, "
-                          f"the dataset has {ds.features}")
+        raise EvtwinError(
+            f"the models in {folder} were trained on features {meta['features']}, "
+            f"the dataset has {ds.features}"
+        )
     models = {}
     for name in meta["models"]:
         with open(Path(folder) / f"{name}.pkl", "rb") as f:
@@ -125,7 +143,8 @@ def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str]) -> di
 def evaluate(folder: Path, ds: Dataset) -> dict:
     """Scores on the ``test`` vehicles, with ``held_out_climates`` (the ``climate_test`` vehicles) alongside.
 
-    RMSEs in %-points of SOH, coverage and ``within_5pct`` (share of forecasts within 5 % relative) as fractions.
+    RMSEs in %-points of SOH; coverage and ``within_5pct`` (share of forecasts within 5 % relative) as
+    fractions.
     """
     meta, models = load_models(folder, ds)
     task = Task(**{k: tuple(v) if k == "horizons" else v for k, v in meta["task"].items()})

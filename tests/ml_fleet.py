@@ -15,8 +15,13 @@ from fleet.store import FleetStore
 CLIMATES = {"miami": 27.0, "phoenix": 32.0, "oslo": 8.0}
 
 
-def write_fleet(root, vehicles: int = 9, days: int = 2 * 365, climates=("miami", "oslo", "miami", "phoenix"),
-                seed: int = 1) -> FleetStore:
+def write_fleet(
+    root,
+    vehicles: int = 9,
+    days: int = 2 * 365,
+    climates=("miami", "oslo", "miami", "phoenix"),
+    seed: int = 1,
+) -> FleetStore:
     store = FleetStore(root)
     store.prepare("fake fleet\n", False, {"seed": seed, "vehicles": vehicles})
     for v in range(vehicles):
@@ -30,14 +35,41 @@ def write_fleet(root, vehicles: int = 9, days: int = 2 * 365, climates=("miami",
         t = np.arange(days) + 1.0
         soh = 1.0 - a * np.sqrt(t) - 2e-5 * np.cumsum(efc)
         table = {name: np.zeros(days) for name in COLUMNS}
-        table.update(day=np.arange(days, dtype=np.int32), distance_km=km, efc=efc, t_ambient_mean_degC=t_amb,
-                     t_cell_mean_degC=t_cell, soc_mean=np.full(days, 0.6), soc_swing=efc * 2,
-                     peak_power_kW=rng.uniform(40, 120, days), soh_capacity=soh, soh_resistance=2 - soh,
-                     thermal_stress_Kh=np.clip(t_cell - 30.0, 0.0, None) * 24.0)
+        table.update(
+            day=np.arange(days, dtype=np.int32),
+            distance_km=km,
+            efc=efc,
+            t_ambient_mean_degC=t_amb,
+            t_cell_mean_degC=t_cell,
+            soc_mean=np.full(days, 0.6),
+            soc_swing=efc * 2,
+            peak_power_kW=rng.uniform(40, 120, days),
+            soh_capacity=soh,
+            soh_resistance=2 - soh,
+            thermal_stress_Kh=np.clip(t_cell - 30.0, 0.0, None) * 24.0,
+        )
         table["fast_charge_events"] = (rng.random(days) < 0.1).astype(np.int32)
-        row = {"vehicle_id": f"v{v:05d}", "preset": "model3_rwd_lfp", "chemistry": "lfp", "climate": climate,
-               "style": "commute", "habit": "plug_in_90", "parking": "street", "truth_capacity": 1.0}
-        store.save(f"v{v:05d}", {"table": table, "annual_km": float(km.sum()), "steps": 1, "cpu_s": 0.0,
-                                 "wall_s": 0.0, "scenario": "", "vehicle": row})
+        row = {
+            "vehicle_id": f"v{v:05d}",
+            "preset": "model3_rwd_lfp",
+            "chemistry": "lfp",
+            "climate": climate,
+            "style": "commute",
+            "habit": "plug_in_90",
+            "parking": "street",
+            "truth_capacity": 1.0,
+        }
+        store.save(
+            f"v{v:05d}",
+            {
+                "table": table,
+                "annual_km": float(km.sum()),
+                "steps": 1,
+                "cpu_s": 0.0,
+                "wall_s": 0.0,
+                "scenario": "",
+                "vehicle": row,
+            },
+        )
     store.write_fleet_table()
     return store

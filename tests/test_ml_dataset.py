@@ -77,5 +77,9 @@ def test_dataset_command_writes_a_file_with_its_provenance(fleet_dir, tmp_path):
 
 def _evtwin(*args, cwd=None):
     """The CLI as a user runs it (from outside the source tree, so only the installed package counts)."""
-    return subprocess.run([sys.executable, "-m", "cosim.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or Path(__file__).parent)
+    return subprocess.run(
+        [sys.executable, "-m", "cosim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or Path(__file__).parent,
+    )

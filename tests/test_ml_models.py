@@ -14,7 +14,20 @@ from ml import conformal
 from ml.baselines import NominalPhysics, Persistence, SqrtTime
 from ml.task import Samples
 
-TINY = ["--history", "26", "--horizons", "13,26", "--stride", "4", "--trees", "20", "--epochs", "8", "--hidden", "8"]
+TINY = [
+    "--history",
+    "26",
+    "--horizons",
+    "13,26",
+    "--stride",
+    "4",
+    "--trees",
+    "20",
+    "--epochs",
+    "8",
+    "--hidden",
+    "8",
+]
 
 
 def _samples(t, soh, t_target, y, extra=None):
@@ -43,11 +56,13 @@ def test_nominal_physics_matches_the_battery_twins_own_fade_laws():
     usage = {"efc": 5.0, "t_cell_mean_degC": 25.0, "soc_mean": 0.6, "cycle_depth": 0.5, "c_rate_p99": 0.6}
     s = _samples(t, np.ones(52), [2.0], [0.0], usage)
     got = NominalPhysics().predict(s)[0, 0]
-    # two years at 25 degC, mean SOC 0.6, by the laws written out: q_cal = k_cal days^pcal, q_cyc = k_cyc EFC^pcyc
+    # two years at 25 degC, mean SOC 0.6, by the laws written out:
+    # q_cal = k_cal days^pcal, q_cyc = k_cyc EFC^pcyc
     k_cal = p.aging.p1 * np.exp((p.aging.p2 + p.aging.p3 * eq.graphite_potential(0.6, p)) / 298.15)
-    k_cyc = (p.aging.p4 + p.aging.p5 * 0.5 + p.aging.p6 * 0.3) * (np.exp(p.aging.p7 / 298.15)
-                                                               + np.exp(-p.aging.p8 / 298.15))
-    expected = 1.0 - k_cal * 730.0 ** p.aging.pcal - k_cyc * (2 * 5.0 * 52) ** p.aging.pcyc
+    k_cyc = (p.aging.p4 + p.aging.p5 * 0.5 + p.aging.p6 * 0.3) * (
+        np.exp(p.aging.p7 / 298.15) + np.exp(-p.aging.p8 / 298.15)
+    )
+    expected = 1.0 - k_cal * 730.0**p.aging.pcal - k_cyc * (2 * 5.0 * 52) ** p.aging.pcyc
     assert got == pytest.approx(expected, rel=1e-9)
     assert 0.85 < got < 0.99  # LFP after two years of daily driving
 
@@ -56,7 +71,9 @@ def test_split_conformal_covers_at_least_its_level_and_not_much_more():
     rng = np.random.default_rng(0)
     n_cal, alpha, trials = 49, 0.1, 4000
     hits = []
-    for _ in range(trials):  # exchangeable residuals (heavy-tailed on purpose: the guarantee is distribution-free)
+    for _ in range(
+        trials
+    ):  # exchangeable residuals (heavy-tailed on purpose: the guarantee is distribution-free)
         r = rng.standard_t(3, size=n_cal + 1)
         q = conformal.conformal_quantile(r[:n_cal], alpha)
         hits.append(abs(r[-1]) <= q)
@@ -87,7 +104,12 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result["baselines"]) == {"persistence", "sqrt_time", "physics_nominal"}
-    for scores in [result, result["held_out_climates"], *result["models"].values(), *result["baselines"].values()]:
+    for scores in [
+        result,
+        result["held_out_climates"],
+        *result["models"].values(),
+        *result["baselines"].values(),
+    ]:
         assert {"rmse_0.25y", "rmse_0.5y", "within_5pct"} <= set(scores)
     assert 0.0 <= result["coverage_90"] <= 1.0 and result["coverage_90_ci95"][0] <= result["coverage_90"]
     # the data's noise is 1 %-point a report: a forecaster that learnt nothing would be off by about that;

@@ -21,16 +21,28 @@ def window_model(history: int = 3):
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
-        [helper.make_node("ReduceMean", ["x"], ["m"], axes=[1], keepdims=0),
-         helper.make_node("MatMul", ["m", "W"], ["xw"]), helper.make_node("Add", ["xw", "B"], ["y"])],
-        "window_mean", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", history, 2])],
+        [
+            helper.make_node("ReduceMean", ["x"], ["m"], axes=[1], keepdims=0),
+            helper.make_node("MatMul", ["m", "W"], ["xw"]),
+            helper.make_node("Add", ["xw", "B"], ["y"]),
+        ],
+        "window_mean",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", history, 2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 1])],
-        [numpy_helper.from_array(W, "W"), numpy_helper.from_array(B, "B")])
+        [numpy_helper.from_array(W, "W"), numpy_helper.from_array(B, "B")],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
-INFO = ModelInfo(features=["temp", "efc"], units={"temp": "degC", "efc": "1"}, outputs=["soh"],
-                 output_units={"soh": "1"}, history=3, kind="test", training_data_sha256="ab" * 32)
+INFO = ModelInfo(
+    features=["temp", "efc"],
+    units={"temp": "degC", "efc": "1"},
+    outputs=["soh"],
+    output_units={"soh": "1"},
+    history=3,
+    kind="test",
+    training_data_sha256="ab" * 32,
+)
 
 
 @pytest.fixture
@@ -56,13 +68,15 @@ def test_a_model_carries_its_metadata_and_refuses_other_features(model_file, tmp
 
 def _scenario(tmp_path, model_file, extra: str = "") -> object:
     path = tmp_path / "s.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         experiment: {{duration: 10 s}}
         units:
           source:
             type: table
             settings:
-              data: {{t: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], T: [300, 301, 305, 302, 310, 296, 299, 300, 308, 311, 290],
+              data: {{t: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+                      T: [300, 301, 305, 302, 310, 296, 299, 300, 308, 311, 290],
                       n: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}}
               outputs: {{T: {{unit: K}}, n: {{unit: "1"}}}}
               interpolation: step
@@ -77,7 +91,8 @@ def _scenario(tmp_path, model_file, extra: str = "") -> object:
           - {{from: source.T, to: model.T_cell}}
           - {{from: source.n, to: model.cycles}}
         algorithm: {{step: 1 s}}
-        """))
+        """)
+    )
     return path
 
 
