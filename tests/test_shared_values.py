@@ -140,6 +140,31 @@ def test_the_vehicle_presets_pack_reaches_the_battery_and_the_chargers(tmp_path)
     assert units["cccv"].parameters == {"n_parallel": 1, "capacity_Ah": 150.0}
 
 
+def test_a_cooled_pack_is_stated_once_for_the_battery_and_its_mpc(tmp_path):
+    text = PACK.replace("units:", "shared: {coolant_connected: true}\nunits:")
+    units = check(tmp_path, text).units
+    assert units["battery"].parameters["coolant_connected"] is True
+    assert units["mpc"].parameters["coolant_connected"] is True
+    assert "coolant_connected" not in units["cccv"].parameters  # the CC-CV charger has no thermal model
+    # The MPC's prediction is built for the cooled pack: the housing's conductance includes the coolant's.
+    from battery_fmu.parameters import load_cell
+    from control.mpc import MPCCharger
+
+    mpc = MPCCharger(departure="07:30")
+    mpc.configure(units["mpc"].parameters)
+    mpc._build()
+    p = load_cell("lfp_220ah", units["mpc"].parameters["capacity_Ah"])
+    assert mpc.model.conductance_boundary == pytest.approx(p.conductance_housing_ambient
+                                                           + p.conductance_housing_coolant)
+    # Stating it on one side only contradicts the shared value.
+    text = text.replace("battery: {type: battery}", "battery: {type: battery, parameters: {coolant_connected: false}}")
+    assert problems(tmp_path, text) == [
+        "s.yaml:6 units.battery.parameters.coolant_connected: False contradicts the shared value "
+        "coolant_connected = True stated by the scenario's shared section: state it once (remove this line, "
+        "or change it there)"
+    ]
+
+
 def test_validate_reports_a_pack_stated_twice(tmp_path):
     from click.testing import CliRunner
 
