@@ -127,15 +127,16 @@ class MPCCharger(ChargerUnit):
         from control.mpc_problem import ChargingProblem
         from control.prediction import PredictionModel, pack_parameters
 
-        key = (self.parameter_set, float(self.capacity_Ah), int(self.n_series), int(self.n_parallel),
-               bool(self.coolant_connected), int(self.intervals), self.crate_stressor, self.efficiency.describe())
+        cooled = bool(self.coolant_connected)
+        key = (self.parameter_set, float(self.capacity_Ah), int(self.n_series), int(self.n_parallel), cooled,
+               int(self.intervals), self.crate_stressor, self.efficiency.describe())
         if self.problem is not None and getattr(self, "_built_for", None) == key:
             return
         try:
             params = pack_parameters(self.parameter_set, self.capacity_Ah)
         except ParameterError as err:
             raise ScenarioError(f"unit {self.name!r}: {err}") from None
-        self.model = PredictionModel(params, int(self.n_series), int(self.n_parallel), bool(self.coolant_connected))
+        self.model = PredictionModel(params, int(self.n_series), int(self.n_parallel), cooled)
         self.problem = ChargingProblem(
             self.model, intervals=int(self.intervals), crate_from_current=self.crate_stressor == "current"
         )

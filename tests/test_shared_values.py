@@ -157,7 +157,8 @@ def test_a_cooled_pack_is_stated_once_for_the_battery_and_its_mpc(tmp_path):
     assert mpc.model.conductance_boundary == pytest.approx(p.conductance_housing_ambient
                                                            + p.conductance_housing_coolant)
     # Stating it on one side only contradicts the shared value.
-    text = text.replace("battery: {type: battery}", "battery: {type: battery, parameters: {coolant_connected: false}}")
+    text = text.replace("battery: {type: battery}",
+                        "battery: {type: battery, parameters: {coolant_connected: false}}")
     assert problems(tmp_path, text) == [
         "s.yaml:6 units.battery.parameters.coolant_connected: False contradicts the shared value "
         "coolant_connected = True stated by the scenario's shared section: state it once (remove this line, "
