@@ -107,16 +107,8 @@ class AgingModel:
         if direction:
             self.c_direction = direction
 
-        p = self.p
-        soc_mid = 0.5 * (soc_start + soc_end)
-        self.c_kcal += eq.calendar_rate(temperature, self._anode_potential.scalar(soc_mid), p) * dt
-        cached_t, factor = self._ftemp_cache
-        if temperature != cached_t:
-            factor = eq.cycle_temperature_factor(temperature, p)
-            self._ftemp_cache = (temperature, factor)
-        self.c_ftemp += factor * dt
+        self._accumulate_rates(dt, 0.5 * (soc_start + soc_end), temperature)
         self.c_temp += temperature * dt
-        self.r_cal += eq.calendar_resistance_rate(temperature, soc_mid, p) * dt
         abs_current = current if current >= 0.0 else -current
         if abs_current > 0.0:
             self.c_efc += abs_current * dt / (2.0 * self.q_nominal)
@@ -136,6 +128,17 @@ class AgingModel:
         self.c_time += dt
         if self.c_time >= self.a.chunk_time - 1e-6:
             self.close_chunk(soc_end)
+
+    def _accumulate_rates(self, dt: float, soc_mid: float, temperature: float) -> None:
+        """Add one step's rate expressions to the open chunk (the law-specific part of :meth:`advance`)."""
+        p = self.p
+        self.c_kcal += eq.calendar_rate(temperature, self._anode_potential.scalar(soc_mid), p) * dt
+        cached_t, factor = self._ftemp_cache
+        if temperature != cached_t:
+            factor = eq.cycle_temperature_factor(temperature, p)
+            self._ftemp_cache = (temperature, factor)
+        self.c_ftemp += factor * dt
+        self.r_cal += eq.calendar_resistance_rate(temperature, soc_mid, p) * dt
 
     def _chunk_increments(self) -> tuple[float, float, float, float]:
         """(dq_cal, dq_cyc, dr_cyc, dod) if the open chunk closed now."""

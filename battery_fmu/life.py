@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from battery_fmu.aging import AgingModel
+from battery_fmu.aging_laws import aging_model
 from battery_fmu.parameters import CellParameters, load_parameters
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
@@ -134,7 +134,7 @@ def simulate_life(profile: Profile, years: float, params: CellParameters | None 
     """
     params = params or load_parameters()
     result = LifeResult()
-    model = AgingModel(params, warn=result.warnings.append)
+    model = aging_model(params, warn=result.warnings.append)
     q_nominal = params.capacity
     duration = years * SECONDS_PER_YEAR
     # One repetition's intervals, the wrap-around interval included.

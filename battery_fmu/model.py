@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 
 from battery_fmu import equations as eq
-from battery_fmu.aging import AgingModel
+from battery_fmu.aging_laws import aging_model
 from battery_fmu.parameters import CellParameters, load_parameters
 
 _sqrt = math.sqrt
@@ -64,7 +64,7 @@ class ThermalStep:
 
 
 class BatteryPack:
-    """A pack of identical LFP cells with SOC, RC, hysteresis, two-node thermal and aging states.
+    """A pack of identical cells with SOC, RC, hysteresis, two-node thermal and aging states.
 
     Parameters
     ----------
@@ -101,7 +101,7 @@ class BatteryPack:
         check_settings(n_series, n_parallel, soc, soh, temperature)
         self.n_series, self.n_parallel = int(n_series), int(n_parallel)
         self.coolant_connected = bool(coolant_connected)
-        self.aging = AgingModel(p, soh_capacity=soh, warn=warn)
+        self.aging = aging_model(p, soh_capacity=soh, warn=warn)
         self.aging.reset_soc(soc)
         self.soc = float(soc)
         self.v1 = self.v2 = 0.0

@@ -165,6 +165,7 @@ class Preset:
     charge_efficiency: float
     battery_kWh: float
     chemistry: str
+    parameter_set: str  # the battery twin's cell parameter set, whose chemistry picks the aging laws
     nominal_voltage_V: float
     cells_series: int | None
     cells_parallel: int | None
@@ -190,6 +191,7 @@ class Preset:
             "name": self.name,
             "variant": self.variant,
             "chemistry": self.chemistry,
+            "parameter_set": self.parameter_set,
             "battery_kWh": self.battery_kWh,
             "nominal_voltage_V": self.nominal_voltage_V,
             "cells_series": self.cells_series,
@@ -288,12 +290,31 @@ def _build(pid: str, fill: dict[str, tuple[str, str]], specs: dict[str, dict[str
             0.0,
             "EPA test weight already includes the 300 lb test load",
         )
+    if not values.get("parameter_set"):
+        values["parameter_set"], basis["parameter_set"] = _cell_for(pid, values["chemistry"])
     if values["regen_max_kW"] is None:
         values["regen_max_kW"] = 1.5 * values["battery_kWh"]
     if not values["official_method"]:
         values["official_Wh_per_km"] = None
     basis["capacity_Ah"] = "derived: battery_kWh / nominal_voltage_V"
     return Preset(id=pid, basis=MappingProxyType(basis), **values)
+
+
+#: The battery twin's parameter set for a pack chemistry (matched in this order within the preset's text).
+CELL_FOR_CHEMISTRY: tuple[tuple[str, str, str], ...] = (
+    ("LFP", "lfp_220ah", "LFP pack: the 220 Ah LFP/graphite cell (Gasper et al. 2023 LFP aging)"),
+    ("NMC", "nmc_75ah", "NMC pack: the 75 Ah NMC/graphite cell (Gasper et al. 2023 NMC-Gr A aging)"),
+)
+
+
+def _cell_for(pid: str, chemistry: str | None) -> tuple[str, str]:
+    """(parameter set, basis) for a preset's chemistry; LMO-NMC blends age as NMC (no LMO law)."""
+    for key, cell, why in CELL_FOR_CHEMISTRY:
+        if chemistry and key in chemistry.upper():
+            if chemistry.strip().upper() != key:
+                why = f"{why}; chemistry {chemistry!r} taken as {key}"
+            return cell, f"derived from the chemistry: {why}"
+    raise ScenarioError(f"preset {pid!r}: no battery parameter set for chemistry {chemistry!r}")
 
 
 def preset_ids() -> list[str]:

@@ -181,3 +181,15 @@ def test_epa_label_is_the_weighted_two_cycle_wall_figure_over_0_7():
     wall_city = city.battery_kWh / city.charge_efficiency * 1000 / city.distance_km
     wall_hwy = hwy.battery_kWh / hwy.charge_efficiency * 1000 / hwy.distance_km
     assert comparison.simulated_Wh_per_km == pytest.approx((0.55 * wall_city + 0.45 * wall_hwy) / 0.7)
+
+
+def test_every_preset_names_a_battery_parameter_set_of_its_chemistry():
+    from battery_fmu.aging_laws import LAWS
+    from battery_fmu.parameters import load_parameters
+
+    for p in all_presets():
+        chemistry = load_parameters(p.parameter_set).chemistry
+        assert chemistry in LAWS and chemistry in p.chemistry.upper(), (p.id, p.chemistry, p.parameter_set)
+        assert p.basis["parameter_set"]
+    by_id = {p.id: p.parameter_set for p in all_presets()}
+    assert by_id["model3_rwd_lfp"] == "lfp_220ah" and by_id["ioniq5_awd"] == "nmc_75ah"
