@@ -146,7 +146,7 @@ def overhead_fmu(n: int, repeats: int) -> tuple[float, float, str] | str:
         from fmpy.fmi2 import FMU2Slave
 
         from cosim.fmu import FMUUnit
-        from cosim.fmu_build import build as build_c
+        from fmus.build_c import build as build_c
     except ImportError as err:
         return f"skipped: the FMU adapter or the C FMU build is not installed ({err})"
     out = Path(tempfile.mkdtemp(prefix="bench_fmus_"))

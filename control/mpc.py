@@ -48,22 +48,6 @@ from cosim.unit import INPUT, OUTPUT, PARAMETER, Port
 
 log = logging.getLogger(__name__)
 
-
-def _load_ipopt_first() -> None:
-    """Load CasADi's IPOPT plugin now, before any FMU binary is loaded into the process.
-
-    With a pythonfmu FMU (the battery twin) loaded first, a process that then runs IPOPT aborts
-    at exit about one time in four ("corrupted double-linked list", after all its work is done);
-    with IPOPT loaded first, never in 40 runs. Importing this module (the unit type registry does,
-    while a scenario is checked and before its FMUs are loaded) takes care of the order.
-    """
-    import casadi
-
-    casadi.load_nlpsol("ipopt")
-
-
-_load_ipopt_first()
-
 OBJECTIVES = ("overnight", "fast")
 CRATE_STRESSORS = ("chunk", "current")
 #: Below this time to departure [s] the plan is not worth solving: charge as CC-CV.

@@ -137,7 +137,7 @@ class _Checker:
                 )
                 raise ScenarioError(
                     f"FMU file {spec.fmu!r} does not exist (looked for {path}); {known}"
-                    "build the C FMUs shipped in fmus/src with `evtwin fmus build-c`, or export the FMU "
+                    "build the C FMUs that ship with evtwin with `evtwin fmus build-c`, or export the FMU "
                     "from its tool and fix the path"
                 )
         try:

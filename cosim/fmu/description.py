@@ -1,7 +1,7 @@
 """What an FMU declares, read without instantiating it: variables, ports, units and capabilities.
 
 :func:`read_description` is what the scenario validator and ``evtwin inspect`` use; the FMU
-adapter (:mod:`cosim.fmu`) builds on it. fmpy is imported inside the functions, so importing this
+adapter (:mod:`cosim.fmu.adapter`) builds on it. fmpy is imported inside the functions, so importing this
 module costs nothing.
 """
 

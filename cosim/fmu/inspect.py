@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cosim.fmu_description import FMUDescription, file_sha256, read_description, unknown_units
+from cosim.fmu.description import FMUDescription, file_sha256, read_description, unknown_units
 
 
 def cosim_hints(d: FMUDescription) -> list[str]:
