@@ -31,9 +31,10 @@ class NmcAgingModel(AgingModel):
 
     _STATE = AgingModel._STATE + ("c_tn2", "c_tn3", "c_tn_inv_sqrt", "c_vsq", "c_rcal")
 
-    def __init__(self, params, soh_capacity: float = 1.0, soh_resistance: float = 1.0, warn=None):
+    def __init__(self, params, soh_capacity: float = 1.0, soh_resistance: float = 1.0, warn=None, variation=None):
         self._rate_cache: tuple = (float("nan"), float("nan"), ())
-        super().__init__(params, soh_capacity=soh_capacity, soh_resistance=soh_resistance, warn=warn)
+        super().__init__(params, soh_capacity=soh_capacity, soh_resistance=soh_resistance, warn=warn,
+                         variation=variation)
 
     def _open_chunk(self, soc: float) -> None:
         super()._open_chunk(soc)
@@ -77,10 +78,11 @@ class NmcAgingModel(AgingModel):
         a, p = self.a, self.p
         dod = self.c_soc_max - self.c_soc_min
         crate = self.c_crate / t
-        k_cyc = law.cycle_rate(dod, crate, self.c_tn2 / t, self.c_tn3 / t, self.c_tn_inv_sqrt / t, p)
-        dq_cal = power_law_increment(self.q_cal, t / a.time_scale, self.c_kcal / t, a.pcal)
+        k_cyc = law.cycle_rate(dod, crate, self.c_tn2 / t, self.c_tn3 / t, self.c_tn_inv_sqrt / t, p) * self.v_cycle
+        k_cal = self.c_kcal / t * self.v_calendar
+        dq_cal = power_law_increment(self.q_cal, t / a.time_scale, k_cal, a.pcal)
         dq_cyc = power_law_increment(self.q_cyc, self.c_efc / a.efc_scale, k_cyc, a.pcyc) if self.c_efc > 0.0 else 0.0
-        dr_cyc = law.cycle_resistance_per_efc((self.c_vsq / t) ** 0.5, dod, p) * self.c_efc
+        dr_cyc = law.cycle_resistance_per_efc((self.c_vsq / t) ** 0.5, dod, p) * self.c_efc * self.v_resistance
         return dq_cal, dq_cyc, dr_cyc, dod
 
     def _calendar_resistance_increment(self) -> float:
@@ -88,7 +90,8 @@ class NmcAgingModel(AgingModel):
         if t <= 0.0:
             return 0.0
         r = self.p.aging_resistance
-        return power_law_increment(self.r_cal, t / _SECONDS_PER_DAY, self.c_rcal / t, r.calendar_exponent)
+        alpha = self.c_rcal / t * self.v_resistance
+        return power_law_increment(self.r_cal, t / _SECONDS_PER_DAY, alpha, r.calendar_exponent)
 
     def close_chunk(self, soc: float) -> None:
         """Commit the open chunk's fade and resistance growth and start a new chunk at ``soc`` [1]."""
