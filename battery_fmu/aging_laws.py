@@ -40,7 +40,8 @@ LAWS: dict[str, AgingLaws] = {
                      "battery_fmu.parameters:ResistanceAgingParameters", "battery_fmu.aging:AgingModel",
                      "Gasper et al. 2023 (250 Ah LFP) capacity, Naumann et al. 2018/2020 resistance"),
     "NMC": AgingLaws("NMC", "battery_fmu.nmc_laws:NmcCapacityAgingParameters",
-                     "battery_fmu.nmc_laws:NmcResistanceAgingParameters", "battery_fmu.aging_nmc:NmcAgingModel",
+                     "battery_fmu.nmc_laws:NmcResistanceAgingParameters",
+                     "battery_fmu.aging_nmc:NmcAgingModel",
                      "Gasper et al. 2023 (75 Ah NMC-Gr A) capacity, Schmalstieg et al. 2014 resistance"),
 }
 
@@ -54,7 +55,8 @@ def laws_for(chemistry: str) -> AgingLaws:
         With the chemistries that have laws.
     """
     if chemistry not in LAWS:
-        raise KeyError(f"no aging laws for chemistry {chemistry!r}; chemistries with laws: {', '.join(LAWS)}")
+        known = ", ".join(LAWS)
+        raise KeyError(f"no aging laws for chemistry {chemistry!r}; chemistries with laws: {known}")
     return LAWS[chemistry]
 
 

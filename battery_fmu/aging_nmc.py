@@ -31,7 +31,8 @@ class NmcAgingModel(AgingModel):
 
     _STATE = AgingModel._STATE + ("c_tn2", "c_tn3", "c_tn_inv_sqrt", "c_vsq", "c_rcal")
 
-    def __init__(self, params, soh_capacity: float = 1.0, soh_resistance: float = 1.0, warn=None, variation=None):
+    def __init__(self, params, soh_capacity: float = 1.0, soh_resistance: float = 1.0, warn=None,
+                 variation=None):
         self._rate_cache: tuple = (float("nan"), float("nan"), ())
         super().__init__(params, soh_capacity=soh_capacity, soh_resistance=soh_resistance, warn=warn,
                          variation=variation)
@@ -78,11 +79,15 @@ class NmcAgingModel(AgingModel):
         a, p = self.a, self.p
         dod = self.c_soc_max - self.c_soc_min
         crate = self.c_crate / t
-        k_cyc = law.cycle_rate(dod, crate, self.c_tn2 / t, self.c_tn3 / t, self.c_tn_inv_sqrt / t, p) * self.v_cycle
+        tn2, tn3, tn_inv_sqrt = self.c_tn2 / t, self.c_tn3 / t, self.c_tn_inv_sqrt / t
+        k_cyc = self.v_cycle * law.cycle_rate(dod, crate, tn2, tn3, tn_inv_sqrt, p)
         k_cal = self.c_kcal / t * self.v_calendar
         dq_cal = power_law_increment(self.q_cal, t / a.time_scale, k_cal, a.pcal)
-        dq_cyc = power_law_increment(self.q_cyc, self.c_efc / a.efc_scale, k_cyc, a.pcyc) if self.c_efc > 0.0 else 0.0
-        dr_cyc = law.cycle_resistance_per_efc((self.c_vsq / t) ** 0.5, dod, p) * self.c_efc * self.v_resistance
+        dq_cyc = 0.0
+        if self.c_efc > 0.0:
+            dq_cyc = power_law_increment(self.q_cyc, self.c_efc / a.efc_scale, k_cyc, a.pcyc)
+        dr_per_efc = law.cycle_resistance_per_efc((self.c_vsq / t) ** 0.5, dod, p)
+        dr_cyc = dr_per_efc * self.c_efc * self.v_resistance
         return dq_cal, dq_cyc, dr_cyc, dod
 
     def _calendar_resistance_increment(self) -> float:

@@ -113,5 +113,7 @@ def climate(name: str) -> Any:
     try:
         factory = _load(names[name])
     except (ImportError, AttributeError) as err:
-        raise ValueError(f"climate {name!r} is registered as {names[name]!r} but cannot be loaded: {err}") from None
+        raise ValueError(
+            f"climate {name!r} is registered as {names[name]!r} but cannot be loaded: {err}"
+        ) from None
     return factory()

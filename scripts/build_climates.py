@@ -32,7 +32,8 @@ def write(name: str, values) -> None:
 
 def from_normals(table: str) -> list[float]:
     normals = normals_table(table)
-    return list(hourly_year(fahrenheit_to_celsius(normals["tmax_degF"]), fahrenheit_to_celsius(normals["tmin_degF"])))
+    tmax, tmin = fahrenheit_to_celsius(normals["tmax_degF"]), fahrenheit_to_celsius(normals["tmin_degF"])
+    return list(hourly_year(tmax, tmin))
 
 
 def read_tmy3(path: Path) -> list[float]:
