@@ -1,4 +1,4 @@
-"""What every vehicle unit (``ev``, ``beamng``, ``log_replay``) promises, so a scenario can swap one for another.
+"""What every vehicle unit (``ev``, ``beamng``, ``log_replay``) promises, so a scenario can swap them.
 
 The shared outputs carry the same names and units; the inputs include the battery's charge limit and
 the ambient temperature; every port is described in a unit the engine knows; outputs are finite and

@@ -136,3 +136,24 @@ class StandInCharger(PythonUnit):
 
     def restore_state(self, state):
         self.I_charge = state
+
+
+class ClockWithInput(PythonUnit):
+    """A time source that (wrongly) declares an input: the wiring checks refuse to feed it."""
+
+    PORTS = (Port("u", INPUT, "W", "nothing may feed this"), Port("t", OUTPUT, "s", "time"))
+    steps_ahead = True
+    direct_feedthrough = False
+
+    def setup(self, start_time):
+        self.t = start_time
+
+    def do_step(self, t, h):
+        self.t = t + h
+
+
+class NotAUnit:
+    """Has ports but is no :class:`~cosim.unit.Unit`: the validator and the master refuse it."""
+
+    def ports(self):
+        return (Port("y", OUTPUT, "1"),)

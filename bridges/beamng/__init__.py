@@ -3,6 +3,7 @@
 - :mod:`bridges.beamng.client`: the raw beamngpy client behind one choke point.
 - :mod:`bridges.beamng.driver`: following a speed trace (feed-forward + PI on throttle and brake).
 - :mod:`bridges.beamng.power`: battery power integrated from the powertrain readings; regen events.
+- :mod:`bridges.beamng.ports`: the inputs every vehicle unit takes, and the outputs.
 - :mod:`bridges.beamng.unit`: the co-simulation unit, in lockstep with the simulator.
 
 beamngpy itself loads only when a unit starts.

@@ -25,9 +25,9 @@ class TraceGains:
     Parameters
     ----------
     tau_min : float
-        Shortest time over which the feed-forward asks to close a speed error [s]. Closing it
-        within one control interval (0.1 s by default) would make throttle and brake chatter on
-        the simulator's response lag; half a second (five intervals) keeps the command smooth.
+        Shortest time over which the feed-forward asks to close a speed error [s]. Asking to close
+        it within one control interval (0.1 s by default) would swing the command between full
+        throttle and full brake on small errors; half a second (five intervals) keeps it smooth.
     ki : float
         Integral gain [1/s]: the integral of the speed error [m] times ``ki`` adds to the
         acceleration asked for; with 0.3 1/s a steady speed error is worked off over a few

@@ -19,8 +19,10 @@ from bridges.powertrain import MotorLossModel
 from bridges.telemetry import SampleError, device_power, motor_names, split_sample
 
 #: Electrical power below which the motors count as regenerating, for counting regen events [W].
-#: A coasting motor shows a small negative torque (its drag: about -2 N.m in BeamNG's telemetry,
-#: a few hundred watts at speed); only power returned beyond that is braking.
+#: Not zero: the PowertrainSensor reports small negative torques while the car coasts or stands
+#: (-2 N.m at standstill in a sample reading), and a threshold at zero would count every flicker of
+#: the sign as a braking event. The band is a choice, not a measurement: 500 W is small against the
+#: tens of kilowatts of regenerative braking and large against that noise.
 REGEN_EVENT_THRESHOLD = -500.0
 
 

@@ -32,34 +32,14 @@ from typing import Any
 from bridges import drive_cycles
 from bridges.beamng.client import DEFAULT_PORT, BeamNGClient
 from bridges.beamng.driver import TraceController
+from bridges.beamng.ports import OUTPUTS, input_ports
 from bridges.beamng.power import NoMotors, PowerIntegrator
 from bridges.errors import BridgeError
 from bridges.ev_model import VehicleParams, aux_power
 from bridges.presets import get_preset
 from bridges.telemetry import ELECTRICS_KEYS, SampleError, TelemetryLog
 from cosim.errors import ScenarioError, SimulationError
-from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
-
-_OUTPUTS = (
-    Port(
-        "P_battery",
-        OUTPUT,
-        "W",
-        "Mean power drawn at the battery terminals over the last step (negative while regenerating)",
-    ),
-    Port("speed", OUTPUT, "m/s", "Wheel speed at the end of the step", min=0.0),
-    Port("distance", OUTPUT, "m", "Distance driven (integral of wheel speed)", min=0.0),
-    Port("motor_torque", OUTPUT, "N.m", "Mean summed torque of the motor devices over the last step"),
-    Port("motor_speed", OUTPUT, "rad/s", "Speed of the fastest motor device at the end of the step"),
-    Port("P_regen", OUTPUT, "W", "Mean electrical power returned by the motors over the last step", min=0.0),
-    Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
-    Port("P_loss", OUTPUT, "W", "Mean motor and inverter losses over the last step"),
-    Port("regen_events", OUTPUT, "1", "Number of regenerative braking events so far", min=0.0),
-    Port("sim_time", OUTPUT, "s", "Simulator time (the co-simulation time when the simulator reports none)"),
-    Port("throttle", OUTPUT, "1", "Electrics throttle at the end of the step"),
-    Port("brake", OUTPUT, "1", "Electrics brake at the end of the step"),
-    Port("regen_throttle", OUTPUT, "1", "Electrics regenThrottle at the end of the step"),
-)
+from cosim.unit import PythonUnit
 
 
 class BeamNGUnit(PythonUnit):
@@ -141,31 +121,12 @@ class BeamNGUnit(PythonUnit):
         log_path: str | None = None,
         scenario_name: str = "evtwin",
     ):
-        problems = []
-        if driver not in ("ai", "trace"):
-            problems.append(f"driver must be 'ai' or 'trace' (got {driver!r})")
-        if not isinstance(steps_per_second, int) or steps_per_second <= 0:
-            problems.append(f"steps_per_second must be a positive integer (got {steps_per_second!r})")
-        elif not _is_whole(control_interval * steps_per_second):
-            problems.append(
-                f"control_interval {control_interval!r} s must be a whole number of simulator frames "
-                f"at steps_per_second={steps_per_second}"
-            )
-        if not 0.0 <= aggression <= 1.0:
-            problems.append(f"aggression must be between 0 and 1 (got {aggression!r})")
-        if len(tuple(position)) != 3 or len(tuple(rotation)) != 4:
-            problems.append("position needs 3 numbers (x, y, z) and rotation 4 (quaternion x, y, z, w)")
+        problems = _settings_problems(
+            driver, steps_per_second, control_interval, aggression, position, rotation
+        )
         if problems:
             raise ScenarioError(problems)
-        try:
-            self.preset = get_preset(preset or vehicle_model)
-        except ScenarioError:
-            if preset:
-                raise
-            raise ScenarioError(
-                f"no EV preset for BeamNG model {vehicle_model!r}; set `preset` to the closest "
-                "car (`evtwin vehicles` lists them)"
-            ) from None
+        self.preset = _preset(preset, vehicle_model)
         self.params = VehicleParams.from_preset(self.preset)
         self.settings = dict(
             level=level,
@@ -191,18 +152,7 @@ class BeamNGUnit(PythonUnit):
         self.controller = TraceController(self.cycle, self.params) if self.cycle is not None else None
         self.log_path = log_path
         self.client = BeamNGClient(host, port, home, user, vehicle_id, socket_timeout)
-        self._ports = (
-            Port(
-                "P_charge_max",
-                INPUT,
-                "W",
-                "Charge power the battery accepts now; regen beyond it counts as friction braking",
-                start=self.params.regen_max,
-                min=0.0,
-            ),
-            Port("drive", INPUT, "1", "1 while the vehicle drives, 0 parked (AI off, brake held)", start=1.0),
-            Port("T_ambient", INPUT, "K", "Ambient temperature (auxiliary and HVAC load)", start=296.15),
-        ) + _OUTPUTS
+        self._ports = input_ports(self.params.regen_max) + OUTPUTS
         super().__init__()
         self._log: TelemetryLog | None = None
 
@@ -406,6 +356,44 @@ class BeamNGUnit(PythonUnit):
             if "pos" in state:
                 sample["state"] = {"pos": state.get("pos"), "vel": state.get("vel")}
             self._log.write(sample)
+
+
+def _settings_problems(
+    driver: str,
+    steps_per_second: Any,
+    control_interval: float,
+    aggression: float,
+    position: Sequence[float],
+    rotation: Sequence[float],
+) -> list[str]:
+    problems = []
+    if driver not in ("ai", "trace"):
+        problems.append(f"driver must be 'ai' or 'trace' (got {driver!r})")
+    if not isinstance(steps_per_second, int) or steps_per_second <= 0:
+        problems.append(f"steps_per_second must be a positive integer (got {steps_per_second!r})")
+    elif not _is_whole(control_interval * steps_per_second):
+        problems.append(
+            f"control_interval {control_interval!r} s must be a whole number of simulator frames "
+            f"at steps_per_second={steps_per_second}"
+        )
+    if not 0.0 <= aggression <= 1.0:
+        problems.append(f"aggression must be between 0 and 1 (got {aggression!r})")
+    if len(tuple(position)) != 3 or len(tuple(rotation)) != 4:
+        problems.append("position needs 3 numbers (x, y, z) and rotation 4 (quaternion x, y, z, w)")
+    return problems
+
+
+def _preset(preset: str | None, vehicle_model: str):
+    """The EV preset named, or else the one of the BeamNG model."""
+    try:
+        return get_preset(preset or vehicle_model)
+    except ScenarioError:
+        if preset:
+            raise
+        raise ScenarioError(
+            f"no EV preset for BeamNG model {vehicle_model!r}; set `preset` to the closest "
+            "car (`evtwin vehicles` lists them)"
+        ) from None
 
 
 def _is_whole(x: float) -> bool:

@@ -26,20 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from cosim.errors import FMUCallError, FMUFileError, SimulationError
-from cosim.fmu.description import (
+from cosim.fmu.description import FMUDescription, file_sha256, read_description
+from cosim.fmu.instance import FMUState, Instance, embeds_python
+from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger
+from cosim.fmu.step_calls import fmpy_type, step_calls
+from cosim.fmu.variables import (
     DeclaredUnit,
-    FMUDescription,
     UnknownNameError,
     Variable,
-    file_sha256,
-    read_description,
     settable_value,
     unknown_name_message,
     unknown_units,
 )
-from cosim.fmu.instance import FMUState, Instance, embeds_python
-from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger
-from cosim.fmu.step_calls import fmpy_type, step_calls
 from cosim.unit import INPUT, PARAMETER, Port, Unit
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from ctypes import byref, c_bool, c_double, c_size_t, c_uint, c_void_p
 
-from cosim.fmu.description import Variable
+from cosim.fmu.variables import Variable
 
 #: ``fail(function, status, t, terminated=False)``: raises the error for a failed FMI call.
 Fail = Callable[..., None]

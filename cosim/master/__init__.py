@@ -1,7 +1,9 @@
 """The master algorithm: steps connected units over a timeline of macro steps.
 
 - :mod:`cosim.master.settings`: the coupling method, the loop solver, events, checks.
-- :mod:`cosim.master.wiring`: checks of the wiring, execution order, algebraic loops, bound slots.
+- :mod:`cosim.master.wiring`: the wiring checks (shared with the scenario validator), execution
+  order, algebraic loops.
+- :mod:`cosim.master.slots`: each unit's bound inputs, outputs and bounds; the blocks a step walks.
 - :mod:`cosim.master.stepping`: :class:`Master`, the macro step (interpreted) and the run.
 - :mod:`cosim.master.compiled`: the same macro step as generated straight-line code.
 - :mod:`cosim.master.events`: event detection, rollback and location.

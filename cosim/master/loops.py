@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 from cosim.errors import SimulationError
-from cosim.master.wiring import Loop, Slot
+from cosim.master.slots import Loop, Slot
 
 _INF = math.inf
 
 
 class LoopIteration:
-    """The loop half of :class:`~cosim.master.Master`: steps a :class:`~cosim.master.wiring.Loop` block.
+    """The loop half of :class:`~cosim.master.Master`: steps a :class:`~cosim.master.slots.Loop` block.
 
     Uses the master's ``settings``, ``outs``, ``ins`` and ``_check``.
     """

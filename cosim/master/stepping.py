@@ -31,19 +31,20 @@ from typing import Any
 
 from cosim.connection import Connection
 from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
-from cosim.master import wiring
+from cosim.master import slots, wiring
+from cosim.master.compiled import CompiledSegments
 from cosim.master.events import EventLocation
 from cosim.master.loops import LoopIteration
 from cosim.master.observer import Observer, RunStats
 from cosim.master.settings import JACOBI, Event, MasterSettings
-from cosim.master.wiring import Loop, Slot, can_save
+from cosim.master.slots import Loop, Slot
 from cosim.timeline import Segment
 from cosim.unit import INPUT, OUTPUT, Port, Unit
 
 _INF = math.inf
 
 
-class Master(EventLocation, LoopIteration):
+class Master(EventLocation, LoopIteration, CompiledSegments):
     """Steps a set of connected units.
 
     Parameters
@@ -94,10 +95,13 @@ class Master(EventLocation, LoopIteration):
         self.units = dict(units)
         self.connections = list(connections)
         self.events = list(events)
+        problems = wiring.unit_problems(self.units)
+        if problems:
+            raise ScenarioError(problems)
         for name, unit in self.units.items():
             unit.name = name
         self._ports = {name: {p.name: p for p in unit.ports()} for name, unit in self.units.items()}
-        problems = wiring.check_connections(self.units, self._ports, self.connections)
+        problems = wiring.check_connections(self.connections, self.units, self._ports)
         problems += wiring.check_rates(self.units, every or {})
         problems += wiring.check_events(self._ports, self.events)
         observe = list(observe)
@@ -109,19 +113,19 @@ class Master(EventLocation, LoopIteration):
         self._slot_of = {s.name: s for s in self.slots}
         for s in self.slots:
             s.every_by_phase = (every or {}).get(s.name, 1)
-        wiring.bind(
+        slots.bind(
             self.slots, self._ports, self.connections, self.events, observe, self.settings.check_bounds
         )
         located = [self.locate(sig) for sig in observe]
         self._watched_out = {i for i, causality, _ in located if causality == OUTPUT}
         self._watched_in = {i for i, causality, _ in located if causality == INPUT}
-        self._blocks = wiring.blocks(self.slots, self.units, self.connections, loops)
+        self._blocks = slots.blocks(self.slots, self.units, self.connections, loops)
         # Static units (constants) are set up and read once; stepping them would change nothing.
-        self._ahead = [s for s in self.slots if s.ahead and not getattr(s.unit, "static", False)]
+        self._ahead = [s for s in self.slots if s.ahead and not s.unit.static]
         self._event_at = [self.locate(e.signal)[::2] for e in self.events]
         self._jacobi = self.settings.method == JACOBI
         self._need_prev = self._jacobi or any(s.delayed for s in self.slots)
-        self.rollback_units = [s.name for s in self.slots if not can_save(s.unit)]
+        self.rollback_units = [s.name for s in self.slots if not s.unit.can_save_state]
         self.can_roll_back = not self.rollback_units
         self._has_loops = any(type(b) is Loop for b in self._blocks)
         self._compile = compile
@@ -305,53 +309,6 @@ class Master(EventLocation, LoopIteration):
         stats.steps = done + n
         stats.end = stop
         return False
-
-    def _run_segment_compiled(self, seg: Segment, stats: RunStats, progress) -> bool:
-        from cosim.master.compiled import build_segment_runner
-
-        everies = tuple(s.every for s in self.slots)
-        run = self._runners.get(everies)
-        if run is None:
-            run = build_segment_runner(
-                self.slots,
-                self._ahead,
-                self._blocks,
-                self._jacobi,
-                everies,
-                self._watched_out,
-                self._watched_in,
-                self._fast,
-            )
-            self._runners[everies] = run
-        n = seg.n_steps()
-        try:
-            run(
-                seg.start,
-                seg.step,
-                n,
-                seg.stop,
-                self.outs,
-                self.ins,
-                self._sampled,
-                progress,
-                stats.steps,
-                self._check_index,
-            )
-        except EvtwinError:
-            raise
-        except Exception as err:
-            cur = getattr(err, "__cosim_unit__", -1)
-            t_end = getattr(err, "__cosim_time__", None)
-            name = self.slots[cur].name if cur >= 0 else None
-            raise SimulationError(f"do_step failed: {type(err).__name__}: {err}", name, t_end) from err
-        for s in self.slots:
-            s.t_w, s.count = seg.stop, 0
-        stats.steps += n
-        stats.end = seg.stop
-        return False
-
-    def _check_index(self, i: int, values: Sequence[float], t: float) -> None:
-        self._check(self.slots[i], values, t)
 
     # ----------------------------------------------------------- macro step
     # The interpreter's hot path: inlined on purpose (a helper call per unit and step costs more).
