@@ -119,13 +119,13 @@ def test_doc_block(page, example, workspace):
 
 
 def test_every_block_is_of_a_known_language():
-    # A language typo (```shell, ```py) would hide a block from the runs above.
+    # A language typo (```shell, ```py) would hide a block from the runs above. Diagrams (mermaid) are
+    # drawings, not code.
     languages = re.compile(r"^```(\w+)", re.MULTILINE)
     for page in PAGES:
         for language in languages.findall(page.read_text(encoding="utf-8")):
-            # mermaid: a diagram (docs/architecture.md), drawn by the viewer, nothing to run.
-            known = ("sh", "python", "yaml", "mermaid")
-            assert language in known, f"{page.name}: a ```{language} block is neither run nor known"
+            assert language in ("sh", "python", "yaml", "mermaid"), (
+                f"{page.name}: a ```{language} block is neither run nor known")
 
 
 def test_shortening_touches_only_long_runs():
