@@ -179,6 +179,24 @@ class Preset:
         """Pack capacity [A.h], derived as energy / nominal voltage."""
         return self.battery_kWh * 1000.0 / self.nominal_voltage_V
 
+    def battery_parameters(self) -> dict[str, Any]:
+        """The battery twin's parameters for this car's pack: its cell parameter set (by chemistry), the cell
+        capacity [A.h] and the cells in series and in parallel.
+
+        Raises
+        ------
+        ScenarioError
+            When the preset does not know its cell arrangement.
+        """
+        if not self.cells_series or not self.cells_parallel:
+            raise ScenarioError(f"preset {self.id!r}: the pack's cells in series and parallel are not known")
+        return {
+            "parameter_set": self.parameter_set,
+            "capacity_Ah": self.capacity_Ah / self.cells_parallel,
+            "n_series": self.cells_series,
+            "n_parallel": self.cells_parallel,
+        }
+
     @property
     def test_mass_kg(self) -> float:
         """Mass the model simulates: mass plus payload [kg]."""

@@ -193,3 +193,19 @@ def test_every_preset_names_a_battery_parameter_set_of_its_chemistry():
         assert p.basis["parameter_set"]
     by_id = {p.id: p.parameter_set for p in all_presets()}
     assert by_id["model3_rwd_lfp"] == "lfp_220ah" and by_id["ioniq5_awd"] == "nmc_75ah"
+
+
+def test_battery_parameters_state_the_presets_pack_for_the_twin():
+    from battery_fmu.parameters import load_cell
+
+    for p in all_presets():
+        battery = p.battery_parameters()
+        cell = load_cell(battery["parameter_set"], battery["capacity_Ah"])
+        # Charge and energy of the pack the twin builds equal the preset's (nominal voltage per cell x cells).
+        pack_ah = cell.capacity / 3600.0 * battery["n_parallel"]
+        assert pack_ah == pytest.approx(p.capacity_Ah, rel=1e-12), p.id
+        # The energy the twin stores between SOC 0 and 1 (its OCV curve integrated over the charge) is the
+        # preset's energy within a few percent (nominal voltages are rounded below the mean OCV).
+        mean_ocv = sum(cell.ocv.scalar((k + 0.5) / 200) for k in range(200)) / 200
+        stored_kWh = mean_ocv * battery["n_series"] * pack_ah / 1000.0
+        assert stored_kWh == pytest.approx(p.battery_kWh, rel=0.06), (p.id, stored_kWh)
