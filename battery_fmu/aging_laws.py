@@ -3,45 +3,37 @@
 One entry per chemistry: the dataclasses its ``[aging.capacity]`` and ``[aging.resistance]`` sections
 load into, and the online aging model that applies them. A chemistry without laws is refused when its
 parameter set loads, so a cell is never aged with another chemistry's laws.
+
+Every law is imported here, eagerly: inside an FMU the package is imported from the FMU's own
+extraction folder, which a host may delete once that instance ends, so a module first imported
+later (by a second instance in the same process) would no longer be found.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
+
+from battery_fmu.aging import AgingModel
+from battery_fmu.aging_nmc import NmcAgingModel
+from battery_fmu.nmc_laws import NmcCapacityAgingParameters, NmcResistanceAgingParameters
+from battery_fmu.parameters import CapacityAgingParameters, ResistanceAgingParameters
 
 
 @dataclass(frozen=True)
 class AgingLaws:
-    """The aging laws of one chemistry, as ``module:name`` references (loaded on use)."""
+    """The aging laws of one chemistry."""
 
     chemistry: str
-    capacity_parameters: str
-    resistance_parameters: str
-    model: str
+    capacity_parameters: type
+    resistance_parameters: type
+    model: type
     description: str
-
-    def _load(self, ref: str):
-        module, _, name = ref.partition(":")
-        return getattr(import_module(module), name)
-
-    def capacity_class(self) -> type:
-        return self._load(self.capacity_parameters)
-
-    def resistance_class(self) -> type:
-        return self._load(self.resistance_parameters)
-
-    def model_class(self) -> type:
-        return self._load(self.model)
 
 
 LAWS: dict[str, AgingLaws] = {
-    "LFP": AgingLaws("LFP", "battery_fmu.parameters:CapacityAgingParameters",
-                     "battery_fmu.parameters:ResistanceAgingParameters", "battery_fmu.aging:AgingModel",
+    "LFP": AgingLaws("LFP", CapacityAgingParameters, ResistanceAgingParameters, AgingModel,
                      "Gasper et al. 2023 (250 Ah LFP) capacity, Naumann et al. 2018/2020 resistance"),
-    "NMC": AgingLaws("NMC", "battery_fmu.nmc_laws:NmcCapacityAgingParameters",
-                     "battery_fmu.nmc_laws:NmcResistanceAgingParameters",
-                     "battery_fmu.aging_nmc:NmcAgingModel",
+    "NMC": AgingLaws("NMC", NmcCapacityAgingParameters, NmcResistanceAgingParameters, NmcAgingModel,
                      "Gasper et al. 2023 (75 Ah NMC-Gr A) capacity, Schmalstieg et al. 2014 resistance"),
 }
 
@@ -62,4 +54,4 @@ def laws_for(chemistry: str) -> AgingLaws:
 
 def aging_model(params, **kwargs):
     """The online aging model for ``params`` (a :class:`battery_fmu.parameters.CellParameters`)."""
-    return laws_for(params.chemistry).model_class()(params, **kwargs)
+    return laws_for(params.chemistry).model(params, **kwargs)

@@ -278,7 +278,7 @@ def _aging_classes(r: _Reader) -> tuple[type, type]:
                               f"chemistries with laws: {', '.join(LAWS)}")
         chemistry = "LFP"
     laws = laws_for(chemistry)
-    return laws.capacity_class(), laws.resistance_class()
+    return laws.capacity_parameters, laws.resistance_parameters
 
 
 def load_cell(parameter_set: str | Path = DEFAULT_CELL, capacity_Ah: float | None = None,

@@ -108,3 +108,29 @@ def test_draws_repeat_from_a_seed_and_follow_the_spread():
     assert cycle.std() == pytest.approx(SPREAD.cycle_log_sd, rel=0.06)
     assert np.abs(capacity - 1).max() <= 3 * SPREAD.capacity_sd
     assert np.abs(cycle).max() <= 3 * SPREAD.cycle_log_sd + 1e-12
+
+
+def test_the_fmu_runs_an_nmc_pack_with_its_factors_as_the_model_does(battery_fmu):
+    from fmpy import simulate_fmu
+
+    from battery_fmu.model import BatteryPack
+    from battery_fmu.parameters import load_cell
+
+    t = np.arange(400) * 30.0
+    p = 25e3 + 20e3 * np.sin(t / 500.0)
+    signals = np.zeros(len(t), dtype=[("time", float), ("P_load", float)])
+    signals["time"], signals["P_load"] = t, p
+    variation = Variation(capacity=0.985, calendar=1.2, cycle=0.9, resistance=1.1)
+    start = {"parameter_set": "nmc_75ah", "capacity_Ah": 55.5, "n_series": 192, "n_parallel": 2, "SOC_init": 0.9,
+             **variation.as_parameters()}
+    result = simulate_fmu(str(battery_fmu), stop_time=t[-1], output_interval=30.0, input=signals,
+                          start_values=start, output=["SOC", "V_terminal", "SOH_capacity", "SOH_resistance"])
+    pack = BatteryPack(load_cell("nmc_75ah", 55.5), n_series=192, n_parallel=2, soc=0.9, variation=variation)
+    assert type(pack.aging).__name__ == "NmcAgingModel"
+    assert result[0]["SOH_capacity"] == 0.985
+    for k in range(len(t) - 1):
+        pack.step(30.0, p[k], 0.0, 298.15, 298.15)
+        row = result[k + 1]
+        assert (row["SOC"], row["V_terminal"], row["SOH_capacity"], row["SOH_resistance"]) == (
+            pack.soc, pack.voltage, pack.soh_capacity, pack.soh_resistance)
+    assert 192 * 3.9 < result[1]["V_terminal"] < 192 * 4.2  # 192 NMC cells in series near SOC 0.9
