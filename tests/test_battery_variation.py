@@ -121,8 +121,8 @@ def test_the_fmu_runs_an_nmc_pack_with_its_factors_as_the_model_does(battery_fmu
     signals = np.zeros(len(t), dtype=[("time", float), ("P_load", float)])
     signals["time"], signals["P_load"] = t, p
     variation = Variation(capacity=0.985, calendar=1.2, cycle=0.9, resistance=1.1)
-    start = {"parameter_set": "nmc_75ah", "capacity_Ah": 55.5, "n_series": 192, "n_parallel": 2, "SOC_init": 0.9,
-             **variation.as_parameters()}
+    start = {"parameter_set": "nmc_75ah", "capacity_Ah": 55.5, "n_series": 192, "n_parallel": 2,
+             "SOC_init": 0.9, **variation.as_parameters()}
     result = simulate_fmu(str(battery_fmu), stop_time=t[-1], output_interval=30.0, input=signals,
                           start_values=start, output=["SOC", "V_terminal", "SOH_capacity", "SOH_resistance"])
     pack = BatteryPack(load_cell("nmc_75ah", 55.5), n_series=192, n_parallel=2, soc=0.9, variation=variation)
