@@ -28,6 +28,8 @@ class BatteryUnit(Unit):
 
     can_save_state = True
     can_vary_step = True
+    #: The pack, from the scenario's shared values (a vehicle preset states it).
+    SHARED_PARAMETERS = {name: name for name in ("capacity_Ah", "n_series", "n_parallel", "parameter_set")}
 
     def __init__(self, **parameters: Any):
         self._params = {v.name: v.start for v in INTERFACE if v.causality == "parameter"}

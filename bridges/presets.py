@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -179,23 +180,16 @@ class Preset:
         """Pack capacity [A.h], derived as energy / nominal voltage."""
         return self.battery_kWh * 1000.0 / self.nominal_voltage_V
 
-    def battery_parameters(self) -> dict[str, Any]:
-        """The battery twin's parameters for this car's pack: its cell parameter set (by chemistry), the cell
-        capacity [A.h] and the cells in series and in parallel.
-
-        Raises
-        ------
-        ScenarioError
-            When the preset does not know its cell arrangement.
-        """
-        if not self.cells_series or not self.cells_parallel:
-            raise ScenarioError(f"preset {self.id!r}: the pack's cells in series and parallel are not known")
-        return {
-            "parameter_set": self.parameter_set,
-            "capacity_Ah": self.capacity_Ah / self.cells_parallel,
-            "n_series": self.cells_series,
-            "n_parallel": self.cells_parallel,
-        }
+    def pack(self) -> dict[str, Any]:
+        """The pack as the battery twin's parameters name it, what is known of it: cells in series and in
+        parallel, the cell capacity [A h] and the cell parameter set of the preset's chemistry."""
+        out: dict[str, Any] = {"parameter_set": self.parameter_set}
+        if self.cells_series:
+            out["n_series"] = int(self.cells_series)
+        if self.cells_parallel:
+            out["n_parallel"] = int(self.cells_parallel)
+            out["capacity_Ah"] = self.capacity_Ah / int(self.cells_parallel)
+        return out
 
     @property
     def test_mass_kg(self) -> float:
@@ -318,20 +312,17 @@ def _build(pid: str, fill: dict[str, tuple[str, str]], specs: dict[str, dict[str
     return Preset(id=pid, basis=MappingProxyType(basis), **values)
 
 
-#: The battery twin's parameter set for a pack chemistry (matched in this order within the preset's text).
-CELL_FOR_CHEMISTRY: tuple[tuple[str, str, str], ...] = (
-    ("LFP", "lfp_220ah", "LFP pack: the 220 Ah LFP/graphite cell (Gasper et al. 2023 LFP aging)"),
-    ("NMC", "nmc_75ah", "NMC pack: the 75 Ah NMC/graphite cell (Gasper et al. 2023 NMC-Gr A aging)"),
-)
+#: The battery twin's cell parameter set for each chemistry word a preset's ``chemistry`` may contain
+#: ("LFP (Blade)" is LFP; "LMO-NMC" ages by the NMC laws: there is no LMO law).
+CELL_FOR_CHEMISTRY = {"LFP": "lfp_220ah", "NMC": "nmc_75ah"}
 
 
 def _cell_for(pid: str, chemistry: str | None) -> tuple[str, str]:
-    """(parameter set, basis) for a preset's chemistry; LMO-NMC blends age as NMC (no LMO law)."""
-    for key, cell, why in CELL_FOR_CHEMISTRY:
-        if chemistry and key in chemistry.upper():
-            if chemistry.strip().upper() != key:
-                why = f"{why}; chemistry {chemistry!r} taken as {key}"
-            return cell, f"derived from the chemistry: {why}"
+    """(parameter set, basis) for a preset's chemistry."""
+    words = set(re.split(r"[^A-Z0-9]+", str(chemistry or "").upper()))
+    for key, cell in CELL_FOR_CHEMISTRY.items():
+        if key in words:
+            return cell, f"derived from the chemistry {chemistry!r}: the battery twin's {key} cell"
     raise ScenarioError(f"preset {pid!r}: no battery parameter set for chemistry {chemistry!r}")
 
 

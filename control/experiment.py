@@ -56,7 +56,6 @@ BATTERY_SIGNALS = (
     "SOH_resistance",
 )
 #: Battery parameters a policy's parameters of the same name are given (the MPC predicts this pack).
-PACK_PARAMETERS = ("capacity_Ah", "n_series", "n_parallel")
 #: Columns of the table, in order: key, heading, format.
 COLUMNS = (
     ("policy", "policy", "{}"),
@@ -244,9 +243,6 @@ def _policy_unit(exp: ChargingExperiment, units: dict, policy: str) -> tuple[dic
             settings.setdefault(key, value)
     if _accepts(cls, "departure"):
         settings.setdefault("departure", exp.departure)
-    battery_params = units[exp.battery].get("parameters") or {}
-    if _accepts(cls, "parameter_set") and "parameter_set" in battery_params:
-        settings.setdefault("parameter_set", battery_params["parameter_set"])
     known = _settings_of(cls)
     for key in spec.get("settings") or {}:
         if known is not None and key not in known:
@@ -262,11 +258,8 @@ def _policy_unit(exp: ChargingExperiment, units: dict, policy: str) -> tuple[dic
         raise ScenarioError(
             f"{exp.path.name}: policies.{policy}: unit type {spec['type']!r}: {err}"
         ) from None
+    # The pack comes from the scenario's shared values (the engine binds it), not from here.
     given = dict(base_charger.get("parameters") or {})
-    given.update({k: v for k, v in battery_params.items() if k in PACK_PARAMETERS})
-    if "capacity_Ah" in battery_params:
-        n_parallel = float(battery_params.get("n_parallel", 1))
-        given["pack_capacity_Ah"] = float(battery_params["capacity_Ah"]) * n_parallel
     for key, value in given.items():
         if key in ports and ports[key].causality == "parameter":
             parameters.setdefault(key, value)

@@ -91,8 +91,16 @@ class Unit(ABC):
     #: True for units whose outputs never change (constants): set up and read once, never stepped.
     static: ClassVar[bool] = False
 
+    #: Parameters this unit takes from the scenario's shared values: {parameter: shared name}
+    #: (:mod:`cosim.scenario.shared_values`).
+    SHARED_PARAMETERS: ClassVar[Mapping[str, str]] = {}
+
     #: Instance name given by the scenario; set by the engine.
     name: str = ""
+
+    def shared_values(self) -> Mapping[str, Any]:
+        """Facts this unit states for the others of a scenario, by shared name (default: none)."""
+        return {}
 
     @abstractmethod
     def ports(self) -> Sequence[Port]:

@@ -159,7 +159,8 @@ def test_the_mpc_refuses_a_cell_whose_laws_it_does_not_predict():
     from control.mpc import MPCCharger
     from cosim.errors import ScenarioError
 
-    charger = MPCCharger(departure="07:30", parameter_set="nmc_75ah")
+    charger = MPCCharger(departure="07:30")
     charger.name = "charger"
+    charger.configure({"parameter_set": "nmc_75ah", "capacity_Ah": 55.5, "n_series": 192, "n_parallel": 2})
     with pytest.raises(ScenarioError, match="LFP laws only; parameter set 'nmc_75ah' is NMC"):
         charger._build()

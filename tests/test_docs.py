@@ -2,7 +2,7 @@
 
 Sybil finds the blocks: every ```sh block runs in bash (``-e``: a failing command fails the test) and every
 ```python block in one namespace per document, both in a working folder laid out like a clone after
-``./dev run`` (``scenarios/``, ``fmus/BatteryTwin.fmu``), one folder per document, blocks in document order.
+``./dev run`` (``scenarios/``, ``fleets/``, ``fmus/BatteryTwin.fmu``), one folder per document, blocks in document order.
 A block that cannot run here (an install, a server, a simulator, a benchmark that takes minutes) carries
 ``<!-- skip: next "why" -->`` in the markdown, and shows as skipped with that reason.
 
@@ -101,6 +101,7 @@ def workspace(tmp_path_factory, battery_fmu):
             folder = tmp_path_factory.mktemp(Path(page).stem)
             shutil.copytree(ROOT / "scenarios", folder / "scenarios",
                             ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+            shutil.copytree(ROOT / "fleets", folder / "fleets")
             (folder / "fmus").mkdir()
             shutil.copy(battery_fmu, folder / "fmus" / "BatteryTwin.fmu")
             _workspaces[page] = folder

@@ -195,11 +195,11 @@ def test_every_preset_names_a_battery_parameter_set_of_its_chemistry():
     assert by_id["model3_rwd_lfp"] == "lfp_220ah" and by_id["ioniq5_awd"] == "nmc_75ah"
 
 
-def test_battery_parameters_state_the_presets_pack_for_the_twin():
+def test_the_pack_a_preset_gives_the_twin_stores_its_energy():
     from battery_fmu.parameters import load_cell
 
     for p in all_presets():
-        battery = p.battery_parameters()
+        battery = p.pack()
         cell = load_cell(battery["parameter_set"], battery["capacity_Ah"])
         # Charge and energy of the pack the twin builds equal the preset's (nominal voltage per cell x cells).
         pack_ah = cell.capacity / 3600.0 * battery["n_parallel"]

@@ -12,7 +12,8 @@ Every other FMI call goes through one choke point that turns a failed status int
 
 Each instance extracts the FMU into a directory of its own (parallel workers extracting FMUs of
 the same name into one place overwrite each other's binaries, fmpy #577) and removes it in
-:meth:`FMUUnit.terminate`. fmpy is not thread-safe: use one unit per thread at most, and
+:meth:`FMUUnit.terminate` (batch workers share one extraction per process instead:
+:mod:`cosim.fmu.extraction`). fmpy is not thread-safe: use one unit per thread at most, and
 processes for parallel runs.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from cosim.errors import FMUCallError, FMUFileError, SimulationError
 from cosim.fmu.description import FMUDescription, file_sha256, read_description
+from cosim.fmu.extraction import shared_folder
 from cosim.fmu.instance import FMUState, Instance, embeds_python
 from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger
 from cosim.fmu.step_calls import fmpy_type, step_calls
@@ -117,7 +119,11 @@ class FMUUnit(Unit):
         self._sha256: str | None = None
         slave = self._load(workdir)
         self._instance = Instance(
-            slave, self._unzipdir, fmi3=self._fmi3, embeds_python=embeds_python(self.description)
+            slave,
+            self._unzipdir,
+            fmi3=self._fmi3,
+            embeds_python=embeds_python(self.description),
+            keep_files=self._shared_dir,
         )
         self._finalizer = weakref.finalize(self, self._instance.close)
 
@@ -129,10 +135,13 @@ class FMUUnit(Unit):
         if workdir is not None:
             Path(workdir).mkdir(parents=True, exist_ok=True)
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.name)[:40]
-        self._unzipdir = tempfile.mkdtemp(prefix=f"evtwin-{safe}-", dir=workdir)
+        shared = shared_folder(self.path)
+        self._shared_dir = shared is not None
+        self._unzipdir = shared or tempfile.mkdtemp(prefix=f"evtwin-{safe}-", dir=workdir)
         slave_class = FMU3Slave if self._fmi3 else FMU2Slave
         try:
-            fmpy.extract(str(self.path), self._unzipdir)
+            if shared is None:
+                fmpy.extract(str(self.path), self._unzipdir)
             return slave_class(
                 guid=self.description.guid,
                 unzipDirectory=self._unzipdir,
@@ -140,7 +149,8 @@ class FMUUnit(Unit):
                 instanceName=self.name,
             )
         except Exception as err:
-            shutil.rmtree(self._unzipdir, ignore_errors=True)
+            if shared is None:
+                shutil.rmtree(self._unzipdir, ignore_errors=True)
             hint = ""
             if "undefined symbol: _Py" in str(err):
                 hint = " It needs libpython: run it from Python (as evtwin does) or preload libpython."

@@ -144,6 +144,9 @@ class UnitSpec(_Model):
     """Switch on the FMU's debug logging."""
     description: str = ""
     """Free text."""
+    shared: list[Name] | dict[Name, Name] | None = None
+    """Parameters taken from the scenario's shared values: names (a parameter of the same name) or
+    {parameter: shared name}."""
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -343,6 +346,9 @@ class ScenarioModel(_Model):
     """Free text."""
     experiment: Experiment
     """Start and duration."""
+    shared: dict[Name, Any] = {}
+    """Facts several units take, stated once: {name: value}; wins over what a unit states (a vehicle
+    preset's pack)."""
     units: dict[Name, UnitSpec] = Field(min_length=1)
     """Units by instance name."""
     connections: list[ConnectionSpec] = []

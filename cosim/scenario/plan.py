@@ -20,6 +20,7 @@ from cosim.errors import EvtwinError, ScenarioError
 from cosim.master import Event, LoopSolver, MasterSettings, wiring
 from cosim.results import OutputGroup
 from cosim.scenario.model import ScenarioModel, to_unit
+from cosim.scenario.shared_values import bind_shared_values, provided_values
 from cosim.scenario.source import Located, dotted
 from cosim.schedule import DAY, WEEK, Ambient, Schedule, ScheduleUnit, Session
 from cosim.unit import INPUT, OUTPUT, PARAMETER, Port
@@ -43,6 +44,8 @@ class UnitPlan:
     direct_feedthrough: bool = True
     steps_ahead: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
+    shared_values: dict[str, Any] = field(default_factory=dict)  # what the unit states for others
+    shared_parameters: dict[str, str] = field(default_factory=dict)  # parameter -> shared name it takes
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ class _Checker:
             direct_feedthrough=bool(unit.direct_feedthrough),
             steps_ahead=bool(unit.steps_ahead),
             facts={"type": spec.type, "class": f"{cls.__module__}.{cls.__qualname__}"},
+            shared_values=provided_values(unit),
+            shared_parameters=dict(getattr(cls, "SHARED_PARAMETERS", {})),
         )
 
     @staticmethod
@@ -548,6 +553,7 @@ def make_plan(source: Located, model: ScenarioModel, say: Callable[[str], None] 
     """Check a parsed scenario; the plan, or a :class:`ScenarioError` listing every problem."""
     c = _Checker(source, model, say)
     units = c.units()
+    bind_shared_values(model, units, c.bad)
     schedule = c.schedule()
     if schedule is not None:
         probe = ScheduleUnit(schedule)
