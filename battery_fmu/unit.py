@@ -41,7 +41,7 @@ class BatteryUnit(Unit):
         self._read = lambda obj: ()
 
     def ports(self) -> Sequence[Port]:
-        return [Port(v.name, v.causality, v.unit, v.description, v.start, type=v.type) for v in INTERFACE]
+        return [Port(v.name, v.causality, v.unit, v.description, v.start, v.min, v.max, v.type) for v in INTERFACE]
 
     def configure(self, parameters: Mapping[str, Any]) -> None:
         for name, value in parameters.items():

@@ -124,8 +124,9 @@ def pack_ports() -> tuple[Port, ...]:
     """The pack a charger needs to know: the battery's own parameters, taken from the scenario's shared
     values (a vehicle preset states them) unless set."""
     return (
-        Port("capacity_Ah", PARAMETER, "Ah", "Nominal cell capacity (the battery's parameter)", 220.0, 0.0),
-        Port("n_parallel", PARAMETER, "1", "Cells in parallel (the battery's parameter)", 1, 1, type="Integer"),
+        # The ranges are the battery twin's own (battery_fmu/interface.py).
+        Port("capacity_Ah", PARAMETER, "Ah", "Nominal cell capacity (the battery's)", 220.0, 1e-3, 1e5),
+        Port("n_parallel", PARAMETER, "1", "Cells in parallel (the battery's)", 1, 1, 10000, type="Integer"),
     )
 
 

@@ -93,10 +93,18 @@ class ChargingExperiment:
     plugged: str = "schedule.charge"
     duration: str | float | None = None
     short: dict[str, Any] = field(default_factory=dict)
+    lines: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.path.stem
+
+    def where(self, *keys) -> str:
+        """``file:line key.path`` of a key of the experiment file."""
+        at = tuple(keys)
+        while at and at not in self.lines:
+            at = at[:-1]
+        return f"{self.path.name}:{self.lines.get(at, 1)} {'.'.join(str(k) for k in keys)}"
 
 
 def load_experiment(path: str | Path) -> ChargingExperiment:
@@ -133,6 +141,7 @@ def load_experiment(path: str | Path) -> ChargingExperiment:
         plugged=str(data.get("plugged", "schedule.charge")),
         duration=data.get("duration"),
         short=short,
+        lines=src.lines,
     )
 
 
@@ -206,7 +215,7 @@ def policy_scenario(exp: ChargingExperiment, policy: str):
     for name in (exp.battery, exp.charger):
         if name not in units:
             raise ScenarioError(
-                f"{exp.path.name}: policies.{policy}: the scenario {exp.scenario.name} has no unit {name!r}"
+                f"{exp.where('policies', policy)}: the scenario {exp.scenario.name} has no unit {name!r}"
             )
     units[exp.charger], ports = _policy_unit(exp, units, policy)
     charger = exp.charger
@@ -249,15 +258,13 @@ def _policy_unit(exp: ChargingExperiment, units: dict, policy: str) -> tuple[dic
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ScenarioError(
-                f"{exp.path.name}: policies.{policy}.settings: unknown setting {key!r} of unit type "
+                f"{exp.where('policies', policy, 'settings', key)}: unknown setting {key!r} of unit type "
                 f"{spec['type']!r}{hint} (settings: {', '.join(known)})"
             )
     try:
         ports = {p.name: p for p in cls(**settings).ports()}
     except (TypeError, ValueError) as err:
-        raise ScenarioError(
-            f"{exp.path.name}: policies.{policy}: unit type {spec['type']!r}: {err}"
-        ) from None
+        raise ScenarioError(f"{exp.where('policies', policy)}: unit type {spec['type']!r}: {err}") from None
     # The pack comes from the scenario's shared values (the engine binds it), not from here.
     given = dict(base_charger.get("parameters") or {})
     for key, value in given.items():

@@ -108,7 +108,7 @@ MPC_PORTS: tuple[Port, ...] = (
     ),
     *limit_ports(),
     *pack_ports(),
-    Port("n_series", PARAMETER, "1", "Cells in series (the battery's parameter)", 106, 1, type="Integer"),
+    Port("n_series", PARAMETER, "1", "Cells in series (the battery's)", 106, 1, 10000, type="Integer"),
     Port(
         "parameter_set",
         PARAMETER,
@@ -134,7 +134,7 @@ MPC_PORTS: tuple[Port, ...] = (
         -1.0,
     ),
     Port("v_max", PARAMETER, "V", "Cell voltage limit; 0: the parameter set's voltage_max", 0.0, 0.0),
-    Port("t_max", PARAMETER, "K", "Cell temperature limit", 318.15),
+    Port("t_max", PARAMETER, "K", "Cell temperature limit (in the battery's range)", 318.15, 200.0, 400.0),
     Port(
         "max_c_rate",
         PARAMETER,

@@ -8,6 +8,9 @@
   builds that FMU into ``out_dir`` when a scenario names it and it is missing.
 - ``evtwin.climates``: ``miami = "module:function"``; ``function()`` returns the
   :class:`cosim.schedule.Ambient` a schedule's ``ambient: {profile: miami}`` plays.
+- ``evtwin.file_kinds``: ``name = "module:KIND"``; other YAML files ``evtwin validate`` checks.
+  ``KIND.claims(data) -> bool`` says from a file's top-level mapping whether it is one;
+  ``KIND.check(path, say) -> (summary, warnings)`` checks it or raises :class:`ScenarioError`.
 """
 
 from __future__ import annotations
@@ -117,3 +120,17 @@ def climate(name: str) -> Any:
             f"climate {name!r} is registered as {names[name]!r} but cannot be loaded: {err}"
         ) from None
     return factory()
+
+
+def file_kinds() -> dict[str, Any]:
+    """The file kinds other packages contribute to ``evtwin validate``, name -> object (see above).
+
+    A registered kind that cannot be loaded is left out: validating a scenario must not depend on it.
+    """
+    kinds = {}
+    for ep in entry_points(group="evtwin.file_kinds"):
+        try:
+            kinds[ep.name] = ep.load()
+        except (ImportError, AttributeError):
+            continue
+    return kinds

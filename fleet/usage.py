@@ -52,7 +52,7 @@ def parameter_set(preset) -> str | None:
     A preset that names its parameter set gets it; otherwise only LFP packs have one (the LFP cell), so a
     car of another chemistry is never aged with the LFP laws.
     """
-    named = getattr(preset, "parameter_set", None)
+    named = getattr(preset, "parameter_set", None) or preset.pack().get("parameter_set")
     if named:
         return named
     return "lfp_220ah" if preset.chemistry.upper().startswith("LFP") else None
@@ -123,12 +123,9 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
     preset = get_preset(vehicle.preset)
     steps = STEPS[resolution]
     habit = vehicle.charging
-    cells_parallel = preset.cells_parallel or 1
     battery_unit: dict[str, Any] = {"fmu": str(fmu_path)} if battery == "fmu" else {"type": "battery"}
+    battery_unit["shared"] = ["capacity_Ah", "n_series", "n_parallel"]  # the pack, as the vehicle's preset states it
     battery_unit["parameters"] = {
-        "capacity_Ah": preset.capacity_Ah / cells_parallel,
-        "n_series": preset.cells_series or round(preset.nominal_voltage_V / 3.2),
-        "n_parallel": cells_parallel,
         "SOC_init": SOC_INIT,
         "T_init": {"value": T_INIT_DEGC, "unit": "degC"},
         "parameter_set": parameter_set(preset),

@@ -157,3 +157,9 @@ class NotAUnit:
 
     def ports(self):
         return (Port("y", OUTPUT, "1"),)
+
+
+class FixedStepCounter(Counter):
+    """A counter that says it can only run at one communication step (as fixed-step FMU exports do)."""
+
+    can_vary_step = False

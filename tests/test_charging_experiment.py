@@ -106,7 +106,7 @@ def test_bad_experiment_files_are_named(tmp_path, experiment):
         encoding="utf-8",
     )
     exp = load_experiment(bad)
-    expected = r"bad.yaml: policies.t.settings: unknown setting 'mod' of unit type 'cccv_charger'; did you "
+    expected = r"bad.yaml:3 policies.t.settings.mod: unknown setting 'mod' of unit type 'cccv_charger'; did you "
     with pytest.raises(ScenarioError, match=expected + r"mean 'mode'\? \(settings: mode, departure, "):
         policy_scenario(exp, "t")
 

@@ -261,10 +261,26 @@ def _fmi_version(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf, zf.open("modelDescription.xml") as xml:
             for _, element in ET.iterparse(xml, events=("start",)):
-                return element.get("fmiVersion", "")
+                root = element
+                break
+            else:
+                root = None
     except ET.ParseError as err:
         raise FMUFileError(str(path), f"modelDescription.xml is not well-formed XML: {err}") from None
-    return ""
+    if root is None or root.tag != "fmiModelDescription":
+        found = f"<{root.tag}>" if root is not None else "nothing"
+        raise FMUFileError(
+            str(path),
+            f"modelDescription.xml holds {found} at its root, expected <fmiModelDescription fmiVersion=...>; "
+            "the archive's model description is not an FMI model description",
+        )
+    if "fmiVersion" not in root.attrib:
+        raise FMUFileError(
+            str(path),
+            "modelDescription.xml: <fmiModelDescription> has no fmiVersion attribute (expected \"2.0\" or "
+            "\"3.0\"); the export is incomplete",
+        )
+    return root.get("fmiVersion", "")
 
 
 def _platforms(names: set[str], fmi3: bool) -> tuple[str, tuple[str, ...]]:

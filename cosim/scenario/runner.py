@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cosim import timeline
+from cosim import run_warnings, timeline
 from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
 from cosim.master import Master, RunStats
 from cosim.results import STATUS_COMPLETE, STATUS_INTERRUPTED, ResultWriter
@@ -204,13 +204,7 @@ def _warn_fixed_step(plan: Plan, master: Master) -> None:
         every = plan.units[name].every
         steps = sorted({h * (every if isinstance(every, int) else every.get(p, 1)) for p, h in phases.items()})
         if len(steps) > 1:
-            shown = " and ".join(f"{h:g} s" for h in steps)
-            warnings.warn(
-                f"unit {name!r} cannot vary its communication step (it says so), but the schedule steps it "
-                f"with {shown}; it may fail or compute wrongly at other steps than its own",
-                EvtwinWarning,
-                stacklevel=2,
-            )
+            warnings.warn(run_warnings.fixed_step(name, steps), EvtwinWarning, stacklevel=2)
 
 
 def _metadata(unit: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cosim.scenario.checking import out_of_range
 from cosim.scenario.model import to_unit
 from cosim.unit import PARAMETER
 
@@ -99,6 +100,9 @@ def _bind(plan, spec, parameter: str, shared: str, explicit: bool, values: dict[
         return
     try:
         value = _converted(found.value, port)
+        problem = None if port.type in ("Boolean", "String") else out_of_range(port, value)
+        if problem:
+            raise ValueError(problem)
     except ValueError as err:
         bad(found.where, f"{shared} = {found.value!r} does not fit parameter {plan.name}.{parameter} "
                          f"[{port.unit}]: {err}")
