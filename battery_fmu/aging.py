@@ -53,6 +53,9 @@ class AgingModel:
         "v_capacity", "v_calendar", "v_cycle", "v_resistance",
     )
 
+    #: What the cycle law does with a temperature outside its fitted range (said in the warning).
+    _outside_temperature_range = "the cycle-fade term is clamped to the range's edge"
+
     def __init__(self, params: CellParameters, soh_capacity: float = 1.0, soh_resistance: float = 1.0,
                  warn: Callable[[str], None] | None = None, variation: Variation | None = None):
         self.p = params
@@ -180,7 +183,7 @@ class AgingModel:
             if not a.cycling_temperature_min <= t_mean <= a.cycling_temperature_max:
                 self._warn_once("temperature", f"cycling at {t_mean - 273.15:.1f} degC, outside the fitted "
                                 f"{a.cycling_temperature_min - 273.15:.0f}-{a.cycling_temperature_max - 273.15:.0f}"
-                                " degC: the cycle-fade term is clamped to the range's edge")
+                                f" degC: {self._outside_temperature_range}")
             if dod < a.dod_min - 1e-9 and self.c_efc > 0.5:
                 self._warn_once("dod", f"depth of discharge {dod:.2f} below the fitted {a.dod_min:.2f}-1.0: "
                                 "the cycle-fade term extrapolates")

@@ -30,6 +30,8 @@ class NmcAgingModel(AgingModel):
     __slots__ = ("c_tn2", "c_tn3", "c_tn_inv_sqrt", "c_vsq", "c_rcal", "_rate_cache")
 
     _STATE = AgingModel._STATE + ("c_tn2", "c_tn3", "c_tn_inv_sqrt", "c_vsq", "c_rcal")
+    # The NMC law rises monotonically with temperature; it is used beyond its range as BLAST-Lite uses it.
+    _outside_temperature_range = "the cycle-fade term extrapolates"
 
     def __init__(self, params, soh_capacity: float = 1.0, soh_resistance: float = 1.0, warn=None,
                  variation=None):

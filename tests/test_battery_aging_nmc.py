@@ -164,3 +164,17 @@ def test_the_mpc_refuses_a_cell_whose_laws_it_does_not_predict():
     charger.configure({"parameter_set": "nmc_75ah", "capacity_Ah": 55.5, "n_series": 192, "n_parallel": 2})
     with pytest.raises(ScenarioError, match="LFP laws only; parameter set 'nmc_75ah' is NMC"):
         charger._build()
+
+
+def test_cycling_outside_the_fitted_temperatures_says_the_nmc_law_extrapolates():
+    messages = []
+    model = NmcAgingModel(P, warn=messages.append)
+    current, soc = 0.5 * P.capacity / 3600.0, 0.95
+    for direction in (1, -1, 1):
+        for _ in range(18):
+            new = soc - direction * current * 600.0 / P.capacity
+            model.advance(600.0, soc, new, 278.15, direction * current)
+            soc = new
+    model.close_chunk(soc)
+    assert messages == ["aging model out of its fitted range: cycling at 5.0 degC, outside the fitted "
+                        "10-45 degC: the cycle-fade term extrapolates"]
