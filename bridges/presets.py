@@ -28,6 +28,10 @@ from typing import Any
 
 from cosim.errors import ScenarioError
 
+#: The battery twin's cell parameter set (battery_fmu/params) that stands for each chemistry word a preset's
+#: ``chemistry`` may contain ("LFP (Blade)" is LFP; "LMO-NMC" ages by the NMC laws: there is no LMO law).
+CELL_PARAMETER_SETS = {"LFP": "lfp_220ah", "NMC": "nmc_75ah"}
+
 _DATA = files("bridges") / "data" / "vehicles"
 LB_TO_KG = 0.45359237
 #: EPA loaded-vehicle convention: 300 lb of test load over curb mass.
@@ -312,15 +316,10 @@ def _build(pid: str, fill: dict[str, tuple[str, str]], specs: dict[str, dict[str
     return Preset(id=pid, basis=MappingProxyType(basis), **values)
 
 
-#: The battery twin's cell parameter set for each chemistry word a preset's ``chemistry`` may contain
-#: ("LFP (Blade)" is LFP; "LMO-NMC" ages by the NMC laws: there is no LMO law).
-CELL_FOR_CHEMISTRY = {"LFP": "lfp_220ah", "NMC": "nmc_75ah"}
-
-
 def _cell_for(pid: str, chemistry: str | None) -> tuple[str, str]:
     """(parameter set, basis) for a preset's chemistry."""
     words = set(re.split(r"[^A-Z0-9]+", str(chemistry or "").upper()))
-    for key, cell in CELL_FOR_CHEMISTRY.items():
+    for key, cell in CELL_PARAMETER_SETS.items():
         if key in words:
             return cell, f"derived from the chemistry {chemistry!r}: the battery twin's {key} cell"
     raise ScenarioError(f"preset {pid!r}: no battery parameter set for chemistry {chemistry!r}")

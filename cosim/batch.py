@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cosim.errors import EvtwinError
+
 
 @dataclass(frozen=True)
 class Job:
@@ -65,7 +67,10 @@ def _client(scheduler: str | None, workers: int | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="30s"), None
+        try:
+            return Client(scheduler, timeout="30s"), None
+        except (OSError, TimeoutError) as err:
+            raise EvtwinError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
     # The workers are started ignoring Ctrl-C (the disposition passes to the processes spawned): the
     # client alone handles it, keeps what finished and closes the cluster.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -206,9 +206,11 @@ def _check_file(path: Path) -> tuple[str, list[str]]:
         kind = "weekly" if plan.schedule.period > 86400 else "daily"
         sched = f", {kind} schedule ({', '.join(plan.schedule.phases)})"
     recorded = sum(len(g.signals) for g in plan.groups)
+    # Inputs are relative to the scenario file, the result to the current folder.
+    out = plan.model.outputs.file or Path("results") / f"{path.stem}.h5"
     summary = (
         f"{len(units)} units, {len(plan.connections)} connections{sched}, {_span(plan.duration)}, "
-        f"{recorded} recorded signals"
+        f"{recorded} recorded signals; writes {out}"
     )
     return summary, plan.notes
 

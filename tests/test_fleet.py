@@ -297,3 +297,79 @@ def test_a_worker_process_extracts_an_fmu_once(battery_fmu):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert not Path(done.stdout.strip()).exists()  # removed when the process exits
+
+
+def test_manufacturing_variation_is_drawn_per_vehicle_and_kept_as_truth():
+    variation = pytest.importorskip("battery_fmu.variation", reason="the battery twin has no variation parameters")
+    from fleet import usage
+    from fleet.task import run_vehicle
+
+    model = FleetModel(vehicles=1, years=1, battery="in_process")
+    drawn = [spec.draw(model, i) for i in range(400)]
+    # the spread the battery twin states, within sampling error (the draws are cut at 3 sd)
+    capacity = np.array([v.variation["capacity_factor"] for v in drawn])
+    cycle = np.log([v.variation["cycle_fade_factor"] for v in drawn])
+    assert capacity.std() == pytest.approx(variation.SPREAD.capacity_sd, rel=0.15)
+    assert cycle.std() == pytest.approx(variation.SPREAD.cycle_log_sd, rel=0.15)
+    v = drawn[0]
+    parameters = usage.scenario(v, battery="in_process")["units"]["battery"]["parameters"]
+    assert {k: parameters[k] for k in v.variation} == v.variation
+    assert v.as_row()["truth_capacity_factor"] == v.variation["capacity_factor"]
+    # SOH is reported against the nominal capacity: a new pack starts at its capacity factor
+    table = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
+                        duration=86400.0)["table"]
+    assert table["soh_capacity"][0] == pytest.approx(v.variation["capacity_factor"], abs=2e-3)
+
+
+def test_validate_checks_fleet_files(tmp_path):
+    from click.testing import CliRunner
+
+    from cosim.cli import cli
+
+    runner = CliRunner()
+    shipped = runner.invoke(cli, ["validate", str(ROOT / "fleets" / "small.yaml"), str(ROOT / "fleets" / "large.yaml")])
+    assert shipped.exit_code == 0, shipped.output
+    assert "10000 vehicle-years" in shipped.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vehicles: 3\nyears: 1\nstyles: {city: 1, sunday_driver: 1}\nclimates: {atlantis: 1}\n")
+    result = runner.invoke(cli, ["validate", str(bad)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "bad.yaml:3" in result.output and "sunday_driver" in result.output
+    assert "bad.yaml:4" in result.output and "atlantis" in result.output
+
+
+@pytest.mark.slow
+def test_fleet_runs_on_an_existing_cluster(tmp_path):
+    """`dask scheduler` and `dask worker` started as docs/fleet.md says, and --scheduler pointing at them."""
+    import re
+
+    from fleet.store import FleetStore
+
+    bin_dir = Path(sys.executable).parent
+    log = (tmp_path / "scheduler.log").open("w")
+    scheduler = subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--dashboard-address", ":0"], stdout=log, stderr=subprocess.STDOUT)
+    worker = None
+    try:
+        address = None
+        deadline = time.monotonic() + 60
+        while address is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            found = re.search(r"Scheduler at:\s+(tcp://\S+)", (tmp_path / "scheduler.log").read_text())
+            address = found.group(1) if found else None
+        assert address, (tmp_path / "scheduler.log").read_text()
+        worker = subprocess.Popen([str(bin_dir / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fleet_file = tmp_path / "tiny.yaml"
+        fleet_file.write_text(TINY.replace("vehicles: 5", "vehicles: 3"))
+        out = tmp_path / "out"
+        run = _run_cli(["fleet", "run", str(fleet_file), "-o", str(out), "--scheduler", address, "--days", "3"])
+        text, _ = run.communicate(timeout=300)
+        assert run.returncode == 0, text
+        assert FleetStore(out).done() == {"v00000", "v00001", "v00002"}
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=60)
+        log.close()

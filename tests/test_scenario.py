@@ -78,7 +78,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
     text = BASE.replace("    every: 10\n", "    evry: 10\n")
     assert problems(tmp_path, text) == [
         "s.yaml:13 units.store.evry: unknown key 'evry'; did you mean 'every'? (known keys: debug_logging, "
-        "description, every, fmu, parameters, settings, shared, type, validate)"
+        "description, every, fmu, isolate, parameters, port_units, settings, shared, type, validate)"
     ]
 
 

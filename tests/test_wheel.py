@@ -40,7 +40,7 @@ def installed(tmp_path_factory) -> Path:
     _run([sys.executable, "-m", "venv", tmp / "venv"], cwd=tmp)
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("PYTHONPATH", None)
-    _run([tmp / "venv" / "bin" / "python", "-m", "pip", "install", "-q", wheel], cwd=tmp, env=env)
+    _run([tmp / "venv" / "bin" / "python", "-m", "pip", "install", "-q", "--no-compile", wheel], cwd=tmp, env=env)
     return tmp / "venv" / "bin"
 
 

@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cosim.errors import FMUCallError, FMUFileError, SimulationError
-from cosim.fmu.description import FMUDescription, file_sha256, read_description
+from cosim.errors import FMUCallError, FMUFileError, SimulationError, UnitEnded
+from cosim.fmu.description import FMUDescription, file_sha256, ports_with_units, read_description
 from cosim.fmu.extraction import shared_folder
 from cosim.fmu.instance import FMUState, Instance, embeds_python
 from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger
@@ -102,10 +102,15 @@ class FMUUnit(Unit):
         workdir: str | Path | None = None,
         validate: bool = True,
         debug_logging: bool = False,
+        port_units: Mapping[str, str] | None = None,
     ):
         self.name = name
         self.path = Path(path)
         self.description = read_description(self.path, validate=validate)
+        try:
+            self._ports = ports_with_units(self.description, port_units or {})
+        except ValueError as err:
+            raise FMUFileError(str(self.path), f"unit {name!r}: port_units: {err}") from None
         self.can_save_state = self.description.can_save_state
         self.can_vary_step = self.description.can_vary_step
         self._fmi3 = self.description.fmi_version.startswith("3.")
@@ -162,7 +167,7 @@ class FMUUnit(Unit):
     # ---- interface ------------------------------------------------------------------------
 
     def ports(self) -> Sequence[Port]:
-        return self.description.ports
+        return self._ports
 
     def metadata(self) -> dict[str, str]:
         if self._sha256 is None:
@@ -222,7 +227,7 @@ class FMUUnit(Unit):
         ins = tuple(self._bindable(n, "input") for n in inputs)
         outs = tuple(self._bindable(n, "output") for n in outputs)
         self._inputs, self._outputs = ins, outs
-        if self._instance.initialized:
+        if self._instance.component is not None:
             self._arm()
 
     def _bindable(self, name: str, role: str) -> Variable:
@@ -238,6 +243,9 @@ class FMUUnit(Unit):
                     f"unit {self.name!r} (FMU {self.description.model_name!r})", role, name, pool
                 )
             )
+        why = v.unsupported()
+        if why is not None:
+            raise UnknownNameError(f"unit {self.name!r}: {name!r} is {why}")
         if role == "input" and not (v.is_port and v.causality == INPUT):
             raise UnknownNameError(
                 f"unit {self.name!r}: {name!r} is {_a(v.causality)}, not an input; inputs: "
@@ -251,7 +259,12 @@ class FMUUnit(Unit):
         return v
 
     def setup(self, start_time: float) -> None:
-        """Instantiate, apply the configured values, and initialise at ``start_time`` [s]."""
+        """Instantiate, apply the configured values, and enter initialisation mode at ``start_time`` [s].
+
+        The FMU stays in initialisation mode until :meth:`end_initialization`: the master sets its
+        connected inputs and reads its initial outputs in between, so that an FMU computing its
+        initial state from its inputs sees the values they will have.
+        """
         inst = self._instance
         if inst.closed:
             raise RuntimeError(f"unit {self.name!r} was terminated")
@@ -265,7 +278,17 @@ class FMUUnit(Unit):
         else:
             self._call(slave.setupExperiment, None, start_time, t=start_time)
             self._call(slave.enterInitializationMode, t=start_time)
-        self._call(slave.exitInitializationMode, t=start_time)
+        self._t0 = start_time
+        self._arm()
+
+    def end_initialization(self) -> None:
+        """Leave initialisation mode (``exitInitializationMode``); :meth:`setup` must come first."""
+        inst = self._instance
+        if inst.component is None or inst.closed:
+            self._not_ready()
+        if inst.initialized:
+            return
+        self._call(inst.slave.exitInitializationMode, t=self._t0)
         inst.initialized = True
         self._arm()
 
@@ -322,7 +345,16 @@ class FMUUnit(Unit):
             no_set_prior=self._no_set_prior,
             fail=self._fail,
             call=self._call,
+            end=self._end,
+            name=self.name,
         )
+        if not inst.initialized:
+            # Called without the master (which ends initialisation itself): the first step ends it.
+            def do_step(t: float, h: float) -> None:
+                self.end_initialization()
+                self.do_step(t, h)
+
+            self.do_step = do_step
 
     # ---- errors ---------------------------------------------------------------------------
 
@@ -335,20 +367,24 @@ class FMUUnit(Unit):
         except FMICallException as err:
             self._fail(err.function, err.status, t)
 
-    def _fail(self, function: str, status: int, t: float | None, terminated: bool = False):
+    def _fail(self, function: str, status: int, t: float | None):
         if status >= _ERROR:
             self._instance.failed = True
         if status >= _FATAL:
             self._instance.fatal = True
-        log = self._log.recent()
-        if terminated and status <= 1:
-            raise SimulationError(
-                f"{function}: the FMU asked to end the simulation (terminateSimulation)"
-                + (f"; FMU log:\n{log}" if log else ""),
-                unit=self.name,
-                t=t,
-            )
-        raise FMUCallError(function, status, unit=self.name, t=t, log=log)
+        raise FMUCallError(function, status, unit=self.name, t=t, log=self._log.recent())
+
+    def _end(self, function: str, t: float, t_last: float):
+        """The FMU asked to end the simulation after reaching ``t_last`` [s]: a clean end of the run.
+
+        Unless it logged an error: pythonfmu reports a Python exception in the model as a
+        discarded step with ``fmi2Terminated`` set, which is a failure.
+        """
+        if self._log.errors:
+            self._fail(function, 2, t)
+        log = self._log.recent(n=1)
+        reason = "the FMU asked to (terminateSimulation)" + (f"; {log}" if log else "")
+        raise UnitEnded(self.name, t_last, reason)
 
     # ---- state ----------------------------------------------------------------------------
 

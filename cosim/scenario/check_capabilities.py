@@ -30,7 +30,7 @@ def check_capabilities(
 
 
 def _fixed_step(f: Findings, units: dict[str, UnitPlan], schedule: Schedule | None) -> None:
-    phases = dict(schedule.steps) if schedule is not None else {"": f.m.algorithm.step}
+    phases = dict(schedule.steps) if schedule is not None else {"": f.macro_step}
     for name, up in units.items():
         if up.can_vary_step:
             continue

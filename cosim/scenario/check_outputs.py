@@ -12,6 +12,7 @@ from cosim import si
 from cosim.connection import Connection
 from cosim.master import Event
 from cosim.results import OutputGroup
+from cosim.scenario import fmu_checks
 from cosim.scenario.checking import SCHEDULE, Findings, SummaryRow, UnitPlan, suggest
 from cosim.scenario.model import to_unit
 from cosim.unit import INPUT, OUTPUT
@@ -30,11 +31,23 @@ def recordable(units: dict[str, UnitPlan], conns: list[Connection]) -> list[str]
 
 
 def match(f: Findings, patterns: list[str], available: list[str], where) -> list[str]:
-    """The signals of ``available`` that the globs name; a glob that names none is a problem."""
+    """The signals of ``available`` that the globs name; a glob that names none is a problem.
+
+    Variables evtwin cannot record (String, Binary, arrays) are refused with the reason where named,
+    and skipped with a warning where a glob would match them.
+    """
+    units = getattr(f, "units_seen", {})
+    skipped = fmu_checks.skipped_by_globs(units, patterns)
+    if skipped:
+        f.warn(where, f"skipped {', '.join(skipped)}: evtwin records scalar numeric and Boolean variables")
     out: list[str] = []
     for k, pat in enumerate(patterns):
         hits = [s for s in available if fnmatch.fnmatchcase(s, pat)]
         unit_part = pat.partition(".")[0]
+        why = fmu_checks.unsupported_reason(units, pat)
+        if why:
+            f.bad((*where, k), why)
+            continue
         if not hits and unit_part not in f.failed and not (f.failed and any(c in unit_part for c in "*?[")):
             f.bad((*where, k), f"{pat!r} matches no output or connected input{suggest(pat, available)}")
         out += [h for h in hits if h not in out]

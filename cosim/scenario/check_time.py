@@ -75,7 +75,7 @@ def check_cost(
     force: bool = False,
 ) -> Estimate | None:
     """Refuse a run over :data:`MAX_STEPS` (unless ``force``); warn about long runs and large files."""
-    step = f.m.algorithm.step
+    step = f.macro_step
     where = ("experiment", "duration") if schedule is not None else ("algorithm", "step")
     if not (math.isfinite(duration) and duration > 0 and math.isfinite(step) and step > 0):
         return None  # reported by the schema, or by the command line

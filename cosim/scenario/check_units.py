@@ -27,7 +27,7 @@ def resolve_units(f: Findings) -> dict[str, UnitPlan]:
     for name, spec in f.m.units.items():
         where = ("units", name)
         try:
-            plan = _fmu(f, name, spec) if spec.fmu is not None else _typed(f, name, spec, where)
+            plan = _fmu(f, name, spec, where) if spec.fmu is not None else _typed(f, name, spec, where)
         except ScenarioError as err:
             for p in err.problems:
                 f.bad(where + (("fmu",) if spec.fmu is not None else ("type",)), p)
@@ -42,7 +42,7 @@ def resolve_units(f: Findings) -> dict[str, UnitPlan]:
     return plans
 
 
-def _fmu(f: Findings, name: str, spec) -> UnitPlan:
+def _fmu(f: Findings, name: str, spec, where) -> UnitPlan:
     path = (f.base / spec.fmu).resolve()
     if path.is_dir():
         raise ScenarioError(
@@ -55,22 +55,42 @@ def _fmu(f: Findings, name: str, spec) -> UnitPlan:
         from cosim.fmu import read_description
     except ImportError:
         raise ScenarioError("FMU support (cosim.fmu) is not available in this installation") from None
+    from cosim.fmu.description import ports_with_units
+
     desc = read_description(path, validate=spec.validate_fmu)
+    try:
+        ports = ports_with_units(desc, spec.port_units)
+    except ValueError as err:
+        for line in str(err).splitlines():
+            port, _, problem = line.partition(": ")
+            f.bad((*where, "port_units", port), problem)
+        ports = desc.ports
     facts = {"fmu": str(path), "guid": desc.guid, "fmiVersion": desc.fmi_version, "model": desc.model_name}
+    if spec.port_units:
+        facts["port_units"] = dict(spec.port_units)
 
     def make(path=path, spec=spec, name=name):
-        from cosim.fmu import FMUUnit
+        from cosim.fmu import FMUUnit, IsolatedFMU
 
-        return FMUUnit(path, name, validate=spec.validate_fmu, debug_logging=spec.debug_logging)
+        cls = IsolatedFMU if spec.isolate else FMUUnit
+        return cls(
+            path,
+            name,
+            validate=spec.validate_fmu,
+            debug_logging=spec.debug_logging,
+            port_units=dict(spec.port_units) or None,
+        )
 
     return UnitPlan(
         name,
         "fmu",
-        {p.name: p for p in desc.ports},
+        {p.name: p for p in ports},
         make,
         can_save_state=bool(desc.can_save_state),
         facts=facts,
         can_vary_step=bool(desc.can_vary_step),
+        description=desc,
+        unsupported=desc.unsupported,
     )
 
 
@@ -158,6 +178,13 @@ def _parameters(f: Findings, plan: UnitPlan, given: dict[str, Any], where) -> di
     for key, value in given.items():
         at = (*where, "parameters", key)
         port = params.get(key)
+        other = plan.ports.get(key)
+        if port is None and other is not None:
+            f.bad(at, f"{key!r} is an {other.causality} of {plan.name!r}, not a parameter")
+            continue
+        if port is None and key in plan.unsupported:
+            f.bad(at, f"{key!r} is {plan.unsupported[key]}")
+            continue
         if port is None:
             f.bad(at, f"{plan.name!r} has no parameter {key!r}{suggest(key, list(params), cutoff=0.5)}")
             continue

@@ -35,6 +35,8 @@ class UnitPlan:
     steps_ahead: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
     can_vary_step: bool = True
+    description: Any = None  # an FMU's FMUDescription
+    unsupported: dict[str, str] = field(default_factory=dict)  # variables evtwin cannot carry: why
     shared_values: dict[str, Any] = field(default_factory=dict)  # what the unit states for others
     shared_parameters: dict[str, str] = field(default_factory=dict)  # parameter -> shared name it takes
 
@@ -60,6 +62,8 @@ class Findings:
         self.warnings: list[str] = []
         self.base = source.path.parent
         self.failed: set[str] = set()  # units that could not be resolved: no follow-on problems about them
+        self.units_seen: dict[str, UnitPlan] = {}  # the resolved units, once they are
+        self.macro_step: float = model.algorithm.step or 1.0  # without a schedule; FMUs' default if unset
 
     def bad(self, where, message: str) -> None:
         """A problem that stops the run: ``file:line key: message``."""

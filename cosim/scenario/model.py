@@ -54,6 +54,10 @@ class UnitSpec(_Model):
     """Parameter values by name: a number in the parameter's unit or {value, unit}."""
     every: Positive | dict[str, Positive] = 1
     """Step once per this many macro steps; a mapping gives it by phase (phases not named: 1)."""
+    port_units: dict[str, str] = {}
+    """Units of FMU ports that declare none, e.g. {P_loss: kW, T_in: degC} (Simulink exports often do)."""
+    isolate: bool = False
+    """Run this FMU in a child process of its own: its crash ends the run with an error, not evtwin."""
     validate_fmu: bool = Field(True, alias="validate")
     """Validate the FMU's model description with fmpy (turn off for slightly non-compliant exports)."""
     debug_logging: bool = False
@@ -70,6 +74,8 @@ class UnitSpec(_Model):
             raise ValueError("give exactly one of 'fmu' (a file) and 'type' (a built-in unit type)")
         if self.fmu is not None and self.settings:
             raise ValueError("'settings' are for built-in unit types; an FMU takes 'parameters'")
+        if self.fmu is None and (self.port_units or self.isolate):
+            raise ValueError("'port_units' and 'isolate' are for FMUs ('fmu:'), not built-in unit types")
         return self
 
 
@@ -174,14 +180,16 @@ class AlgorithmSpec(_Model):
 
     method: Literal["gauss_seidel", "jacobi"] = "gauss_seidel"
     """`gauss_seidel`: in dependency order, fresh values; `jacobi`: all from the start of the step."""
-    step: PositiveSeconds = 1.0
-    """Macro step [s] when there is no schedule."""
+    step: PositiveSeconds | None = None
+    """Macro step [s] when there is no schedule; default: the FMUs' DefaultExperiment step, else 1 s."""
     loop: LoopSpec | None = None
     """Iterate algebraic loops instead of rejecting them."""
     event_tolerance: PositiveSeconds = 1e-3
     """Time [s] within which events are located (when every unit can roll back)."""
     check_bounds: bool = True
     """Fail when an output leaves its declared min/max."""
+    snap_to_grid: bool = False
+    """Move phase boundaries and the end onto fixed-step FMUs' grid (with a note) instead of refusing."""
 
 
 class EventSpec(_Model):
@@ -222,7 +230,8 @@ class OutputsSpec(_Model):
     """What the result file holds."""
 
     file: str | None = None
-    """Result path, relative to the working directory (default `results/<scenario>.h5`; `-o` overrides)."""
+    """Result path, relative to the current folder (inputs: to the scenario file); default
+    `results/<scenario>.h5`; `-o` overrides."""
     compression: Literal["gzip", "lzf", "none"] = "gzip"
     """HDF5 compression filter."""
     groups: list[GroupSpec] = [GroupSpec()]

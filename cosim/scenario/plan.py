@@ -18,7 +18,7 @@ from cosim.connection import Connection
 from cosim.errors import ScenarioError
 from cosim.master import Event, LoopSolver, MasterSettings, wiring
 from cosim.results import OutputGroup
-from cosim.scenario import check_outputs, check_time
+from cosim.scenario import check_outputs, check_time, fmu_checks
 from cosim.scenario.check_capabilities import check_capabilities
 from cosim.scenario.check_schedule import build_schedule, check_rates
 from cosim.scenario.check_units import resolve_units
@@ -65,17 +65,24 @@ class _Checker(Findings):
             for spec in self.m.connections
         ]
         ports = {name: plan.ports for name, plan in units.items()}
-        bad = set()
+        # Ends naming what evtwin cannot carry (String, Binary, arrays) get the reason, not "no port".
+        bad = {k for k, c in enumerate(conns) if fmu_checks.uncarried(self, units, c, ("connections", k))}
         for p in wiring.connection_problems(conns, units, ports, skip=self.failed):
+            k = p.index
+            if k in bad:  # already told why
+                continue
             key = {wiring.SOURCE: ("from",), wiring.TARGET: ("to",)}.get(p.end, ())
-            self.bad(("connections", p.index, *key), p.message)
-            bad.add(p.index)
+            hint = fmu_checks.unitless_hint(units, conns[k]) if "cannot feed" in p.message else ""
+            self.bad(("connections", k, *key), p.message + hint)
+            bad.add(k)
         # A connection to a unit that failed to resolve has no problem of its own, and no place either.
-        return [
-            c
+        good = [
+            (k, c)
             for k, c in enumerate(conns)
             if k not in bad and c.source_unit in units and c.target_unit in units
         ]
+        bad |= fmu_checks.integer_ranges(self, units, good)
+        return [c for k, c in good if k not in bad]
 
     def loops(self, units: dict[str, UnitPlan], conns: list[Connection], settings: MasterSettings) -> None:
         if not wiring.loops_need_solving(settings):
@@ -117,7 +124,10 @@ def make_plan(
         alg.event_tolerance,
         alg.check_bounds,
     )
+    c.units_seen = units
     check_rates(c, units, schedule)
+    step = c.macro_step = fmu_checks.macro_step(c, units)
+    fmu_checks.check_grids(c, units, schedule, step)
     conns = c.connections(units)
     c.loops(units, conns, settings)
     available = check_outputs.recordable(units, conns)
@@ -140,7 +150,7 @@ def make_plan(
         schedule,
         model.experiment.start,
         model.experiment.duration,
-        alg.step,
+        step,
         events,
         groups,
         summary,

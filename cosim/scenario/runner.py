@@ -90,8 +90,18 @@ def segments(plan: Plan, duration: float | None = None):
         raise ScenarioError(f"the duration must be > 0 s (got {span:g} s)")
     stop = plan.start + span
     if plan.schedule is not None:
-        return plan.schedule.segments(plan.start, stop)
-    return timeline.fixed(plan.start, stop, plan.step)
+        segs = plan.schedule.segments(plan.start, stop)
+    else:
+        segs = timeline.fixed(plan.start, stop, plan.step)
+    if plan.model.algorithm.snap_to_grid:
+        from cosim.scenario.fmu_checks import fixed_step_grid
+
+        segs = list(segs) if plan.schedule is None else segs
+        first = next(iter(plan.schedule.segments(plan.start, stop))) if plan.schedule is not None else segs[0]
+        grid = fixed_step_grid(plan.units, first)
+        if grid is not None:
+            return timeline.snap(segs, grid, plan.start)
+    return segs
 
 
 def build_master(plan: Plan) -> Master:
