@@ -167,7 +167,11 @@ def run_plan(
     segs = segments(plan, duration)
     master = build_master(plan)
     _warn_fixed_step(plan, master)
-    facts = {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
+
+    def unit_facts() -> dict[str, Any]:
+        return {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
+
+    facts = unit_facts()
     compression = plan.model.outputs.compression
     writer = ResultWriter(
         path,
@@ -190,15 +194,16 @@ def run_plan(
     try:
         stats = master.run(segs, observers=[writer, summary], progress=progress)
     except KeyboardInterrupt:
-        writer.close(STATUS_INTERRUPTED, _closing(master.stats, summary))
+        writer.close(STATUS_INTERRUPTED, _closing(master.stats, summary, unit_facts()))
         raise RunInterrupted(path) from None
     except EvtwinError as err:
-        writer.close(f"failed: {err}", _closing(master.stats, summary))
+        writer.close(f"failed: {err}", _closing(master.stats, summary, unit_facts()))
         raise RunFailed(err, path) from err
     except BaseException as err:
-        writer.close(f"failed: {type(err).__name__}: {err}", _closing(master.stats, summary))
+        writer.close(f"failed: {type(err).__name__}: {err}", _closing(master.stats, summary, unit_facts()))
         raise
-    writer.close(STATUS_COMPLETE, _closing(stats, summary), final=(stats.end, master.outs, master.ins))
+    final = (stats.end, master.outs, master.ins)
+    writer.close(STATUS_COMPLETE, _closing(stats, summary, unit_facts()), final=final)
     return RunReport(path, stats, summary.values())
 
 
@@ -224,8 +229,10 @@ def _metadata(unit: Any) -> dict[str, Any]:
         return {"metadata_error": str(err)}
 
 
-def _closing(stats: RunStats | None, summary: SummaryObserver) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"finished_at": _now()}
+def _closing(stats: RunStats | None, summary: SummaryObserver, units: dict[str, Any]) -> dict[str, Any]:
+    """The attributes written when the run ends; ``units`` is each unit's metadata read again at the end
+    (what a unit counts during the run, such as frames sent to a simulator, is only known then)."""
+    attrs: dict[str, Any] = {"finished_at": _now(), "units": units}
     try:
         attrs["summary"] = [
             {"label": label, "value": value, "unit": unit} for label, value, unit in summary.values()
