@@ -158,7 +158,7 @@ class BatteryPack:
         present and the next step of the same length starts from it without recomputing.
         """
         p = self.p
-        state = CellState(self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing)
+        state = tuple.__new__(CellState, (self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing))
         look = lookups(p, state.soc, state.t_cell, self.aging.resistance_factor)
         k = self._constants.get(dt)
         if k is None:
