@@ -143,7 +143,8 @@ def test_the_vehicle_presets_pack_reaches_the_battery_and_the_chargers(tmp_path)
 
 
 def test_a_cooled_pack_is_stated_once_for_the_battery_and_its_mpc(tmp_path):
-    text = PACK.replace("units:", "shared: {coolant_connected: true}\nunits:")
+    lfp_pack = PACK.replace("ioniq5_rwd", "model3_rwd_lfp")  # the MPC predicts LFP cells
+    text = lfp_pack.replace("units:", "shared: {coolant_connected: true}\nunits:")
     units = check(tmp_path, text).units
     assert units["battery"].parameters["coolant_connected"] is True
     assert units["mpc"].parameters["coolant_connected"] is True
@@ -155,7 +156,7 @@ def test_a_cooled_pack_is_stated_once_for_the_battery_and_its_mpc(tmp_path):
     mpc = MPCCharger(departure="07:30")
     mpc.configure(units["mpc"].parameters)
     mpc._build()
-    p = load_cell("lfp_220ah", units["mpc"].parameters["capacity_Ah"])
+    p = load_cell(units["mpc"].parameters["parameter_set"], units["mpc"].parameters["capacity_Ah"])
     assert mpc.model.conductance_boundary == pytest.approx(p.conductance_housing_ambient
                                                            + p.conductance_housing_coolant)
     # Stating it on one side only contradicts the shared value.
