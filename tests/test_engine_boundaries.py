@@ -11,8 +11,8 @@ COSIM = ROOT / "cosim"
 
 #: Each package may import packages of lower layers only (never one of its own layer): the engine; the
 #: battery and the C stand-in FMUs; the vehicles (their presets name the battery's parameter set) and
-#: control; fleets; ML on top of them (its datasets come from fleet runs); the service and the shipped
-#: scenarios, which may name anything.
+#: control; fleets on top, then ML (it learns from fleets); the service and the shipped scenarios, which
+#: may name anything.
 LAYERS = {
     "cosim": 0,
     "battery_fmu": 1,
