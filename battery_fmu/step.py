@@ -126,8 +126,9 @@ def boundary(p, t_ambient, t_coolant=None, coolant_connected=False):
 def constants(p, dt, conductance_boundary, ops=SCALAR) -> StepConstants:
     """The step-length constants: RC decays and mean weights, the thermal transition."""
     d1, d2 = eq.rc_decay(dt, p.tau1, ops), eq.rc_decay(dt, p.tau2, ops)
-    return _make(StepConstants, (dt, d1, eq.rc_mean_weight(dt, p.tau1, d1), d2, eq.rc_mean_weight(dt, p.tau2, d2),
-                                 conductance_boundary, eq.thermal_transition(dt, conductance_boundary, p, ops)))
+    a1, a2 = eq.rc_mean_weight(dt, p.tau1, d1), eq.rc_mean_weight(dt, p.tau2, d2)
+    transition = eq.thermal_transition(dt, conductance_boundary, p, ops)
+    return _make(StepConstants, (dt, d1, a1, d2, a2, conductance_boundary, transition))
 
 
 def lookups(p, soc, t_cell, resistance_factor=1.0, ops=SCALAR, direction=None) -> Lookups:
@@ -202,7 +203,8 @@ def advance(p, state: CellState, look: Lookups, k: StepConstants, current, t_bou
     tc_ss, th_ss = eq.thermal_steady_state(heat, t_boundary, kb, p)
     tc_new, th_new = eq.thermal_after(tc, th, tc_ss, th_ss, transition)
     return (_make(CellState, (soc_new, v1_new, v2_new, h_new, tc_new, th_new)),
-            _make(Means, (voltage, heat, heat_irreversible, 0.5 * (tc + tc_new), 0.5 * (th + th_new), soc_mid)))
+            _make(Means, (voltage, heat, heat_irreversible, 0.5 * (tc + tc_new), 0.5 * (th + th_new),
+                          soc_mid)))
 
 
 def step(p, state: CellState, inputs: StepInputs, dt, ops=SCALAR) -> StepResult:

@@ -72,8 +72,6 @@ class MPCCharger(ChargerUnit):
         Needed by ``overnight``.
     efficiency : float, str or mapping
         Grid-to-pack efficiency (see :class:`control.efficiency.ChargerEfficiency`).
-    coolant_connected : bool
-        As the battery's parameter (the coolant is taken at ambient temperature).
     crate_stressor : str, optional
         The C-rate in the cycle-fade rate: ``"chunk"``, the battery aging model's daily average
         (default for ``overnight``), or ``"current"``, the interval's own C-rate (default for ``fast``).
@@ -83,7 +81,7 @@ class MPCCharger(ChargerUnit):
     """
 
     SHARED_PARAMETERS: ClassVar[dict[str, str]] = {
-        name: name for name in ("capacity_Ah", "n_series", "n_parallel", "parameter_set")
+        name: name for name in ("capacity_Ah", "n_series", "n_parallel", "parameter_set", "coolant_connected")
     }
     PORTS: ClassVar[tuple[Port, ...]] = MPC_PORTS
 
@@ -92,7 +90,6 @@ class MPCCharger(ChargerUnit):
         objective: str = "overnight",
         departure: str | Mapping[str, str] | None = None,
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
-        coolant_connected: bool = False,
         crate_stressor: str | None = None,
         duty_cycle: bool | None = None,
     ):
@@ -105,7 +102,6 @@ class MPCCharger(ChargerUnit):
         self.fallback_policy = CCCVPolicy(self)
         # Full power or off within an interval pays where efficiency rises with power (a measured curve).
         self._duty_cycle = bool(self.efficiency.table is not None if duty_cycle is None else duty_cycle)
-        self.coolant_connected = bool(coolant_connected)
         self.solve_times: list[float] = []  # wall time of every replanning [s]
         self.iterations: list[int] = []  # IPOPT iterations of every solve
 
@@ -131,15 +127,20 @@ class MPCCharger(ChargerUnit):
         from control.mpc_problem import ChargingProblem
         from control.prediction import PredictionModel, pack_parameters
 
-        key = (self.parameter_set, float(self.capacity_Ah), int(self.n_series), int(self.n_parallel),
-               self.coolant_connected, int(self.intervals), self.crate_stressor, self.efficiency.describe())
+        cooled = bool(self.coolant_connected)
+        key = (self.parameter_set, float(self.capacity_Ah), int(self.n_series), int(self.n_parallel), cooled,
+               int(self.intervals), self.crate_stressor, self.efficiency.describe())
         if self.problem is not None and getattr(self, "_built_for", None) == key:
             return
         try:
             params = pack_parameters(self.parameter_set, self.capacity_Ah)
         except ParameterError as err:
             raise ScenarioError(f"unit {self.name!r}: {err}") from None
-        self.model = PredictionModel(params, int(self.n_series), int(self.n_parallel), self.coolant_connected)
+        if params.chemistry != "LFP":
+            # The prediction's fade rates are the LFP laws' (equations.py); an NMC cell would be mispredicted.
+            raise ScenarioError(f"unit {self.name!r}: the MPC predicts aging with the LFP laws only; parameter set "
+                                f"{self.parameter_set!r} is {params.chemistry} (use the CC-CV charger)")
+        self.model = PredictionModel(params, int(self.n_series), int(self.n_parallel), cooled)
         self.problem = ChargingProblem(
             self.model, intervals=int(self.intervals), crate_from_current=self.crate_stressor == "current"
         )

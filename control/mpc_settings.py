@@ -109,6 +109,9 @@ MPC_PORTS: tuple[Port, ...] = (
     *limit_ports(),
     *pack_ports(),
     Port("n_series", PARAMETER, "1", "Cells in series (the battery's)", 106, 1, 10000, type="Integer"),
+    Port("coolant_connected", PARAMETER, "1",
+         "Whether the battery's housing exchanges heat with a coolant, taken at ambient (the battery's)",
+         False, type="Boolean"),
     Port(
         "parameter_set",
         PARAMETER,

@@ -44,14 +44,18 @@ def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ..
 @click.option("--stride", type=click.IntRange(min=1), default=13, show_default=True,
               help="Periods between forecast origins in a vehicle's series.")
 @click.option("--trees", type=click.IntRange(min=1), default=200, show_default=True, help="Trees of the forest.")
-def train(data: Path, output: Path, history: int, horizons: str, stride: int, trees: int) -> None:
+@click.option("--epochs", type=click.IntRange(min=1), default=60, show_default=True, help="Epochs of the LSTM.")
+@click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="LSTM state size.")
+def train(data: Path, output: Path, history: int, horizons: str, stride: int, trees: int, epochs: int,
+          hidden: int) -> None:
     """Train the forecasters on DATA (from `evtwin ml dataset`), with 90 % conformal intervals."""
     from ml import dataset as ds_mod
     from ml.task import Task
     from ml.training import train as run_training
 
     task = Task(history, _horizons(horizons), stride)
-    meta = run_training(ds_mod.load(data), output, task, config={"forest": {"n_estimators": trees}}, say=click.echo)
+    meta = run_training(ds_mod.load(data), output, task, config={"forest": {"n_estimators": trees},
+                                                                      "lstm": {"epochs": epochs, "hidden": hidden}}, say=click.echo)
     click.echo(f"{output}: {', '.join(meta['models'])} ({meta['calibration_windows']} calibration windows)")
 
 
@@ -95,3 +99,18 @@ def _print_scores(title: str, result: dict) -> None:
     for name, s in rows:
         cover = f"{s['coverage_90']:>10.3f}" if "coverage_90" in s else ""
         click.echo(f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + f"{s['within_5pct']:>12.3f}" + cover)
+
+
+@ml.command("export")
+@click.option("-m", "--models", type=click.Path(file_okay=False, path_type=Path), default=Path("results/models"),
+              show_default=True, help="Folder of the trained models.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the ONNX files (default: the models folder).")
+def export(models: Path, output: Path | None) -> None:
+    """Write the trained models as ONNX files with their metadata (features, units, data hash, metrics)."""
+    from ml.export import export as run_export
+    from ml.training import load_models
+
+    meta, trained = load_models(models)
+    for path in run_export(meta, trained, output or models):
+        click.echo(f"wrote {path}")

@@ -22,7 +22,7 @@ from ml.dataset import Dataset
 from ml.task import Samples, Task, samples
 
 ALPHA = 0.1  # 90 % intervals
-TRAINABLE = ("forest",)
+TRAINABLE = ("forest", "lstm")
 
 
 def _split(ds: Dataset, name: str, task: Task) -> Samples | None:
@@ -40,11 +40,15 @@ def horizon_keys(task: Task, period_days: int) -> list[str]:
     return [f"{round(h * period_days / 365.0, 2):g}y" for h in task.horizons]
 
 
-def _make(name: str, config: dict):
+def _make(name: str, config: dict, say: Callable[[str], None]):
     if name == "forest":
         from ml.forest import Forest
 
         return Forest(**config.get("forest", {}))
+    if name == "lstm":
+        from ml.lstm import LSTMForecaster
+
+        return LSTMForecaster(**config.get("lstm", {}), progress=say)
     raise EvtwinError(f"unknown model {name!r}; known: {list(TRAINABLE)}")
 
 
@@ -61,7 +65,7 @@ def train(ds: Dataset, out: Path, task: Task, models: tuple[str, ...] = TRAINABL
     widths, cal_preds = {}, []
     for name in models:
         say(f"training {name} on {len(train_s)} windows of {len(np.unique(train_s.vehicle))} vehicles")
-        model = _make(name, config).fit(train_s)
+        model = _make(name, config, say).fit(train_s)
         with open(out / f"{name}.pkl", "wb") as f:
             pickle.dump(model, f)
         cal_preds.append(model.predict(cal_s))
@@ -75,13 +79,13 @@ def train(ds: Dataset, out: Path, task: Task, models: tuple[str, ...] = TRAINABL
     return meta
 
 
-def load_models(folder: Path, ds: Dataset) -> tuple[dict, dict]:
-    """(metadata, {name: model}) of a trained folder; refused for a dataset with other features."""
+def load_models(folder: Path, ds: Dataset | None = None) -> tuple[dict, dict]:
+    """(metadata, {name: model}) of a trained folder; refused for a dataset ``ds`` with other features."""
     path = Path(folder) / "models.json"
     if not path.exists():
         raise EvtwinError(f"{path} does not exist: train first with `evtwin ml train DATA -o {folder}`")
     meta = json.loads(path.read_text(encoding="utf-8"))
-    if meta["features"] != ds.features:
+    if ds is not None and meta["features"] != ds.features:
         raise EvtwinError(f"the models in {folder} were trained on features {meta['features']}, "
                           f"the dataset has {ds.features}")
     models = {}

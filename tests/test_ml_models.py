@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from ml_fleet import write_fleet
 
+from cosim.errors import EvtwinError
 from ml import conformal
 from ml.baselines import NominalPhysics, Persistence, SqrtTime
 from ml.task import Samples
 
-TINY = ["--history", "26", "--horizons", "13,26", "--stride", "4", "--trees", "20"]
+TINY = ["--history", "26", "--horizons", "13,26", "--stride", "4", "--trees", "20", "--epochs", "8", "--hidden", "8"]
 
 
 def _samples(t, soh, t_target, y, extra=None):
@@ -79,6 +78,7 @@ def data_file(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_path):
     models = tmp_path / "models"
     done = _evtwin("ml", "train", str(data_file), "-o", str(models), *TINY)
@@ -95,9 +95,37 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     forest, persistence = result["models"]["forest"], result["baselines"]["persistence"]
     assert forest["rmse_0.5y"] < persistence["rmse_0.5y"]
     table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models))
-    assert "held-out climates" in table.stdout and "forest" in table.stdout
+    assert "held-out climates" in table.stdout and "forest" in table.stdout and "lstm" in table.stdout
+    _exported_models_answer_as_trained(data_file, models)
+
+
+def _exported_models_answer_as_trained(data_file, models):
+    """The ONNX files (through onnxruntime) give the trained models' forecasts within 1e-5."""
+    from ml import dataset
+    from ml.forest import summarise
+    from ml.onnx_model import OnnxModel
+    from ml.task import Task, samples
+    from ml.training import load_models
+
+    done = _evtwin("ml", "export", "-m", str(models))
+    assert done.returncode == 0, done.stderr
+    ds = dataset.load(data_file)
+    meta, trained = load_models(models, ds)
+    s = samples(ds, ds.vehicle_indices("test"), Task(26, (13, 26), 4))
+    lstm = OnnxModel(models / "lstm.onnx", features=[*ds.features, "soh_reported"])
+    assert lstm.info.history == 26 and lstm.info.training_data_sha256 == ds.sha256
+    assert np.abs(lstm.run(s.x) - trained["lstm"].predict(s)).max() < 1e-5
+    forest = OnnxModel(models / "forest.onnx")
+    assert np.abs(forest.run(summarise(s)) - trained["forest"].predict(s)).max() < 1e-5
+    with pytest.raises(EvtwinError, match="trained on features"):
+        OnnxModel(models / "lstm.onnx", features=ds.features)
 
 
 def _evtwin(*args):
-    return subprocess.run([sys.executable, "-m", "cosim.cli", *args], capture_output=True, text=True,
-                          cwd=Path(__file__).parent)
+    """The CLI in this process (torch is imported once for the whole module)."""
+    from click.testing import CliRunner
+
+    from cosim.cli import cli
+
+    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.stderr)

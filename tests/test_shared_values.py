@@ -128,16 +128,45 @@ def test_the_vehicle_presets_pack_reaches_the_battery_and_the_chargers(tmp_path)
     preset = get_preset("ioniq5_rwd")  # 192s2p
     cell = preset.capacity_Ah / 2
     units = check(tmp_path, PACK).units
-    assert units["battery"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell}
+    assert units["battery"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell,
+                                           "parameter_set": "nmc_75ah"}
     assert units["cccv"].parameters == {"n_parallel": 2, "capacity_Ah": cell}
-    assert units["mpc"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell}
-    # The LFP preset also names the cell's parameter set; another pack is one line.
+    assert units["mpc"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell,
+                                       "parameter_set": "nmc_75ah"}
+    # The LFP preset names the LFP cell; another pack is one line.
     units = check(tmp_path, PACK.replace("ioniq5_rwd", "model3_rwd_lfp").replace(
         "units:", "shared: {capacity_Ah: 150 Ah}\nunits:")).units
     for name in ("battery", "mpc"):
         assert units[name].parameters == {"n_series": 106, "n_parallel": 1, "capacity_Ah": 150.0,
                                           "parameter_set": "lfp_220ah"}
     assert units["cccv"].parameters == {"n_parallel": 1, "capacity_Ah": 150.0}
+
+
+def test_a_cooled_pack_is_stated_once_for_the_battery_and_its_mpc(tmp_path):
+    lfp_pack = PACK.replace("ioniq5_rwd", "model3_rwd_lfp")  # the MPC predicts LFP cells
+    text = lfp_pack.replace("units:", "shared: {coolant_connected: true}\nunits:")
+    units = check(tmp_path, text).units
+    assert units["battery"].parameters["coolant_connected"] is True
+    assert units["mpc"].parameters["coolant_connected"] is True
+    assert "coolant_connected" not in units["cccv"].parameters  # the CC-CV charger has no thermal model
+    # The MPC's prediction is built for the cooled pack: the housing's conductance includes the coolant's.
+    from battery_fmu.parameters import load_cell
+    from control.mpc import MPCCharger
+
+    mpc = MPCCharger(departure="07:30")
+    mpc.configure(units["mpc"].parameters)
+    mpc._build()
+    p = load_cell(units["mpc"].parameters["parameter_set"], units["mpc"].parameters["capacity_Ah"])
+    assert mpc.model.conductance_boundary == pytest.approx(p.conductance_housing_ambient
+                                                           + p.conductance_housing_coolant)
+    # Stating it on one side only contradicts the shared value.
+    text = text.replace("battery: {type: battery}",
+                        "battery: {type: battery, parameters: {coolant_connected: false}}")
+    assert problems(tmp_path, text) == [
+        "s.yaml:6 units.battery.parameters.coolant_connected: False contradicts the shared value "
+        "coolant_connected = True stated by the scenario's shared section: state it once (remove this line, "
+        "or change it there)"
+    ]
 
 
 def test_validate_reports_a_pack_stated_twice(tmp_path):
