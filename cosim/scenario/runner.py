@@ -167,11 +167,11 @@ def run_plan(
     segs = segments(plan, duration)
     master = build_master(plan)
     _warn_fixed_step(plan, master)
+    facts = {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
 
     def unit_facts() -> dict[str, Any]:
-        return {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
-
-    facts = unit_facts()
+        """The facts again at the end, updated by what each unit says now (kept where it cannot say)."""
+        return {name: _updated(facts[name], master.units[name]) for name in facts}
     compression = plan.model.outputs.compression
     writer = ResultWriter(
         path,
@@ -227,6 +227,11 @@ def _metadata(unit: Any) -> dict[str, Any]:
         return dict(unit.metadata())
     except Exception as err:  # metadata is informative; a unit failing to give it must not stop the run
         return {"metadata_error": str(err)}
+
+
+def _updated(facts: dict[str, Any], unit: Any) -> dict[str, Any]:
+    now = _metadata(unit)
+    return facts if "metadata_error" in now else {**facts, **now}
 
 
 def _closing(stats: RunStats | None, summary: SummaryObserver, units: dict[str, Any]) -> dict[str, Any]:
