@@ -88,7 +88,7 @@ class Follower(PythonUnit):
 
 
 class Failing(PythonUnit):
-    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told."""
+    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told (or raises in set-up: ``how="setup"``)."""
 
     PORTS = (Port("y", OUTPUT, "1", max=10.0),)
 
@@ -98,6 +98,8 @@ class Failing(PythonUnit):
         self.terminated = False
 
     def setup(self, start_time):
+        if self.how == "setup":
+            raise RuntimeError("cannot open its device")
         self.y = 0.0
 
     def do_step(self, t, h):

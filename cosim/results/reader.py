@@ -85,8 +85,11 @@ def open_result_file(path: Path):
 
     try:
         return h5py.File(path, "r", swmr=True, locking=False)
-    except OSError:
-        return h5py.File(path, "r", locking=False)
+    except OSError as swmr_error:
+        try:
+            return h5py.File(path, "r", locking=False)
+        except OSError:
+            raise swmr_error from None
 
 
 def read_result(path: str | Path) -> Result:

@@ -56,6 +56,7 @@ class RowBuffer:
         self.next_check = self.check_bytes
         self.base = 0  # file row of buffer row 0, a multiple of ``chunk``
         self.on_disk = 0  # buffer rows already in the file (a chunk written before it was full)
+        self.t_written = None  # time of the last row in the file [s]
         self.epoch = 0  # counts writes, so that a position handed out before one is known to be stale
         self.targets: list[tuple[Any, int, int]] = []  # (dataset, column, mask skipping its filters)
         self.row = self._row_function()
@@ -82,8 +83,9 @@ class RowBuffer:
         return self.base + self.rows
 
     def last_time(self) -> float | None:
+        """Time of the last row recorded [s], in the file or not."""
         n = self.rows
-        return float(self.array[n - 1, 0]) if n else None
+        return float(self.array[n - 1, 0]) if n else self.t_written
 
     def write(self) -> None:
         """Append the buffered rows to the datasets; keep those of a chunk that is not full yet.
@@ -111,6 +113,7 @@ class RowBuffer:
                 start = max(full, first) * chunk
                 self._write_raw(ds, raw, rows[start:n, col], start)
         kept = n - full * chunk
+        self.t_written = float(rows[n - 1, 0])
         if full and kept:
             self.array[:kept] = self.array[full * chunk : n]
         self.base += full * chunk

@@ -23,16 +23,7 @@ import numpy as np
 from cosim.errors import EvtwinError
 from cosim.master import Master, Observer
 from cosim.results.claim import OutputClaim
-from cosim.results.format import (
-    FORMAT,
-    RUN_NUMBERS,
-    RUN_TEXTS,
-    STATUS_RUNNING,
-    OutputGroup,
-    fixed_text,
-    plain_or_json,
-    write_attrs,
-)
+from cosim.results.format import FORMAT, RUN_NUMBERS, RUN_TEXTS, OutputGroup, fixed_text, plain_or_json
 from cosim.results.rows import RowBuffer, chunk_rows
 from cosim.unit import OUTPUT
 
@@ -128,6 +119,7 @@ class ResultWriter(Observer):
         self._points = 0
         self._t = math.nan
         self._created = False
+        self._t_flushed: float | None = None  # time of the last row of the last good flush [s]
 
     @property
     def started(self) -> bool:
@@ -143,82 +135,68 @@ class ResultWriter(Observer):
 
     # -------------------------------------------------------------- observer
     def start(self, master: Master, t0: float) -> None:
-        import h5py
+        from cosim.results import layout
 
         if self._claim is None:
             self._claim = OutputClaim(self.path)
         self.t0, self._t = t0, t0
         self._wall0, self._cpu0 = time.perf_counter(), time.process_time()
+        datasets, targets = self._plan(master)
+        names = [e.name.encode() for e in getattr(master, "events", ())]
         try:
-            f = h5py.File(self.path, "w", libver="latest", locking=False)
+            f = layout.create(
+                self.path,
+                {"format": FORMAT, "start_time": t0, **self.metadata},
+                self.texts,
+                datasets,
+                self.compression,
+                max([len(n) for n in names] + [1]),
+            )
         except OSError as err:
             raise ResultsWriteError(f"cannot create {self.path}: {_reason(err)}") from None
         self._file = f
-        try:
-            self._create(f, master, t0)
-            f.swmr_mode = True
-            f.flush()
-            self._created = True
-        except OSError as err:
-            self._fail(err)
+        for buf, name, column in targets:
+            buf.add_target(f[name], column)
+        self._event_ds = (f["events/time"], f["events/name"])
+        self._created = True
         self._flush_due = time.monotonic() + self.flush_seconds
 
-    def _create(self, f: Any, master: Master, t0: float) -> None:
-        write_attrs(f, {"format": FORMAT, "start_time": t0, **self.metadata})
-        for key, kind in RUN_NUMBERS.items():
-            f.attrs.create(key, kind(0), dtype="i8" if kind is int else "f8")
-        f.attrs.modify("end_time", float(t0))
-        for key, size in self.texts.items():
-            f.attrs.create(key, b"", dtype=f"S{size}")
-        f.attrs.modify("status", STATUS_RUNNING.encode())
-        opts: dict[str, Any] = {"compression": self.compression, "shuffle": True} if self.compression else {}
-        if self.compression == "gzip":
-            # Level 1 with byte shuffling: most of gzip's ratio on float64 signals at a fraction of its cost.
-            opts["compression_opts"] = 1
+    def _plan(self, master: Master) -> tuple[list, list]:
+        """The buffers, the datasets to create, and which buffer column fills which dataset."""
+        from cosim.results.layout import DatasetSpec
+
         seen: set[str] = set()
         plans = []
         for spec in self.specs:
             signals = [s for s in spec.signals if s not in seen]
             seen.update(signals)
-            plans.append((spec, signals, [(sig, *master.locate(sig)) for sig in signals]))
-        full = [p for p in plans if p[0].at_every_point]
-        if full:
-            self._fast = self._make_buffer(master, [loc for p in full for loc in p[2]], len(plans))
-        for spec, signals, located in plans:
+            plans.append((spec, [(sig, *master.locate(sig)) for sig in signals]))
+        full = [loc for spec, located in plans if spec.at_every_point for loc in located]
+        if any(spec.at_every_point for spec, _ in plans):
+            self._fast = self._make_buffer(master, full, len(plans))
+        datasets, targets = [], []
+        for spec, located in plans:
             buf = self._fast if spec.at_every_point else self._make_buffer(master, located, len(plans))
             if not spec.at_every_point:
                 self._decimated.append(_Decimated(spec, buf))
-            chunk = (buf.chunk,)
-            time_ds = f.create_dataset(
-                f"time/{spec.name}", shape=(0,), maxshape=(None,), dtype="f8", chunks=chunk, **opts
-            )
-            time_ds.attrs["unit"] = "s"
-            # Rows a kill may lose at most (and about ``flush_seconds`` of a run's work).
-            time_ds.attrs["block_rows"] = buf.cap // buf.row_bytes
-            buf.add_target(time_ds, 0)
+            # block_rows: the rows a kill may lose at most (and about ``flush_seconds`` of a run's work).
+            name = f"time/{spec.name}"
+            datasets.append(DatasetSpec(name, buf.chunk, {"unit": "s", "block_rows": buf.cap // buf.row_bytes}))
+            targets.append((buf, name, 0))
             for sig, i, causality, pos in located:
                 unit, _, port_name = sig.partition(".")
                 port = master.port(sig)
-                ds = f.create_dataset(
-                    f"signals/{unit}/{port_name}", shape=(0,), maxshape=(None,), dtype="f8", chunks=chunk, **opts
-                )
-                ds.attrs.update(
-                    {
-                        "unit": port.unit,
-                        "causality": port.causality,
-                        "description": port.description,
-                        "time": f"/time/{spec.name}",
-                        "type": port.type,
-                    }
-                )
-                buf.add_target(ds, buf.column(causality == OUTPUT, i, pos))
+                attrs = {
+                    "unit": port.unit,
+                    "causality": port.causality,
+                    "description": port.description,
+                    "time": f"/time/{spec.name}",
+                    "type": port.type,
+                }
+                datasets.append(DatasetSpec(f"signals/{unit}/{port_name}", buf.chunk, attrs))
+                targets.append((buf, f"signals/{unit}/{port_name}", buf.column(causality == OUTPUT, i, pos)))
         self._buffers = ([self._fast] if self._fast else []) + [d.buffer for d in self._decimated]
-        names = [e.name.encode() for e in getattr(master, "events", ())]
-        size = max([len(n) for n in names] + [1])
-        ev = f.create_group("events")
-        t_ds = ev.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,))
-        t_ds.attrs["unit"] = "s"
-        self._event_ds = (t_ds, ev.create_dataset("name", shape=(0,), maxshape=(None,), dtype=f"S{size}", chunks=(256,)))
+        return datasets, targets
 
     def _make_buffer(self, master: Master, located: list, n_groups: int) -> RowBuffer:
         vectors: dict[tuple[bool, int], int] = {}
@@ -324,7 +302,7 @@ class ResultWriter(Observer):
             # Only now: the attributes must never claim rows that are not in the file.
             self._write_progress()
             f.flush()
-        except OSError as err:
+        except (OSError, RuntimeError) as err:  # h5py raises either for a failed write
             self._fail(err)
         self._flush_due = time.monotonic() + self.flush_seconds
 
@@ -344,7 +322,7 @@ class ResultWriter(Observer):
         """(communication points recorded, time of the last one [s])."""
         buf = self._fast
         if buf is not None and self._fast_handed_over and buf.total_rows:
-            return buf.total_rows, buf.last_time() if buf.rows else self._t
+            return buf.total_rows, buf.last_time()
         return self._points, self._t
 
     def _write_progress(self, final: Mapping[str, Any] | None = None) -> None:
@@ -358,6 +336,8 @@ class ResultWriter(Observer):
             "real_time_factor": (t - self.t0) / wall if wall > 0 else 0.0,
             **(final or {}),
         }
+        if final is None:
+            self._t_flushed = t
         attrs = self._file.attrs
         for key, value in values.items():
             if value is None:
@@ -369,17 +349,20 @@ class ResultWriter(Observer):
             else:
                 raise ValueError(f"attribute {key!r} was not reserved when the file was created")
 
-    def _fail(self, err: OSError) -> None:
+    def _fail(self, err: Exception) -> None:
         """Stop writing after an I/O error; what was flushed before stays readable."""
-        points, t = self._progress()
+        kept = f"up to t = {self._t_flushed:g} s" if self._t_flushed is not None else "none"
         self._failed = ResultsWriteError(
-            f"writing {self.path} failed: {_reason(err)}; the rows flushed before (up to about t = {t:g} s) "
-            "are kept"
+            f"writing {self.path} failed: {_reason(err)}; the rows flushed before ({kept}) are kept"
         )
         f, self._file = self._file, None
+        for buf in self._buffers:
+            buf.targets.clear()
+        self._event_ds = None
+        _detach(f)
         try:
             f.close()
-        except Exception:  # the file cannot take more writes; what is on disk is what is kept
+        except Exception:  # nothing reaches the file any more; what is on disk is what is kept
             pass
         raise self._failed from None
 
@@ -410,14 +393,34 @@ class ResultWriter(Observer):
                 self._write_progress({**(attrs or {}), "status": status})
                 self._file.close()
                 self._file = None
-            except OSError as err:
+            except (OSError, RuntimeError) as err:
                 self._fail(err)
         finally:
             if self._claim is not None:
                 self._claim.release()
 
 
-def _reason(err: OSError) -> str:
+def _detach(f: Any) -> None:
+    """Point the file's descriptor at /dev/null: closing it (and the datasets) then writes nothing.
+
+    After a failed write HDF5 would otherwise retry its pending writes at every close, fail again
+    (one traceback per dataset), and has crashed the process in doing so; the file on disk holds
+    the state of the last flush, which SWMR's write ordering keeps consistent.
+    """
+    import os
+
+    try:
+        fd = f.id.get_vfd_handle()
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+    except Exception:  # not the POSIX driver: close as is
+        pass
+
+
+def _reason(err: Exception) -> str:
     code = getattr(err, "errno", None)
     if code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         import os

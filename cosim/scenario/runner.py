@@ -35,7 +35,9 @@ class RunFailed(SimulationError):
 
     def __init__(self, cause: EvtwinError, path: Path | None, report: RunReport | None = None):
         self.cause, self.path, self.report = cause, path, report
-        where = f"\npartial results (readable) in {path}" if path is not None else ""
+        # A failed write says itself what the file kept.
+        show = path is not None and not isinstance(cause, ResultsWriteError)
+        where = f"\npartial results (readable) in {path}" if show else ""
         EvtwinError.__init__(self, f"{cause}{where}")
 
 
