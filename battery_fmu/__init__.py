@@ -6,9 +6,9 @@ Kept light: importing it loads the standard library only (it travels inside the 
 
 from battery_fmu.aging import AgingModel
 from battery_fmu.model import BatteryPack, InputError
-from battery_fmu.parameters import CellParameters, ParameterError, load_parameters, scaled_to_capacity
+from battery_fmu.parameters import CellParameters, ParameterError, load_cell, load_parameters, scaled_to_capacity
 
 __all__ = [
-    "AgingModel", "BatteryPack", "CellParameters", "InputError", "ParameterError", "load_parameters",
+    "AgingModel", "BatteryPack", "CellParameters", "InputError", "ParameterError", "load_cell", "load_parameters",
     "scaled_to_capacity",
 ]

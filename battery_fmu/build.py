@@ -93,9 +93,22 @@ def _compile_shim(stage: Path) -> Path | None:
         return None
     out = stage / "shim.so"
     headers = Path(fmpy.__file__).parent / "c-code"
-    subprocess.run([gcc, "-shared", "-fPIC", "-O2", f"-I{headers}", "-o", str(out), str(PACKAGE_DIR / "fmu_shim.c"),
-                    "-ldl"], check=True, capture_output=True, text=True)
+    subprocess.run([gcc, "-shared", "-fPIC", "-O2", f"-I{headers}", *_libpython_defines(), "-o", str(out),
+                    str(PACKAGE_DIR / "fmu_shim.c"), "-ldl"], check=True, capture_output=True, text=True)
     return out
+
+
+def _libpython_defines() -> list[str]:
+    """The building Python's shared library, which the shim loads where a C host has no Python."""
+    import sysconfig
+
+    soname = sysconfig.get_config_var("INSTSONAME") or ""
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    library = Path(libdir) / soname
+    defines = [f'-DEVTWIN_LIBPYTHON_SONAME="{soname}"'] if soname.startswith("libpython") else []
+    if defines and library.is_file():
+        defines.append(f'-DEVTWIN_LIBPYTHON="{library}"')
+    return defines
 
 
 def _insert_shim(fmu: Path, shim: Path) -> None:

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 from battery_fmu.ops import SCALAR
 
+#: Molar gas constant [J/(mol K)] (CODATA 2018, exact since the 2019 SI).
+GAS_CONSTANT = 8.314462618
+#: Reference temperature [K] of Naumann et al.'s calendar resistance law: their Arrhenius term is 1 at
+#: 25 degC, the temperature its rate constant was fitted for.
+NAUMANN_REFERENCE_TEMPERATURE = 298.15
+SECONDS_PER_DAY = 86400.0
+
 # --------------------------------------------------------------------------- electrical
 
 
-def open_circuit_voltage(soc, temperature, p, ops=SCALAR):
+def open_circuit_voltage(soc, temperature, p, ops=SCALAR, entropic=None):
     """OCV [V] at state of charge ``soc`` [1] and ``temperature`` [K].
 
     ``U(soc, T) = U_ref(soc) + (T - T_ref) * dU/dT(soc)``: the table value plus the
-    entropic shift that the reversible heat term below is consistent with.
+    entropic shift that the reversible heat term below is consistent with. ``entropic``: dU/dT
+    [V/K] at ``soc`` when the caller has looked it up already.
     """
-    return ops.interp(p.ocv, soc) + (temperature - p.reference_temperature) * ops.interp(p.entropic_coefficient, soc)
+    if entropic is None:
+        entropic = ops.interp(p.entropic_coefficient, soc)
+    return ops.interp(p.ocv, soc) + (temperature - p.reference_temperature) * entropic
 
 
 def enthalpy_potential(soc, p, ops=SCALAR):
@@ -38,14 +48,15 @@ def arrhenius_factor(temperature, activation_temperature, reference_temperature,
     return ops.exp(activation_temperature * (1.0 / temperature - 1.0 / reference_temperature))
 
 
-def resistances(soc, temperature, p, ops=SCALAR):
+def resistances(soc, temperature, p, ops=SCALAR, discharge=True):
     """(R0 charge, R0 discharge, R1, R2) [Ohm] at ``soc`` [1] and ``temperature`` [K].
 
     Values at the reference temperature (R0 from its SOC tables) times one Arrhenius factor.
+    ``discharge=False`` skips the discharge table (None in its place) for a caller that only charges.
     """
     arrhenius = arrhenius_factor(temperature, p.activation_temperature, p.reference_temperature, ops)
-    return (ops.interp(p.r0_charge, soc) * arrhenius, ops.interp(p.r0_discharge, soc) * arrhenius,
-            p.r1 * arrhenius, p.r2 * arrhenius)
+    r0_discharge = ops.interp(p.r0_discharge, soc) * arrhenius if discharge else None
+    return ops.interp(p.r0_charge, soc) * arrhenius, r0_discharge, p.r1 * arrhenius, p.r2 * arrhenius
 
 
 def ohmic_resistance(soc, temperature, charging, p, ops=SCALAR):
@@ -80,9 +91,31 @@ def hysteresis_target(current, soc, p, ops=SCALAR):
     return ops.if_else(current > 0, -magnitude, magnitude)
 
 
+def hysteresis_exponent(current, dt, capacity, p, ops=SCALAR):
+    """``rate |I| dt / Q`` [1]: how many of its "time constants" the hysteresis moves over a step
+    (it moves with charge throughput, not time)."""
+    return p.hysteresis_rate * ops.fabs(current) * dt / capacity
+
+
 def hysteresis_decay(current, dt, capacity, p, ops=SCALAR):
-    """``exp(-rate |I| dt / Q)``: the hysteresis state moves with charge throughput, not time."""
-    return ops.exp(-p.hysteresis_rate * ops.fabs(current) * dt / capacity)
+    """``exp(-rate |I| dt / Q)``: the exact hysteresis transition over a step of constant current."""
+    return ops.exp(-hysteresis_exponent(current, dt, capacity, p, ops))
+
+
+#: Below this exponent :func:`relaxation_mean_weight` takes its series (the difference form would cancel).
+_SERIES_BELOW = 1e-3
+
+
+def relaxation_mean_weight(exponent, decay, ops=SCALAR):
+    """``(1 - e^-x) / x`` for ``x = exponent >= 0`` and ``decay = e^-x``: the weight of the start value in
+    the mean of an exponential relaxation over a step (1 for a state that does not move).
+
+    Both forms are evaluated finite (a backend's ``if_else`` evaluates both): the series
+    ``1 - x/2 + x^2/6 - x^3/24`` is exact to 1e-14 below 1e-3.
+    """
+    x = exponent
+    series = 1.0 - x / 2.0 + x * x / 6.0 - x * x * x / 24.0
+    return ops.if_else(x < _SERIES_BELOW, series, (1.0 - decay) / ops.fmax(x, _SERIES_BELOW))
 
 
 def hysteresis_derivative(h, current, soc, capacity, p, ops=SCALAR):
@@ -103,14 +136,25 @@ def terminal_voltage(ocv, hysteresis, current, r0, v_rc_sum):
     return ocv + hysteresis - current * r0 - v_rc_sum
 
 
-def rc_joule_heat(v_rc, resistance):
-    """Joule heat [W] of one RC pair at voltage ``v_rc`` [V]: ``V^2 / R``."""
-    return v_rc * v_rc / resistance
+def rc_step_heat(v_start, v_end, current, resistance, tau, mean_weight, dt):
+    """Joule heat [W] of one RC pair, mean over a step of constant ``current`` [A].
+
+    The electrical work into the pair, ``I mean(V)`` with the exact mean
+    ``a V0 + (1 - a) I R`` (:func:`rc_mean_weight`), minus the change of its stored energy
+    ``C V^2 / 2`` (``C = tau / R``) over ``dt`` [s]: exact for a step of any length.
+    """
+    mean_v = v_start * mean_weight + current * resistance * (1.0 - mean_weight)
+    return current * mean_v - 0.5 * (tau / resistance) * (v_end * v_end - v_start * v_start) / dt
 
 
 def reversible_heat(current, temperature, soc, p, ops=SCALAR):
     """Entropic heat [W]: ``-I T dU/dT`` (positive means heat released in the cell)."""
-    return -current * temperature * ops.interp(p.entropic_coefficient, soc)
+    return entropic_heat(current, temperature, ops.interp(p.entropic_coefficient, soc))
+
+
+def entropic_heat(current, temperature, entropic_coefficient):
+    """Entropic heat [W] from dU/dT [V/K] already looked up: ``-I T dU/dT``."""
+    return -current * temperature * entropic_coefficient
 
 
 def irreversible_heat(current, r0, rc_joule, hysteresis):
@@ -134,23 +178,55 @@ def thermal_derivatives(t_cell, t_housing, t_boundary, heat, conductance_boundar
     return d_cell, d_housing
 
 
+def thermal_matrix(conductance_boundary, p):
+    """``A`` of the two-node network of :func:`thermal_derivatives` [1/s], as ``(a11, a12, a21, a22)``."""
+    c1, c2, k1 = p.cell_heat_capacity, p.housing_heat_capacity, p.conductance_cell_housing
+    kb = conductance_boundary
+    return -k1 / c1, k1 / c1, k1 / c2, -(k1 + kb) / c2
+
+
+#: Eigenvalue gaps below this fraction of the eigenvalues' mean count as repeated: there the series of
+#: ``sinh(x)/x`` and ``cosh(x)`` replaces the difference of exponentials, which would lose every digit.
+REPEATED_EIGENVALUE_GAP = 1e-7
+
+
+def thermal_eigenvalues(conductance_boundary, p):
+    """(mean, half gap) of the eigenvalues of :func:`thermal_matrix` [1/s]: ``m +/- d``, real here."""
+    a11, a12, a21, a22 = thermal_matrix(conductance_boundary, p)
+    tr, det = a11 + a22, a11 * a22 - a12 * a21
+    return tr / 2.0, max(tr * tr / 4.0 - det, 0.0) ** 0.5
+
+
+def thermal_time_constants(conductance_boundary, p):
+    """(fast, slow) time constants [s] of the network: ``-1/eigenvalue``."""
+    mean, half_gap = thermal_eigenvalues(conductance_boundary, p)
+    return -1.0 / (mean - half_gap), -1.0 / (mean + half_gap)
+
+
 def thermal_transition(dt, conductance_boundary, p, ops=SCALAR):
     """``exp(A dt)`` of the two-node network of :func:`thermal_derivatives`, as ``(m11, m12, m21, m22)``.
 
     With constant heat the network is linear with a constant matrix ``A`` (real, negative
-    eigenvalues), so a step of any length ``dt`` [s] is exact: ``x(dt) = x_ss + exp(A dt)(x - x_ss)``
-    (:func:`thermal_after`). Cayley-Hamilton for 2x2: ``exp(A dt) = s1 A + s0 I``.
+    eigenvalues ``m +/- d``), so a step of any length ``dt`` [s] is exact:
+    ``x(dt) = x_ss + exp(A dt)(x - x_ss)`` (:func:`thermal_after`). Cayley-Hamilton for 2x2:
+    ``exp(A dt) = s1 A + s0 I`` with ``s1 = e^(m dt) dt sinh(x)/x`` and
+    ``s0 = e^(m dt) (cosh(x) - m dt sinh(x)/x)``, ``x = d dt``. The parameters are numbers (the
+    gap test is a Python comparison); ``dt`` may be a symbol of the backend.
     """
-    c1, c2, k1 = p.cell_heat_capacity, p.housing_heat_capacity, p.conductance_cell_housing
-    kb = conductance_boundary
-    a11, a12 = -k1 / c1, k1 / c1
-    a21, a22 = k1 / c2, -(k1 + kb) / c2
-    tr, det = a11 + a22, a11 * a22 - a12 * a21
-    disc = (tr * tr / 4.0 - det) ** 0.5  # > 0 for positive conductances and heat capacities
-    l1, l2 = tr / 2.0 + disc, tr / 2.0 - disc
-    e1, e2 = ops.exp(l1 * dt), ops.exp(l2 * dt)
-    s1 = (e1 - e2) / (l1 - l2)
-    s0 = (l1 * e2 - l2 * e1) / (l1 - l2)
+    a11, a12, a21, a22 = thermal_matrix(conductance_boundary, p)
+    m, d = thermal_eigenvalues(conductance_boundary, p)
+    if d <= REPEATED_EIGENVALUE_GAP * abs(m):
+        # Repeated (or nearly): sinh(x)/x and cosh(x) by their series, exact to round-off for x < 1e-4.
+        x2 = (d * dt) * (d * dt)
+        shx = 1.0 + x2 / 6.0 + x2 * x2 / 120.0
+        chx = 1.0 + x2 / 2.0 + x2 * x2 / 24.0
+        e = ops.exp(m * dt)
+        s1, s0 = e * dt * shx, e * (chx - m * dt * shx)
+    else:
+        l1, l2 = m + d, m - d
+        e1, e2 = ops.exp(l1 * dt), ops.exp(l2 * dt)
+        s1 = (e1 - e2) / (l1 - l2)
+        s0 = (l1 * e2 - l2 * e1) / (l1 - l2)
     return s1 * a11 + s0, s1 * a12, s1 * a21, s1 * a22 + s0
 
 
@@ -247,7 +323,7 @@ def calendar_fade_rate(q_cal, k_cal, p, ops=SCALAR, q_min=0.0):
     stressors that change (what the aging model's chunk update applies over a chunk). The
     slope is infinite at ``q = 0``: ``q_min`` (e.g. :func:`power_law_value` at one day) caps it.
     """
-    return power_law_slope(ops.fmax(q_cal, q_min), k_cal, p.aging.pcal, ops) / 86400.0
+    return power_law_slope(ops.fmax(q_cal, q_min), k_cal, p.aging.pcal, ops) / SECONDS_PER_DAY
 
 
 def cycle_fade_rate(q_cyc, k_cyc, current, p, ops=SCALAR, q_min=0.0):
@@ -264,7 +340,8 @@ def cycle_fade_rate(q_cyc, k_cyc, current, p, ops=SCALAR, q_min=0.0):
 def calendar_resistance_rate(temperature, soc, p, ops=SCALAR):
     """Relative resistance growth per second while resting [1/s] (Naumann et al. 2018)."""
     r = p.aging_resistance
-    arrhenius = ops.exp(-r.calendar_activation_energy / 8.314462618 * (1.0 / temperature - 1.0 / 298.15))
+    arrhenius = ops.exp(-r.calendar_activation_energy / GAS_CONSTANT
+                        * (1.0 / temperature - 1.0 / NAUMANN_REFERENCE_TEMPERATURE))
     return r.calendar_k * arrhenius * (r.calendar_soc_c * (soc - 0.5) ** 2 + r.calendar_soc_d)
 
 
@@ -273,3 +350,21 @@ def cycle_resistance_per_efc(crate, dod, p, ops=SCALAR):
     r = p.aging_resistance
     rate_term = ops.fmax(r.cycle_a * crate + r.cycle_b, 0.0)
     return 0.01 * rate_term * (r.cycle_dod_e * (dod - 0.5) ** 3 + r.cycle_dod_f)
+
+
+def fade_rates(q_cal, q_cyc, temperature, soc, current, dod, crate, p, ops=SCALAR):
+    """(dq_cal/dt, dq_cyc/dt) [1/s]: the capacity-fade laws in their rate ("virtual time") form.
+
+    At cell ``temperature`` [K] and ``soc`` [1] with ``current`` [A] flowing, the aging states
+    ``q_cal``, ``q_cyc`` [1] so far and the cycle stressors ``dod`` [1] and ``crate`` [1/h] (None:
+    the C-rate of ``current`` itself). Near ``q = 0`` the slopes are capped at their value after one
+    day (calendar) and one EFC (cycle). What a controller or an estimator integrates; the twin's
+    aging model applies the same laws per chunk in closed form (:func:`power_law_increment`), and
+    the two agree within a few percent of a day's fade (Jensen's inequality on the convex laws).
+    """
+    k_cal = calendar_rate(temperature, graphite_potential(soc, p, ops), p, ops)
+    rate_cal = calendar_fade_rate(q_cal, k_cal, p, ops, power_law_value(k_cal, 1.0, p.aging.pcal, ops))
+    crate = c_rate(current, p, ops) if crate is None else crate
+    k_cyc = cycle_rate(dod, crate, cycle_temperature_factor(temperature, p, ops), p)
+    rate_cyc = cycle_fade_rate(q_cyc, k_cyc, current, p, ops, power_law_value(k_cyc, 1.0, p.aging.pcyc, ops))
+    return rate_cal, rate_cyc

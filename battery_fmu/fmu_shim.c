@@ -6,6 +6,21 @@
  * and returns normally. This shim forwards every call to the pythonfmu binary
  * (BatteryTwin_pythonfmu.so beside it), watches the log, and returns fmi2Error from any call
  * during which an error was logged, so hosts see the status the FMI standard prescribes.
+ *
+ * Two more jobs, both about the process the FMU lives in:
+ * - A C host (Simulink, AMESIM, a test harness) has no Python: the pythonfmu binary needs
+ *   libpython's symbols in the global namespace before it is loaded. The shim loads libpython
+ *   itself with RTLD_GLOBAL: the library recorded at build time (EVTWIN_LIBPYTHON), else the
+ *   one under $PYTHONHOME/lib, else the one of the `python3` on PATH, all with the soname of
+ *   the build's Python (EVTWIN_LIBPYTHON_SONAME), so no host needs LD_PRELOAD.
+ * - pythonfmu 0.7.0 releases its global interpreter state twice at exit: once from the
+ *   __cxa_atexit handler of the global's destructor, then again from its library destructor
+ *   (finalizePythonInterpreter in .fini_array), which by then decrements a count inside a freed
+ *   block and corrupts the heap ("corrupted double-linked list" later at exit). Registering
+ *   finalizePythonInterpreter with __cxa_atexit after the library is loaded makes it run first
+ *   (exit handlers run in reverse order of registration): it releases the state once, properly,
+ *   and leaves an empty pointer for the two later releases. The library is never unmapped (it
+ *   has STB_GNU_UNIQUE symbols), so the function pointer stays valid until exit.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -23,19 +38,75 @@ typedef struct {
     int error_logged;            /* an fmi2Error or worse was logged during the current call */
 } Shim;
 
+#ifndef EVTWIN_LIBPYTHON
+#define EVTWIN_LIBPYTHON ""
+#endif
+#ifndef EVTWIN_LIBPYTHON_SONAME
+#define EVTWIN_LIBPYTHON_SONAME "libpython3.so"
+#endif
+
+extern int __cxa_atexit(void (*func)(void *), void *arg, void *dso_handle);
+
 static void *inner_library = NULL;
+static char load_error[2048] = "";
+
+static int try_libpython(const char *path) {
+    if (!path || !*path) return 0;
+    if (dlopen(path, RTLD_NOW | RTLD_GLOBAL)) return 1;
+    snprintf(load_error, sizeof(load_error), "%s", dlerror());
+    return 0;
+}
+
+/* libpython of the `python3` on PATH, if it has the build's soname. */
+static int try_libpython_on_path(void) {
+    char path[4096] = "";
+    FILE *p = popen("python3 -c \"import os, sysconfig as s; "
+                    "print(os.path.join(s.get_config_var('LIBDIR') or '', s.get_config_var('INSTSONAME') or ''))\""
+                    " 2>/dev/null", "r");
+    if (!p) return 0;
+    if (!fgets(path, sizeof(path), p)) path[0] = '\0';
+    pclose(p);
+    path[strcspn(path, "\n")] = '\0';
+    const char *base = strrchr(path, '/');
+    if (!base || strcmp(base + 1, EVTWIN_LIBPYTHON_SONAME) != 0) return 0;
+    return try_libpython(path);
+}
+
+/* Make libpython's symbols global unless the host already has them (a Python host does). */
+static int ensure_libpython(void) {
+    if (dlsym(RTLD_DEFAULT, "Py_IsInitialized")) return 1;
+    if (try_libpython(EVTWIN_LIBPYTHON)) return 1;
+    const char *home = getenv("PYTHONHOME");
+    if (home && *home) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/lib/%s", home, EVTWIN_LIBPYTHON_SONAME);
+        if (try_libpython(path)) return 1;
+    }
+    if (try_libpython_on_path()) return 1;
+    snprintf(load_error + strlen(load_error), sizeof(load_error) - strlen(load_error),
+             "%slibpython (%s) not found: tried %s, $PYTHONHOME/lib and the python3 on PATH",
+             load_error[0] ? "; " : "", EVTWIN_LIBPYTHON_SONAME,
+             EVTWIN_LIBPYTHON[0] ? EVTWIN_LIBPYTHON : "(none recorded)");
+    return 0;
+}
 
 static void *inner_symbol(const char *name) {
     if (!inner_library) {
         Dl_info info;
         char path[4096];
+        if (!ensure_libpython()) return NULL;
         if (!dladdr((void *)&inner_symbol, &info) || !info.dli_fname) return NULL;
         strncpy(path, info.dli_fname, sizeof(path) - 64);
         path[sizeof(path) - 64] = '\0';
         char *slash = strrchr(path, '/');
         strcpy(slash ? slash + 1 : path, "BatteryTwin_pythonfmu.so");
         inner_library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (!inner_library) return NULL;
+        if (!inner_library) {
+            snprintf(load_error, sizeof(load_error), "%s", dlerror());
+            return NULL;
+        }
+        void (*finalize)(void) = (void (*)(void))dlsym(inner_library, "finalizePythonInterpreter");
+        if (finalize) __cxa_atexit((void (*)(void *))finalize, NULL, NULL);
     }
     return dlsym(inner_library, name);
 }
@@ -83,7 +154,7 @@ fmi2Component fmi2Instantiate(fmi2String instanceName, fmi2Type fmuType, fmi2Str
     if (!fn) {
         if (functions && functions->logger)
             functions->logger(functions->componentEnvironment, instanceName, fmi2Fatal, "logStatusFatal",
-                              "cannot load BatteryTwin_pythonfmu.so next to the FMU binary: %s", dlerror());
+                              "cannot load BatteryTwin_pythonfmu.so next to the FMU binary: %s", load_error);
         return NULL;
     }
     Shim *s = (Shim *)calloc(1, sizeof(Shim));

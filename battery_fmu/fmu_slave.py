@@ -19,7 +19,7 @@ from pythonfmu.variables import Boolean, Integer, Real, String
 
 from battery_fmu.interface import INTERFACE, PACK_ATTRIBUTE
 from battery_fmu.model import BatteryPack, InputError
-from battery_fmu.parameters import ParameterError, load_parameters, scaled_to_capacity
+from battery_fmu.parameters import ParameterError, load_cell
 
 _CAUSALITY = {"input": Fmi2Causality.input, "output": Fmi2Causality.output, "parameter": Fmi2Causality.parameter}
 _TYPES = {"Real": Real, "Integer": Integer, "Boolean": Boolean, "String": String}
@@ -69,9 +69,7 @@ class BatteryTwin(Fmi2Slave):
         # Never raise out of a slave method: pythonfmu turns exceptions into fmi2Fatal and then
         # frees the slave twice. Log with fmi2Error instead; the FMU's shim returns fmi2Error.
         try:
-            params = self._parameters()
-            if self.capacity_Ah != params.capacity_ah:
-                params = scaled_to_capacity(params, self.capacity_Ah * 3600.0)
+            params = self._parameters(self.capacity_Ah)
             self.pack = BatteryPack(params, n_series=self.n_series, n_parallel=self.n_parallel, soc=self.SOC_init,
                                     soh=self.SOH_init, temperature=self.T_init,
                                     coolant_connected=bool(self.coolant_connected), warn=self._warn)
@@ -85,14 +83,11 @@ class BatteryTwin(Fmi2Slave):
         self._failure = message
         self.log(message, Fmi2Status.error)
 
-    def _parameters(self):
+    def _parameters(self, capacity_Ah=None):
         # Resolve parameter files inside this FMU's own resources: in a Python host the package's
         # modules may be shared with another FMU instance (or the host) whose files live elsewhere.
-        if self.resources and "/" not in self.parameter_set and not self.parameter_set.endswith(".toml"):
-            path = Path(self.resources) / "battery_fmu" / "params" / f"{self.parameter_set}.toml"
-            if path.exists():
-                return load_parameters(path)
-        return load_parameters(self.parameter_set)
+        own = Path(self.resources) / "battery_fmu" / "params" if self.resources else None
+        return load_cell(self.parameter_set, capacity_Ah, directory=own)
 
     def do_step(self, current_time: float, step_size: float) -> bool:
         if self._failure:

@@ -265,6 +265,25 @@ def load_parameters(name_or_path: str | Path = DEFAULT_CELL) -> CellParameters:
     return params
 
 
+def load_cell(parameter_set: str | Path = DEFAULT_CELL, capacity_Ah: float | None = None,
+              directory: str | Path | None = None) -> CellParameters:
+    """The cell every user of a pack's parameters steps: ``parameter_set`` (a name or a ``.toml`` path)
+    scaled to ``capacity_Ah`` [A h] when given and different from the set's own capacity.
+
+    ``directory``: where to look for a named set first (an FMU's own ``resources``), before
+    :data:`PARAMS_DIR`. The one loader of the twin (FMU and in-process unit) and of its predictors.
+    """
+    name = str(parameter_set)
+    if directory is not None and "/" not in name and not name.endswith(".toml"):
+        local = Path(directory) / f"{name}.toml"
+        if local.exists():
+            parameter_set = local
+    params = load_parameters(parameter_set)
+    if capacity_Ah is not None and float(capacity_Ah) * 3600.0 != params.capacity:
+        params = scaled_to_capacity(params, float(capacity_Ah) * 3600.0)
+    return params
+
+
 def scaled_to_capacity(params: CellParameters, capacity: float) -> CellParameters:
     """The same cell design at another nominal ``capacity`` [C].
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from battery_fmu.interface import INTERFACE, PACK_ATTRIBUTE
 from battery_fmu.model import BatteryPack, InputError
-from battery_fmu.parameters import ParameterError, load_parameters, scaled_to_capacity
+from battery_fmu.parameters import ParameterError, load_cell
 from cosim.errors import SimulationError
 from cosim.unit import Port, Unit
 
@@ -60,9 +60,7 @@ class BatteryUnit(Unit):
     def setup(self, start_time: float) -> None:
         p = self._params
         try:
-            params = load_parameters(p["parameter_set"])
-            if float(p["capacity_Ah"]) * 3600.0 != params.capacity:
-                params = scaled_to_capacity(params, float(p["capacity_Ah"]) * 3600.0)
+            params = load_cell(p["parameter_set"], p["capacity_Ah"])
             self.pack = BatteryPack(params, n_series=p["n_series"], n_parallel=p["n_parallel"], soc=p["SOC_init"],
                                     soh=p["SOH_init"], temperature=p["T_init"],
                                     coolant_connected=bool(p["coolant_connected"]))

@@ -22,7 +22,7 @@ from ctypes import byref, c_bool, c_double, c_size_t, c_uint, c_void_p
 from pathlib import Path
 
 from cosim.fmu import FMUUnit
-from cosim.fmu_build import build
+from fmus.build_c import build
 
 PLATE = ("CoolingPlate", "thermal_port.Q_flow", "coolant_out.T", 1000.0)
 SENSOR = ("TempSensor3", "In1", "Out1", 300.0)

@@ -151,6 +151,8 @@ def _print_table(exp, rows: list[dict], paths: dict) -> None:
         for key, _, fmt in COLUMNS:
             if key == "missed_departures":
                 cells.append(f"{r['missed_departures']} / {r['departures']}")
+            elif r[key] is None:
+                cells.append("too short to project")
             else:
                 cells.append(fmt.format(r[key]))
         baseline = r is rows[0]

@@ -48,26 +48,21 @@ from cosim.unit import INPUT, OUTPUT, PARAMETER, Port
 
 log = logging.getLogger(__name__)
 
-
-def _load_ipopt_first() -> None:
-    """Load CasADi's IPOPT plugin now, before any FMU binary is loaded into the process.
-
-    With a pythonfmu FMU (the battery twin) loaded first, a process that then runs IPOPT aborts
-    at exit about one time in four ("corrupted double-linked list", after all its work is done);
-    with IPOPT loaded first, never in 40 runs. Importing this module (the unit type registry does,
-    while a scenario is checked and before its FMUs are loaded) takes care of the order.
-    """
-    import casadi
-
-    casadi.load_nlpsol("ipopt")
-
-
-_load_ipopt_first()
-
 OBJECTIVES = ("overnight", "fast")
 CRATE_STRESSORS = ("chunk", "current")
 #: Below this time to departure [s] the plan is not worth solving: charge as CC-CV.
 MIN_HORIZON = 300.0
+#: SOC [1] a plan may end short of its target (IPOPT's constraint tolerance, the clipping of currents
+#: under OFF_CURRENT) that the step reaching the target adds, above the planned current; a larger
+#: remainder is left to the plan, whose current keeps the temperature and voltage limits.
+LANDING_TOLERANCE = 1e-3
+#: A planned current under this [A] is read as off: an interior-point solution sits a hair inside its
+#: bounds (IPOPT's bound push, 1e-6 of a current scale of 100 A), never exactly on zero.
+OFF_CURRENT = 0.05
+#: The first guess charges at this fraction of the CC current: the CC current is the power limit at
+#: the terminal voltage last read, and the plan checks the power at the (higher) voltage at an
+#: interval's end, where 3 % covers the voltage rise of a charge to full.
+FIRST_GUESS_FRACTION = 0.97
 
 
 class AgingObserver:
@@ -86,19 +81,18 @@ class AgingObserver:
         self._soc: float | None = None
 
     def update(self, soc: float, temperature: float, soh: float, h: float, dod: float, crate: float) -> None:
+        """Integrate the fade rates over a step of ``h`` [s] that ended at ``soc`` [1] and ``temperature``
+        [K], with the battery's relative capacity ``soh`` and the chunk stressors ``dod``, ``crate``."""
         p = self.p
         if self.q_cal is None:
             self.q_cal = max(1.0 - soh, 0.0)
-        k_cal = eq.calendar_rate(temperature, eq.graphite_potential(soc, p), p)
-        q_floor = eq.power_law_value(k_cal, 1.0, p.aging.pcal)
-        self.q_cal += eq.calendar_fade_rate(self.q_cal, k_cal, p, SCALAR, q_floor) * h
-        if self._soc is not None and soc != self._soc:
-            efc = abs(soc - self._soc) * soh / 2.0
-            k_cyc = eq.cycle_rate(dod, crate, eq.cycle_temperature_factor(temperature, p), p)
-            slope = eq.power_law_slope(
-                max(self.q_cyc, eq.power_law_value(k_cyc, 1.0, p.aging.pcyc)), k_cyc, p.aging.pcyc
-            )
-            self.q_cyc += slope * efc
+        moved = abs(soc - self._soc) if self._soc is not None else 0.0
+        # The current that moved the SOC that far: the cycle rate counts charge against the nominal capacity.
+        current = moved * soh * p.capacity / h if h > 0.0 else 0.0
+        rate_cal, rate_cyc = eq.fade_rates(self.q_cal, self.q_cyc, temperature, soc, current, dod, crate, p)
+        self.q_cal += rate_cal * h
+        if moved > 0.0 and h > 0.0:
+            self.q_cyc += rate_cyc * h
         self._soc = soc
 
 
@@ -421,9 +415,11 @@ class MPCCharger(CCCVCharger):
         limit = min(self.I_charge_max, self.cc_current())
         current = min(planned, limit)
         if self._coulomb_gain > 0.0 and h > 0.0:
-            # Within one step of the target: land on it now (what is left is below the plan's tolerance).
+            # Never past the target; and where the plan ends a hair short of it (within its tolerance),
+            # land on it in this step rather than leave the rest for a step of its own.
             needed = (self.target_soc - self.SOC) / (self._coulomb_gain * h)
-            current = needed if needed <= limit else min(current, needed)
+            short = (needed - current) * self._coulomb_gain * h
+            current = needed if needed <= limit and short <= LANDING_TOLERANCE else min(current, needed)
         return max(current, 0.0)
 
     def _planned_current(self, now: float, h: float) -> float | None:
@@ -474,9 +470,8 @@ class MPCCharger(CCCVCharger):
             live = min(n, max(1, math.ceil(left / res - 1e-9)))
             dts = np.concatenate([np.full(live, left / live), np.full(n - live, DEAD_INTERVAL)])
         # Charge at (just under) the CC current, as late as possible (overnight) or at once (fast): close
-        # to the optimum and inside the power limit, which the plan checks at the (higher) voltage at an
-        # interval's end.
-        i_cc = 0.97 * min(self.cc_current() or self._current_max(), self._current_max())
+        # to the optimum and inside the power limit.
+        i_cc = FIRST_GUESS_FRACTION * min(self.cc_current() or self._current_max(), self._current_max())
         need = max(self.target_soc - self.SOC, 0.0) * self.SOH_capacity * self.pack_capacity()
         guess = np.zeros(n)
         order = range(n - 1, -1, -1) if self.objective == "overnight" else range(n)
@@ -554,8 +549,7 @@ class MPCCharger(CCCVCharger):
                 1e3 * self.time_budget,
             )
             return False
-        # An interior-point solution sits a hair inside its bounds: read what is under 0.05 A as off.
-        self._plan = (now, dts, np.where(solution.current < 0.05, 0.0, solution.current))
+        self._plan = (now, dts, np.where(solution.current < OFF_CURRENT, 0.0, solution.current))
         self.soc_departure = solution.soc_end
         self.last_solution = solution
         return True

@@ -79,6 +79,8 @@ class Solution:
     dts: np.ndarray  # interval lengths [s]
     cost: float
     fade: float = 0.0  # predicted capacity loss over the horizon [1]
+    # The program's own vectors at the solution (scaled variables, parameters, multipliers), for checks.
+    raw: dict | None = None
 
     @property
     def soc_end(self) -> float:
@@ -178,6 +180,22 @@ class ChargingProblem:
         self._warm: dict | None = None
         self._ca = ca
         self._simulator = model.function(crate_from_current).mapaccum("simulate", n)
+
+    def program(self):
+        """The program as a CasADi Function ``(w, p) -> (f, g)`` of the scaled variables and parameters."""
+        nlp = self._nlp
+        return self._ca.Function("program", [nlp["x"], nlp["p"]], [nlp["f"], nlp["g"]])
+
+    def variables(self, currents, states) -> np.ndarray:
+        """The scaled variable vector ``w`` for pack ``currents`` [A, N] and cell ``states`` (NX x N, at the
+        interval ends), with the target's slack at zero. With a trailing axis of K plans (currents N x K,
+        states NX x N x K), the K vectors as columns."""
+        currents, states = np.asarray(currents, float), np.asarray(states, float)
+        extra = currents.shape[1:]
+        shape = (NX, 1) + (1,) * len(extra)
+        z = (states - np.reshape(STATE_OFFSET, shape)) / np.reshape(STATE_SCALE, shape)
+        z = np.swapaxes(z, 0, 1).reshape((NX * self.n, *extra))  # interval by interval
+        return np.concatenate([currents / self.current_scale, z, np.zeros((1, *extra))])
 
     def prepare(self, time_budget: float) -> None:
         """Create the cold- and warm-start solver instances now (IPOPT set-up is not a solve)."""
@@ -330,6 +348,16 @@ class ChargingProblem:
             dts=dts,
             cost=float(result["f"]),
             fade=float(self._fade(w, pvec)),
+            raw={
+                "w": w,
+                "p": pvec,
+                "lam_x": np.asarray(result["lam_x"]).ravel(),
+                "lam_g": np.asarray(result["lam_g"]).ravel(),
+                "lbx": lbx,
+                "ubx": ubx,
+                "lbg": lbg,
+                "ubg": ubg,
+            },
         )
 
     def _shifted_multipliers(self, shift: int) -> dict[str, np.ndarray]:

@@ -8,7 +8,6 @@ dependencies inside the command, which keeps ``evtwin --help`` instant.
 
 from __future__ import annotations
 
-import os
 import sys
 from importlib.metadata import entry_points
 
@@ -80,39 +79,7 @@ _add_engine_commands()
 
 
 def main() -> None:
-    # One BLAS thread: the engine's linear algebra is tiny, and OpenBLAS's worker threads have
-    # aborted the interpreter at exit after FMU libraries were loaded into the process. Must be
-    # set before numpy loads, which the commands do lazily.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    try:
-        cli(prog_name="evtwin")
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    leave(code)
-
-
-def leave(code) -> None:
-    """Exit with ``code`` once output is flushed, skipping the native libraries' teardown.
-
-    Everything a command writes is closed by then. A process that has loaded FMU binaries next to
-    numpy, CasADi and torch sometimes aborts in the C libraries' exit handlers ("free(): corrupted
-    unsorted chunks", a few runs in ten): after a successful run, that would turn exit status 0
-    into 134. Python-level clean-up (atexit handlers, logging) still runs first.
-    """
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    import atexit
-    import logging
-
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    cli(prog_name="evtwin")
 
 
 if __name__ == "__main__":

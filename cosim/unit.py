@@ -18,7 +18,9 @@ Life cycle, in the order the master calls it::
 
 All values crossing the protocol are floats in the port's declared unit (Booleans as
 0.0/1.0). Units that can roll back set ``can_save_state`` and implement
-``save_state``/``restore_state``.
+``save_state``/``restore_state``. What the master may assume about a unit (``steps_ahead``,
+``direct_feedthrough``, ``static``, ``can_vary_step``) is declared on :class:`Unit`, with defaults
+that fit a unit which declares nothing.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ class Port:
 
     def __post_init__(self) -> None:
         if self.causality not in CAUSALITIES:
-            raise ValueError(f"port {self.name!r}: causality must be one of {CAUSALITIES} (got {self.causality!r})")
+            raise ValueError(
+                f"port {self.name!r}: causality must be one of {CAUSALITIES} (got {self.causality!r})"
+            )
 
 
 class Unit(ABC):
@@ -78,6 +82,14 @@ class Unit(ABC):
     can_save_state: ClassVar[bool] = False
     #: False for units that only run at one communication step (e.g. fixed-step exports).
     can_vary_step: ClassVar[bool] = True
+    #: True for units whose outputs depend on time alone (sources, the usage schedule): the master
+    #: steps them first in each macro step, their outputs hold over it, and they take no inputs.
+    steps_ahead: ClassVar[bool] = False
+    #: False when no output depends on an input of the same step (the outputs are the unit's
+    #: state): a connection from such a unit neither orders the units nor closes an algebraic loop.
+    direct_feedthrough: ClassVar[bool] = True
+    #: True for units whose outputs never change (constants): set up and read once, never stepped.
+    static: ClassVar[bool] = False
 
     #: Instance name given by the scenario; set by the engine.
     name: str = ""
@@ -153,7 +165,9 @@ class PythonUnit(Unit):
         known = {p.name: p for p in self.ports() if p.causality == PARAMETER}
         for name, value in parameters.items():
             if name not in known:
-                raise KeyError(f"{type(self).__name__} has no parameter {name!r}; parameters: {sorted(known)}")
+                raise KeyError(
+                    f"{type(self).__name__} has no parameter {name!r}; parameters: {sorted(known)}"
+                )
             setattr(self, name, value)
 
     def bind(self, inputs: Sequence[str], outputs: Sequence[str]) -> None:

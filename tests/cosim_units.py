@@ -88,7 +88,7 @@ class Follower(PythonUnit):
 
 
 class Failing(PythonUnit):
-    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told (or raises in set-up: ``how="setup"``)."""
+    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told."""
 
     PORTS = (Port("y", OUTPUT, "1", max=10.0),)
 
@@ -140,11 +140,38 @@ class StandInCharger(PythonUnit):
         self.I_charge = state
 
 
-class Beacon(PythonUnit):
-    """Outputs the time [s] and publishes the end of each step in a small file (through mmap), so that
-    a test that kills the process knows how far the run got."""
+class ClockWithInput(PythonUnit):
+    """A time source that (wrongly) declares an input: the wiring checks refuse to feed it."""
 
-    PORTS = (Port("t", OUTPUT, "s", "end of the last step"),)
+    PORTS = (Port("u", INPUT, "W", "nothing may feed this"), Port("t", OUTPUT, "s", "time"))
+    steps_ahead = True
+    direct_feedthrough = False
+
+    def setup(self, start_time):
+        self.t = start_time
+
+    def do_step(self, t, h):
+        self.t = t + h
+
+
+class NotAUnit:
+    """Has ports but is no :class:`~cosim.unit.Unit`: the validator and the master refuse it."""
+
+    def ports(self):
+        return (Port("y", OUTPUT, "1"),)
+
+
+class Beacon(PythonUnit):
+    """Integrates ``u`` like :class:`Integrator` (keeping no history), outputs the time [s], and
+    publishes the end of each step in a small file (through mmap), so that a test that kills the
+    process knows how far the run got."""
+
+    PORTS = (
+        Port("u", INPUT, "W", "rate"),
+        Port("x", OUTPUT, "J", "integral of u"),
+        Port("t", OUTPUT, "s", "end of the last step"),
+    )
+    direct_feedthrough = False
 
     def __init__(self, file: str):
         super().__init__()
@@ -160,8 +187,10 @@ class Beacon(PythonUnit):
         self._map = mmap.mmap(self._fh.fileno(), 8)
         self._pack = struct.Struct("d").pack_into
         self.t = start_time
+        self.x = 0.0
 
     def do_step(self, t, h):
+        self.x += self.u * h
         self.t = t + h
         self._pack(self._map, 0, self.t)
 
@@ -176,3 +205,30 @@ def beacon_time(file) -> float:
 
     with open(file, "rb") as fh:
         return struct.unpack("d", fh.read(8))[0]
+
+
+class InterruptedInside(PythonUnit):
+    """Like a Python FMU hit by Ctrl-C: the KeyboardInterrupt raised inside its step is caught
+    there and comes out as an error of the unit (at ``at`` [s])."""
+
+    PORTS = (Port("y", OUTPUT, "1"),)
+
+    def __init__(self, at: float):
+        super().__init__()
+        self.at = at
+
+    def setup(self, start_time):
+        self.y = 0.0
+
+    def do_step(self, t, h):
+        import os
+        import signal
+
+        if t + h >= self.at:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(10**6):  # the handler runs here, inside the step
+                    pass
+            except KeyboardInterrupt:
+                raise RuntimeError("FMU failure (fatal)") from None
+        self.y = t + h

@@ -15,8 +15,8 @@ SLAVES = Path(__file__).parent / "slaves"
 
 @pytest.fixture(scope="session")
 def c_fmus(tmp_path_factory) -> dict[str, Path]:
-    """``{name: path}`` of the C FMUs, built with ``cosim.fmu_build.build`` into a temp folder."""
-    from cosim.fmu_build import build
+    """``{name: path}`` of the C FMUs, built with ``fmus.build_c.build`` into a temp folder."""
+    from fmus.build_c import build
 
     return {path.stem: path for path in build(out_dir=tmp_path_factory.mktemp("c_fmus"))}
 

@@ -1,5 +1,7 @@
 """The equations: published reference values, and the same numbers from every math backend."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -62,13 +64,30 @@ def test_rate_forms_integrate_to_the_power_laws():
         k_cal * pcal / 86400.0)
 
 
-def test_thermal_transition_equals_the_pack_models_exact_step():
-    from battery_fmu.model import ThermalStep
+def test_thermal_transition_equals_the_matrix_exponential_also_for_a_repeated_eigenvalue():
+    from dataclasses import replace
+
+    from scipy.linalg import expm
+
+    def expected(dt, kb, p):
+        return expm(np.array(eq.thermal_matrix(kb, p)).reshape(2, 2) * dt).ravel()
 
     for dt, kb in ((1.0, 0.5), (600.0, 0.5), (3600.0, 3.5), (86400.0, 0.5)):
-        step = ThermalStep(dt, kb, P)
-        assert eq.thermal_transition(dt, kb, P) == pytest.approx((step.m11, step.m12, step.m21, step.m22),
-                                                                 rel=1e-9, abs=1e-15)
+        assert eq.thermal_transition(dt, kb, P) == pytest.approx(expected(dt, kb, P), rel=1e-9, abs=1e-15)
+    # Both nodes isolated (no conductance anywhere): A = 0, a doubly repeated eigenvalue 0, exp(A dt) = I.
+    isolated = replace(P, conductance_cell_housing=0.0)
+    assert eq.thermal_eigenvalues(0.0, isolated) == (0.0, 0.0)
+    assert eq.thermal_transition(3600.0, 0.0, isolated) == (1.0, 0.0, 0.0, 1.0)
+    # Equal diagonal entries and a tiny coupling: eigenvalues -k/c +/- 1e-9 k/c, the series branch.
+    k, c = 0.5, 1000.0
+    near = replace(P, mass=c / P.specific_heat, housing_heat_capacity=c * 1e18, conductance_cell_housing=k)
+    kb = k * (1e18 - 1.0)  # a22 = -(k + kb) / c2 = -k / c = a11
+    mean, gap = eq.thermal_eigenvalues(kb, near)
+    assert gap <= eq.REPEATED_EIGENVALUE_GAP * abs(mean)
+    for dt in (1.0, 600.0, 86400.0):
+        exact = expected(dt, kb, near)
+        assert eq.thermal_transition(dt, kb, near) == pytest.approx(exact, rel=1e-9, abs=1e-12)
+        assert all(math.isfinite(m) for m in eq.thermal_transition(dt, kb, near))
     # And it integrates the derivatives: a fine explicit integration lands on the same temperatures.
     heat, t_amb, kb, dt = 12.0, 300.0, 0.5, 900.0
     steady = eq.thermal_steady_state(heat, t_amb, kb, P)
@@ -102,7 +121,9 @@ def evaluate(ops, soc, temp, current):
             ua, eq.calendar_rate(t, ua, P, ops), eq.cycle_temperature_factor(t, P, ops),
             eq.calendar_resistance_rate(t, s, P, ops), eq.cycle_resistance_per_efc(abs(i) / 220.0, s, P, ops),
             eq.power_law_slope(0.01 + 0.01 * s, 4.9e-4, 0.526, ops), eq.rc_decay(10.0, P.tau1, ops),
-            eq.hysteresis_after(0.01 * s, eq.hysteresis_target(i, s, P, ops), 0.5), eq.rc_joule_heat(1e-3 * s, r1),
+            eq.hysteresis_after(0.01 * s, eq.hysteresis_target(i, s, P, ops), 0.5),
+            eq.rc_step_heat(1e-3 * s, 2e-3 * s, i, r1, P.tau1, 0.3, 10.0),
+            *eq.fade_rates(0.01 * s + 1e-3, 0.005 * s + 1e-3, t, s, i, 0.5, None, P, ops),
             eq.c_rate(i, P, ops), eq.power_law_value(4.9e-4, 1.0 + 10.0 * s, 0.526, ops),
             eq.calendar_fade_rate(0.01 * s, eq.calendar_rate(t, ua, P, ops), P, ops, q_min=1e-4),
             eq.cycle_fade_rate(0.01 * s, 2.2e-4, i, P, ops, q_min=1e-5),

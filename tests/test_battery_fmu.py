@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -236,10 +235,9 @@ def test_the_fmu_runs_in_a_plain_c_host(fmu_path, description, tmp_path):
     unzipped = Path(extract(str(fmu_path), unzipdir=str(tmp_path / "fmu")))
     binary = unzipped / "binaries" / "linux64" / "BatteryTwin.so"
     resources = (unzipped / "resources").as_uri()
-    libpython = Path(sysconfig.get_config_var("LIBDIR")) / sysconfig.get_config_var("INSTSONAME")
-    # Only CPython itself: the model needs nothing beyond the standard library.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.update(LD_PRELOAD=str(libpython), PYTHONHOME=sys.base_prefix)
+    # Only CPython itself: the model needs nothing beyond the standard library. No LD_PRELOAD and no
+    # PYTHONHOME: the FMU's shim loads the libpython recorded when it was built.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON") and k != "LD_PRELOAD"}
     vr = {v.name: v.valueReference for v in description.modelVariables}
     args = [str(exe), str(binary), resources, description.guid, "180", "10.0", "40000",
             str(vr["P_load"]), str(vr["SOC"]), str(vr["V_terminal"]), str(vr["T_cell"])]
@@ -277,3 +275,12 @@ def test_two_builds_from_different_sources_run_their_own_code_in_one_process(fmu
     results = [simulate_fmu(str(path), stop_time=10.0, output_interval=10.0, output=["T_cell"])
                for path in (fmu_path, other, fmu_path)]
     assert [r["T_cell"][0] for r in results] == [298.15, 288.15, 298.15]
+
+
+def test_a_process_that_ran_the_fmu_and_then_ipopt_exits_normally(fmu_path):
+    # pythonfmu 0.7.0 released its interpreter state twice at exit; the shim makes the release happen once.
+    script = Path(__file__).parents[1] / "scripts" / "repro_exit_abort.py"
+    for _ in range(3):
+        done = subprocess.run([sys.executable, str(script), "--child", "--fmu", str(fmu_path)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]

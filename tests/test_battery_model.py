@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from battery_fmu import equations as eq
-from battery_fmu.model import BatteryPack, InputError, ThermalStep
+from battery_fmu.model import BatteryPack, InputError
 from battery_fmu.ops import Table1D
 from battery_fmu.parameters import load_parameters
 
@@ -177,11 +177,8 @@ def test_thermal_transition_matches_numerical_integration_of_the_derivatives():
     from scipy.integrate import solve_ivp
 
     kb = P.conductance_housing_ambient
-    step = ThermalStep(1800.0, kb, P)
     tc0, th0, tb, q = 320.0, 305.0, 290.0, 12.0
-    tc_ss, th_ss = eq.thermal_steady_state(q, tb, kb, P)
-    tc = tc_ss + step.m11 * (tc0 - tc_ss) + step.m12 * (th0 - th_ss)
-    th = th_ss + step.m21 * (tc0 - tc_ss) + step.m22 * (th0 - th_ss)
+    tc, th = eq.thermal_after(tc0, th0, *eq.thermal_steady_state(q, tb, kb, P), eq.thermal_transition(1800.0, kb, P))
     sol = solve_ivp(lambda t, y: eq.thermal_derivatives(y[0], y[1], tb, q, kb, P), (0, 1800.0), [tc0, th0],
                     rtol=1e-11, atol=1e-11)
     assert tc == pytest.approx(sol.y[0, -1], abs=1e-7)

@@ -275,16 +275,16 @@ def test_bad_settings_are_scenario_errors():
 
 
 def test_bridge_ports_and_outputs_meet_the_vehicle_contract(server):
-    from vehicle_contract import check_outputs, check_ports
+    from bridges.vehicle_contract import output_problems, port_problems
 
     unit = BeamNGUnit(port=server.port, driver="ai")
-    check_ports(unit)
+    assert port_problems(unit) == []
     unit.bind([], [])
     unit.setup(0.0)
     try:
-        check_outputs(unit)
+        assert output_problems(unit) == []
         for k in range(30):
             unit.do_step(float(k), 1.0)
-            check_outputs(unit)
+            assert output_problems(unit) == []
     finally:
         unit.terminate()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from cosim.errors import FMUCallError
 from cosim.fmu import FMUUnit
-from cosim.fmu_build import BuildError, build, find_sources
+from fmus.build_c import BuildError, build, find_sources
 
 pytest_plugins = ["fmu_fixtures"]  # the FMUs under test, built once per session
 
@@ -87,6 +88,22 @@ def test_build_rejects_a_description_without_cosimulation(tmp_path):
     ):
         build(tmp_path / "src", tmp_path / "out")
 
+
+
+def test_build_c_without_out_writes_into_the_current_folder_not_the_package(tmp_path):
+    import subprocess
+    import sys
+
+    import fmus
+
+    package = Path(fmus.__file__).parent
+    before = sorted(package.glob("*.fmu"))
+    done = subprocess.run(
+        [sys.executable, "-m", "cosim.cli", "fmus", "build-c"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "fmus").glob("*.fmu")) == ["CoolingPlate.fmu", "TempSensor3.fmu"]
+    assert sorted(package.glob("*.fmu")) == before
 
 # ---- CoolingPlate physics ------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from control.experiment import fade_per_year, load_experiment, policy_scenario, years_to
+from control.experiment import fade_per_year, load_experiment, policy_scenario, projected_years_to, years_to
 from cosim.cli import cli
 from cosim.errors import ScenarioError
 
@@ -45,6 +45,7 @@ def test_two_days_of_each_policy(experiment, tmp_path):
         assert r["departures"] == 1 and r["missed_departures"] == 0
         assert r["simulated_days"] == pytest.approx(2.0)
         assert 20.0 < r["peak_cell_temp_degC"] < 45.0
+        assert r["years_to_80"] is None  # two days are too short to project
     # Waiting keeps the SOC low for longer: less calendar fade for the timer and the MPC.
     assert rows["mpc"]["capacity_fade"] < rows["cccv_plug_in"]["capacity_fade"]
     assert rows["cccv_timer"]["capacity_fade"] < rows["cccv_plug_in"]["capacity_fade"]
@@ -109,6 +110,17 @@ def test_projected_years_to_80_percent_follow_the_power_law():
     fade = 0.012 * (days / (365 * 86400.0)) ** 0.6  # 1.2 % in the first year, exponent 0.6
     expected = (0.2 / 0.012) ** (1 / 0.6)
     assert years_to(0.8, days, fade) == pytest.approx(expected, rel=1e-9)
+
+
+def test_years_to_80_percent_are_not_projected_from_less_than_a_year():
+    import numpy as np
+
+    year = 365 * 86400.0
+    days = np.arange(1, 31) * 86400.0  # 30 days of a law that reaches 80 % after (0.2 / 0.012)^(1/0.526) years
+    assert projected_years_to(0.8, 30 / 365, days, 0.012 * (days / year) ** 0.526) is None
+    whole = np.arange(1, 366) * 86400.0
+    assert projected_years_to(0.8, 1.0, whole, 0.012 * (whole / year) ** 0.526) == pytest.approx(
+        (0.2 / 0.012) ** (1 / 0.526), rel=1e-9)
 
 
 def test_fade_per_year_of_a_short_run_is_projected_not_extrapolated():

@@ -322,17 +322,17 @@ def test_bad_settings_are_errors():
 
 
 def test_ev_unit_ports_and_outputs_meet_the_vehicle_contract():
-    from vehicle_contract import check_outputs, check_ports
+    from bridges.vehicle_contract import output_problems, port_problems
 
     unit = EVUnit(preset="atto3", cycle="city")
-    check_ports(unit)
+    assert port_problems(unit) == []
     unit.bind(["drive", "P_charge_max"], [p.name for p in unit.ports() if p.causality == "output"])
     unit.setup(0.0)
-    check_outputs(unit)
+    assert output_problems(unit) == []
     for k, (drive, limit) in enumerate([(1.0, 1e5)] * 300 + [(1.0, 0.0)] * 300 + [(0.0, 1e5)] * 3):
         unit.set_inputs([drive, limit])
         unit.do_step(float(k), 1.0)
-        check_outputs(unit)
+        assert output_problems(unit) == []
 
 
 def test_cycle_file_setting_reads_a_user_trace(tmp_path):

@@ -344,7 +344,7 @@ def test_logs_are_routed_to_their_own_instance(plate_fmu):
 
 
 def test_importing_the_adapter_does_not_import_fmpy():
-    code = "import sys, cosim.fmu, cosim.fmu_inspect, cosim.fmu_build; print('fmpy' in sys.modules)"
+    code = "import sys, cosim.fmu, cosim.fmu.inspect, fmus.build_c; print('fmpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

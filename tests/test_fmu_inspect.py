@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from cosim.cli import _Group
-from cosim.fmu_build import fmus
-from cosim.fmu_inspect import inspect
+from cosim.fmu.inspect import inspect
+from fmus.build_c import fmus
 
 pytest_plugins = ["fmu_fixtures"]  # the FMUs under test, built once per session
 
@@ -27,9 +27,9 @@ def evtwin():
 
 
 def test_commands_are_registered_as_plugins():
-    registered = {ep.name: ep.value for ep in entry_points(group="evtwin.commands")}
-    assert registered["inspect"] == "cosim.fmu_inspect:inspect"
-    assert registered["fmus"] == "cosim.fmu_build:fmus"
+    registered = {ep.name: ep for ep in entry_points(group="evtwin.commands")}
+    assert registered["inspect"].load() is inspect
+    assert registered["fmus"].load() is fmus
 
 
 def test_inspect_prints_variables_units_capabilities_and_hints(evtwin, plate_fmu):

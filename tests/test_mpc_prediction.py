@@ -133,5 +133,6 @@ def test_the_nlp_transition_is_the_same_prediction():
     out = model.interval(x0, 33.0, 900.0, 300.0, 0.95, AgingContext(0.02, 0.004, 0.5, 0.03), SCALAR, 1.1)
     sym = fn(x0, 33.0, 900.0, 300.0, 0.95, 1.1, 0.02, 0.004, 0.5, 0.03)
     np.testing.assert_allclose(np.array(sym[0]).ravel(), out.state, rtol=1e-12, atol=1e-15)
-    expected = [out.voltage_end, out.heat_loss, out.terminal_energy, out.fade_calendar, out.fade_cycle]
+    expected = [out.voltage_end, out.heat_loss, out.terminal_energy, out.fade_calendar, out.fade_cycle,
+                out.voltage_mean]
     np.testing.assert_allclose([float(v) for v in sym[1:]], expected, rtol=1e-12)

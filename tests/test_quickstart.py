@@ -74,7 +74,7 @@ def test_quickstart_as_shipped_builds_the_fmu_and_runs(tmp_path):
 
 def test_liquid_cooling_variant_couples_the_c_plate_fmu(tmp_path, battery_fmu):
     """The same day with the stand-in AMESIM/Simulink plate FMU: W out, degC back, converted on the way."""
-    from cosim.fmu_build import build_cooling_plate
+    from fmus.build_c import build_cooling_plate
 
     plate = build_cooling_plate(tmp_path / "fmus")
     text = (ROOT / "scenarios" / "quickstart_liquid_cooling.yaml").read_text(encoding="utf-8")

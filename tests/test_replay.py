@@ -237,15 +237,15 @@ def test_results_file_errors_name_what_is_missing(tmp_path):
 
 
 def test_replay_unit_ports_and_outputs_meet_the_vehicle_contract(tmp_path):
-    from vehicle_contract import check_outputs, check_ports
+    from bridges.vehicle_contract import output_problems, port_problems
 
     path = tmp_path / "log.jsonl"
     path.write_text("\n".join(json.dumps(sample(float(k), 80.0 - 20 * k, 300.0)) for k in range(8)))
     unit = LogReplayUnit(str(path))
-    check_ports(unit)
+    assert port_problems(unit) == []
     unit.bind([], [])
     unit.setup(0.0)
-    check_outputs(unit)
+    assert output_problems(unit) == []
     for k in range(10):
         unit.do_step(float(k), 1.0)
-        check_outputs(unit)
+        assert output_problems(unit) == []

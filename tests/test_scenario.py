@@ -145,7 +145,7 @@ def test_connection_into_an_output(tmp_path):
 def test_input_fed_twice(tmp_path):
     text = BASE + "  - {from: source.P, to: store.u}\n"
     assert problems(tmp_path, text) == [
-        "s.yaml:16 connections[1].to: 'store.u' is already fed by connections[0]; "
+        "s.yaml:16 connections[1].to: 'store.u' is already fed by 'source.P' (connections[0]); "
         "an input takes one connection"
     ]
 
@@ -164,7 +164,7 @@ def test_algebraic_loop_is_named_with_its_line(tmp_path):
         "s.yaml:6 connections[0]: algebraic loop a -> b -> a: each unit's outputs depend on its inputs "
         "within the same macro step; add 'delay: 1' to one of its connections, or set "
         "algorithm.loop: {solver: fixedpoint} "
-        "to iterate"
+        "to iterate (needs units that can save their state)"
     ]
 
 

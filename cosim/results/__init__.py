@@ -6,7 +6,8 @@ Layout::
     /signals/<unit>/<port>     float64, attrs: unit, causality, description, time (path of its /time dataset)
     /events/time, /events/name the events that fired
     root attrs                 format, status, scenario text and SHA-256, package versions, git commit,
-                               unit metadata (FMU GUIDs), start/end time, steps, wall time, real-time factor, ...
+                               unit metadata (FMU GUIDs), start/end time, steps, wall time,
+                               real-time factor, ...
 
 The writer (:mod:`cosim.results.writer`) flushes the file after every block of rows (a full
 buffer, or at most ``flush_seconds`` of work), in HDF5's SWMR mode: a run killed at any moment

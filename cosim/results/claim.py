@@ -40,7 +40,9 @@ class OutputClaim:
     def __init__(self, path: str | Path, force: bool = False):
         self.path = Path(path)
         if self.path.is_dir():
-            raise EvtwinError(f"output {str(self.path)!r} is a folder; name a file (e.g. {self.path / 'run.h5'})")
+            raise EvtwinError(
+                f"output {str(self.path)!r} is a folder; name a file (e.g. {self.path / 'run.h5'})"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:

@@ -24,6 +24,11 @@ RUN_NUMBERS: dict[str, type] = {
     "cpu_time": float,
     "real_time_factor": float,
 }
+#: What ``/progress`` holds (then the rows of each group, ``rows:<group>``): one small dataset
+#: written in place after each flush with a single write, so that a kill never leaves it half
+#: updated, and never ahead of the rows (the root attributes of the same names follow it).
+PROGRESS = ("end_time", "steps", "wall_time", "cpu_time", "real_time_factor", "events")
+
 #: Text root attributes of every file and their reserved size [bytes] (longer text is cut).
 RUN_TEXTS: dict[str, int] = {"status": 4096, "finished_at": 64, "stopped_by": 256}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cosim.results.format import RUN_NUMBERS, STATUS_RUNNING, write_attrs
+from cosim.results.format import PROGRESS, RUN_NUMBERS, STATUS_RUNNING, write_attrs
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,14 @@ def _fill(f, attrs, texts, datasets, compression, event_name_bytes) -> None:
         # Level 1 with byte shuffling: most of gzip's ratio on float64 signals at a fraction of its cost.
         opts["compression_opts"] = 1
     for spec in datasets:
-        ds = f.create_dataset(spec.name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(spec.chunk,), **opts)
+        ds = f.create_dataset(
+            spec.name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(spec.chunk,), **opts
+        )
         ds.attrs.update(spec.attrs)
+    groups = [spec.name.split("/", 1)[1] for spec in datasets if spec.name.startswith("time/")]
+    fields = [*PROGRESS, *(f"rows:{g}" for g in groups)]
+    progress = f.create_dataset("progress", data=[0.0] * len(fields), dtype="f8")  # contiguous, allocated
+    progress.attrs["fields"] = [x.encode() for x in fields]
     ev = f.create_group("events")
     ev.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(256,)).attrs["unit"] = "s"
     ev.create_dataset("name", shape=(0,), maxshape=(None,), dtype=f"S{event_name_bytes}", chunks=(256,))

@@ -126,7 +126,21 @@ def read_result(path: str | Path) -> Result:
     return result
 
 
+def _read_progress(f: Any, result: Result) -> dict[str, int]:
+    """The progress written after the last complete flush: attributes and rows per group."""
+    if "progress" not in f:
+        return {}
+    fields = [_plain(x) for x in f["progress"].attrs["fields"]]
+    values = dict(zip(fields, (float(v) for v in f["progress"][()]), strict=True))
+    for key in ("end_time", "wall_time", "cpu_time", "real_time_factor"):
+        result.attrs[key] = values[key]
+    result.attrs["steps"] = int(values["steps"])
+    result.attrs["_events"] = int(values["events"])
+    return {k.partition(":")[2]: int(v) for k, v in values.items() if k.startswith("rows:")}
+
+
 def _read_rows(f: Any, result: Result) -> None:
+    committed = _read_progress(f, result)
     columns: dict[str, list[tuple[str, Any]]] = {}
     for unit, grp in f.get("signals", {}).items():
         for port, ds in grp.items():
@@ -137,6 +151,8 @@ def _read_rows(f: Any, result: Result) -> None:
         # The datasets of a group grow one after the other: a reader (or a kill) between two of
         # them sees some longer than others. Rows are those every column has.
         n = min([ds.shape[0]] + [c.shape[0] for _, c in cols])
+        # Rows past the last complete flush may have been cut short by a kill or a full disk.
+        n = min(n, committed.get(gname, n))
         time = ds[:n]
         result.times[gname] = time
         for name, c in cols:
@@ -150,9 +166,9 @@ def _read_rows(f: Any, result: Result) -> None:
                 gname,
             )
     if "events" in f:
-        n = min(f["events/time"].shape[0], f["events/name"].shape[0])
+        n = min(f["events/time"].shape[0], f["events/name"].shape[0], result.attrs.pop("_events", 1 << 62))
         names = [x.decode() if isinstance(x, bytes) else str(x) for x in f["events/name"][:n]]
-        result.events = list(zip((float(t) for t in f["events/time"][:n]), names))
+        result.events = list(zip((float(t) for t in f["events/time"][:n]), names, strict=True))
 
 
 def _first_line(err: Exception) -> str:

@@ -108,7 +108,8 @@ class RowBuffer:
                 self._write_raw(ds, raw, rows[: min(chunk, n), col], 0)
                 first = 1
             if full > first:
-                ds[self.base + first * chunk : self.base + full * chunk] = rows[first * chunk : full * chunk, col]
+                a, b = first * chunk, full * chunk
+                ds[self.base + a : self.base + b] = rows[a:b, col]
             if n > max(full, first) * chunk:
                 start = max(full, first) * chunk
                 self._write_raw(ds, raw, rows[start:n, col], start)

@@ -23,7 +23,15 @@ import numpy as np
 from cosim.errors import EvtwinError
 from cosim.master import Master, Observer
 from cosim.results.claim import OutputClaim
-from cosim.results.format import FORMAT, RUN_NUMBERS, RUN_TEXTS, OutputGroup, fixed_text, plain_or_json
+from cosim.results.format import (
+    FORMAT,
+    PROGRESS,
+    RUN_NUMBERS,
+    RUN_TEXTS,
+    OutputGroup,
+    fixed_text,
+    plain_or_json,
+)
 from cosim.results.rows import RowBuffer, chunk_rows
 from cosim.unit import OUTPUT
 
@@ -119,6 +127,7 @@ class ResultWriter(Observer):
         self._points = 0
         self._t = math.nan
         self._created = False
+        self._group_rows: list[RowBuffer] = []  # the buffer of each group, in the order of /progress
         self._t_flushed: float | None = None  # time of the last row of the last good flush [s]
 
     @property
@@ -158,6 +167,7 @@ class ResultWriter(Observer):
         for buf, name, column in targets:
             buf.add_target(f[name], column)
         self._event_ds = (f["events/time"], f["events/name"])
+        self._progress_ds = f["progress"]
         self._created = True
         self._flush_due = time.monotonic() + self.flush_seconds
 
@@ -181,8 +191,10 @@ class ResultWriter(Observer):
                 self._decimated.append(_Decimated(spec, buf))
             # block_rows: the rows a kill may lose at most (and about ``flush_seconds`` of a run's work).
             name = f"time/{spec.name}"
-            datasets.append(DatasetSpec(name, buf.chunk, {"unit": "s", "block_rows": buf.cap // buf.row_bytes}))
+            block_rows = buf.cap // buf.row_bytes
+            datasets.append(DatasetSpec(name, buf.chunk, {"unit": "s", "block_rows": block_rows}))
             targets.append((buf, name, 0))
+            self._group_rows.append(buf)
             for sig, i, causality, pos in located:
                 unit, _, port_name = sig.partition(".")
                 port = master.port(sig)
@@ -338,9 +350,14 @@ class ResultWriter(Observer):
         }
         if final is None:
             self._t_flushed = t
+        values["events"] = self._events_written
+        numbers = [float(values[k]) for k in PROGRESS] + [float(b.total_rows) for b in self._group_rows]
+        self._progress_ds[...] = np.asarray(numbers)
         attrs = self._file.attrs
         for key, value in values.items():
             if value is None:
+                continue
+            if key == "events":
                 continue
             if key in RUN_NUMBERS:
                 attrs.modify(key, RUN_NUMBERS[key](value))
@@ -356,10 +373,10 @@ class ResultWriter(Observer):
             f"writing {self.path} failed: {_reason(err)}; the rows flushed before ({kept}) are kept"
         )
         f, self._file = self._file, None
+        _detach(f)  # first: releasing a dataset flushes its chunk cache
         for buf in self._buffers:
             buf.targets.clear()
         self._event_ds = None
-        _detach(f)
         try:
             f.close()
         except Exception:  # nothing reaches the file any more; what is on disk is what is kept

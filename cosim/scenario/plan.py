@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cosim import graph, registry, si
-from cosim.connection import Connection, check_ends, coefficients
+from cosim import registry, si
+from cosim.connection import Connection
 from cosim.errors import EvtwinError, ScenarioError
-from cosim.master import Event, LoopSolver, MasterSettings
+from cosim.master import Event, LoopSolver, MasterSettings, wiring
 from cosim.results import OutputGroup
 from cosim.scenario.model import ScenarioModel, to_unit
 from cosim.scenario.source import Located, dotted
@@ -41,6 +41,7 @@ class UnitPlan:
     every: int | dict[str, int] = 1
     can_save_state: bool = False
     direct_feedthrough: bool = True
+    steps_ahead: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -137,7 +138,7 @@ class _Checker:
                 )
                 raise ScenarioError(
                     f"FMU file {spec.fmu!r} does not exist (looked for {path}); {known}"
-                    "build the C FMUs shipped in fmus/src with `evtwin fmus build-c`, or export the FMU "
+                    "build the C FMUs that ship with evtwin with `evtwin fmus build-c`, or export the FMU "
                     "from its tool and fix the path"
                 )
         try:
@@ -189,6 +190,11 @@ class _Checker:
             self.bad((*where, "settings"), f"unit type {spec.type!r}: {err}")
             return None
 
+        why = wiring.not_a_unit(unit)
+        if why is not None:
+            self.bad((*where, "type"), f"unit type {spec.type!r} makes an object that {why}")
+            return None
+
         def make(cls=cls, settings=settings):
             return cls(**settings)
 
@@ -197,8 +203,9 @@ class _Checker:
             "type",
             {p.name: p for p in unit.ports()},
             make,
-            can_save_state=bool(getattr(unit, "can_save_state", False)),
-            direct_feedthrough=bool(getattr(unit, "direct_feedthrough", True)),
+            can_save_state=bool(unit.can_save_state),
+            direct_feedthrough=bool(unit.direct_feedthrough),
+            steps_ahead=bool(unit.steps_ahead),
             facts={"type": spec.type, "class": f"{cls.__module__}.{cls.__qualname__}"},
         )
 
@@ -306,6 +313,8 @@ class _Checker:
             return
         phases = schedule.phases if schedule is not None else []
         for name, plan in units.items():
+            for problem in wiring.rate_problems(plan.every, plan):
+                self.bad(("units", name, "every"), problem)
             if isinstance(plan.every, dict):
                 for phase in plan.every:
                     if phase not in phases:
@@ -317,64 +326,34 @@ class _Checker:
                         self.bad(("units", name, "every", phase), msg)
 
     def connections(self, units: dict[str, UnitPlan]) -> list[Connection]:
-        out = []
-        fed: dict[str, int] = {}
-        for k, spec in enumerate(self.m.connections):
-            where = ("connections", k)
-            conn = Connection(spec.source, spec.to, spec.gain, spec.offset, spec.transfer, spec.delay)
-            ok = True
-            for end, key in ((conn.source_unit, "from"), (conn.target_unit, "to")):
-                if end not in units:
-                    if end not in self.failed:
-                        self.bad((*where, key), f"no unit named {end!r}; units: {', '.join(units)}")
-                    ok = False
-            if not ok:
-                continue
-            src_ports, dst_ports = units[conn.source_unit].ports, units[conn.target_unit].ports
-            src, dst = src_ports.get(conn.source_port), dst_ports.get(conn.target_port)
-            problems = check_ends(conn, src, dst, list(src_ports), list(dst_ports))
-            for p in problems:
-                self.bad((*where, "from" if p.startswith(repr(conn.source)) else "to"), p)
-            if problems:
-                continue
-            try:
-                coefficients(conn, src, dst)
-            except si.UnitError as err:
-                self.bad(where, str(err))
-                continue
-            if conn.target in fed:
-                self.bad(
-                    (*where, "to"),
-                    f"{conn.target!r} is already fed by connections[{fed[conn.target]}]; "
-                    "an input takes one connection",
-                )
-                continue
-            fed[conn.target] = k
-            out.append(conn)
-        return out
-
-    def loops(self, units: dict[str, UnitPlan], conns: list[Connection]) -> None:
-        if self.m.algorithm.method == "jacobi" or self.m.algorithm.loop is not None:
-            return
-        names = list(units)
-        edges = [
-            (c.source_unit, c.target_unit)
-            for c in conns
-            if c.delay == 0 and units[c.source_unit].direct_feedthrough
+        conns = [
+            Connection(spec.source, spec.to, spec.gain, spec.offset, spec.transfer, spec.delay)
+            for spec in self.m.connections
         ]
-        for comp in graph.strongly_connected(names, edges):
-            if graph.is_loop(comp, edges):
-                k = next(
-                    i
-                    for i, c in enumerate(self.m.connections)
-                    if c.source.split(".")[0] in comp and c.to.split(".")[0] in comp
-                )
-                self.bad(
-                    ("connections", k),
-                    f"algebraic loop {graph.describe_cycle(comp, edges)}: each unit's outputs depend on its "
-                    "inputs within the same macro step; add 'delay: 1' to one of its connections, or set "
-                    "algorithm.loop: {solver: fixedpoint} to iterate",
-                )
+        ports = {name: plan.ports for name, plan in units.items()}
+        bad = set()
+        for p in wiring.connection_problems(conns, units, ports, skip=self.failed):
+            key = {wiring.SOURCE: ("from",), wiring.TARGET: ("to",)}.get(p.end, ())
+            self.bad(("connections", p.index, *key), p.message)
+            bad.add(p.index)
+        # A connection to a unit that failed to resolve has no problem of its own, and no place either.
+        return [
+            c
+            for k, c in enumerate(conns)
+            if k not in bad and c.source_unit in units and c.target_unit in units
+        ]
+
+    def loops(self, units: dict[str, UnitPlan], conns: list[Connection], settings: MasterSettings) -> None:
+        if not wiring.loops_need_solving(settings):
+            return
+        edges = wiring.feedthrough_edges(units, conns)
+        for loop in wiring.algebraic_loops(list(units), edges):
+            k = next(
+                i
+                for i, c in enumerate(self.m.connections)
+                if c.source.split(".")[0] in loop and c.to.split(".")[0] in loop
+            )
+            self.bad(("connections", k), wiring.loop_problem(loop, edges))
 
     def signals(self, units: dict[str, UnitPlan], conns: list[Connection]) -> list[str]:
         """Every recordable signal: outputs and connected inputs."""
@@ -577,28 +556,29 @@ def make_plan(source: Located, model: ScenarioModel, say: Callable[[str], None] 
             "schedule",
             {p.name: p for p in probe.ports()},
             lambda s=schedule: ScheduleUnit(s),
-            can_save_state=True,
-            direct_feedthrough=False,
+            can_save_state=probe.can_save_state,
+            direct_feedthrough=probe.direct_feedthrough,
+            steps_ahead=probe.steps_ahead,
             facts={"type": "schedule"},
         )
-    c.rates(units, schedule)
-    conns = c.connections(units)
-    c.loops(units, conns)
-    available = c.signals(units, conns)
-    events = c.events(units)
-    groups = c.groups(available)
-    summary = c.summary(units, available)
-    recorded = [s for g in groups for s in g.signals]
-    plots = c.plots(units, recorded)
     alg = model.algorithm
-    if c.problems:
-        raise ScenarioError(c.problems)
     settings = MasterSettings(
         alg.method,
         LoopSolver(alg.loop.solver, alg.loop.max_iterations, alg.loop.tolerance) if alg.loop else None,
         alg.event_tolerance,
         alg.check_bounds,
     )
+    c.rates(units, schedule)
+    conns = c.connections(units)
+    c.loops(units, conns, settings)
+    available = c.signals(units, conns)
+    events = c.events(units)
+    groups = c.groups(available)
+    summary = c.summary(units, available)
+    recorded = [s for g in groups for s in g.signals]
+    plots = c.plots(units, recorded)
+    if c.problems:
+        raise ScenarioError(c.problems)
     return Plan(
         source,
         model,

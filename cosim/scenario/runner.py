@@ -224,7 +224,8 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunRepor
         raise
     try:
         with interrupts.deferred():
-            writer.close(STATUS_COMPLETE, _closing(stats, summary), final=(stats.end, master.outs, master.ins))
+            final = (stats.end, master.outs, master.ins)
+            writer.close(STATUS_COMPLETE, _closing(stats, summary), final=final)
     except ResultsWriteError as err:
         raise RunFailed(err, path, RunReport(path, stats, summary.values())) from None
     return RunReport(path, stats, summary.values())
@@ -271,7 +272,9 @@ def _warn_fixed_step(plan: Plan, master: Master) -> None:
         if getattr(unit, "can_vary_step", True):
             continue
         every = plan.units[name].every
-        steps = sorted({h * (every if isinstance(every, int) else every.get(p, 1)) for p, h in phases.items()})
+        steps = sorted(
+            {h * (every if isinstance(every, int) else every.get(p, 1)) for p, h in phases.items()}
+        )
         if len(steps) > 1:
             shown = " and ".join(f"{h:g} s" for h in steps)
             warnings.warn(
@@ -296,7 +299,9 @@ def _summary_values(summary: SummaryObserver) -> list[tuple[str, float, str]]:
         return []
 
 
-def _closing(stats: RunStats | None, summary: SummaryObserver, partial: RunStats | None = None) -> dict[str, Any]:
+def _closing(
+    stats: RunStats | None, summary: SummaryObserver, partial: RunStats | None = None
+) -> dict[str, Any]:
     """Closing attributes; ``stats`` of a complete run, or ``partial`` ones of a run cut short."""
     attrs: dict[str, Any] = {"finished_at": _now()}
     values = _summary_values(summary)

@@ -2,11 +2,13 @@
 
 :class:`FMUUnit` implements the :class:`~cosim.unit.Unit` protocol over fmpy's ``FMU2Slave`` and
 ``FMU3Slave``. The step loop calls the FMU's C functions directly with value-reference and value
-buffers prepared by :meth:`FMUUnit.bind`, so a step costs one set, one doStep and one get call
-and little else (``benchmarks/bench_fmu_adapter.py`` measures it against a bare fmpy loop).
+buffers prepared by :meth:`FMUUnit.bind` (:mod:`cosim.fmu.step_calls`), so a step costs one set,
+one doStep and one get call and little else (``benchmarks/bench_fmu_adapter.py`` measures it
+against a bare fmpy loop). The library, the instance and its saved states are held by
+:class:`~cosim.fmu.instance.Instance`.
 
 Every other FMI call goes through one choke point that turns a failed status into
-:class:`~cosim.errors.FMUCallError` with the FMU's recent log messages (:mod:`cosim.fmu_log`).
+:class:`~cosim.errors.FMUCallError` with the FMU's recent log messages (:mod:`cosim.fmu.log`).
 
 Each instance extracts the FMU into a directory of its own (parallel workers extracting FMUs of
 the same name into one place overwrite each other's binaries, fmpy #577) and removes it in
@@ -16,28 +18,26 @@ processes for parallel runs.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 import weakref
 from collections.abc import Mapping, Sequence
-from ctypes import byref, c_bool, c_double, c_size_t, c_uint, c_void_p
 from pathlib import Path
 from typing import Any
 
 from cosim.errors import FMUCallError, FMUFileError, SimulationError
-from cosim.fmu_description import (
+from cosim.fmu.description import FMUDescription, file_sha256, read_description
+from cosim.fmu.instance import FMUState, Instance, embeds_python
+from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger
+from cosim.fmu.step_calls import fmpy_type, step_calls
+from cosim.fmu.variables import (
     DeclaredUnit,
-    FMUDescription,
     UnknownNameError,
     Variable,
-    file_sha256,
-    read_description,
     settable_value,
     unknown_name_message,
     unknown_units,
 )
-from cosim.fmu_log import LogBuffer, fmi2_callbacks, fmi3_logger, release
 from cosim.unit import INPUT, PARAMETER, Port, Unit
 
 __all__ = [
@@ -50,97 +50,8 @@ __all__ = [
     "unknown_units",
 ]
 
-_log = logging.getLogger("cosim.fmu")
-
 # FMI statuses: 0 OK, 1 warning, 2 discard, 3 error, 4 fatal. Above warning, a call has failed.
 _ERROR, _FATAL = 3, 4
-
-
-class FMUState:
-    """A saved state of one :class:`FMUUnit` (opaque).
-
-    Valid until the unit terminates; the FMU's memory for it is freed when the object is
-    garbage-collected or the unit terminates, whichever comes first.
-    """
-
-    __slots__ = ("_instance", "_key", "__weakref__")
-
-    def __init__(self, instance: _Instance, key: int):
-        self._instance, self._key = instance, key
-
-
-class _Instance:
-    """The FMI-side resources of one unit: the loaded library, the instance, saved states, files.
-
-    Kept apart from :class:`FMUUnit` so that finalizers can release them without keeping the
-    unit alive.
-    """
-
-    def __init__(self, slave, unzipdir: str, *, fmi3: bool, embeds_python: bool):
-        self.slave = slave
-        self.fmi3 = fmi3
-        self.embeds_python = embeds_python
-        self.unzipdir = unzipdir
-        self.component = None
-        self.callbacks = None  # FMI 2.0 callback struct: must outlive the instance
-        self.env_id: int | None = None
-        self.initialized = False
-        self.failed = False  # an error status: terminate is not allowed any more
-        self.fatal = False  # a fatal status: only freeing the instance is
-        self.closed = False
-        self.states: dict[int, c_void_p] = {}
-        self._next_key = 0
-
-    def add_state(self, pointer: c_void_p) -> int:
-        self._next_key += 1
-        self.states[self._next_key] = pointer
-        return self._next_key
-
-    def free_state(self, key: int) -> None:
-        pointer = self.states.pop(key, None)
-        if pointer is None or self.closed or self.component is None:
-            return
-        try:
-            self.slave.freeFMUState(pointer)
-        except Exception as err:  # a finalizer must not raise
-            _log.warning("freeing a saved FMU state failed: %s", err)
-
-    def close(self) -> None:
-        """Terminate and free the instance, unload the library, delete the extracted files. Once."""
-        if self.closed:
-            return
-        try:
-            for key in list(self.states):
-                self.free_state(key)
-            self.closed = True
-            if self.component is not None:
-                if self.initialized and not self.failed:
-                    try:
-                        self.slave.terminate()
-                    except Exception as err:
-                        _log.warning("%s: terminate failed: %s", self.slave.instanceName, err)
-                if self.fatal and self.embeds_python:
-                    # pythonfmu 0.7 releases its Python objects when it reports a fatal error and
-                    # again when the instance is freed; freeing it would corrupt the interpreter.
-                    # The failed instance is left allocated instead.
-                    _log.debug(
-                        "%s: not freeing a pythonfmu instance after a fatal error", self.slave.instanceName
-                    )
-                elif self.fmi3:
-                    self.slave.fmi3FreeInstance(self.component)
-                else:
-                    self.slave.fmi2FreeInstance(self.component)
-            self.slave.freeLibrary()
-        finally:
-            self.closed = True
-            if self.env_id is not None:
-                release(self.env_id)
-            shutil.rmtree(self.unzipdir, ignore_errors=True)
-
-
-def _embeds_python(description: FMUDescription) -> bool:
-    """FMUs that run their model in this process's Python interpreter (pythonfmu exports)."""
-    return description.generation_tool.lower().startswith("pythonfmu")
 
 
 def _drops_errors_unless_logging(description: FMUDescription) -> bool:
@@ -149,7 +60,7 @@ def _drops_errors_unless_logging(description: FMUDescription) -> bool:
     pythonfmu's C++ wrapper is one: without it a Python exception in the model shows up only as a
     bare error status.
     """
-    return _embeds_python(description)
+    return embeds_python(description)
 
 
 class FMUUnit(Unit):
@@ -205,8 +116,8 @@ class FMUUnit(Unit):
         self._no_set_prior = True
         self._sha256: str | None = None
         slave = self._load(workdir)
-        self._instance = _Instance(
-            slave, self._unzipdir, fmi3=self._fmi3, embeds_python=_embeds_python(self.description)
+        self._instance = Instance(
+            slave, self._unzipdir, fmi3=self._fmi3, embeds_python=embeds_python(self.description)
         )
         self._finalizer = weakref.finalize(self, self._instance.close)
 
@@ -370,13 +281,8 @@ class FMUUnit(Unit):
         slave = self._instance.slave
         for name, value in self._start_values.items():
             v = self._variables[name]
-            setter = getattr(slave, "set" + self._fmpy_type(v))
+            setter = getattr(slave, "set" + fmpy_type(v, self._fmi3))
             self._call(setter, [v.value_reference], [value], t=t)
-
-    def _fmpy_type(self, v: Variable) -> str:
-        if v.type == "Enumeration":
-            return "Int64" if self._fmi3 else "Integer"
-        return v.type
 
     # ---- stepping -------------------------------------------------------------------------
     # Until setup() and bind() are both done these methods raise. Afterwards _arm() shadows them
@@ -397,137 +303,16 @@ class FMUUnit(Unit):
 
     def _arm(self) -> None:
         inst = self._instance
-        # Fresh function objects without declared argument types, called with ready-made ctypes
-        # arguments: ctypes then skips its per-argument conversion, which costs more than the C
-        # call itself (benchmarks/bench_fmu_adapter.py).
-        lib = inst.slave.dll
-        c = c_void_p(inst.component)
-        fail = self._fail
-        set_inputs = self._make_setter(lib, c, fail)
-        get_outputs = self._make_getter(lib, c, fail)
-        if self._fmi3:
-            fmi3_do_step = lib["fmi3DoStep"]
-            no_prior = c_bool(self._no_set_prior)
-            terminate = c_bool()
-            flags = byref(c_bool()), byref(terminate), byref(c_bool()), byref(c_double())
-            event_ref, terminate_ref, early_ref, last_ref = flags
-
-            def do_step(t: float, h: float) -> None:
-                status = fmi3_do_step(
-                    c, c_double(t), c_double(h), no_prior, event_ref, terminate_ref, early_ref, last_ref
-                )
-                if status > 1 or terminate.value:
-                    fail("fmi3DoStep", status, t, terminated=terminate.value)
-        else:
-            fmi2_do_step = lib["fmi2DoStep"]
-            no_prior = 1 if self._no_set_prior else 0
-
-            def do_step(t: float, h: float) -> None:
-                status = fmi2_do_step(c, c_double(t), c_double(h), no_prior)
-                if status > 1:
-                    fail("fmi2DoStep", status, t)
-
-        self.set_inputs, self.get_outputs, self.do_step = set_inputs, get_outputs, do_step
-
-    def _real_buffers(self, variables: tuple[Variable, ...]):
-        """``(value references, values, count)`` as ctypes objects, or None unless all are Float64/Real."""
-        real = "Float64" if self._fmi3 else "Real"
-        if not all(v.type == real for v in variables):
-            return None
-        n = len(variables)
-        return (c_uint * n)(*(v.value_reference for v in variables)), (c_double * n)(), c_size_t(n)
-
-    def _make_setter(self, lib, c, fail):
-        if not self._inputs:
-            return lambda values: None
-        buffers = self._real_buffers(self._inputs)
-        if buffers is None:
-            return self._typed_setter()
-        vr, buf, n = buffers
-        if self._fmi3:
-            fmi3_set = lib["fmi3SetFloat64"]
-
-            def set_inputs(values: Sequence[float]) -> None:
-                buf[:] = values
-                status = fmi3_set(c, vr, n, buf, n)
-                if status > 1:
-                    fail("fmi3SetFloat64", status, None)
-        else:
-            fmi2_set = lib["fmi2SetReal"]
-
-            def set_inputs(values: Sequence[float]) -> None:
-                buf[:] = values
-                status = fmi2_set(c, vr, n, buf)
-                if status > 1:
-                    fail("fmi2SetReal", status, None)
-
-        return set_inputs
-
-    def _make_getter(self, lib, c, fail):
-        if not self._outputs:
-            return lambda: ()
-        buffers = self._real_buffers(self._outputs)
-        if buffers is None:
-            return self._typed_getter()
-        vr, buf, n = buffers
-        if self._fmi3:
-            fmi3_get = lib["fmi3GetFloat64"]
-
-            def get_outputs() -> list[float]:
-                status = fmi3_get(c, vr, n, buf, n)
-                if status > 1:
-                    fail("fmi3GetFloat64", status, None)
-                return buf[:]
-        else:
-            fmi2_get = lib["fmi2GetReal"]
-
-            def get_outputs() -> list[float]:
-                status = fmi2_get(c, vr, n, buf)
-                if status > 1:
-                    fail("fmi2GetReal", status, None)
-                return buf[:]
-
-        return get_outputs
-
-    def _groups(self, variables: tuple[Variable, ...]) -> list[tuple[str, list[int], list[int]]]:
-        """Variables grouped by fmpy type: ``(type, positions, value references)``."""
-        groups: dict[str, tuple[list[int], list[int]]] = {}
-        for i, v in enumerate(variables):
-            positions, vrs = groups.setdefault(self._fmpy_type(v), ([], []))
-            positions.append(i)
-            vrs.append(v.value_reference)
-        return [(kind, positions, vrs) for kind, (positions, vrs) in groups.items()]
-
-    def _typed_setter(self):
-        """Inputs of several types: one fmpy call per type (slower; the common case is all Real)."""
-        slave = self._instance.slave
-        plan = [
-            (getattr(slave, "set" + kind), _caster(kind), positions, vrs)
-            for kind, positions, vrs in self._groups(self._inputs)
-        ]
-
-        def set_inputs(values: Sequence[float]) -> None:
-            for setter, cast, positions, vrs in plan:
-                self._call(setter, vrs, [cast(values[i]) for i in positions])
-
-        return set_inputs
-
-    def _typed_getter(self):
-        slave = self._instance.slave
-        n = len(self._outputs)
-        plan = [
-            (getattr(slave, "get" + kind), positions, vrs)
-            for kind, positions, vrs in self._groups(self._outputs)
-        ]
-
-        def get_outputs() -> list[float]:
-            result = [0.0] * n
-            for getter, positions, vrs in plan:
-                for i, value in zip(positions, self._call(getter, vrs), strict=True):
-                    result[i] = float(value)
-            return result
-
-        return get_outputs
+        self.set_inputs, self.get_outputs, self.do_step = step_calls(
+            inst.slave,
+            inst.component,
+            fmi3=self._fmi3,
+            inputs=self._inputs,
+            outputs=self._outputs,
+            no_set_prior=self._no_set_prior,
+            fail=self._fail,
+            call=self._call,
+        )
 
     # ---- errors ---------------------------------------------------------------------------
 
@@ -602,11 +387,3 @@ class FMUUnit(Unit):
 
 def _a(word: str) -> str:
     return ("an " if word[:1].lower() in "aeiou" else "a ") + word
-
-
-def _caster(kind: str):
-    if kind == "Boolean":
-        return lambda x: bool(x)
-    if kind in ("Real", "Float64", "Float32"):
-        return float
-    return lambda x: int(round(x))

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from cosim.fmu_description import FMUDescription, file_sha256, read_description, unknown_units
+from cosim.fmu.description import FMUDescription, file_sha256, read_description
+from cosim.fmu.variables import unknown_units
 
 
 def cosim_hints(d: FMUDescription) -> list[str]:

@@ -22,9 +22,10 @@ import click
 
 from cosim.errors import EvtwinError
 
-#: The source FMUs of this repository.
-DEFAULT_SOURCE_DIR = Path(__file__).resolve().parents[1] / "fmus" / "src"
-DEFAULT_OUT_DIR = DEFAULT_SOURCE_DIR.parent
+#: The source FMUs that ship with evtwin (package data of :mod:`fmus`).
+DEFAULT_SOURCE_DIR = Path(__file__).resolve().parent / "src"
+#: Where built FMUs go: ``fmus/`` of the current folder (the project a user works in), never the package.
+DEFAULT_OUT_DIR = Path("fmus")
 
 CFLAGS = ("-shared", "-fPIC", "-O2", "-std=c99", "-Wall", "-Wextra")
 
@@ -62,8 +63,8 @@ def find_sources(source_dir: str | Path = DEFAULT_SOURCE_DIR) -> list[SourceFMU]
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         raise BuildError(
-            f"{source_dir}: no such folder; expected the FMU sources (fmus/src in a clone of "
-            "evtwin). Pass --src to point at them."
+            f"{source_dir}: no such folder; expected the FMU sources (one folder per FMU with a "
+            "modelDescription.xml and sources/*.c). Pass --src to point at them."
         )
     found = []
     for md_path in sorted(source_dir.glob("*/modelDescription.xml")):
@@ -111,9 +112,9 @@ def build(
     Parameters
     ----------
     source_dir : str or Path
-        Folder of source FMUs (default: this repository's ``fmus/src``).
+        Folder of source FMUs (default: the sources shipped with evtwin, ``fmus/src``).
     out_dir : str or Path
-        Where the .fmu files go (created if missing).
+        Where the .fmu files go (created if missing; default ``fmus/`` of the current folder).
     cc : str
         The C compiler.
 
@@ -225,21 +226,21 @@ def fmus() -> None:
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the .fmu files (default: fmus/ of this repository).",
+    help="Folder for the .fmu files (default: fmus/ of the current folder).",
 )
 @click.option(
     "--src",
     "source_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder of source FMUs (default: fmus/src of this repository).",
+    help="Folder of source FMUs (default: the C sources shipped with evtwin).",
 )
 def build_c(out_dir: Path | None, source_dir: Path | None) -> None:
     """Compile the C source FMUs with gcc and package them as .fmu files."""
     from rich.console import Console
     from rich.table import Table
 
-    from cosim.fmu_description import read_description
+    from cosim.fmu.description import read_description
 
     started = time.perf_counter()
     built = build(source_dir or DEFAULT_SOURCE_DIR, out_dir or DEFAULT_OUT_DIR)

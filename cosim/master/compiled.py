@@ -17,6 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cosim.errors import EvtwinError, SimulationError
+from cosim.master.observer import RunStats
+from cosim.timeline import Segment
+
 
 def _read(src: str, a: int, b: int, g: float, o: float) -> str:
     term = f"{src}{a}[{b}]"
@@ -28,7 +32,7 @@ def _read(src: str, a: int, b: int, g: float, o: float) -> str:
 
 
 # A code generator reads best as one pass over the slots, emitting in order.
-def build_segment_runner(  # noqa: C901
+def build_segment_runner(
     slots: Sequence[Any],
     ahead: Sequence[Any],
     blocks: Sequence[Any],
@@ -65,23 +69,8 @@ def build_segment_runner(  # noqa: C901
         for n in range(first, len(L)):
             owner[n + 1] = i
 
-    # Start-of-step values read: every source in Jacobi, else the sources of delayed connections.
-    prev = set()
-    for s in blocks:
-        prev |= {a for a, _, _, _ in s.delayed}
-        if jacobi:
-            prev |= {a for a, _, _, _ in (*s.direct, *s.mean)}
-    w("def run(start, h, n, stop, outs, ins, observers, progress, done, check):")
-    for s in slots:
-        w(f"    o{s.i} = outs[{s.i}]")
-    for s in blocks:
-        if everies[s.i] != 1:
-            w(f"    c{s.i} = 0")
-            w(f"    tw{s.i} = start")
-        for j in range(len(s.mean)):
-            w(f"    a{s.i}_{j} = 0.0")
-        if s.inputs and s.i not in watched_inputs:
-            w(f"    in{s.i} = ins[{s.i}]")
+    prev = _start_of_step_reads(blocks, jacobi)
+    _emit_prologue(w, slots, blocks, everies, watched_inputs)
     w("    t_end = start")
     w("    last = n - 1")
     for j in range(len(fast)):
@@ -101,12 +90,7 @@ def build_segment_runner(  # noqa: C901
             s.i,
             lambda s=s: _emit_block(w, s, src, everies[s.i], s.i in watched_outputs, s.i in watched_inputs),
         )
-    for j, entry in enumerate(fast):
-        vectors = "".join(f", *o{i}" if is_out else f", *ins[{i}]" for is_out, i in entry.vectors)
-        w(f"            fpack{j}(fbuf{j}, fp{j}, t_end{vectors})")
-        w(f"            fp{j} += {int(entry.row_bytes)}")
-        w(f"            if fp{j} >= fc{j}:")
-        w(f"                fp{j}, fc{j} = fcheck{j}(fp{j})")
+    _emit_fast_sampling(w, fast)
     w("            for obs in observers:")
     w("                obs.sample(t_end, outs, ins)")
     w("            if progress is not None and not (done + k + 1) & 0xFFF:")
@@ -123,7 +107,13 @@ def build_segment_runner(  # noqa: C901
         w(f"    outs[{s.i}] = o{s.i}")
         if s in blocks and s.inputs and s.i not in watched_inputs:
             w(f"    ins[{s.i}] = in{s.i}")
-    source = "\n".join(L) + "\n"
+    return _compile_runner("\n".join(L) + "\n", owner, slots, fast)
+
+
+def _compile_runner(
+    source: str, owner: dict[int, int], slots: Sequence[Any], fast: Sequence[tuple]
+) -> Callable:
+    """The generated ``run``, with the units' calls and the fast-sampling buffers in its namespace."""
 
     def find_owner(err: BaseException) -> int:
         tb = err.__traceback__
@@ -136,7 +126,8 @@ def build_segment_runner(  # noqa: C901
     namespace: dict[str, Any] = {"INF": float("inf"), "_owner": find_owner}
     for j, entry in enumerate(fast):
         namespace[f"fpack{j}"], namespace[f"fbuf{j}"] = entry.pack_into, entry.buffer
-        namespace[f"fstart{j}"], namespace[f"fcheck{j}"], namespace[f"fsave{j}"] = entry.start, entry.check, entry.save
+        namespace[f"fstart{j}"], namespace[f"fcheck{j}"] = entry.start, entry.check
+        namespace[f"fsave{j}"] = entry.save
     for s in slots:
         namespace[f"do{s.i}"] = s.do_step
         namespace[f"get{s.i}"] = s.get_outputs
@@ -149,6 +140,40 @@ def build_segment_runner(  # noqa: C901
 
 
 _FILENAME = "<cosim segment runner>"
+
+
+def _start_of_step_reads(blocks: Sequence[Any], jacobi: bool) -> set[int]:
+    """Slots whose start-of-step values are read: all sources in Jacobi, else delayed ones' sources."""
+    prev = set()
+    for s in blocks:
+        prev |= {a for a, _, _, _ in s.delayed}
+        if jacobi:
+            prev |= {a for a, _, _, _ in (*s.direct, *s.mean)}
+    return prev
+
+
+def _emit_prologue(w, slots: Sequence[Any], blocks: Sequence[Any], everies, watched_inputs: set[int]) -> None:
+    w("def run(start, h, n, stop, outs, ins, observers, progress, done, check):")
+    for s in slots:
+        w(f"    o{s.i} = outs[{s.i}]")
+    for s in blocks:
+        if everies[s.i] != 1:
+            w(f"    c{s.i} = 0")
+            w(f"    tw{s.i} = start")
+        for j in range(len(s.mean)):
+            w(f"    a{s.i}_{j} = 0.0")
+        if s.inputs and s.i not in watched_inputs:
+            w(f"    in{s.i} = ins[{s.i}]")
+
+
+def _emit_fast_sampling(w, fast: Sequence[tuple]) -> None:
+    """One ``pack_into`` per entry and point; a call to the entry's ``check`` every few rows."""
+    for j, entry in enumerate(fast):
+        vectors = "".join(f", *o{i}" if is_out else f", *ins[{i}]" for is_out, i in entry.vectors)
+        w(f"            fpack{j}(fbuf{j}, fp{j}, t_end{vectors})")
+        w(f"            fp{j} += {int(entry.row_bytes)}")
+        w(f"            if fp{j} >= fc{j}:")
+        w(f"                fp{j}, fc{j} = fcheck{j}(fp{j})")
 
 
 def _emit_block(w, s: Any, src: str, every: int, watched_out: bool, watched_in: bool) -> None:
@@ -191,3 +216,56 @@ def _emit_step(w, s: Any, t: str, span: str, watched: bool, indent: str = "     
     ]
     w(f"{indent}if {' or '.join(tests)}:")
     w(f"{indent}    check({i}, o{i}, t_end)")
+
+
+class CompiledSegments:
+    """The compiled half of :class:`~cosim.master.Master`: runs a segment through a generated runner.
+
+    Uses the master's ``slots``, ``_ahead``, ``_blocks``, ``_jacobi``, ``_watched_out``, ``_watched_in``,
+    ``_fast``, ``_runners``, ``outs``, ``ins``, ``_sampled`` and ``_check``.
+    """
+
+    def _run_segment_compiled(self, seg: Segment, stats: RunStats, progress) -> bool:
+        everies = tuple(s.every for s in self.slots)
+        run = self._runners.get(everies)
+        if run is None:
+            run = build_segment_runner(
+                self.slots,
+                self._ahead,
+                self._blocks,
+                self._jacobi,
+                everies,
+                self._watched_out,
+                self._watched_in,
+                self._fast,
+            )
+            self._runners[everies] = run
+        n = seg.n_steps()
+        try:
+            run(
+                seg.start,
+                seg.step,
+                n,
+                seg.stop,
+                self.outs,
+                self.ins,
+                self._sampled,
+                progress,
+                stats.steps,
+                self._check_index,
+            )
+        except EvtwinError:
+            raise
+        except Exception as err:
+            cur = getattr(err, "__cosim_unit__", -1)
+            t_end = getattr(err, "__cosim_time__", None)
+            name = self.slots[cur].name if cur >= 0 else None
+            raise SimulationError(f"do_step failed: {type(err).__name__}: {err}", name, t_end) from err
+        for s in self.slots:
+            s.t_w, s.count = seg.stop, 0
+        stats.steps += n
+        stats.end = seg.stop
+        return False
+
+    def _check_index(self, i: int, values: Sequence[float], t: float) -> None:
+        self._check(self.slots[i], values, t)

@@ -1,0 +1,85 @@
+"""What the master is told: the coupling method, the loop solver, events to land on, checks to make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GAUSS_SEIDEL = "gauss_seidel"
+JACOBI = "jacobi"
+METHODS = (GAUSS_SEIDEL, JACOBI)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSolver:
+    """How to resolve an algebraic loop within a macro step.
+
+    Parameters
+    ----------
+    solver : str
+        ``"fixedpoint"``: repeat the loop's steps from saved states until the loop's
+        outputs agree with the values they were computed from.
+    max_iterations : int
+        Iterations before the run fails.
+    tolerance : float
+        Convergence when ``|new - old| <= tolerance * max(1, |new|)`` for every loop signal.
+    """
+
+    solver: str = "fixedpoint"
+    max_iterations: int = 20
+    tolerance: float = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A threshold crossing of a signal that the master lands on.
+
+    Parameters
+    ----------
+    name : str
+        Name written to the results.
+    signal : str
+        ``"unit.output"`` to watch.
+    above, below : float or None
+        Threshold in the signal's unit; exactly one is given. ``above`` fires when the signal
+        rises to or through it, ``below`` when it falls to or through it.
+    stop : bool
+        End the run at the event.
+    """
+
+    name: str
+    signal: str
+    above: float | None = None
+    below: float | None = None
+    stop: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.above is None) == (self.below is None):
+            raise ValueError(f"event {self.name!r}: give exactly one of 'above' and 'below'")
+
+
+@dataclass(frozen=True, slots=True)
+class MasterSettings:
+    """Algorithm options.
+
+    Parameters
+    ----------
+    method : str
+        ``"gauss_seidel"`` or ``"jacobi"``.
+    loop : LoopSolver or None
+        Resolve algebraic loops by iteration; ``None`` makes a loop an error.
+    event_tolerance : float
+        Width [s] of the time bracket within which an event is located.
+    check_bounds : bool
+        Check outputs against their ports' min/max after each step.
+    """
+
+    method: str = GAUSS_SEIDEL
+    loop: LoopSolver | None = None
+    event_tolerance: float = 1e-3
+    check_bounds: bool = True
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS} (got {self.method!r})")
+        if not self.event_tolerance > 0:
+            raise ValueError(f"event_tolerance must be > 0 s (got {self.event_tolerance!r})")
