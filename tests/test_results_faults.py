@@ -192,7 +192,7 @@ def test_export_and_plot_say_when_a_file_holds_no_rows(tmp_path):
 
 
 @pytest.mark.slow
-def test_export_and_plot_of_a_killed_run_say_how_it_ended(tmp_path):
+def test_export_plot_and_inspect_of_a_killed_run_say_how_it_ended(tmp_path):
     proc, out, _ = start_run(tmp_path, "k")
     wait_for_rows(proc, out)
     proc.kill()
@@ -206,6 +206,9 @@ def test_export_and_plot_of_a_killed_run_say_how_it_ended(tmp_path):
     assert table.shape[0] == n and np.array_equal(table[:, 0], np.arange(n))
     done = evtwin("plot", str(out), "-o", "k.png", cwd=tmp_path)
     assert done.returncode == 0 and (tmp_path / "k.png").stat().st_size > 0
+    done = evtwin("inspect", str(out), cwd=tmp_path)
+    assert done.returncode == 0 and "a run that ended without closing it" in done.stdout
+    assert f"group main: {n:,} rows, t = 0 .. {n - 1} s; load.P, meter.x" in done.stdout
 
 
 

@@ -16,6 +16,7 @@ a run that fails or is interrupted closes the file with ``failed: <message>`` / 
 """
 
 from cosim.results.claim import OutputBusy, OutputClaim, being_written
+from cosim.results.failure import ResultsWriteError
 from cosim.results.format import (
     FORMAT,
     STATUS_COMPLETE,
@@ -25,7 +26,7 @@ from cosim.results.format import (
     write_attrs,
 )
 from cosim.results.reader import Result, Signal, open_result_file, read_result
-from cosim.results.writer import ResultsWriteError, ResultWriter
+from cosim.results.writer import ResultWriter
 
 __all__ = [
     "FORMAT",

@@ -11,18 +11,17 @@ Rows are written and the file flushed when a buffer is full (``buffer_bytes``) o
 
 from __future__ import annotations
 
-import errno
 import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from cosim.errors import EvtwinError
 from cosim.master import Master, Observer
 from cosim.results.claim import OutputClaim
+from cosim.results.failure import ResultsWriteError, detach, reason
 from cosim.results.format import (
     FORMAT,
     PROGRESS,
@@ -33,38 +32,11 @@ from cosim.results.format import (
     plain_or_json,
 )
 from cosim.results.rows import RowBuffer, chunk_rows
+from cosim.results.sampling import Decimated, FastSampling, fast_entry
 from cosim.unit import OUTPUT
 
 BUFFER_BYTES = 8 * 2**20
 FLUSH_SECONDS = 2.0
-
-
-class ResultsWriteError(EvtwinError):
-    """Writing the result file failed (disk full, file too large, I/O error)."""
-
-
-class FastSampling(NamedTuple):
-    """A row buffer the master's generated loop fills itself (see :meth:`Observer.fast_sampling`)."""
-
-    pack_into: Any
-    buffer: memoryview
-    vectors: list[tuple[bool, int]]
-    row_bytes: int
-    start: Any  # () -> (pos, next_check)
-    check: Any  # (pos) -> (pos, next_check)
-    save: Any  # (pos) -> None
-
-
-class _Decimated:
-    """A group recorded at some points only, with its own buffer."""
-
-    __slots__ = ("spec", "buffer", "count", "t_row", "skipped")
-
-    def __init__(self, spec: OutputGroup, buffer: RowBuffer):
-        self.spec, self.buffer = spec, buffer
-        self.count = 0
-        self.t_row = -math.inf  # time of the last row
-        self.skipped = math.nan  # the last point, when it was not recorded
 
 
 class ResultWriter(Observer):
@@ -119,7 +91,7 @@ class ResultWriter(Observer):
         self._failed: ResultsWriteError | None = None
         self._fast: RowBuffer | None = None  # the groups recorded at every point
         self._fast_handed_over = False
-        self._decimated: list[_Decimated] = []
+        self._decimated: list[Decimated] = []
         self._buffers: list[RowBuffer] = []
         self._events: list[tuple[float, str]] = []
         self._event_ds: tuple[Any, Any] | None = None
@@ -162,7 +134,7 @@ class ResultWriter(Observer):
                 max([len(n) for n in names] + [1]),
             )
         except OSError as err:
-            raise ResultsWriteError(f"cannot create {self.path}: {_reason(err)}") from None
+            raise ResultsWriteError(f"cannot create {self.path}: {reason(err)}") from None
         self._file = f
         for buf, name, column in targets:
             buf.add_target(f[name], column)
@@ -188,7 +160,7 @@ class ResultWriter(Observer):
         for spec, located in plans:
             buf = self._fast if spec.at_every_point else self._make_buffer(master, located, len(plans))
             if not spec.at_every_point:
-                self._decimated.append(_Decimated(spec, buf))
+                self._decimated.append(Decimated(spec, buf))
             # block_rows: the rows a kill may lose at most (and about ``flush_seconds`` of a run's work).
             name = f"time/{spec.name}"
             block_rows = buf.cap // buf.row_bytes
@@ -241,50 +213,10 @@ class ResultWriter(Observer):
         if buf is None or self._file is None:
             return []
         self._fast_handed_over = True
-        # An interrupt inside check() after the rows were written leaves the loop a stale position.
-        handed = [buf.epoch]
-
-        def start() -> tuple[int, int]:
-            handed[0] = buf.epoch
-            return buf.pos, buf.next_check
-
-        def check(pos: int) -> tuple[int, int]:
-            buf.pos = pos
-            self._check(buf)
-            handed[0] = buf.epoch
-            return buf.pos, buf.next_check
-
-        def save(pos: int) -> None:
-            if buf.epoch == handed[0]:
-                buf.pos = pos
-
-        return [
-            FastSampling(
-                buf.pack,
-                buf.view,
-                [(is_out, i) for is_out, i, _ in buf.vectors],
-                buf.row_bytes,
-                start,
-                check,
-                save,
-            )
-        ]
-
-    def _sample_decimated(self, d: _Decimated, t: float, outs: list, ins: list) -> None:
-        spec = d.spec
-        if d.t_row > -math.inf:
-            if spec.interval > 0.0:
-                if t - d.t_row < spec.interval * (1.0 - 1e-12):
-                    d.skipped = t
-                    return
-            else:
-                d.count += 1
-                if d.count < spec.every:
-                    d.skipped = t
-                    return
-        d.count = 0
-        d.t_row = t
-        d.skipped = math.nan
+        return [fast_entry(buf, self._check)]
+    def _sample_decimated(self, d: Decimated, t: float, outs: list, ins: list) -> None:
+        if not d.due(t):
+            return
         buf = d.buffer
         buf.row(buf.pos, t, outs, ins)
         buf.pos += buf.row_bytes
@@ -370,10 +302,10 @@ class ResultWriter(Observer):
         """Stop writing after an I/O error; what was flushed before stays readable."""
         kept = f"up to t = {self._t_flushed:g} s" if self._t_flushed is not None else "none"
         self._failed = ResultsWriteError(
-            f"writing {self.path} failed: {_reason(err)}; the rows flushed before ({kept}) are kept"
+            f"writing {self.path} failed: {reason(err)}; the rows flushed before ({kept}) are kept"
         )
         f, self._file = self._file, None
-        _detach(f)  # first: releasing a dataset flushes its chunk cache
+        detach(f)  # first: releasing a dataset flushes its chunk cache
         for buf in self._buffers:
             buf.targets.clear()
         self._event_ds = None
@@ -415,38 +347,3 @@ class ResultWriter(Observer):
         finally:
             if self._claim is not None:
                 self._claim.release()
-
-
-def _detach(f: Any) -> None:
-    """Point the file's descriptor at /dev/null: closing it (and the datasets) then writes nothing.
-
-    After a failed write HDF5 would otherwise retry its pending writes at every close, fail again
-    (one traceback per dataset), and has crashed the process in doing so; the file on disk holds
-    the state of the last flush, which SWMR's write ordering keeps consistent.
-    """
-    import os
-
-    try:
-        fd = f.id.get_vfd_handle()
-        null = os.open(os.devnull, os.O_RDWR)
-        try:
-            os.dup2(null, fd)
-        finally:
-            os.close(null)
-    except Exception:  # not the POSIX driver: close as is
-        pass
-
-
-def _reason(err: Exception) -> str:
-    code = getattr(err, "errno", None)
-    if code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        import os
-
-        return os.strerror(code)
-    text = str(err)
-    for code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        if f"errno = {code}," in text:
-            import os
-
-            return os.strerror(code)
-    return text.splitlines()[0] if text else type(err).__name__
