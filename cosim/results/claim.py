@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from cosim.errors import EvtwinError
@@ -58,6 +59,7 @@ class OutputClaim:
             raise
 
     def _acquire(self) -> None:
+        tries = 10  # a reader checking whether the file is being written holds the lock for an instant
         while True:
             try:
                 fd = os.open(self._lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -67,7 +69,12 @@ class OutputClaim:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as err:
                 os.close(fd)
-                if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                busy = err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+                tries -= 1
+                if busy and tries > 0:
+                    time.sleep(0.05)
+                    continue
+                if busy:
                     raise OutputBusy(
                         f"{self.path} is being written by another run (lock {self._lock.name} is held); "
                         "wait for it or choose another output"
