@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from battery_fmu.life import MAX_YEARS
+from cosim.cli_types import Bounded
 from cosim.errors import EvtwinError
 
 
@@ -20,7 +22,9 @@ class BatteryCommandError(EvtwinError):
 
 @click.command()
 @click.argument("profile")
-@click.option("--years", type=click.FloatRange(min=0, min_open=True), required=True, help="Simulated years (365 d).")
+@click.option("--years", required=True, help="Simulated years (365 d).",
+              type=Bounded(0.0, MAX_YEARS, "yr", "a battery's life: the model projects at most 100 years",
+                           low_open=True))
 @click.option("--cell", default="lfp_220ah", show_default=True, help="Parameter set name or .toml path.")
 @click.option("--constant-soc-window", is_flag=True,
               help="Keep the profile's SOC swing as the cell fades (default: conserve energy per cycle).")
@@ -48,7 +52,7 @@ def life(profile: str, years: float, cell: str, constant_soc_window: bool, as_js
         result = simulate_life(prof, years, params, conserve_energy=not constant_soc_window,
                                progress=lambda f: bar.update(task, completed=f))
     for message in result.warnings:
-        err_console.print(f"warning: {message}")
+        click.echo(f"warning: {message}", err=True)  # one line each, unwrapped, for logs and grep
     if as_json:
         out = result.to_json() | {"profile": prof.source, "cell": params.name, "years_simulated": years}
         click.echo(json.dumps(out, indent=2))
@@ -83,17 +87,23 @@ def fmu_build(out_dir: str) -> None:
 
 @fmu.command("demo")
 @click.argument("profile", required=False, default="demo_day")
-@click.option("--fmu", "fmu_path", default="fmus/BatteryTwin.fmu", show_default=True, help="FMU to run (built if missing).")
-@click.option("--soc-init", default=0.8, show_default=True, help="Initial SOC [1].")
-def fmu_demo(profile: str, fmu_path: str, soc_init: float) -> None:
+@click.option("--fmu", "fmu_path", default=None,
+              help="FMU to run [default: fmus/BatteryTwin.fmu, built if missing].")
+@click.option("--soc-init", type=Bounded(0.0, 1.0, why="a state of charge"), default=0.8, show_default=True,
+              help="Initial SOC [1].")
+def fmu_demo(profile: str, fmu_path: str | None, soc_init: float) -> None:
     """Run the battery FMU through fmpy.simulate_fmu on a pack-power profile and print a summary.
 
     PROFILE: CSV with time_s,P_load_W,I_charge_A,T_ambient_degC (default: the shipped demo day).
     """
     from battery_fmu.demo import run_demo
+    from cosim.fmu import read_description
 
+    path = Path(fmu_path or "fmus/BatteryTwin.fmu")
+    if fmu_path is not None:  # a file the user names must be an FMU; the default one is built when missing
+        read_description(path)  # raises FMUFileError (an EvtwinError: one line, exit 2) saying what is wrong
     try:
-        summary = run_demo(profile, Path(fmu_path), soc_init)
+        summary = run_demo(profile, path, soc_init)
     except ValueError as err:
         raise BatteryCommandError(str(err)) from None
     from rich.console import Console

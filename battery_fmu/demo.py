@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
 import time
 from pathlib import Path
 
 import numpy as np
 
 from battery_fmu.life import PROFILES_DIR
+from cosim.textfile import read_text
 
 COLUMNS = ("time_s", "P_load_W", "I_charge_A", "T_ambient_degC")
+#: Air temperatures on Earth [degC]: the records are -89.2 degC (Vostok, 1983), 56.7 degC (Death Valley, 1913).
+AIR_TEMPERATURE_DEGC = (-90.0, 60.0)
 
 
 def read_power_profile(path: str | Path) -> np.ndarray:
@@ -20,7 +24,8 @@ def read_power_profile(path: str | Path) -> np.ndarray:
         path = PROFILES_DIR / f"{path.name}.csv"
     if not path.exists():
         raise ValueError(f"{path}: profile not found")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    text = read_text(path, f"CSV profile with columns {','.join(COLUMNS)}")  # TextFileError: a ValueError
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -28,9 +33,17 @@ def read_power_profile(path: str | Path) -> np.ndarray:
         rows = []
         for n, row in enumerate(reader, start=2):
             try:
-                rows.append(tuple(float(row[c]) for c in COLUMNS))
-            except ValueError:
+                values = tuple(float(row[c]) for c in COLUMNS)
+            except (TypeError, ValueError):
                 raise ValueError(f"{path}:{n}: expected numbers in {','.join(COLUMNS)}, found {row}") from None
+            if not all(np.isfinite(values)):
+                raise ValueError(f"{path}:{n}: expected finite numbers in {','.join(COLUMNS)}, found {row}")
+            if not AIR_TEMPERATURE_DEGC[0] <= values[3] <= AIR_TEMPERATURE_DEGC[1]:
+                raise ValueError(
+                    f"{path}:{n}: T_ambient_degC {values[3]:g} is not an air temperature "
+                    f"({AIR_TEMPERATURE_DEGC[0]:g} to {AIR_TEMPERATURE_DEGC[1]:g} degC)"
+                )
+            rows.append(values)
     data = np.array(rows)
     names = ("time", "P_load", "I_charge", "T_ambient", "T_coolant")
     signals = np.zeros(len(data), dtype=[(n, float) for n in names])
@@ -45,9 +58,9 @@ def run_demo(profile: str | Path, fmu_path: Path, soc_init: float = 0.8) -> dict
 
     from battery_fmu.build import build_fmu
 
+    signals = read_power_profile(profile)  # first: a bad profile builds nothing
     if not fmu_path.exists():
         build_fmu(fmu_path.parent)
-    signals = read_power_profile(profile)
     step = float(np.median(np.diff(signals["time"])))
     wall = time.perf_counter()
     result = simulate_fmu(

@@ -143,11 +143,12 @@ class BatteryTwin(Fmi2Slave):
     # ------------------------------------------------------------------ model description
 
     def to_xml(self, model_options=None):
-        """pythonfmu's description plus units: ``unit`` on every Real and ``<UnitDefinitions>``."""
-        from battery_fmu.model_description import add_units
+        """pythonfmu's description plus units (``unit``, ``<UnitDefinitions>``) and ranges (``min``, ``max``)."""
+        from battery_fmu.model_description import add_ranges, add_units
 
         root = super().to_xml(model_options or {})
         add_units(root, {p.name: p.unit for p in INTERFACE})
+        add_ranges(root, {p.name: (p.min, p.max) for p in INTERFACE})
         return root
 
 

@@ -16,6 +16,8 @@ class Variable(NamedTuple):
     description: str
     start: float | int | bool | str = 0.0
     type: str = "Real"
+    min: float | None = None
+    max: float | None = None
 
 
 INTERFACE: tuple[Variable, ...] = (
@@ -47,13 +49,14 @@ INTERFACE: tuple[Variable, ...] = (
              "BMS tells the charger"),
     Variable("EFC", "output", "1", "Equivalent full cycles so far, against the nominal capacity"),
     # parameters
+    # Parameter ranges: what a pack can be (model.check_settings enforces the same at initialisation).
     Variable("capacity_Ah", "parameter", "Ah", "Nominal cell capacity; resistances, heat capacities and current ratings "
-             "scale with it from the parameter set", 220.0),
-    Variable("n_series", "parameter", "1", "Cells in series", 106, "Integer"),
-    Variable("n_parallel", "parameter", "1", "Cells in parallel", 1, "Integer"),
-    Variable("SOC_init", "parameter", "1", "Initial state of charge", 0.5),
-    Variable("SOH_init", "parameter", "1", "Initial capacity relative to new", 1.0),
-    Variable("T_init", "parameter", "K", "Initial cell and housing temperature", 298.15),
+             "scale with it from the parameter set", 220.0, min=0.001, max=1e5),
+    Variable("n_series", "parameter", "1", "Cells in series", 106, "Integer", min=1, max=10000),
+    Variable("n_parallel", "parameter", "1", "Cells in parallel", 1, "Integer", min=1, max=10000),
+    Variable("SOC_init", "parameter", "1", "Initial state of charge", 0.5, min=0.0, max=1.0),
+    Variable("SOH_init", "parameter", "1", "Initial capacity relative to new", 1.0, min=0.01, max=1.0),
+    Variable("T_init", "parameter", "K", "Initial cell and housing temperature", 298.15, min=200.0, max=400.0),
     Variable("coolant_connected", "parameter", "1", "Whether the housing exchanges heat with T_coolant (a cooling loop)",
              False, "Boolean"),
     Variable("parameter_set", "parameter", "1", "Cell parameter set: a file name in battery_fmu/params without .toml",

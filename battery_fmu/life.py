@@ -10,6 +10,7 @@ every repetition starts again at the profile's first SOC.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +18,15 @@ import numpy as np
 
 from battery_fmu.aging import AgingModel
 from battery_fmu.parameters import CellParameters, load_parameters
+from cosim.textfile import TextFileError, read_text
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
+#: Cell temperatures [degC] a profile may hold: below about -60 degC the electrolyte freezes, above about
+#: 120 degC the separator melts and the cell goes into thermal runaway; the aging model means nothing there.
+#: (Inside this range but outside the fitted one, the aging model warns and extrapolates.)
+CELL_TEMPERATURE_DEGC = (-60.0, 120.0)
+#: The longest life ``simulate_life`` projects [yr]: far past any cell's test data and any vehicle's life.
+MAX_YEARS = 100.0
 PROFILES_DIR = Path(__file__).parent / "data" / "profiles"
 
 
@@ -52,7 +60,11 @@ def read_profile(path: str | Path) -> Profile:
     if not path.exists():
         raise ProfileError(f"{path}: profile not found (shipped profiles: {', '.join(shipped_profiles())})")
     required = ("time_s", "soc", "temperature_degC")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    try:
+        text = read_text(path, "CSV profile with columns time_s,soc,temperature_degC")
+    except TextFileError as err:
+        raise ProfileError(str(err)) from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
@@ -69,6 +81,12 @@ def read_profile(path: str | Path) -> Profile:
                     raise ProfileError(f"{path}:{row_number}: column {c}: not finite ({row[c]!r})")
                 columns[c].append(value)
     t, soc, temp = (np.asarray(columns[c]) for c in required)
+    _check_values(path, t, soc, temp)
+    return Profile(t, soc, temp + 273.15, str(path))
+
+
+def _check_values(path: Path, t: np.ndarray, soc: np.ndarray, temp: np.ndarray) -> None:
+    """Raise :class:`ProfileError` at the first row a profile cannot have (rows count from the header, 1)."""
     if len(t) < 2:
         raise ProfileError(f"{path}: needs at least two rows, found {len(t)}")
     bad = np.flatnonzero(np.diff(t) <= 0)
@@ -77,7 +95,12 @@ def read_profile(path: str | Path) -> Profile:
     bad = np.flatnonzero((soc < 0) | (soc > 1))
     if bad.size:
         raise ProfileError(f"{path}:{bad[0] + 2}: soc must lie in [0, 1], found {soc[bad[0]]}")
-    return Profile(t, soc, temp + 273.15, str(path))
+    bad = np.flatnonzero((temp < CELL_TEMPERATURE_DEGC[0]) | (temp > CELL_TEMPERATURE_DEGC[1]))
+    if bad.size:
+        raise ProfileError(
+            f"{path}:{bad[0] + 2}: temperature_degC {temp[bad[0]]:g} is outside what a lithium-ion cell "
+            f"survives ({CELL_TEMPERATURE_DEGC[0]:g} to {CELL_TEMPERATURE_DEGC[1]:g} degC)"
+        )
 
 
 def shipped_profiles() -> list[str]:
@@ -132,6 +155,8 @@ def simulate_life(profile: Profile, years: float, params: CellParameters | None 
     progress : callable, optional
         Called with the fraction done after each repetition.
     """
+    if not 0.0 < years <= MAX_YEARS:
+        raise ValueError(f"years must be above 0 and at most {MAX_YEARS:g} (got {years!r})")
     params = params or load_parameters()
     result = LifeResult()
     model = AgingModel(params, warn=result.warnings.append)
@@ -180,7 +205,30 @@ def simulate_life(profile: Profile, years: float, params: CellParameters | None 
         result.capacity.append(model.soh_capacity)
         result.resistance.append(model.soh_resistance)
         result.efc.append(model.total_efc)
+    _warn_past_the_fit(result, profile, params)
     return result
+
+
+#: Relative capacity below which a projection is far past any cell's end of life (70-80 % in EVs).
+FAR_PAST_END_OF_LIFE = 0.5
+
+
+def _warn_past_the_fit(result: LifeResult, profile: Profile, params: CellParameters) -> None:
+    """Warnings for a life outside what the model was fitted on: the temperatures, and a cell long dead."""
+    a = params.aging
+    low, high = float(profile.temperature.min()), float(profile.temperature.max())
+    if low < a.cycling_temperature_min or high > a.cycling_temperature_max:
+        result.warnings.append(
+            f"cell temperatures from {low - 273.15:.1f} to {high - 273.15:.1f} degC, outside the fitted "
+            f"{a.cycling_temperature_min - 273.15:g} to {a.cycling_temperature_max - 273.15:g} degC: the fade "
+            "is extrapolated"
+        )
+    dead = next((y for y, q in zip(result.years, result.capacity, strict=True) if q < FAR_PAST_END_OF_LIFE), None)
+    if dead is not None:
+        result.warnings.append(
+            f"capacity below {FAR_PAST_END_OF_LIFE:.0%} from year {dead:g}: far past a cell's end of life "
+            "(70-80 %), where the model was not fitted; later figures mean nothing"
+        )
 
 
 def constant_profile(soc: float, temperature_degC: float, step: float = 3600.0) -> Profile:

@@ -30,6 +30,9 @@ REST_SUBSTEP_GROWTH = 1.3
 #: The longest rest sub-step as a fraction of the slow thermal time constant: Simpson's rule on the
 #: exponential aging rates is then exact to well under 1e-6 of a day's fade.
 REST_SUBSTEP_MAX_FRACTION = 0.05
+#: A rest starts at REST_FIRST_SUBSTEP only while the RC pairs hold energy that could warm the cell by
+#: this much [K]; otherwise nothing changes faster than the temperature and it starts at the longest sub-step.
+REST_RC_HEAT_NEGLIGIBLE = 1e-4
 
 
 class InputError(ValueError):
@@ -189,8 +192,9 @@ class BatteryPack:
         r1, r2 = look.r1, look.r2
         v1, v2 = state.v1, state.v2
         _, slow = eq.thermal_time_constants(kb, p)
-        h = min(REST_FIRST_SUBSTEP, dt)
         h_max = max(REST_FIRST_SUBSTEP, REST_SUBSTEP_MAX_FRACTION * slow)
+        stored = 0.5 * (p.tau1 / r1 * v1 * v1 + p.tau2 / r2 * v2 * v2)  # energy in the RC pairs [J, cell]
+        h = min(REST_FIRST_SUBSTEP if stored > REST_RC_HEAT_NEGLIGIBLE * p.cell_heat_capacity else h_max, dt)
         tc, th = state.t_cell, state.t_housing
         elapsed, heat_total, housing_integral = 0.0, 0.0, 0.0
         while elapsed < dt:

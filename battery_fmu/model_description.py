@@ -1,4 +1,4 @@
-"""Units in the FMU's model description: pythonfmu's ``Real`` has no unit field.
+"""Units and ranges in the FMU's model description: pythonfmu's ``Real`` has no unit, min or max field.
 
 Called by the slave's ``to_xml`` when the FMU is built (the import of the project's unit
 registry happens then, in the building environment, never inside a running FMU).
@@ -36,3 +36,19 @@ def add_units(root: Element, units: dict[str, str]) -> None:
     children = list(root)
     position = next(i for i, c in enumerate(children) if c.tag not in ("ModelExchange", "CoSimulation"))
     root.insert(position, definitions)
+
+
+def add_ranges(root: Element, ranges: dict[str, tuple[float | None, float | None]]) -> None:
+    """Declare ``min``/``max`` (variable name -> bounds, None: unbounded) in a model description, in place."""
+    for sv in root.iter("ScalarVariable"):
+        lo, hi = ranges.get(sv.get("name"), (None, None))
+        typed = sv.find("Real")
+        if typed is None:
+            typed = sv.find("Integer")
+        if typed is None:
+            continue
+        as_text = repr if typed.tag == "Real" else (lambda v: str(int(v)))
+        if lo is not None:
+            typed.set("min", as_text(float(lo)))
+        if hi is not None:
+            typed.set("max", as_text(float(hi)))

@@ -19,6 +19,7 @@ from battery_fmu.ops import Table1D
 PARAMS_DIR = Path(__file__).parent / "params"
 DEFAULT_CELL = "lfp_220ah"
 
+
 # unit -> (factor, offset) to SI. Checked against cosim.si in the tests.
 _TO_SI: dict[str, tuple[float, float]] = {
     "Ah": (3600.0, 0.0),
@@ -203,6 +204,8 @@ class _Reader:
 
     def _csv_columns(self, entry: dict, where: str) -> tuple[list[float], list[float]]:
         file = self.path.parent / entry["file"]
+        if not file.exists() and (PARAMS_DIR / entry["file"]).exists():
+            file = PARAMS_DIR / entry["file"]  # a set copied out of the package keeps the shipped tables
         with open(file, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
         for col in (entry["x"], entry["y"]):

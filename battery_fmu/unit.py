@@ -27,6 +27,8 @@ class BatteryUnit(Unit):
 
     can_save_state = True
     can_vary_step = True
+    #: The pack, from the scenario's shared values (a vehicle preset states it).
+    SHARED_PARAMETERS = {name: name for name in ("capacity_Ah", "n_series", "n_parallel", "parameter_set")}
 
     def __init__(self, **parameters: Any):
         self._params = {v.name: v.start for v in INTERFACE if v.causality == "parameter"}
@@ -38,7 +40,7 @@ class BatteryUnit(Unit):
         self._read = lambda obj: ()
 
     def ports(self) -> Sequence[Port]:
-        return [Port(v.name, v.causality, v.unit, v.description, v.start, type=v.type) for v in INTERFACE]
+        return [Port(v.name, v.causality, v.unit, v.description, v.start, v.min, v.max, v.type) for v in INTERFACE]
 
     def configure(self, parameters: Mapping[str, Any]) -> None:
         for name, value in parameters.items():

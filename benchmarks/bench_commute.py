@@ -65,15 +65,15 @@ def main() -> None:
     if "cccv_charger" not in registry.unit_type_names():
         text = text.replace("    type: cccv_charger", "    type: bench_commute:StandInCharger")
         notes.append("charger: stand-in constant-current charger (cccv_charger not installed)")
-    variant = source.parent / "_bench_commute.yaml"
-    variant.write_text(text, encoding="utf-8")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            report = scenario.run(variant, output=Path(tmp) / "commute.h5", duration=args.days * 86400.0)
-            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    finally:
-        variant.unlink()
+    # The variant lives outside scenarios/ (package data, listed by `evtwin scenarios`); its FMU path is
+    # made absolute so that it still names the clone's fmus/ folder.
+    text = text.replace("fmu: ../fmus/", f"fmu: {ROOT / 'fmus'}/")
+    with tempfile.TemporaryDirectory() as tmp:
+        variant = Path(tmp) / "_bench_commute.yaml"
+        variant.write_text(text, encoding="utf-8")
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        report = scenario.run(variant, output=Path(tmp) / "commute.h5", duration=args.days * 86400.0)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     for note in notes:
         print(note)
     print(

@@ -9,6 +9,8 @@ import json
 
 import click
 
+from cosim.cli_types import Bounded
+
 
 @click.command("vehicles")
 @click.argument("preset", required=False)
@@ -93,7 +95,7 @@ def _show_preset(values: dict, basis: dict, title: str) -> None:
 @click.option(
     "--ambient-degC",
     "ambient_degc",
-    type=float,
+    type=Bounded(-90.0, 60.0, "degC", "an air temperature: the records are -89.2 and 56.7 degC"),
     default=23.0,
     show_default=True,
     help="Ambient temperature (drives the HVAC load).",
@@ -101,7 +103,7 @@ def _show_preset(values: dict, basis: dict, title: str) -> None:
 @click.option(
     "--charge-limit-kW",
     "charge_limit_kw",
-    type=click.FloatRange(min=0),
+    type=Bounded(0.0, None, "kW"),
     default=None,
     help="Charge power the battery accepts (caps regen); the preset's regen limit by default.",
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from cosim.errors import ScenarioError
+from cosim.textfile import TextFileError, read_text
 
 _DATA = files("bridges") / "data" / "drive_cycles"
 
@@ -154,10 +156,10 @@ def read_csv_cycle(path: str | Path, name: str | None = None) -> DriveCycle:
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as err:
-        raise ScenarioError(f"cannot read drive cycle {str(path)!r}: {err.strerror or err}") from err
+        text = read_text(path, "drive cycle CSV file (a time and a speed column)")
+    except TextFileError as err:
+        raise ScenarioError(str(err)) from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if len(rows) < 3:
         raise ScenarioError(
             f"{path}: a drive cycle needs a header and at least two samples (got {len(rows)} lines)"

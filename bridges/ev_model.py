@@ -340,6 +340,14 @@ class CycleTable:
         self.seg_torque = (s.torque @ w).tolist()
         self.seg_over = (s.over_limit @ w).tolist()
         self.seg_min_elec = s.p_elec.min(axis=1).tolist()
+        # running sums of the whole-segment integrals: a step of n whole seconds costs one subtraction
+        def running(values: list[float]) -> list[float]:
+            return np.concatenate([[0.0], np.cumsum(values)]).tolist()
+
+        self.cum_elec, self.cum_regen, self.cum_brake = (running(x) for x in (self.seg_elec, self.seg_regen,
+                                                                               self.seg_brake))
+        self.cum_wheel, self.cum_torque, self.cum_over = (running(x) for x in (self.seg_wheel, self.seg_torque,
+                                                                               self.seg_over))
         self.speed = v.tolist()
         self.dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]))]).tolist()
         self.torque_end = (self.nodes.torque[:, -1]).tolist()

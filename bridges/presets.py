@@ -27,6 +27,9 @@ from typing import Any
 
 from cosim.errors import ScenarioError
 
+#: The battery twin's cell parameter set (battery_fmu/params) that stands for a preset's chemistry.
+CELL_PARAMETER_SETS = {"LFP": "lfp_220ah"}
+
 _DATA = files("bridges") / "data" / "vehicles"
 LB_TO_KG = 0.45359237
 #: EPA loaded-vehicle convention: 300 lb of test load over curb mass.
@@ -177,6 +180,20 @@ class Preset:
     def capacity_Ah(self) -> float:
         """Pack capacity [A.h], derived as energy / nominal voltage."""
         return self.battery_kWh * 1000.0 / self.nominal_voltage_V
+
+    def pack(self) -> dict[str, Any]:
+        """The pack as the battery twin's parameters name it, what is known of it: cells in series and in
+        parallel, the cell capacity [A h] and, for a chemistry the twin has a parameter set for, that set."""
+        out: dict[str, Any] = {}
+        if self.cells_series:
+            out["n_series"] = int(self.cells_series)
+        if self.cells_parallel:
+            out["n_parallel"] = int(self.cells_parallel)
+            out["capacity_Ah"] = self.capacity_Ah / int(self.cells_parallel)
+        cell_set = CELL_PARAMETER_SETS.get(self.chemistry.strip().upper())
+        if cell_set is not None:
+            out["parameter_set"] = cell_set
+        return out
 
     @property
     def test_mass_kg(self) -> float:

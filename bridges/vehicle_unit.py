@@ -189,6 +189,10 @@ class EVUnit(PythonUnit):
         for p, value in zip(_OUTPUTS, outputs, strict=True):
             setattr(self, p.name, value)
 
+    def shared_values(self) -> dict[str, Any]:
+        """The preset's pack, for the units of a scenario that take it (battery, charger)."""
+        return self.preset.pack()
+
     def metadata(self) -> dict[str, str]:
         return {
             "type": "ev",
@@ -237,28 +241,36 @@ class EVUnit(PythonUnit):
         p_cmax = self.P_charge_max if self.P_charge_max > 0.0 else 0.0
         pos = self._pos
         tb = self._table
-        if h == 1.0 and tb is not None and pos.is_integer():
+        n = int(h)
+        if tb is not None and n == h and pos.is_integer():
             k = int(pos)
-            # hot path: one whole second of the cycle, battery limit not reached (precomputed integrals)
-            if k < tb.n_segments and tb.seg_min_elec[k] + p_aux >= -p_cmax:
-                elec = tb.seg_elec[k]
-                brake = tb.seg_brake[k]
-                self.P_battery = elec + p_aux
-                self.P_regen = tb.seg_regen[k]
-                self.P_aux = p_aux
-                self.P_brake = brake
-                self.P_loss = elec - tb.seg_wheel[k] - brake
-                self.motor_torque = tb.seg_torque[k]
-                self.over_limit_time += tb.seg_over[k]
-                self.distance += tb.dist[k + 1] - tb.dist[k]
-                v = tb.speed[k + 1]
-                self.speed = v
-                self.motor_speed = v * self._omega_per_speed
-                self._pos = pos + 1.0
-                if k + 1 >= tb.n_segments:
-                    self._end_cycle()
+            # hot path: whole seconds of the cycle, battery limit not reached (precomputed integrals)
+            if k + n <= tb.n_segments and (
+                tb.seg_min_elec[k] if n == 1 else min(tb.seg_min_elec[k : k + n])
+            ) + p_aux >= -p_cmax:
+                self._whole_seconds(tb, k, n, p_aux)
                 return
         self._step_general(h, p_aux, p_cmax)
+
+    def _whole_seconds(self, tb: CycleTable, k: int, n: int, p_aux: float) -> None:
+        """Outputs over seconds ``k .. k + n`` of the cycle from the running integrals (no charge limit)."""
+        inv = 1.0 / n
+        elec = (tb.cum_elec[k + n] - tb.cum_elec[k]) * inv
+        brake = (tb.cum_brake[k + n] - tb.cum_brake[k]) * inv
+        self.P_battery = elec + p_aux
+        self.P_regen = (tb.cum_regen[k + n] - tb.cum_regen[k]) * inv
+        self.P_aux = p_aux
+        self.P_brake = brake
+        self.P_loss = elec - (tb.cum_wheel[k + n] - tb.cum_wheel[k]) * inv - brake
+        self.motor_torque = (tb.cum_torque[k + n] - tb.cum_torque[k]) * inv
+        self.over_limit_time += tb.cum_over[k + n] - tb.cum_over[k]
+        self.distance += tb.dist[k + n] - tb.dist[k]
+        v = tb.speed[k + n]
+        self.speed = v
+        self.motor_speed = v * self._omega_per_speed
+        self._pos = float(k + n)
+        if k + n >= tb.n_segments:
+            self._end_cycle()
 
     def _step_general(self, h: float, p_aux: float, p_cmax: float) -> None:
         total = StepEnergy()

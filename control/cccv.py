@@ -23,130 +23,69 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from control.departure import DepartureError, Departures
-from control.efficiency import DEFAULT_EFFICIENCY, ChargerEfficiency, EfficiencyError
+from control.charger_unit import (
+    ChargerUnit,
+    charger_input_ports,
+    charger_output_ports,
+    limit_ports,
+    pack_ports,
+)
+from control.efficiency import DEFAULT_EFFICIENCY
 from cosim.errors import ScenarioError
-from cosim.unit import INPUT, OUTPUT, PARAMETER, Port, PythonUnit
-
-#: Value of an unconnected ``I_charge_max``: no BMS limit.
-NO_LIMIT = 1e6
+from cosim.unit import PARAMETER, Port
 
 MODES = ("plug_in", "timer")
-#: SOC short of the target [1] that counts a departure as missed.
-MISSED_TOLERANCE = 1e-3
 
 
-def charger_input_ports() -> tuple[Port, ...]:
-    """Inputs shared by the CC-CV charger and the MPC."""
-    return (
-        Port(
-            "plugged",
-            INPUT,
-            "1",
-            "1 while the vehicle is plugged in (from the usage schedule)",
-            1.0,
-            0.0,
-            1.0,
-        ),
-        Port("SOC", INPUT, "1", "Battery state of charge", 0.5, 0.0, 1.0),
-        Port("V_terminal", INPUT, "V", "Battery terminal voltage (last step's mean)", 0.0),
-        Port(
-            "I_charge_max",
-            INPUT,
-            "A",
-            "Battery's charge current limit (its BMS); unconnected: no limit",
-            NO_LIMIT,
-            0.0,
-        ),
-        Port(
-            "departure_time",
-            INPUT,
-            "s",
-            "Absolute time of the next departure; 0: use the departure setting",
-            0.0,
-        ),
-    )
+class CCCVPolicy:
+    """The CC-CV decision for a charger unit, from what the unit reads (its inputs, parameters and
+    session state): the CC-CV charger's, and the MPC's fallback."""
+
+    def __init__(self, unit: ChargerUnit, mode: str = "plug_in"):
+        self.unit, self.mode = unit, mode
+
+    def timer_allows(self, now: float) -> bool:
+        """Whether a timer charge starts now (always, at plug-in)."""
+        u = self.unit
+        if self.mode != "timer" or u._started:
+            return True
+        departure = u.next_departure(now)
+        i_cc = u.cc_current()
+        if departure is None or i_cc <= 0.0:
+            return True
+        charge_needed = max(u.target_soc - u.SOC, 0.0) * u.pack_capacity()  # C, nominal capacity
+        duration = charge_needed / i_cc
+        return now >= departure - u.timer_margin - duration
+
+    def decide(self, now: float, h: float) -> float:
+        """The CC-CV current [A] for the step that starts at ``now`` [s] (expected length ``h`` [s]);
+        sets the unit's ``done`` and session state as the charge ends or starts."""
+        u = self.unit
+        if u.plugged < 0.5:
+            if u._started or u.done:
+                u._reset_session()
+            u.done = 0.0
+            return 0.0
+        if u.done >= 0.5:
+            return 0.0
+        if u.SOC >= u.target_soc:
+            u.done = 1.0
+            return 0.0
+        if not self.timer_allows(now):
+            return 0.0
+        u._started = True
+        i_cc = u.cc_current()
+        current = min(i_cc, u.I_charge_max)
+        if u.I_charge_max < i_cc and current < u.cutoff_current():
+            u.done = 1.0  # CV taper under the cut-off
+            return 0.0
+        if u._coulomb_gain > 0.0 and h > 0.0:
+            # Land on the target instead of passing it by up to a step's worth.
+            current = min(current, (u.target_soc - u.SOC) / (u._coulomb_gain * h))
+        return max(current, 0.0)
 
 
-def charger_output_ports() -> tuple[Port, ...]:
-    """Outputs shared by the CC-CV charger and the MPC."""
-    return (
-        Port("I_charge", OUTPUT, "A", "Charge current into the battery over this step (>= 0)", 0.0, 0.0),
-        Port("P_grid", OUTPUT, "W", "Power drawn from the grid, losses included", 0.0, 0.0),
-        Port("P_loss", OUTPUT, "W", "Charger losses (grid power minus power into the pack)", 0.0, 0.0),
-        Port("charging", OUTPUT, "1", "1 while current flows", 0.0, 0.0, 1.0),
-        Port(
-            "done",
-            OUTPUT,
-            "1",
-            "1 once this plug-in session has reached its target or cut-off",
-            0.0,
-            0.0,
-            1.0,
-        ),
-        # Running totals, so a run's figures need no output recorded at full rate.
-        Port("E_grid", OUTPUT, "J", "Energy drawn from the grid so far", 0.0, 0.0),
-        Port("E_loss", OUTPUT, "J", "Charger losses so far", 0.0, 0.0),
-        Port("charge_time", OUTPUT, "s", "Time with current flowing so far", 0.0, 0.0),
-        Port("sessions", OUTPUT, "1", "Plug-in sessions in which current flowed, so far", 0.0, 0.0),
-        Port(
-            "departures",
-            OUTPUT,
-            "1",
-            "Departures after a plug-in session so far (with a known departure time)",
-            0.0,
-            0.0,
-        ),
-        Port(
-            "missed_departures",
-            OUTPUT,
-            "1",
-            "Of those, departures with the SOC under the target (by > 1e-3)",
-            0.0,
-            0.0,
-        ),
-    )
-
-
-def limit_ports(power_limit: float = 7400.0, current_limit: float = 250.0) -> tuple[Port, ...]:
-    """Parameters shared by the CC-CV charger and the MPC."""
-    return (
-        Port(
-            "power_limit",
-            PARAMETER,
-            "W",
-            "Charger power delivered to the pack (7.4 kW AC wallbox, 150 kW DC)",
-            power_limit,
-            0.0,
-        ),
-        Port("current_limit", PARAMETER, "A", "Charger output current limit", current_limit, 0.0),
-        Port("target_soc", PARAMETER, "1", "SOC at which the charge ends", 0.9, 0.0, 1.0),
-        Port(
-            "cutoff_c_rate",
-            PARAMETER,
-            "1/h",
-            "CV taper end current as a C-rate of the pack (C/20 = 0.05)",
-            0.05,
-            0.0,
-        ),
-    )
-
-
-def make_departures(departure: str | Mapping[str, str] | None) -> Departures | None:
-    try:
-        return Departures(departure) if departure is not None else None
-    except DepartureError as err:
-        raise ScenarioError(str(err)) from None
-
-
-def make_efficiency(efficiency: Any) -> ChargerEfficiency:
-    try:
-        return ChargerEfficiency(efficiency)
-    except EfficiencyError as err:
-        raise ScenarioError(str(err)) from None
-
-
-class CCCVCharger(PythonUnit):
+class CCCVCharger(ChargerUnit):
     """A CC-CV charger (AC wallbox or DC charger) as a unit.
 
     Parameters
@@ -154,29 +93,17 @@ class CCCVCharger(PythonUnit):
     mode : str
         ``"plug_in"``: charge as soon as plugged in; ``"timer"``: start so the charge ends
         ``timer_margin`` [s] before the next departure.
-    departure : str or mapping, optional
-        Departure clock time(s) for the timer: ``"07:30"`` or ``{"weekdays": "07:30", "sat": "10:00"}``
-        (time 0 is Monday 00:00). The ``departure_time`` input, when connected and > 0, wins.
-    efficiency : float, str or mapping
-        Grid-to-pack efficiency: a constant, a shipped curve name or a table (see
-        :class:`control.efficiency.ChargerEfficiency`). Default: the ADAC 2022 Model 3 AC curve.
+    departure, efficiency
+        As :class:`control.charger_unit.ChargerUnit`.
     """
 
     PORTS: ClassVar[tuple[Port, ...]] = (
         *charger_input_ports(),
         *charger_output_ports(),
         *limit_ports(),
-        Port(
-            "pack_capacity_Ah",
-            PARAMETER,
-            "Ah",
-            "Nominal pack capacity (cells in parallel x cell capacity)",
-            220.0,
-            0.0,
-        ),
+        *pack_ports(),
         Port("timer_margin", PARAMETER, "s", "Timer mode: finish this long before departure", 900.0, 0.0),
     )
-    can_save_state: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -184,20 +111,11 @@ class CCCVCharger(PythonUnit):
         departure: str | Mapping[str, str] | None = None,
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
     ):
-        super().__init__()
         if mode not in MODES:
             raise ScenarioError(f"cccv_charger: mode must be one of {', '.join(MODES)}, got {mode!r}")
+        super().__init__(departure, efficiency)
         self.mode = mode
-        self.departure_clock = make_departures(departure)
-        self.efficiency = make_efficiency(efficiency)
-        self._reset_session()
-
-    def _reset_session(self) -> None:
-        self._applied = 0.0  # current [A] decided at the last step
-        self._soc_at_apply = -1.0  # SOC read then
-        self._t_at_apply = 0.0  # and the time [s] it was decided for
-        self._coulomb_gain = 0.0  # observed dSOC per coulomb [1/C]
-        self._started = False
+        self.policy = CCCVPolicy(self, mode)
 
     def setup(self, start_time: float) -> None:
         if self.mode == "timer" and self.departure_clock is None:
@@ -205,156 +123,10 @@ class CCCVCharger(PythonUnit):
                 f"unit {self.name!r}: mode 'timer' needs a departure time: the setting departure: \"07:30\" "
                 "(or a mapping of days), or a connected departure_time input"
             )
-        self._reset_session()
-        self.I_charge = self.P_grid = self.P_loss = self.charging = self.done = 0.0
-        self.E_grid = self.E_loss = self.charge_time = self.sessions = 0.0
-        self.departures = self.missed_departures = self.departures_count = self.missed_count = 0.0
-        self._pending_departure: float | None = None
-        self._session_counted = False
-
-    # ------------------------------------------------------------------ decisions
-
-    def cc_current(self) -> float:
-        """The constant-current phase's current [A]: the current limit or the power limit at V_terminal."""
-        v = self.V_terminal
-        return min(self.current_limit, self.power_limit / v) if v > 0.0 else 0.0
-
-    def pack_capacity(self) -> float:
-        """Nominal pack capacity [C]."""
-        return self.pack_capacity_Ah * 3600.0
-
-    def cutoff_current(self) -> float:
-        """The taper end current [A]."""
-        return self.cutoff_c_rate * self.pack_capacity() / 3600.0
-
-    def next_departure(self, now: float) -> float | None:
-        """Absolute time [s] of the next departure after ``now`` [s], if known."""
-        if self.departure_time > 0.0:
-            return self.departure_time
-        return self.departure_clock.next_after(now) if self.departure_clock is not None else None
-
-    def _timer_allows(self, now: float) -> bool:
-        if self.mode != "timer" or self._started:
-            return True
-        departure = self.next_departure(now)
-        i_cc = self.cc_current()
-        if departure is None or i_cc <= 0.0:
-            return True
-        charge_needed = max(self.target_soc - self.SOC, 0.0) * self.pack_capacity()  # C, nominal capacity
-        duration = charge_needed / i_cc
-        return now >= departure - self.timer_margin - duration
-
-    def _observe(self, now: float) -> None:
-        """Update the SOC gain per coulomb from the current decided at the last step and the SOC since."""
-        elapsed = now - self._t_at_apply
-        if self._applied > 0.0 and self._soc_at_apply >= 0.0 and elapsed > 0.0:
-            gained = self.SOC - self._soc_at_apply
-            if gained > 0.0:
-                self._coulomb_gain = gained / (self._applied * elapsed)
+        super().setup(start_time)
 
     def decide(self, now: float, h: float) -> float:
-        """The current [A] for the step that starts at ``now`` [s] (expected length ``h`` [s])."""
-        if self.plugged < 0.5:
-            if self._started or self.done:
-                self._reset_session()
-            self.done = 0.0
-            return 0.0
-        if self.done >= 0.5:
-            return 0.0
-        if self.SOC >= self.target_soc:
-            self.done = 1.0
-            return 0.0
-        if not self._timer_allows(now):
-            return 0.0
-        self._started = True
-        i_cc = self.cc_current()
-        current = min(i_cc, self.I_charge_max)
-        if self.I_charge_max < i_cc and current < self.cutoff_current():
-            self.done = 1.0  # CV taper under the cut-off
-            return 0.0
-        if self._coulomb_gain > 0.0 and h > 0.0:
-            # Land on the target instead of passing it by up to a step's worth.
-            current = min(current, (self.target_soc - self.SOC) / (self._coulomb_gain * h))
-        return max(current, 0.0)
-
-    # ------------------------------------------------------------------ stepping
-
-    def do_step(self, t: float, h: float) -> None:
-        self._observe(t)
-        self._check_departure(t)
-        self._prepare_step(t, h)
-        current = self.decide(t, h)
-        self.set_command(current)
-        self._count(current, h)
-        self._applied, self._soc_at_apply, self._t_at_apply = current, self.SOC, t
-
-    def _prepare_step(self, t: float, h: float) -> None:
-        """Hook for what a subclass does each step before deciding."""
-
-    def _check_departure(self, t: float) -> None:
-        """Score the departure a plug-in session was charging for, once its time has come."""
-        if self._pending_departure is None:
-            if self.plugged >= 0.5 and (self.departure_clock is not None or self.departure_time > 0.0):
-                self._pending_departure = self.next_departure(t)
-            return
-        if t >= self._pending_departure - 1e-6:
-            self.departures_count += 1.0
-            if self.SOC < self.target_soc - MISSED_TOLERANCE:
-                self.missed_count += 1.0
-            self._pending_departure = None
-
-    def _count(self, current: float, h: float) -> None:
-        self.E_grid += self.P_grid * h
-        self.E_loss += self.P_loss * h
-        if current > 0.0:
-            self.charge_time += h
-            if not self._session_counted:
-                self.sessions += 1.0
-                self._session_counted = True
-        if self.plugged < 0.5:
-            self._session_counted = False
-        self.departures, self.missed_departures = self.departures_count, self.missed_count
-
-    def set_command(self, current: float) -> None:
-        """Set ``I_charge`` and the power outputs for a commanded current [A] at the voltage last read."""
-        pack_power = current * self.V_terminal if current > 0.0 else 0.0
-        grid = self.efficiency.grid_power(pack_power) if pack_power > 0.0 else 0.0
-        self.I_charge = current
-        self.P_grid = grid
-        self.P_loss = grid - pack_power
-        self.charging = 1.0 if current > 0.0 else 0.0
-
-    # ------------------------------------------------------------------ state
-
-    _STATE = (
-        "I_charge",
-        "P_grid",
-        "P_loss",
-        "charging",
-        "done",
-        "_applied",
-        "_soc_at_apply",
-        "_t_at_apply",
-        "_coulomb_gain",
-        "_started",
-        "E_grid",
-        "E_loss",
-        "charge_time",
-        "sessions",
-        "departures",
-        "missed_departures",
-        "departures_count",
-        "missed_count",
-        "_pending_departure",
-        "_session_counted",
-    )
-
-    def save_state(self) -> Any:
-        return tuple(getattr(self, k) for k in self._STATE)
-
-    def restore_state(self, state: Any) -> None:
-        for k, v in zip(self._STATE, state, strict=True):
-            setattr(self, k, v)
+        return self.policy.decide(now, h)
 
     def metadata(self) -> dict[str, str]:
         return {"type": "cccv_charger", "mode": self.mode, "efficiency": self.efficiency.describe()}

@@ -6,10 +6,13 @@ Heavy imports happen inside the command so ``evtwin --help`` stays instant.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 import click
+
+from cosim.cli_types import output_folder
 
 
 @click.group("experiment")
@@ -26,8 +29,8 @@ def _duration(text: str | None) -> float | None:
         value = float(text) if text.replace(".", "", 1).isdigit() else to_unit(text.strip(), "s")
     except ValueError as err:
         raise click.BadParameter(f"{text!r}: {err}") from None
-    if not value > 0:
-        raise click.BadParameter(f"{text!r}: the duration must be > 0")
+    if not (value > 0 and math.isfinite(value)):
+        raise click.BadParameter(f"{text!r}: the duration must be > 0 and finite")
     return value
 
 
@@ -46,8 +49,9 @@ def _duration(text: str | None) -> float | None:
 @click.option(
     "-o",
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),
     default=None,
+    callback=output_folder,
     help="Folder for the result files, table and plot (default results/<experiment name>).",
 )
 def charging(
@@ -99,7 +103,7 @@ def _run_all(exp, seconds, out: Path, jobs: int, quiet: bool) -> list[dict]:
     plans = {}
     for name in exp.policies:
         source, model = policy_scenario(exp, name)
-        plans[name] = make_plan(source, model)
+        plans[name] = make_plan(source, model, duration=seconds)
     total = seconds or next(iter(plans.values())).model.experiment.duration
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)

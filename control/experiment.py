@@ -56,7 +56,6 @@ BATTERY_SIGNALS = (
     "SOH_resistance",
 )
 #: Battery parameters a policy's parameters of the same name are given (the MPC predicts this pack).
-PACK_PARAMETERS = ("capacity_Ah", "n_series", "n_parallel")
 #: Columns of the table, in order: key, heading, format.
 COLUMNS = (
     ("policy", "policy", "{}"),
@@ -94,10 +93,18 @@ class ChargingExperiment:
     plugged: str = "schedule.charge"
     duration: str | float | None = None
     short: dict[str, Any] = field(default_factory=dict)
+    lines: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.path.stem
+
+    def where(self, *keys) -> str:
+        """``file:line key.path`` of a key of the experiment file."""
+        at = tuple(keys)
+        while at and at not in self.lines:
+            at = at[:-1]
+        return f"{self.path.name}:{self.lines.get(at, 1)} {'.'.join(str(k) for k in keys)}"
 
 
 def load_experiment(path: str | Path) -> ChargingExperiment:
@@ -134,6 +141,7 @@ def load_experiment(path: str | Path) -> ChargingExperiment:
         plugged=str(data.get("plugged", "schedule.charge")),
         duration=data.get("duration"),
         short=short,
+        lines=src.lines,
     )
 
 
@@ -207,7 +215,7 @@ def policy_scenario(exp: ChargingExperiment, policy: str):
     for name in (exp.battery, exp.charger):
         if name not in units:
             raise ScenarioError(
-                f"{exp.path.name}: policies.{policy}: the scenario {exp.scenario.name} has no unit {name!r}"
+                f"{exp.where('policies', policy)}: the scenario {exp.scenario.name} has no unit {name!r}"
             )
     units[exp.charger], ports = _policy_unit(exp, units, policy)
     charger = exp.charger
@@ -244,29 +252,21 @@ def _policy_unit(exp: ChargingExperiment, units: dict, policy: str) -> tuple[dic
             settings.setdefault(key, value)
     if _accepts(cls, "departure"):
         settings.setdefault("departure", exp.departure)
-    battery_params = units[exp.battery].get("parameters") or {}
-    if _accepts(cls, "parameter_set") and "parameter_set" in battery_params:
-        settings.setdefault("parameter_set", battery_params["parameter_set"])
     known = _settings_of(cls)
     for key in spec.get("settings") or {}:
         if known is not None and key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ScenarioError(
-                f"{exp.path.name}: policies.{policy}.settings: unknown setting {key!r} of unit type "
+                f"{exp.where('policies', policy, 'settings', key)}: unknown setting {key!r} of unit type "
                 f"{spec['type']!r}{hint} (settings: {', '.join(known)})"
             )
     try:
         ports = {p.name: p for p in cls(**settings).ports()}
     except (TypeError, ValueError) as err:
-        raise ScenarioError(
-            f"{exp.path.name}: policies.{policy}: unit type {spec['type']!r}: {err}"
-        ) from None
+        raise ScenarioError(f"{exp.where('policies', policy)}: unit type {spec['type']!r}: {err}") from None
+    # The pack comes from the scenario's shared values (the engine binds it), not from here.
     given = dict(base_charger.get("parameters") or {})
-    given.update({k: v for k, v in battery_params.items() if k in PACK_PARAMETERS})
-    if "capacity_Ah" in battery_params:
-        n_parallel = float(battery_params.get("n_parallel", 1))
-        given["pack_capacity_Ah"] = float(battery_params["capacity_Ah"]) * n_parallel
     for key, value in given.items():
         if key in ports and ports[key].causality == "parameter":
             parameters.setdefault(key, value)

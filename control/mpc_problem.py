@@ -58,8 +58,11 @@ PARAMETERS = (
 NX = len(STATES)
 _INF = float("inf")
 HESSIAN = "exact"
+#: The states as decision variables, ``(X - offset) / scale``, are of order one: SOC as it is, the RC and
+#: hysteresis voltages in 10 mV, the temperatures in 10 K around 25 degC (IPOPT converges best scaled so).
 STATE_SCALE = (1.0, 0.01, 0.01, 0.01, 10.0, 10.0)
 STATE_OFFSET = (0.0, 0.0, 0.0, 0.0, 298.15, 298.15)
+#: Pack powers enter the constraints in kW.
 POWER_SCALE = 1e3
 #: Length [s] given to unused intervals at the horizon's end (a shrinking horizon): they change nothing.
 DEAD_INTERVAL = 1e-3
@@ -117,7 +120,7 @@ class ChargingProblem:
 
         self.model, self.n = model, int(intervals)
         ops = casadi_ops()
-        n, cells, ns = self.n, model.cells, model.n_series
+        n = self.n
         p = ca.SX.sym("p", NX + n + len(PARAMETERS))
         x0 = p[:NX]
         dts = p[NX : NX + n]
@@ -133,38 +136,9 @@ class ChargingProblem:
             par["q_cal"], par["q_cyc"], par["dod"], None if crate_from_current else par["crate"]
         )
 
-        defects, voltages, powers = [], [], []
-        fade = heat = charger_loss = shortfall = smooth = 0.0
-        x_prev = [x0[k] for k in range(NX)]
-        u_prev = par["u_previous"]
-        # Table look-ups once per node, from the node's own variables (shared by the two intervals at it).
-        nodes = [model.node(x0[0], x0[4], ops, par["r_factor"])]
-        nodes += [model.node(xs[0, k], xs[4, k], ops, par["r_factor"]) for k in range(n)]
-        for k in range(n):
-            dt = dts[k]
-            out = model.interval(
-                x_prev,
-                u[k],
-                dt,
-                par["T_ambient"],
-                par["soh"],
-                aging,
-                ops,
-                par["r_factor"],
-                start=nodes[k],
-                end=nodes[k + 1],
-            )
-            defects.append((ca.vertcat(*out.state) - xs[:, k]) / ca.DM(STATE_SCALE))
-            voltages.append(out.voltage_end)
-            powers.append(u[k] * ns * out.voltage_end / POWER_SCALE)
-            fade = fade + out.fade_calendar + out.fade_cycle
-            heat = heat + out.heat_loss * cells
-            charger_loss = charger_loss + out.terminal_energy * cells * (1.0 / par["efficiency"] - 1.0)
-            shortfall = shortfall + dt * (par["target"] - xs[0, k]) / 3600.0
-            smooth = smooth + ((u[k] - u_prev) / current_scale) ** 2
-            x_prev = [xs[j, k] for j in range(NX)]
-            u_prev = u[k]
-
+        defects, voltages, powers, (fade, heat, charger_loss, shortfall, smooth) = _stages(
+            model, ops, x0, xs, u, dts, par, aging, current_scale
+        )
         objective = (
             par["degradation_weight"] * 100.0 * fade
             + par["loss_weight"] * (heat + charger_loss) / 3.6e6
@@ -307,20 +281,9 @@ class ChargingProblem:
         states = self.simulate(x0, currents, dts, params)
         pvec = np.concatenate([np.asarray(x0, float), dts, [params[k] for k in PARAMETERS]])
         upper = _state_upper(limits)
-        lbx = np.concatenate([np.zeros(n), np.tile(_scaled(_state_lower()), n), [0.0]])
-        ubx = np.concatenate([u_max / cs, np.tile(_scaled(upper), n), [1.0]])
-        lbg = np.concatenate([np.zeros(NX * n), np.full(2 * n, -_INF), [params["target"]]])
-        ubg = np.concatenate(
-            [
-                np.zeros(NX * n),
-                np.full(n, limits["v_max"]),
-                np.full(n, limits["power_max"] / POWER_SCALE),
-                [_INF],
-            ]
-        )
         guess_states = np.clip(states, _state_lower()[:, None], upper[:, None])
         z0 = np.concatenate([currents / cs, np.ravel(_scaled(guess_states.T).T, order="F"), [0.0]])
-        args = {"x0": z0, "p": pvec, "lbx": lbx, "ubx": ubx, "lbg": lbg, "ubg": ubg}
+        args = {"x0": z0, "p": pvec, **self._bounds(u_max, limits, params["target"])}
         warm = shift is not None and self._warm is not None
         if warm:
             args.update(self._shifted_multipliers(shift))
@@ -329,14 +292,35 @@ class ChargingProblem:
         result = solver(**args)
         elapsed = time.perf_counter() - start
         stats = solver.stats()
-        w = np.asarray(result["x"]).ravel()
         success = bool(stats.get("success", False))
         self._warm = (
             (np.asarray(result["lam_x"]).ravel(), np.asarray(result["lam_g"]).ravel()) if success else None
         )
+        return self._solution(result, stats, elapsed, x0, dts, pvec, args)
+
+    def _bounds(self, u_max: np.ndarray, limits: dict[str, float], target: float) -> dict[str, np.ndarray]:
+        """The bounds of the variables and constraints for pack current limits ``u_max`` [A, N]."""
+        n = self.n
+        upper = _state_upper(limits)
+        return {
+            "lbx": np.concatenate([np.zeros(n), np.tile(_scaled(_state_lower()), n), [0.0]]),
+            "ubx": np.concatenate([u_max / self.current_scale, np.tile(_scaled(upper), n), [1.0]]),
+            "lbg": np.concatenate([np.zeros(NX * n), np.full(2 * n, -_INF), [target]]),
+            "ubg": np.concatenate(
+                [np.zeros(NX * n), np.full(n, limits["v_max"]), np.full(n, limits["power_max"] / POWER_SCALE),
+                 [_INF]]
+            ),
+        }
+
+    def _solution(self, result, stats, elapsed: float, x0, dts, pvec, args) -> Solution:
+        """The :class:`Solution` of one IPOPT result."""
+        n, cs = self.n, self.current_scale
+        w = np.asarray(result["x"]).ravel()
+        success = bool(stats.get("success", False))
         z_states = w[n : n + NX * n].reshape(n, NX)
         states = np.vstack([np.asarray(x0, float), np.array(STATE_OFFSET) + np.array(STATE_SCALE) * z_states])
         g = np.asarray(result["g"]).ravel()
+        lbx, ubx, lbg, ubg = args["lbx"], args["ubx"], args["lbg"], args["ubg"]
         return Solution(
             success=success,
             status=str(stats.get("return_status", "unknown")),
@@ -382,6 +366,36 @@ class ChargingProblem:
             ]
         )
         return {"lam_x0": lx, "lam_g0": lg}
+
+
+def _stages(model, ops, x0, xs, u, dts, par, aging, current_scale):
+    """Per interval: the defects of the multiple shooting, the end voltages and pack powers; and the
+    objective's sums (fade [1], battery heat [J], charger loss [J], SOC-hours short, smoothing)."""
+    import casadi as ca
+
+    n, cells, ns = u.shape[0], model.cells, model.n_series
+    defects, voltages, powers = [], [], []
+    fade = heat = charger_loss = shortfall = smooth = 0.0
+    x_prev = [x0[k] for k in range(NX)]
+    u_prev = par["u_previous"]
+    # Table look-ups once per node, from the node's own variables (shared by the two intervals at it).
+    nodes = [model.node(x0[0], x0[4], ops, par["r_factor"])]
+    nodes += [model.node(xs[0, k], xs[4, k], ops, par["r_factor"]) for k in range(n)]
+    for k in range(n):
+        dt = dts[k]
+        out = model.interval(x_prev, u[k], dt, par["T_ambient"], par["soh"], aging, ops, par["r_factor"],
+                             start=nodes[k], end=nodes[k + 1])
+        defects.append((ca.vertcat(*out.state) - xs[:, k]) / ca.DM(STATE_SCALE))
+        voltages.append(out.voltage_end)
+        powers.append(u[k] * ns * out.voltage_end / POWER_SCALE)
+        fade = fade + out.fade_calendar + out.fade_cycle
+        heat = heat + out.heat_loss * cells
+        charger_loss = charger_loss + out.terminal_energy * cells * (1.0 / par["efficiency"] - 1.0)
+        shortfall = shortfall + dt * (par["target"] - xs[0, k]) / 3600.0
+        smooth = smooth + ((u[k] - u_prev) / current_scale) ** 2
+        x_prev = [xs[j, k] for j in range(NX)]
+        u_prev = u[k]
+    return defects, voltages, powers, (fade, heat, charger_loss, shortfall, smooth)
 
 
 def _state_lower() -> np.ndarray:

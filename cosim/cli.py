@@ -8,6 +8,8 @@ dependencies inside the command, which keeps ``evtwin --help`` instant.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from importlib.metadata import entry_points
 
@@ -50,6 +52,35 @@ class _Group(click.Group):
         except EvtwinError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(2)
+        except OSError as err:
+            # The system refused a file or a stream (a read-only folder, a full disk, a path under a
+            # file): one line naming the path and the reason, not a traceback.
+            click.echo(f"error: {os_error_line(err)}", err=True)
+            sys.exit(1)
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "the device is full",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file is in the way of a folder of that name",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOENT: "no such file or folder",
+    errno.EDQUOT: "the disk quota is exhausted",
+    errno.EFBIG: "the file is too large for the file system",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def os_error_line(err: OSError) -> str:
+    """``path: reason`` for an :class:`OSError`; ``cannot write the output: reason`` when it names no path
+    (a stream such as the standard output)."""
+    reason = _OS_HINTS.get(err.errno or 0) or err.strerror or str(err)
+    if err.filename is not None:
+        return f"{err.filename}: {reason}"
+    return f"cannot write the output: {reason}"
 
 
 def _unavailable(name: str, target: str, err: Exception) -> click.Command:
@@ -79,7 +110,18 @@ _add_engine_commands()
 
 
 def main() -> None:
-    cli(prog_name="evtwin")
+    try:
+        cli(prog_name="evtwin")
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    try:
+        sys.stdout.flush()
+    except OSError as err:  # e.g. `evtwin schema > /dev/full`: say so once, not at the interpreter's exit
+        click.echo(f"error: {os_error_line(err)}", err=True)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = code or 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":

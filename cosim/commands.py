@@ -5,11 +5,13 @@ Each imports what it needs inside the function, so ``evtwin --help`` stays insta
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import click
 
+from cosim.cli_types import output_file, output_folder
 from cosim.errors import EvtwinError, ScenarioError
 
 
@@ -22,8 +24,8 @@ def _duration(text: str | None) -> float | None:
         value = to_unit(text.strip(), "s") if not _is_number(text) else float(text)
     except ValueError as err:
         raise click.BadParameter(f"{text!r}: {err}") from None
-    if not value > 0:
-        raise click.BadParameter(f"{text!r}: the duration must be > 0")
+    if not (value > 0 and math.isfinite(value)):
+        raise click.BadParameter(f"{text!r}: the duration must be > 0 and finite (found {value:g} s)")
     return value
 
 
@@ -69,6 +71,7 @@ def _fmt(value: float) -> str:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=output_file,
     help="Result file (HDF5). Default: the scenario's outputs.file or results/<name>.h5.",
 )
 @click.option(
@@ -81,7 +84,8 @@ def _fmt(value: float) -> str:
 @click.option(
     "--force",
     is_flag=True,
-    help="Overwrite the output even if it is an existing file that is not an evtwin result.",
+    help="Run what the checks refuse as likely a mistake (more than 1e9 macro steps), and overwrite "
+    "an output that is an existing file but not an evtwin result.",
 )
 def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: bool, force: bool) -> None:
     """Run SCENARIO_FILE and write its results to HDF5.
@@ -99,7 +103,9 @@ def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: b
     _show_warnings()
     span = _duration(duration)
     err = Console(stderr=True)
-    plan = scenario.check(scenario_file, say=lambda s: click.echo(s, err=True))
+    plan = scenario.check(scenario_file, say=lambda s: click.echo(s, err=True), duration=span, force=force)
+    for note in plan.notes:
+        click.echo(f"warning: {note}", err=True)
     total = plan.duration if span is None else span
     try:
         if quiet or not err.is_terminal:
@@ -161,20 +167,22 @@ def _print_summary(report, plan, title: str = "summary") -> None:
 
 
 @click.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Check scenario FILES without running them: schema, FMU files, names, units, connections.
+    """Check scenario FILES without running them: schema, FMU files, names, units, ranges, connections.
+
+    Also checks what a run would cost (refusing more than 1e9 macro steps, warning about hours of
+    wall time or gigabytes of results) and prints the warnings the run would print. Other files
+    that packages teach it (charging experiments) are recognised by their content.
 
     Exits 0 with a one-line summary per file, or 2 with every problem found
     (file:line key: what was found, what was expected).
     """
-    from cosim import scenario
-
     _show_warnings()
     failed = False
     for path in files:
         try:
-            plan = scenario.check(path, say=lambda s: click.echo(s, err=True))
+            summary, notes = _check_file(path)
         except ScenarioError as err:
             failed = True
             n = len(err.problems)
@@ -182,17 +190,38 @@ def validate(files: tuple[Path, ...]) -> None:
             for p in err.problems:
                 click.echo(f"  - {p}", err=True)
             continue
-        units = [n for n in plan.units if n != "schedule"]
-        sched = ""
-        if plan.schedule is not None:
-            kind = "weekly" if plan.schedule.period > 86400 else "daily"
-            sched = f", {kind} schedule ({', '.join(plan.schedule.phases)})"
-        click.echo(
-            f"ok: {path} ({len(units)} units, {len(plan.connections)} connections{sched}, "
-            f"{_span(plan.duration)}, {sum(len(g.signals) for g in plan.groups)} recorded signals)"
-        )
+        for note in notes:
+            click.echo(f"warning: {note}", err=True)
+        click.echo(f"ok: {path} ({summary})")
     if failed:
         sys.exit(2)
+
+
+def _check_file(path: Path) -> tuple[str, list[str]]:
+    """``(summary, warnings)`` of a scenario file, or of another kind of file a package registered."""
+    from cosim import registry, scenario
+    from cosim.scenario.source import load_yaml
+
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder; give scenario files (e.g. {path}/*.yaml)")
+    data = load_yaml(path).data
+    for kind in registry.file_kinds().values():
+        if kind.claims(data):
+            return kind.check(path, say=lambda s: click.echo(s, err=True))
+    plan = scenario.check(path, say=lambda s: click.echo(s, err=True))
+    units = [n for n in plan.units if n != "schedule"]
+    sched = ""
+    if plan.schedule is not None:
+        kind = "weekly" if plan.schedule.period > 86400 else "daily"
+        sched = f", {kind} schedule ({', '.join(plan.schedule.phases)})"
+    recorded = sum(len(g.signals) for g in plan.groups)
+    # Inputs are relative to the scenario file, the result to the current folder.
+    out = plan.model.outputs.file or Path("results") / f"{path.stem}.h5"
+    summary = (
+        f"{len(units)} units, {len(plan.connections)} connections{sched}, {_span(plan.duration)}, "
+        f"{recorded} recorded signals; writes {out}"
+    )
+    return summary, plan.notes
 
 
 @click.command("schema")
@@ -210,8 +239,9 @@ def schema() -> None:
 @click.option(
     "--csv",
     "csv_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),
     required=True,
+    callback=output_folder,
     help="Folder for one CSV file per output group.",
 )
 def export(result_file: Path, csv_dir: Path) -> None:
@@ -243,6 +273,7 @@ def _read_result(path: Path):
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=output_file,
     help="PNG file (default: next to the result, .png).",
 )
 def plot(result_file: Path, output: Path | None) -> None:

@@ -124,4 +124,8 @@ def coefficients(conn: Connection, source: Port, target: Port) -> tuple[float, f
         raise si.UnitError(
             f"{conn.source!r} [{source.unit}] cannot feed {conn.target!r} [{target.unit}]: {err}"
         ) from None
-    return conn.gain * g, conn.gain * o + conn.offset
+    gain, offset = conn.gain * g, conn.gain * o + conn.offset
+    if source.type == target.type == "Integer" and (gain, offset) == (1.0, 0.0):
+        # Whole numbers pass as they are: int * 1 + 0 stays an int (an Int64 keeps all its digits).
+        return 1, 0
+    return gain, offset

@@ -54,3 +54,15 @@ class FMUFileError(ScenarioError):
     def __init__(self, path: str, problem: str):
         self.path = path
         super().__init__(f"{path}: {problem}")
+
+
+class UnitEnded(EvtwinError):
+    """A unit asked to end the simulation (an FMU's ``terminateSimulation``): a clean end, not a failure.
+
+    ``t`` [s] is the last time the unit reached; its outputs are valid there.
+    """
+
+    def __init__(self, unit: str, t: float, reason: str = ""):
+        self.unit, self.t, self.reason = unit, t, reason
+        ended = f"unit {unit!r} ended the simulation at t = {t:g} s"
+        super().__init__(ended + (f": {reason}" if reason else ""))

@@ -23,10 +23,7 @@ def export_csv(result: Result, out_dir: str | Path) -> list[Path]:
     if result.rows == 0:
         raise EvtwinError(f"{result.path} holds no rows, nothing to export; it is from {result.describe()}")
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise EvtwinError(f"cannot create the folder {str(out_dir)!r}: {err.strerror or err}") from None
+    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for group, time in result.times.items():
         if len(time) == 0:

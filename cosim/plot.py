@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,14 @@ def plot_result(result: Result, out: str | Path) -> Path:
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    # Rendered in memory and written here: matplotlib's PNG writer ignores write errors (a full disk
+    # left an empty file and a success).
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
+    try:
+        out.write_bytes(png.getvalue())
+    except OSError as err:
+        err.filename = err.filename or str(out)  # a write error names no file otherwise
+        raise
     return out

@@ -6,6 +6,9 @@
   resolved against the scenario file.
 - ``evtwin.fmu_builders``: ``"BatteryTwin.fmu" = "module:build"``; ``build(out_dir) -> Path``
   builds that FMU into ``out_dir`` when a scenario names it and it is missing.
+- ``evtwin.file_kinds``: ``name = "module:KIND"``; other YAML files ``evtwin validate`` checks.
+  ``KIND.claims(data) -> bool`` says from a file's top-level mapping whether it is one;
+  ``KIND.check(path, say) -> (summary, warnings)`` checks it or raises :class:`ScenarioError`.
 """
 
 from __future__ import annotations
@@ -87,3 +90,17 @@ def build_fmu(file_name: str, out_dir: Path) -> Path:
 
         shutil.copyfile(built, out_dir / file_name)
     return out_dir / file_name
+
+
+def file_kinds() -> dict[str, Any]:
+    """The file kinds other packages contribute to ``evtwin validate``, name -> object (see above).
+
+    A registered kind that cannot be loaded is left out: validating a scenario must not depend on it.
+    """
+    kinds = {}
+    for ep in entry_points(group="evtwin.file_kinds"):
+        try:
+            kinds[ep.name] = ep.load()
+        except (ImportError, AttributeError):
+            continue
+    return kinds

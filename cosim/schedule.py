@@ -313,6 +313,22 @@ class ScheduleUnit(TimeSource):
         return None
 
 
+def clock_seconds(text: str) -> float:
+    """Seconds after midnight of a 24-hour clock time ``"HH:MM"`` (``"07:30"``, ``"7:30"``, ``"18:05"``).
+
+    Raises ValueError with a sentence that says what was expected (``"7.30am"`` is not a clock time).
+    """
+    hours, sep, minutes = str(text).strip().partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and len(hours) <= 2 and len(minutes) == 2:
+        h, m = int(hours), int(minutes)
+        if h < 24 and m < 60:
+            return h * 3600.0 + m * 60.0
+    raise ValueError(
+        f"{text!r} is not a time of day; expected 24-hour 'HH:MM' from '00:00' to '23:59', e.g. '07:30' "
+        "or '18:10'"
+    )
+
+
 def _clock(seconds: float) -> str:
     day, rest = divmod(int(round(seconds)), 86400)
     text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}"

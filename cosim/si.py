@@ -22,6 +22,14 @@ class UnitError(ValueError):
     """A unit symbol that is unknown, or two units that cannot be converted."""
 
 
+class UnknownUnit(UnitError):
+    """A unit name this registry does not know; the message suggests close names."""
+
+    def __init__(self, name: str, symbol: str, like: str | None = None):
+        self.name, self.symbol = name, symbol
+        super().__init__(unknown_unit(name, symbol, like))
+
+
 @dataclass(frozen=True, slots=True)
 class Unit:
     """A unit: exponents of the SI base units, and the affine map ``si = factor*x + offset``."""
@@ -175,7 +183,7 @@ def _parse(symbol: str) -> Unit:
         pos += 1
         if kind == "atom":
             if value not in _ATOMS:
-                raise UnitError(f"unknown unit {value!r} in {symbol!r}; known: {', '.join(sorted(_ATOMS))}")
+                raise UnknownUnit(value, symbol)
             base = _ATOMS[value]
             if base.offset and (exp != 1 or len(tokens) > 1):
                 raise UnitError(f"{value!r} has an offset and cannot be combined in {symbol!r}")
@@ -250,3 +258,30 @@ def from_si(value: float, symbol: str) -> float:
     """An SI ``value`` expressed in ``symbol``."""
     u = parse(symbol)
     return (value - u.offset) / u.factor
+
+
+def units_like(symbol: str) -> list[str]:
+    """The unit names measuring the same quantity as ``symbol`` (``"s"``: s, ms, us, min, h, d, yr)."""
+    try:
+        kind = parse(symbol).exponents
+    except UnitError:
+        return []
+    return [name for name, u in _ATOMS.items() if u.exponents == kind and name not in ("l", "ml", "mL")]
+
+
+def unknown_unit(name: str, symbol: str | None = None, like: str | None = None) -> str:
+    """A sentence for an unknown unit ``name`` (in ``symbol``), suggesting names, of ``like``'s kind first."""
+    import difflib
+
+    same = units_like(like) if like is not None else []
+    close = difflib.get_close_matches(name, same, n=2, cutoff=0.5) or difflib.get_close_matches(
+        name, [*_ATOMS, *_ALIASES], n=2, cutoff=0.6
+    )
+    text = f"unknown unit {name!r}" + (f" in {symbol!r}" if symbol and symbol.strip() != name else "")
+    if close:
+        text += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+    if same:
+        text += f" (units of this kind: {', '.join(same)})"
+    else:
+        text += " (units are SI symbols such as W, kW, Wh, V, A, Ah, K, degC, s, min, h, d, m, km)"
+    return text

@@ -53,3 +53,26 @@ def truncate(segments: Iterable[Segment], stop: float) -> Iterator[Segment]:
             yield Segment(seg.start, stop, seg.step, seg.phase)
             return
         yield seg
+
+
+def snap(segments: Iterable[Segment], grid: float, t0: float) -> Iterator[Segment]:
+    """The segments with every boundary moved to the nearest point of ``t0 + k * grid`` [s].
+
+    Segments that become empty are dropped (their time goes to the neighbours); the last end moves
+    too, so a run may end up to half a grid step earlier or later than asked.
+    """
+    start = None
+    pending = None
+    for seg in segments:
+        a = t0 + round((seg.start - t0) / grid) * grid
+        b = t0 + round((seg.stop - t0) / grid) * grid
+        if start is None:
+            start = a
+        if b <= start:
+            continue
+        if pending is not None:
+            yield Segment(start, pending.stop, pending.step, pending.phase)
+            start = pending.stop
+        pending = Segment(start, b, seg.step, seg.phase)
+    if pending is not None:
+        yield Segment(start, pending.stop, pending.step, pending.phase)

@@ -10,6 +10,8 @@ Life cycle, in the order the master calls it::
     unit.configure(parameters)         # parameter values, SI, by port name
     unit.bind(input_names, output_names)
     unit.setup(start_time)             # initialise; outputs valid afterwards
+    unit.set_inputs(values)            # initial values of connected inputs, in dependency order
+    unit.end_initialization()          # inputs and outputs agree; stepping starts
     loop:
         unit.set_inputs(values)        # in the order given to bind()
         unit.do_step(t, h)             # advance from t to t + h [s]
@@ -91,8 +93,16 @@ class Unit(ABC):
     #: True for units whose outputs never change (constants): set up and read once, never stepped.
     static: ClassVar[bool] = False
 
+    #: Parameters this unit takes from the scenario's shared values: {parameter: shared name}
+    #: (:mod:`cosim.scenario.shared_values`).
+    SHARED_PARAMETERS: ClassVar[Mapping[str, str]] = {}
+
     #: Instance name given by the scenario; set by the engine.
     name: str = ""
+
+    def shared_values(self) -> Mapping[str, Any]:
+        """Facts this unit states for the others of a scenario, by shared name (default: none)."""
+        return {}
 
     @abstractmethod
     def ports(self) -> Sequence[Port]:
@@ -110,6 +120,10 @@ class Unit(ABC):
     @abstractmethod
     def setup(self, start_time: float) -> None:
         """Initialise at ``start_time`` [s]. Outputs are valid afterwards."""
+
+    def end_initialization(self) -> None:
+        """Called once after :meth:`setup`, when the master has given every connected input its
+        initial value (an FMU leaves its initialisation mode here). Nothing by default."""
 
     @abstractmethod
     def set_inputs(self, values: Sequence[float]) -> None:

@@ -88,7 +88,7 @@ class Follower(PythonUnit):
 
 
 class Failing(PythonUnit):
-    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told."""
+    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told (or raises in set-up: ``how="setup"``)."""
 
     PORTS = (Port("y", OUTPUT, "1", max=10.0),)
 
@@ -159,6 +159,12 @@ class NotAUnit:
 
     def ports(self):
         return (Port("y", OUTPUT, "1"),)
+
+
+class FixedStepCounter(Counter):
+    """A counter that says it can only run at one communication step (as fixed-step FMU exports do)."""
+
+    can_vary_step = False
 
 
 class Beacon(PythonUnit):

@@ -18,6 +18,15 @@ def test_storage_matches_blast_lite(soc, q1, q10):
     assert result.capacity[10] == pytest.approx(q10, abs=0.003)
 
 
+
+@pytest.mark.parametrize("name, soc", [("storage_25degC_soc050", 0.5), ("storage_25degC_soc100", 1.0)])
+def test_the_shipped_storage_profiles_are_the_validated_ones(name, soc):
+    # `evtwin life storage_25degC_soc050 --years 10` (docs/battery-model.md) runs what the test above checks.
+    shipped, constant = read_profile(name), constant_profile(soc, 25.0)
+    for field in ("time", "soc", "temperature"):
+        np.testing.assert_allclose(getattr(shipped, field), getattr(constant, field), rtol=0, atol=1e-9)
+
+
 def test_weekly_ev_profile_matches_blast_lite():
     # BLAST-Lite 1.1.1, personal_ev_smallbatt repeated weekly at 25 degC: q = 0.981 (1 yr), 0.921 (10 yr).
     result = simulate_life(read_profile("personal_ev_smallbatt_week"), 10, P)

@@ -111,3 +111,32 @@ def test_the_one_call_step_is_the_twins_step():
         (pack.soc, pack.v1, pack.v2, pack.hysteresis, pack.t_cell, pack.t_housing), rel=1e-13, abs=1e-15)
     assert result.means.voltage * 106 == pytest.approx(pack.voltage, rel=1e-13)
     assert result.means.heat * 106 == pytest.approx(pack.heat, rel=1e-12)
+
+
+def test_the_step_on_numpy_and_torch_is_the_scalar_step():
+    """What the service's estimator (numpy, a batch of states) and the physics-informed loss (torch,
+    differentiable) call: the same numbers as the twin's scalar step."""
+    import torch
+
+    from battery_fmu.ops import numpy_ops, torch_ops
+
+    params = load_cell()
+    socs, currents = np.array([0.1, 0.45, 0.9]), np.array([-150.0, 20.0, 0.0])
+    temps = np.array([290.0, 305.0, 315.0])
+    expected = [step(params, CellState(s, 1e-3, -2e-3, 0.01, t, t - 1.0), StepInputs(i, 300.0), 120.0)
+                for s, i, t in zip(socs, currents, temps)]
+    batch = step(params, CellState(socs, 1e-3, -2e-3, 0.01, temps, temps - 1.0), StepInputs(currents, 300.0),
+                 120.0, numpy_ops())
+    for k, one in enumerate(expected):
+        for part in ("state", "means", "limits"):
+            got = [np.asarray(v)[k] if np.ndim(v) else v for v in getattr(batch, part)]
+            assert got == pytest.approx(list(getattr(one, part)), rel=1e-12, abs=1e-15), part
+    def t(value):
+        return torch.tensor(value, dtype=torch.float64)
+
+    current = torch.tensor(-150.0, dtype=torch.float64, requires_grad=True)
+    x = CellState(t(0.1), t(1e-3), t(-2e-3), t(0.01), t(290.0), t(289.0))
+    result = step(params, x, StepInputs(current, 300.0), 120.0, torch_ops())
+    assert [float(v.detach()) for v in result.state] == pytest.approx(list(expected[0].state), rel=1e-12)
+    result.state.soc.backward()
+    assert float(current.grad) == pytest.approx(-120.0 / params.capacity, rel=1e-12)  # dSOC/dI = -dt/Q

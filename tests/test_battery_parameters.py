@@ -104,6 +104,20 @@ def test_another_cell_is_another_file(tmp_path):
     assert pack.current == pytest.approx(3.0, rel=0.05)
 
 
+def test_a_copied_set_finds_the_shipped_tables_and_its_own_first(tmp_path):
+    alone = tmp_path / "alone.toml"
+    shutil.copy(PARAMS_DIR / "lfp_220ah.toml", alone)  # no tables/ beside it: the shipped ones
+    assert load_parameters(alone).ocv.scalar(0.5) == load_parameters().ocv.scalar(0.5)
+    path = copy_set(tmp_path / "own")  # tables/ beside it win over the shipped ones
+    ocv = path.parent / "tables" / "CLFP_Sony_US26650_OCV.csv"
+    header, *rows = ocv.read_text().splitlines()
+    column = header.split(",").index("OCV")
+    shifted = [",".join(f"{float(v) + 0.1:.6f}" if i == column else v for i, v in enumerate(r.split(",")))
+               for r in rows]
+    ocv.write_text("\n".join([header, *shifted]) + "\n")
+    assert load_parameters(path).ocv.scalar(0.5) == pytest.approx(load_parameters().ocv.scalar(0.5) + 0.1)
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t.replace('voltage_min = { value = 2.5, unit = "V"', 'voltage_min = { value = "low", unit = "V"'),
      r"\[cell\] voltage_min: value must be a number, found 'low'"),

@@ -263,5 +263,6 @@ def test_sensor_refusing_its_parameters_fails_setup_with_the_reason(sensor_fmu):
         match=r"^unit 'sensor', t = 0 s: fmi3ExitInitializationMode returned status 3 \(error\); FMU log:\n"
         r".*tau = 0 s: the time constant must be > 0",
     ):
-        unit.setup(0.0)
+        unit.setup(0.0)  # enters initialisation mode; the FMU checks its parameters on leaving it
+        unit.end_initialization()
     unit.terminate()

@@ -60,21 +60,29 @@ def test_two_days_of_each_policy(experiment, tmp_path):
 
 
 def test_each_policy_is_wired_to_the_battery_and_given_the_pack(experiment):
+    from cosim.scenario.plan import make_plan
+
     exp = load_experiment(experiment)
-    _, model = policy_scenario(exp, "mpc")
+    source, model = policy_scenario(exp, "mpc")
     unit = model.units["charger"]
     assert unit.type == "mpc_charger"
     assert unit.settings["departure"] == {"weekdays": "07:30", "sat": "10:00"}
-    params = {k: float(v) if not isinstance(v, str) else v for k, v in unit.parameters.items()}
-    assert params["capacity_Ah"] == 178.4 and params["n_series"] == 106 and params["target_soc"] == 0.9
+    assert float(unit.parameters["target_soc"]) == 0.9
+    # The pack: the vehicle preset's (60.5 kWh at 339.2 V, 106s1p, LFP), the same for battery and charger.
+    plan = make_plan(source, model)
+    for name in ("battery", "charger"):
+        params = plan.units[name].parameters
+        assert params["capacity_Ah"] == pytest.approx(60.5e3 / 339.2, rel=1e-12)
+        assert (params["n_series"], params["n_parallel"], params["parameter_set"]) == (106, 1, "lfp_220ah")
     wires = {(c.source, c.to, c.delay) for c in model.connections}
     assert ("battery.T_cell", "charger.T_cell", 1) in wires
     assert ("battery.SOC", "charger.SOC", 1) in wires
     assert ("charger.I_charge", "battery.I_charge", 0) in wires
     assert ("schedule.charge", "charger.plugged", 0) in wires
-    _, model = policy_scenario(exp, "cccv_timer")
+    source, model = policy_scenario(exp, "cccv_timer")
     assert model.units["charger"].settings["mode"] == "timer"
-    assert float(model.units["charger"].parameters["pack_capacity_Ah"]) == 178.4
+    charger = make_plan(source, model).units["charger"].parameters
+    assert (charger["capacity_Ah"], charger["n_parallel"]) == (pytest.approx(60.5e3 / 339.2), 1)
     assert not any(c.to == "charger.T_cell" for c in model.connections)
 
 
@@ -98,7 +106,7 @@ def test_bad_experiment_files_are_named(tmp_path, experiment):
         encoding="utf-8",
     )
     exp = load_experiment(bad)
-    expected = r"bad.yaml: policies.t.settings: unknown setting 'mod' of unit type 'cccv_charger'; did you "
+    expected = r"bad.yaml:3 policies.t.settings.mod: unknown setting 'mod' of unit type 'cccv_charger'; did you "
     with pytest.raises(ScenarioError, match=expected + r"mean 'mode'\? \(settings: mode, departure, "):
         policy_scenario(exp, "t")
 

@@ -101,7 +101,9 @@ def test_validate_ok_and_problems(tmp_path):
     good = write(tmp_path, RAMP)
     res = invoke("validate", str(good))
     assert res.exit_code == 0
-    assert res.output.startswith(f"ok: {good} (2 units, 1 connections, 1.667 min, 3 recorded signals)")
+    assert res.output.startswith(
+        f"ok: {good} (2 units, 1 connections, 1.667 min, 3 recorded signals; writes results/{good.stem}.h5)"
+    )
     bad = write(tmp_path, RAMP.replace("to: store.u", "to: store.v"), "bad.yaml")
     res = invoke("validate", str(good), str(bad))
     assert res.exit_code == 2

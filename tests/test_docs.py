@@ -2,7 +2,8 @@
 
 Sybil finds the blocks: every ```sh block runs in bash (``-e``: a failing command fails the test) and every
 ```python block in one namespace per document, both in a working folder laid out like a clone after
-``./dev run`` (``scenarios/``, ``fmus/BatteryTwin.fmu``), one folder per document, blocks in document order.
+``./dev run`` (``scenarios/``, ``fleets/``, ``fmus/BatteryTwin.fmu``, ``battery_fmu/``), one folder per
+document, blocks in document order.
 A block that cannot run here (an install, a server, a simulator, a benchmark that takes minutes) carries
 ``<!-- skip: next "why" -->`` in the markdown, and shows as skipped with that reason.
 
@@ -101,6 +102,8 @@ def workspace(tmp_path_factory, battery_fmu):
             folder = tmp_path_factory.mktemp(Path(page).stem)
             shutil.copytree(ROOT / "scenarios", folder / "scenarios",
                             ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+            (folder / "battery_fmu").symlink_to(ROOT / "battery_fmu")  # read only: the shipped parameter sets
+            shutil.copytree(ROOT / "fleets", folder / "fleets")
             (folder / "fmus").mkdir()
             shutil.copy(battery_fmu, folder / "fmus" / "BatteryTwin.fmu")
             _workspaces[page] = folder
@@ -140,3 +143,32 @@ def test_shortening_touches_only_long_runs():
         'evtwin experiment charging x.yaml --json -j 2 --duration "1 d"')
     assert shorten("evtwin life personal_ev_smallbatt_week --years 10 --json") == (
         "evtwin life personal_ev_smallbatt_week --years 2 --json")
+
+
+def _transcript_after(text: str, anchor: str) -> list[str]:
+    start = text.index("```\n", text.index(anchor)) + len("```\n")
+    return text[start:text.index("```", start)].strip().splitlines()
+
+
+@pytest.mark.parametrize("anchor, edits", [
+    ("With `evry:` for `every:`", {"    every: {drive: 10}": "    evry: {drive: 10}"}),
+    ("With the structure right", {
+        "{from: battery.SOC, to: charger.SOC, delay: 1}": "{from: battery.T_cell, to: charger.SOC, delay: 1}",
+        "{from: battery.V_terminal, to: charger.V_terminal, delay: 1}":
+            "{from: battery.V_terminal, to: charger.V_terminal}",
+    }),
+])
+def test_the_validate_transcripts_of_scenarios_md_are_what_validate_prints(tmp_path, battery_fmu, anchor, edits):
+    text = (ROOT / "scenarios" / "quickstart.yaml").read_text(encoding="utf-8")
+    text = text.replace("fmu: ../fmus/BatteryTwin.fmu", f"fmu: {battery_fmu}")
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "quickstart.yaml").write_text(text, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "cosim.cli", "validate", "quickstart.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    printed = [line.strip().removeprefix("- ") for line in done.stderr.splitlines()
+               if re.search(r"quickstart\.yaml:\d", line)]
+    docs = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    assert printed == _transcript_after(docs, anchor)

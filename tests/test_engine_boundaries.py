@@ -9,18 +9,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 COSIM = ROOT / "cosim"
 
-#: Each package may import packages of lower layers only (never one of its own layer): the engine;
-#: the product's models, vehicles and FMUs; control and ML on top of the battery; the service and the
-#: shipped scenarios, which may name anything.
+#: Each package may import packages of lower layers only (never one of its own layer): the engine; the
+#: battery and the C stand-in FMUs; the vehicles (their presets name the battery's parameter set) and
+#: control; fleets and ML on top; the service and the shipped scenarios, which may name anything.
 LAYERS = {
     "cosim": 0,
     "battery_fmu": 1,
-    "bridges": 1,
     "fmus": 1,
+    "bridges": 2,
     "control": 2,
-    "ml": 2,
-    "service": 3,
-    "scenarios": 3,
+    "fleet": 3,
+    "ml": 3,
+    "service": 4,
+    "scenarios": 4,
 }
 FORBIDDEN = set(LAYERS) - {"cosim"}
 

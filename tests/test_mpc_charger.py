@@ -7,9 +7,10 @@ import pytest
 
 from battery_fmu.unit import BatteryUnit
 from control.cccv import CCCVCharger
-from control.closed_loop import ClosedLoop
+from control.charging_loop import run_charging
 from control.mpc import MPCCharger
 from cosim.errors import ScenarioError
+from restore_check import Detour
 
 DAY = 86400.0
 PLUG_IN, DEPARTURE = 18 * 3600.0, DAY + 7.5 * 3600.0  # Monday 18:00 -> Tuesday 07:30
@@ -30,9 +31,8 @@ def mpc(settings=None, **parameters):
 
 
 def night(charger, soc=0.5, step=60.0, **battery_parameters):
-    loop = ClosedLoop(battery(SOC_init=soc, **battery_parameters), charger, ambient=WARM)
-    loop.start(PLUG_IN)
-    return loop.run(DEPARTURE - PLUG_IN, step)
+    return run_charging(battery(SOC_init=soc, **battery_parameters), charger, DEPARTURE - PLUG_IN, step, PLUG_IN,
+                        ambient=WARM)
 
 
 def test_overnight_plan_meets_the_target_by_departure_within_every_limit():
@@ -71,9 +71,8 @@ def test_mpc_loses_less_capacity_than_cccv_over_three_nights():
     for name, chg in (("cccv", CCCVCharger()), ("mpc", mpc())):
         chg.name = "charger"
         chg.configure({"target_soc": 0.9})
-        loop = ClosedLoop(battery(SOC_init=0.6, SOH_init=0.97), chg, ambient=WARM, plugged=plugged, load=load)
-        loop.start(0.0)
-        results[name] = loop.run(3 * DAY, 60.0)
+        results[name] = run_charging(battery(SOC_init=0.6, SOH_init=0.97), chg, 3 * DAY, 60.0, ambient=WARM,
+                                     plugged=plugged, load=load)
     fade = {k: 0.97 - tr["SOH_capacity"][-1] for k, tr in results.items()}
     assert fade["mpc"] < 0.93 * fade["cccv"]
     for tr in results.values():
@@ -121,9 +120,7 @@ def test_dc_fast_charge_keeps_the_voltage_and_temperature_limits():
         chg = MPCCharger(**settings)
         chg.name = "charger"
         chg.configure({**params, **limits})
-        loop = ClosedLoop(battery(SOC_init=0.2, T_init=hot), chg, ambient=hot)
-        loop.start(0.0)
-        runs[name] = loop.run(3 * 3600.0, 30.0)
+        runs[name] = run_charging(battery(SOC_init=0.2, T_init=hot), chg, 3 * 3600.0, 30.0, ambient=hot)
     free, limited = runs["free"], runs["limited"]
     for tr in runs.values():
         assert tr["SOC"][-1] >= 0.8 - 1e-6
@@ -138,13 +135,10 @@ def test_dc_fast_charge_keeps_the_voltage_and_temperature_limits():
 
 
 def test_save_and_restore_continue_identically():
-    loop = ClosedLoop(battery(SOC_init=0.5), mpc(target_soc=0.9), ambient=WARM)
-    loop.start(PLUG_IN)
-    loop.run(6 * 3600.0, 60.0)
-    saved = loop.save()
-    first = loop.run(4 * 3600.0, 60.0)
-    loop.restore(saved)
-    again = loop.run(4 * 3600.0, 60.0)
+    first = run_charging(battery(SOC_init=0.5), mpc(target_soc=0.9), 10 * 3600.0, 60.0, PLUG_IN, ambient=WARM)
+    detour = Detour(PLUG_IN + 6 * 3600.0, 60.0)
+    again = run_charging(battery(SOC_init=0.5), mpc(target_soc=0.9), 10 * 3600.0, 60.0, PLUG_IN, ambient=WARM,
+                         observers=[detour])
     for name in first.signals:
         if name != "charger.solve_time":
             np.testing.assert_array_equal(first[name], again[name], err_msg=name)
@@ -159,8 +153,9 @@ def test_bad_settings_are_named():
     unit.name = "charger"
     with pytest.raises(ScenarioError, match="unit 'charger': objective 'overnight' needs a departure time"):
         unit.setup(0.0)
-    unit = MPCCharger(departure="07:30", parameter_set="lfp_999ah")
+    unit = MPCCharger(departure="07:30")
     unit.name = "charger"
+    unit.configure({"parameter_set": "lfp_999ah"})
     with pytest.raises(
         ScenarioError, match=r"unit 'charger': parameter set 'lfp_999ah' not found \(known sets"
     ):

@@ -86,7 +86,13 @@ def test_liquid_cooling_variant_couples_the_c_plate_fmu(tmp_path, battery_fmu):
     summary = {label: value for label, value, _ in report.summary}
     result = read_result(tmp_path / "qc.h5")
     assert result.status == "complete"
-    assert summary["distance"] == pytest.approx(2 * COMMUTE_KM, abs=0.01)
+    assert summary["distance"] == pytest.approx(2 * COMMUTE_KM, abs=0.001)
+    # The drives last 2140 s on the plate's grid, 6 s past the commute: the car stands at both ends.
+    speed = result["vehicle.speed"]
+    for start in (27000.0, 63000.0):
+        window = (speed.time > start) & (speed.time <= start + 2140.0)
+        assert window.sum() == 2140
+        assert np.all(speed.values[window][-7:] == 0.0)
     # degC from the plate arrives at the battery in K.
     np.testing.assert_allclose(result["battery.T_coolant"].values, result["plate.coolant_out.T"].values + 273.15,
                                rtol=0, atol=1e-9)

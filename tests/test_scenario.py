@@ -78,7 +78,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
     text = BASE.replace("    every: 10\n", "    evry: 10\n")
     assert problems(tmp_path, text) == [
         "s.yaml:13 units.store.evry: unknown key 'evry'; did you mean 'every'? (known keys: debug_logging, "
-        "description, every, fmu, parameters, settings, type, validate)"
+        "description, every, fmu, isolate, parameters, port_units, settings, shared, type, validate)"
     ]
 
 
@@ -166,6 +166,28 @@ def test_algebraic_loop_is_named_with_its_line(tmp_path):
         "algorithm.loop: {solver: fixedpoint} "
         "to iterate (needs units that can save their state)"
     ]
+
+
+
+def test_algebraic_loop_points_at_a_connection_without_delay(tmp_path):
+    # The example of docs/scenarios.md: the quickstart with battery.T_cell on charger.SOC (delay 1, listed
+    # first) and the delay taken off the charger's voltage input, which is what closes the loop.
+    text = (HERE.parent / "scenarios" / "quickstart.yaml").read_text(encoding="utf-8")
+    text = text.replace("    fmu: ../fmus/BatteryTwin.fmu", "    type: battery")
+    text = text.replace("{from: battery.SOC, to: charger.SOC, delay: 1}",
+                        "{from: battery.T_cell, to: charger.SOC, delay: 1}")
+    text = text.replace("{from: battery.V_terminal, to: charger.V_terminal, delay: 1}",
+                        "{from: battery.V_terminal, to: charger.V_terminal}")
+    path = tmp_path / "quickstart.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        scenario.check(path)
+    lines = text.splitlines()
+    soc, voltage = (next(n for n, line in enumerate(lines, 1) if key in line)
+                    for key in ("to: charger.SOC", "to: charger.V_terminal"))
+    assert [p.split(": ")[0] for p in info.value.problems] == [f"quickstart.yaml:{soc} connections[7]",
+                                                               f"quickstart.yaml:{voltage} connections[8]"]
+    assert "algebraic loop battery -> charger -> battery" in info.value.problems[1]
 
 
 def test_loop_solver_from_the_scenario(tmp_path):

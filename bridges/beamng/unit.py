@@ -159,6 +159,10 @@ class BeamNGUnit(PythonUnit):
     def ports(self):
         return self._ports
 
+    def shared_values(self) -> dict:
+        """The preset's pack, for the units of a scenario that take it (battery, charger)."""
+        return self.preset.pack()
+
     def metadata(self) -> dict[str, str]:
         timings = {
             op: f"{n} calls, {1e3 * s / max(n, 1):.3f} ms each" for op, (n, s) in self.client.timings.items()

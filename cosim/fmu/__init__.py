@@ -3,6 +3,7 @@
 - :mod:`cosim.fmu.description`: reading ``modelDescription.xml`` without running the FMU.
 - :mod:`cosim.fmu.variables`: its variables as ports, their units, start values and bounds.
 - :mod:`cosim.fmu.adapter`: :class:`FMUUnit`, an FMU as a unit of the co-simulation.
+- :mod:`cosim.fmu.isolated`: :class:`IsolatedFMU`, the same in a child process (``isolate: true``).
 - :mod:`cosim.fmu.log`: the FMU's log messages, kept for error reports.
 - :mod:`cosim.fmu.inspect`: the ``evtwin inspect`` command.
 
@@ -11,6 +12,7 @@ fmpy loads only when an FMU is read or run, so importing this package stays chea
 
 from cosim.fmu.adapter import FMUState, FMUUnit
 from cosim.fmu.description import FMUDescription, read_description
+from cosim.fmu.isolated import IsolatedFMU
 from cosim.fmu.variables import DeclaredUnit, Variable, unknown_units
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "FMUDescription",
     "FMUState",
     "FMUUnit",
+    "IsolatedFMU",
     "Variable",
     "read_description",
     "unknown_units",

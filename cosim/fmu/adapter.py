@@ -12,7 +12,8 @@ Every other FMI call goes through one choke point that turns a failed status int
 
 Each instance extracts the FMU into a directory of its own (parallel workers extracting FMUs of
 the same name into one place overwrite each other's binaries, fmpy #577) and removes it in
-:meth:`FMUUnit.terminate`. fmpy is not thread-safe: use one unit per thread at most, and
+:meth:`FMUUnit.terminate` (batch workers share one extraction per process instead:
+:mod:`cosim.fmu.extraction`). fmpy is not thread-safe: use one unit per thread at most, and
 processes for parallel runs.
 """
 
@@ -25,8 +26,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cosim.errors import FMUCallError, FMUFileError, SimulationError
-from cosim.fmu.description import FMUDescription, file_sha256, read_description
+from cosim.errors import FMUCallError, FMUFileError, SimulationError, UnitEnded
+from cosim.fmu.description import FMUDescription, file_sha256, ports_with_units, read_description
+from cosim.fmu.extraction import shared_folder
 from cosim.fmu.instance import FMUState, Instance, embeds_python
 from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger
 from cosim.fmu.step_calls import fmpy_type, step_calls
@@ -100,10 +102,15 @@ class FMUUnit(Unit):
         workdir: str | Path | None = None,
         validate: bool = True,
         debug_logging: bool = False,
+        port_units: Mapping[str, str] | None = None,
     ):
         self.name = name
         self.path = Path(path)
         self.description = read_description(self.path, validate=validate)
+        try:
+            self._ports = ports_with_units(self.description, port_units or {})
+        except ValueError as err:
+            raise FMUFileError(str(self.path), f"unit {name!r}: port_units: {err}") from None
         self.can_save_state = self.description.can_save_state
         self.can_vary_step = self.description.can_vary_step
         self._fmi3 = self.description.fmi_version.startswith("3.")
@@ -117,7 +124,11 @@ class FMUUnit(Unit):
         self._sha256: str | None = None
         slave = self._load(workdir)
         self._instance = Instance(
-            slave, self._unzipdir, fmi3=self._fmi3, embeds_python=embeds_python(self.description)
+            slave,
+            self._unzipdir,
+            fmi3=self._fmi3,
+            embeds_python=embeds_python(self.description),
+            keep_files=self._shared_dir,
         )
         self._finalizer = weakref.finalize(self, self._instance.close)
 
@@ -129,10 +140,13 @@ class FMUUnit(Unit):
         if workdir is not None:
             Path(workdir).mkdir(parents=True, exist_ok=True)
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.name)[:40]
-        self._unzipdir = tempfile.mkdtemp(prefix=f"evtwin-{safe}-", dir=workdir)
+        shared = shared_folder(self.path)
+        self._shared_dir = shared is not None
+        self._unzipdir = shared or tempfile.mkdtemp(prefix=f"evtwin-{safe}-", dir=workdir)
         slave_class = FMU3Slave if self._fmi3 else FMU2Slave
         try:
-            fmpy.extract(str(self.path), self._unzipdir)
+            if shared is None:
+                fmpy.extract(str(self.path), self._unzipdir)
             return slave_class(
                 guid=self.description.guid,
                 unzipDirectory=self._unzipdir,
@@ -140,7 +154,8 @@ class FMUUnit(Unit):
                 instanceName=self.name,
             )
         except Exception as err:
-            shutil.rmtree(self._unzipdir, ignore_errors=True)
+            if shared is None:
+                shutil.rmtree(self._unzipdir, ignore_errors=True)
             hint = ""
             if "undefined symbol: _Py" in str(err):
                 hint = " It needs libpython: run it from Python (as evtwin does) or preload libpython."
@@ -152,7 +167,7 @@ class FMUUnit(Unit):
     # ---- interface ------------------------------------------------------------------------
 
     def ports(self) -> Sequence[Port]:
-        return self.description.ports
+        return self._ports
 
     def metadata(self) -> dict[str, str]:
         if self._sha256 is None:
@@ -212,7 +227,7 @@ class FMUUnit(Unit):
         ins = tuple(self._bindable(n, "input") for n in inputs)
         outs = tuple(self._bindable(n, "output") for n in outputs)
         self._inputs, self._outputs = ins, outs
-        if self._instance.initialized:
+        if self._instance.component is not None:
             self._arm()
 
     def _bindable(self, name: str, role: str) -> Variable:
@@ -228,6 +243,9 @@ class FMUUnit(Unit):
                     f"unit {self.name!r} (FMU {self.description.model_name!r})", role, name, pool
                 )
             )
+        why = v.unsupported()
+        if why is not None:
+            raise UnknownNameError(f"unit {self.name!r}: {name!r} is {why}")
         if role == "input" and not (v.is_port and v.causality == INPUT):
             raise UnknownNameError(
                 f"unit {self.name!r}: {name!r} is {_a(v.causality)}, not an input; inputs: "
@@ -241,7 +259,12 @@ class FMUUnit(Unit):
         return v
 
     def setup(self, start_time: float) -> None:
-        """Instantiate, apply the configured values, and initialise at ``start_time`` [s]."""
+        """Instantiate, apply the configured values, and enter initialisation mode at ``start_time`` [s].
+
+        The FMU stays in initialisation mode until :meth:`end_initialization`: the master sets its
+        connected inputs and reads its initial outputs in between, so that an FMU computing its
+        initial state from its inputs sees the values they will have.
+        """
         inst = self._instance
         if inst.closed:
             raise RuntimeError(f"unit {self.name!r} was terminated")
@@ -255,7 +278,17 @@ class FMUUnit(Unit):
         else:
             self._call(slave.setupExperiment, None, start_time, t=start_time)
             self._call(slave.enterInitializationMode, t=start_time)
-        self._call(slave.exitInitializationMode, t=start_time)
+        self._t0 = start_time
+        self._arm()
+
+    def end_initialization(self) -> None:
+        """Leave initialisation mode (``exitInitializationMode``); :meth:`setup` must come first."""
+        inst = self._instance
+        if inst.component is None or inst.closed:
+            self._not_ready()
+        if inst.initialized:
+            return
+        self._call(inst.slave.exitInitializationMode, t=self._t0)
         inst.initialized = True
         self._arm()
 
@@ -312,7 +345,16 @@ class FMUUnit(Unit):
             no_set_prior=self._no_set_prior,
             fail=self._fail,
             call=self._call,
+            end=self._end,
+            name=self.name,
         )
+        if not inst.initialized:
+            # Called without the master (which ends initialisation itself): the first step ends it.
+            def do_step(t: float, h: float) -> None:
+                self.end_initialization()
+                self.do_step(t, h)
+
+            self.do_step = do_step
 
     # ---- errors ---------------------------------------------------------------------------
 
@@ -325,20 +367,24 @@ class FMUUnit(Unit):
         except FMICallException as err:
             self._fail(err.function, err.status, t)
 
-    def _fail(self, function: str, status: int, t: float | None, terminated: bool = False):
+    def _fail(self, function: str, status: int, t: float | None):
         if status >= _ERROR:
             self._instance.failed = True
         if status >= _FATAL:
             self._instance.fatal = True
-        log = self._log.recent()
-        if terminated and status <= 1:
-            raise SimulationError(
-                f"{function}: the FMU asked to end the simulation (terminateSimulation)"
-                + (f"; FMU log:\n{log}" if log else ""),
-                unit=self.name,
-                t=t,
-            )
-        raise FMUCallError(function, status, unit=self.name, t=t, log=log)
+        raise FMUCallError(function, status, unit=self.name, t=t, log=self._log.recent())
+
+    def _end(self, function: str, t: float, t_last: float):
+        """The FMU asked to end the simulation after reaching ``t_last`` [s]: a clean end of the run.
+
+        Unless it logged an error: pythonfmu reports a Python exception in the model as a
+        discarded step with ``fmi2Terminated`` set, which is a failure.
+        """
+        if self._log.errors:
+            self._fail(function, 2, t)
+        log = self._log.recent(n=1)
+        reason = "the FMU asked to (terminateSimulation)" + (f"; {log}" if log else "")
+        raise UnitEnded(self.name, t_last, reason)
 
     # ---- state ----------------------------------------------------------------------------
 

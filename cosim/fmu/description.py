@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cosim import si
 from cosim.errors import FMUFileError
 from cosim.fmu.variables import (
     DeclaredUnit,
@@ -52,7 +53,10 @@ class FMUDescription:
     needs_execution_tool, one_instance_per_process : bool
         ``needsExecutionTool`` and ``canBeInstantiatedOnlyOncePerProcess``.
     default_step : float or None
-        The ``DefaultExperiment`` step size [s] (or FMI 3.0 ``fixedInternalStepSize``).
+        The ``DefaultExperiment`` step size [s]: the communication step the exporter suggests.
+    internal_step : float or None
+        FMI 3.0 ``fixedInternalStepSize`` [s]: the step of the FMU's own solver, not a
+        communication step.
     platforms : tuple of str
         Platforms the archive has binaries for (``linux64``, ``x86_64-linux``, ``win64``, ...).
     platform : str
@@ -79,6 +83,7 @@ class FMUDescription:
     needs_execution_tool: bool
     one_instance_per_process: bool
     default_step: float | None
+    internal_step: float | None
     platforms: tuple[str, ...]
     platform: str
     runs_here: bool
@@ -93,6 +98,19 @@ class FMUDescription:
             unknown_name_message(
                 f"FMU {self.model_name!r}", "variable", name, [v.name for v in self.variables]
             )
+        )
+
+    @property
+    def unsupported(self) -> dict[str, str]:
+        """Inputs, outputs and parameters that are not ports, with the reason: ``{name: why}``."""
+        return {v.name: why for v in self.variables if (why := v.unsupported()) is not None}
+
+    @property
+    def unitless(self) -> tuple[str, ...]:
+        """Real ports that declare no unit (``port_units`` can state one)."""
+        names = {p.name for p in self.ports}
+        return tuple(
+            v.name for v in self.variables if v.name in names and v.port_type == "Real" and not v.has_unit
         )
 
 
@@ -137,9 +155,10 @@ def read_description(
     identifier = md.coSimulation.modelIdentifier
     platform, platforms, runs_here = _binary(path, names, md, require_binary)
     variables = tuple(parse_variable(v) for v in md.modelVariables)
-    step = md.coSimulation.fixedInternalStepSize
-    if step is None and md.defaultExperiment is not None and md.defaultExperiment.stepSize is not None:
+    step = None
+    if md.defaultExperiment is not None and md.defaultExperiment.stepSize is not None:
         step = float(md.defaultExperiment.stepSize)
+    internal = md.coSimulation.fixedInternalStepSize
     return FMUDescription(
         path=path,
         fmi_version=md.fmiVersion,
@@ -157,6 +176,7 @@ def read_description(
         needs_execution_tool=bool(md.coSimulation.needsExecutionTool),
         one_instance_per_process=bool(md.coSimulation.canBeInstantiatedOnlyOncePerProcess),
         default_step=float(step) if step is not None else None,
+        internal_step=float(internal) if internal is not None else None,
         platforms=platforms,
         platform=platform,
         runs_here=runs_here,
@@ -261,10 +281,26 @@ def _fmi_version(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf, zf.open("modelDescription.xml") as xml:
             for _, element in ET.iterparse(xml, events=("start",)):
-                return element.get("fmiVersion", "")
+                root = element
+                break
+            else:
+                root = None
     except ET.ParseError as err:
         raise FMUFileError(str(path), f"modelDescription.xml is not well-formed XML: {err}") from None
-    return ""
+    if root is None or root.tag != "fmiModelDescription":
+        found = f"<{root.tag}>" if root is not None else "nothing"
+        raise FMUFileError(
+            str(path),
+            f"modelDescription.xml holds {found} at its root, expected <fmiModelDescription fmiVersion=...>; "
+            "the archive's model description is not an FMI model description",
+        )
+    if "fmiVersion" not in root.attrib:
+        raise FMUFileError(
+            str(path),
+            "modelDescription.xml: <fmiModelDescription> has no fmiVersion attribute (expected \"2.0\" or "
+            "\"3.0\"); the export is incomplete",
+        )
+    return root.get("fmiVersion", "")
 
 
 def _platforms(names: set[str], fmi3: bool) -> tuple[str, tuple[str, ...]]:
@@ -290,3 +326,40 @@ def _library_suffix() -> str:
 def port_map(description: FMUDescription) -> Mapping[str, Variable]:
     """Variables by name, for look-ups."""
     return {v.name: v for v in description.variables}
+
+
+def ports_with_units(description: FMUDescription, port_units: Mapping[str, str]) -> tuple[Port, ...]:
+    """The FMU's ports with the units ``port_units`` states for Real ports that declare none.
+
+    Raises
+    ------
+    ValueError
+        One line per problem: a name that is not a Real port, a unit evtwin cannot read, or a port
+        that declares a different unit of its own.
+    """
+    if not port_units:
+        return description.ports
+    variables = {v.name: v for v in description.variables}
+    real = [p.name for p in description.ports if p.type == "Real"]
+    problems = []
+    for name, unit in port_units.items():
+        v = variables.get(name)
+        if v is None or name not in real:
+            why = "" if v is None else f" ({name!r} is {v.type}, which has no unit)"
+            owner = f"FMU {description.model_name!r}"
+            problems.append(f"{name}: " + unknown_name_message(owner, "Real port", name, real) + why)
+        elif not si.is_known(str(unit)):
+            try:
+                si.parse(str(unit))
+            except si.UnitError as err:
+                problems.append(f"{name}: {err}")
+        elif v.has_unit and v.unit != unit:
+            problems.append(
+                f"{name}: the FMU declares it in {v.unit!r}; port_units can only state the unit of a "
+                f"port that declares none (drop {name} from port_units, or convert with gain/offset)"
+            )
+    if problems:
+        raise ValueError("\n".join(problems))
+    return tuple(
+        replace(p, unit=str(port_units[p.name])) if p.name in port_units else p for p in description.ports
+    )

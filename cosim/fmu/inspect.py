@@ -57,9 +57,29 @@ def cosim_hints(d: FMUDescription) -> list[str]:
         mismatch = u.registry_mismatch()
         if mismatch and mismatch != "unknown to evtwin":
             hints.append(f"unit {u.name!r}: {mismatch}; conversions through it would not match the FMU.")
+    return hints + _variable_hints(d)
+
+
+def _variable_hints(d: FMUDescription) -> list[str]:
+    """What the FMU's variables mean for a scenario: what cannot be carried, units to state, steps."""
+    hints = []
     strings = [p.name for p in d.ports if p.type == "String"]
     if strings:
-        hints.append(f"String ports ({', '.join(strings)}) can be set as parameters, not connected.")
+        hints.append(
+            f"String parameters ({', '.join(strings)}) can be set in 'parameters', not connected or recorded."
+        )
+    hints += [f"{name} is {why}." for name, why in d.unsupported.items()]
+    if d.unitless:
+        example = ", ".join(f"{n}: <unit>" for n in d.unitless[:3])
+        hints.append(
+            f"Real ports without a unit: {', '.join(d.unitless)}. State their units in the scenario, "
+            f"e.g. port_units: {{{example}}}"
+        )
+    if d.internal_step:
+        hints.append(
+            f"its own solver steps at {d.internal_step:g} s (fixedInternalStepSize); that is not a "
+            "communication step: any works."
+        )
     return hints
 
 
@@ -76,6 +96,9 @@ def as_dict(d: FMUDescription) -> dict[str, Any]:
         "generationTool": d.generation_tool,
         "description": d.description,
         "defaultStep": d.default_step,
+        "internalStep": d.internal_step,
+        "unsupported": d.unsupported,
+        "unitless": list(d.unitless),
         "platforms": list(d.platforms),
         "platform": d.platform,
         "runsHere": d.runs_here,
@@ -147,6 +170,7 @@ def _print(d: FMUDescription) -> None:
         ("generation tool", d.generation_tool or "-"),
         ("description", d.description or "-"),
         ("default step", f"{d.default_step:g} s" if d.default_step else "-"),
+        ("internal solver step", f"{d.internal_step:g} s" if d.internal_step else "-"),
         ("platforms", ", ".join(d.platforms) + (" (runs here)" if d.runs_here else f" (needs {d.platform})")),
     ):
         facts.add_row(key, value)

@@ -37,8 +37,9 @@ class Instance:
     unit alive.
     """
 
-    def __init__(self, slave, unzipdir: str, *, fmi3: bool, embeds_python: bool):
+    def __init__(self, slave, unzipdir: str, *, fmi3: bool, embeds_python: bool, keep_files: bool = False):
         self.slave = slave
+        self.keep_files = keep_files  # a folder the process's instances share (cosim.fmu.extraction)
         self.fmi3 = fmi3
         self.embeds_python = embeds_python
         self.unzipdir = unzipdir
@@ -96,7 +97,8 @@ class Instance:
             self.closed = True
             if self.env_id is not None:
                 release(self.env_id)
-            shutil.rmtree(self.unzipdir, ignore_errors=True)
+            if not self.keep_files:
+                shutil.rmtree(self.unzipdir, ignore_errors=True)
 
 
 def embeds_python(description: FMUDescription) -> bool:

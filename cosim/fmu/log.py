@@ -49,6 +49,8 @@ class LogBuffer:
     def __init__(self, unit_name: str, size: int = RING_SIZE):
         self.unit_name = unit_name
         self._lines: deque[str] = deque(maxlen=size)
+        #: Error and fatal messages logged so far.
+        self.errors = 0
 
     def add(self, status: int, category, message) -> None:
         text = _text(message).rstrip()
@@ -56,6 +58,8 @@ class LogBuffer:
         category = _text(category)
         line = f"[{label}] {category + ': ' if category else ''}{text}"
         self._lines.append(line)
+        if status >= 3:
+            self.errors += 1
         level = _LEVELS[status] if 0 <= status < len(_LEVELS) else logging.ERROR
         if _log.isEnabledFor(level):
             _log.log(level, "%s: %s", self.unit_name, line)

@@ -63,6 +63,9 @@ class Variable:
         The FMI value reference.
     scalar : bool
         False for FMI 3.0 arrays, which are not ports.
+    has_unit : bool
+        Whether the FMU declares a unit for it (on the variable or its type); ``unit`` is ``"1"``
+        when it does not.
     """
 
     name: str
@@ -76,6 +79,7 @@ class Variable:
     description: str
     value_reference: int
     scalar: bool = True
+    has_unit: bool = True
 
     @property
     def port_type(self) -> str | None:
@@ -84,7 +88,29 @@ class Variable:
 
     @property
     def is_port(self) -> bool:
-        return self.causality in _PORT_CAUSALITY and self.scalar and self.port_type is not None
+        """Inputs, outputs and parameters that evtwin can set, connect or record.
+
+        String parameters are ports (they can be set before the run); String inputs and outputs,
+        Binary variables and arrays are not (see :meth:`unsupported`).
+        """
+        if self.causality not in _PORT_CAUSALITY or not self.scalar or self.port_type is None:
+            return False
+        return self.port_type != "String" or self.causality == "parameter"
+
+    def unsupported(self) -> str | None:
+        """Why this input, output or parameter is not a port, in words; None for ports and others."""
+        if self.causality not in _PORT_CAUSALITY or self.is_port:
+            return None
+        if not self.scalar:
+            what = f"an array of {self.type}"
+        elif self.type == "String":
+            what = f"a String {self.causality}"
+        else:
+            what = f"{self.type} ({self.causality})"
+        return (
+            f"{what}; evtwin connects and records scalar numeric and Boolean variables only"
+            + (" (a String can be set as a parameter)" if self.type == "String" else "")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +214,7 @@ def parse_variable(v) -> Variable:
         description=v.description or "",
         value_reference=int(v.valueReference),
         scalar=not v.dimensions,
+        has_unit=unit is not None,
     )
 
 
@@ -258,7 +285,7 @@ def settable_value(variable: Variable, value: Any, owner: str) -> Any:
                 raise ValueError
             converted = float(value)
         elif kind == "Integer":
-            if isinstance(value, str) or float(value) != int(value):
+            if isinstance(value, str) or (not isinstance(value, int) and float(value) != int(value)):
                 raise ValueError
             converted = int(value)
         elif kind == "Boolean":

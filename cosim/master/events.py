@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 
+from cosim import run_warnings
 from cosim.errors import EvtwinWarning
 from cosim.master.observer import RunStats
 from cosim.master.settings import Event
@@ -20,13 +21,8 @@ class EventLocation:
 
     def _warn_events(self) -> None:
         if self.events and not self.can_roll_back:
-            warnings.warn(
-                f"events ({', '.join(e.name for e in self.events)}) are detected at the next "
-                "communication point, "
-                f"not located exactly: {', '.join(self.rollback_units)} cannot save and restore state",
-                EvtwinWarning,
-                stacklevel=3,
-            )
+            message = run_warnings.events_not_located([e.name for e in self.events], self.rollback_units)
+            warnings.warn(message, EvtwinWarning, stacklevel=3)
 
     def _run_segment_events(self, seg: Segment, stats: RunStats, progress) -> bool:
         start, h, stop = seg.start, seg.step, seg.stop

@@ -10,7 +10,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 
-from cosim import graph
+from cosim import graph, run_warnings
 from cosim.connection import MEAN, Connection, coefficients
 from cosim.errors import EvtwinWarning, ScenarioError
 from cosim.master.settings import Event
@@ -158,12 +158,6 @@ def blocks(
         cannot = [m.name for m in members if not m.unit.can_save_state]
         cycle = graph.describe_cycle(loop, edges)
         if cannot:
-            warnings.warn(
-                f"algebraic loop {cycle}: {', '.join(cannot)} cannot save and restore state, so the "
-                "loop is not iterated; it runs once per macro step, reading the values from the "
-                "start of the step",
-                EvtwinWarning,
-                stacklevel=3,
-            )
+            warnings.warn(run_warnings.loop_not_iterated(cycle, cannot), EvtwinWarning, stacklevel=3)
         result.append(Loop(members, watch, cycle, not cannot))
     return result

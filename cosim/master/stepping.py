@@ -30,10 +30,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cosim.connection import Connection
-from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
+from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError, UnitEnded
 from cosim.master import slots, wiring
 from cosim.master.compiled import CompiledSegments
 from cosim.master.events import EventLocation
+from cosim.master.initial import initial_values
 from cosim.master.loops import LoopIteration
 from cosim.master.observer import Observer, RunStats
 from cosim.master.settings import JACOBI, Event, MasterSettings
@@ -199,14 +200,17 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
             # Observers whose every sample now goes through the fast path need no call per point.
             self._sampled = [obs for obs in self._observers if getattr(obs, "samples_each_point", True)]
             self._warn_events()
-            for seg in _chain(first, segments):
-                if stats.end != seg.start:
-                    raise ScenarioError(
-                        f"timeline has a gap or overlap: a segment starts at {seg.start} s, "
-                        f"the previous one ended at {stats.end} s"
-                    )
-                if self._run_segment(seg, stats, progress):
-                    break
+            try:
+                for seg in _chain(first, segments):
+                    if stats.end != seg.start:
+                        raise ScenarioError(
+                            f"timeline has a gap or overlap: a segment starts at {seg.start} s, "
+                            f"the previous one ended at {stats.end} s"
+                        )
+                    if self._run_segment(seg, stats, progress):
+                        break
+            except UnitEnded as ended:
+                self._ended(ended, stats)
         finally:
             stats.wall_time = time.perf_counter() - wall0
             stats.cpu_time = time.process_time() - cpu0
@@ -227,22 +231,44 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
             # Units may replace their step calls in set-up (the FMU adapter binds C functions): take them now.
             s.set_inputs, s.do_step, s.get_outputs = s.unit.set_inputs, s.unit.do_step, s.unit.get_outputs
         self._runners.clear()
-        outs, ins = self.outs, self.ins
-        # One pass in execution order so that every unit starts from its sources' initial values.
+        outs = self.outs
+        loop = self.settings.loop
+        initial_values(self.slots, outs, self.ins, t0, loop.tolerance if loop else 1e-9)
         for s in self.slots:
+            try:
+                s.unit.end_initialization()
+            except EvtwinError:
+                raise
+            except Exception as err:
+                raise SimulationError(
+                    f"ending initialisation failed: {type(err).__name__}: {err}", s.name, t0
+                ) from err
+            s.set_inputs, s.do_step, s.get_outputs = s.unit.set_inputs, s.unit.do_step, s.unit.get_outputs
             outs[s.i] = s.get_outputs()
-        for s in self.slots:
-            if s.inputs:
-                vals = (
-                    [outs[a][b] * g + o for a, b, g, o in s.direct]
-                    + [outs[a][b] * g + o for a, b, g, o in s.delayed]
-                    + [outs[a][b] * g + o for a, b, g, o in s.mean]
-                )
-                s.set_inputs(vals)
-                ins[s.i] = vals
-                outs[s.i] = s.get_outputs()
             self._check(s, outs[s.i], t0)
         self._prev = outs[:]
+
+    def _ended(self, ended: UnitEnded, stats: RunStats) -> None:
+        """A unit ended the simulation: record its last point and stop, as after a stopping event.
+
+        Units after it in the step order have not taken that step: their values are the previous
+        communication point's.
+        """
+        slot = self._slot_of[ended.unit]
+        outs, ins, t = self.outs, self.ins, ended.t
+        outs[slot.i] = slot.get_outputs()
+        stats.end = t
+        stats.stopped_by = f"{ended.unit}: {ended.reason or 'ended the simulation'}"
+        stats.events.append((t, f"{ended.unit} ended"))
+        for entry in self._fast:  # groups the generated loop fills directly: one more row
+            pos, _ = entry.start()
+            row = [v for is_out, i in entry.vectors for v in (outs[i] if is_out else ins[i])]
+            entry.pack_into(entry.buffer, pos, t, *row)
+            entry.save(pos + entry.row_bytes)
+        for obs in self._sampled:
+            obs.sample(t, outs, ins)
+        for obs in self._observers:
+            obs.event(t, f"{ended.unit} ended")
 
     def _terminate(self) -> None:
         first_error = None

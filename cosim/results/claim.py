@@ -34,8 +34,9 @@ class OutputClaim:
     OutputBusy
         When another run writes ``path``.
     EvtwinError
-        When ``path`` is a folder, cannot be created, or is an existing file that is not an
-        evtwin result (unless ``force``).
+        When ``path`` is a folder, or an existing file that is not an evtwin result (unless ``force``).
+    OSError
+        When its folder cannot be created or written.
     """
 
     def __init__(self, path: str | Path, force: bool = False):
@@ -44,10 +45,9 @@ class OutputClaim:
             raise EvtwinError(
                 f"output {str(self.path)!r} is a folder; name a file (e.g. {self.path / 'run.h5'})"
             )
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise EvtwinError(f"cannot create the folder of {str(self.path)!r}: {_reason(err)}") from None
+        # An OSError here (a file in the way, a read-only folder) names its path: the command line
+        # says it in one line.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = None
         self._lock = lock_path(self.path)
         self._acquire()
@@ -61,10 +61,7 @@ class OutputClaim:
     def _acquire(self) -> None:
         tries = 10  # a reader checking whether the file is being written holds the lock for an instant
         while True:
-            try:
-                fd = os.open(self._lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            except OSError as err:
-                raise EvtwinError(f"cannot write {str(self.path)!r}: {_reason(err)}") from None
+            fd = os.open(self._lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as err:

@@ -35,10 +35,19 @@ def load(path: str | Path) -> tuple[Located, ScenarioModel]:
     return source, model
 
 
-def check(path: str | Path, say: Callable[[str], None] = lambda s: None) -> Plan:
-    """Everything that can be checked before running: the plan, or a :class:`ScenarioError` listing it all."""
+def check(
+    path: str | Path,
+    say: Callable[[str], None] = lambda s: None,
+    duration: float | None = None,
+    force: bool = False,
+) -> Plan:
+    """Everything that can be checked before running: the plan, or a :class:`ScenarioError` listing it all.
+
+    ``duration`` [s]: the run's, when it replaces the scenario's; ``force``: let a run over the
+    step limit through (see :func:`cosim.scenario.plan.make_plan`).
+    """
     source, model = load(path)
-    return make_plan(source, model, say)
+    return make_plan(source, model, say, duration=duration, force=force)
 
 
 def run(

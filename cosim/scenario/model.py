@@ -1,113 +1,29 @@
 """The scenario file format as typed, frozen, documented models (pydantic v2).
 
 The same declarations give the loader its checks, ``evtwin schema`` its JSON Schema and
-``docs/scenarios.md`` its reference. Quantities may be written as a number (in the port's or
-the field's SI unit), as ``"30 min"``, or as ``{value: 30, unit: min}``; fields that are
-durations are converted to seconds here, values for ports once the port's unit is known.
+``docs/scenarios.md`` its reference. The field types (quantities, durations, clock times,
+names) are in :mod:`cosim.scenario.fields`; fields that are durations are converted to seconds
+here, values for ports once the port's unit is known.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cosim import si
-
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_QUANTITY_TEXT = re.compile(rf"^\s*({_NUMBER})\s*(.*?)\s*$")
-NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-SIGNAL = r"^[A-Za-z_][A-Za-z0-9_]*\.[^.\s][^\s]*$"
-
-QUANTITY_SCHEMA = {
-    "anyOf": [
-        {"type": "number"},
-        {"type": "string", "pattern": rf"^\s*{_NUMBER}\s*\S*\s*$", "examples": ["30 min", "25 degC"]},
-        {
-            "type": "object",
-            "properties": {"value": {"type": "number"}, "unit": {"type": "string"}},
-            "required": ["value"],
-            "additionalProperties": False,
-        },
-    ]
-}
-
-
-def split_quantity(value: Any) -> tuple[float, str | None]:
-    """``(number, unit or None)`` from ``3``, ``"30 min"`` or ``{value: 30, unit: min}``.
-
-    Raises ValueError saying which forms are accepted.
-    """
-    expected = "a number, a text such as '30 min', or {value: 30, unit: min}"
-    if isinstance(value, bool):
-        raise ValueError(f"expected {expected}")
-    if isinstance(value, int | float):
-        return float(value), None
-    if isinstance(value, str):
-        m = _QUANTITY_TEXT.match(value)
-        if not m:
-            raise ValueError(f"expected {expected}")
-        return float(m.group(1)), (m.group(2) or None)
-    if isinstance(value, dict):
-        extra = set(value) - {"value", "unit"}
-        if (
-            extra
-            or "value" not in value
-            or isinstance(value["value"], bool)
-            or not isinstance(value["value"], int | float)
-        ):
-            raise ValueError(f"expected {expected}")
-        unit = value.get("unit")
-        return float(value["value"]), (None if unit is None else str(unit))
-    raise ValueError(f"expected {expected}")
-
-
-def to_unit(value: Any, unit: str) -> float:
-    """A quantity expressed in ``unit`` (a bare number is taken to be in ``unit`` already)."""
-    number, given = split_quantity(value)
-    if given is None:
-        return number
-    try:
-        g, o = si.conversion(given, unit)
-    except si.UnitError as err:
-        raise ValueError(f"{given!r} is not a unit of the expected kind [{unit}]: {err}") from None
-    return g * number + o
-
-
-def _seconds(value: Any) -> float:
-    try:
-        return to_unit(value, "s")
-    except ValueError as err:
-        raise ValueError(f"expected a duration ({err})") from None
-
-
-def _kelvin(value: Any) -> float:
-    try:
-        return to_unit(value, "K")
-    except ValueError as err:
-        raise ValueError(f"expected a temperature ({err})") from None
-
-
-Seconds = Annotated[
-    float,
-    BeforeValidator(_seconds),
-    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a duration: seconds, '30 min' or {value, unit}"}),
-]
-Kelvin = Annotated[
-    float,
-    BeforeValidator(_kelvin),
-    WithJsonSchema({**QUANTITY_SCHEMA, "description": "a temperature: kelvin, '25 degC' or {value, unit}"}),
-]
-Quantity = Annotated[
-    Any,
-    WithJsonSchema(
-        {**QUANTITY_SCHEMA, "description": "a number in the port's unit, or 'value unit', or {value, unit}"}
-    ),
-]
-Name = Annotated[str, Field(pattern=NAME)]
-SignalName = Annotated[str, Field(pattern=SIGNAL)]
-Positive = Annotated[int, Field(ge=1)]
+from cosim.scenario.fields import (  # noqa: F401 - split_quantity and to_unit are used from here too
+    ClockTime,
+    Kelvin,
+    Name,
+    Positive,
+    PositiveSeconds,
+    Quantity,
+    SignalName,
+    Time,
+    split_quantity,
+    to_unit,
+)
 
 
 class _Model(BaseModel):
@@ -119,9 +35,9 @@ class _Model(BaseModel):
 class Experiment(_Model):
     """When the run starts and how long it lasts."""
 
-    start: Seconds = 0.0
+    start: Time = 0.0
     """Start time [s] (time 0 is Monday 00:00 for the schedule)."""
-    duration: Seconds
+    duration: PositiveSeconds
     """Simulated time, e.g. '1 d', '365 d' or 3600 [s]. `evtwin run --duration` overrides it."""
 
 
@@ -138,12 +54,19 @@ class UnitSpec(_Model):
     """Parameter values by name: a number in the parameter's unit or {value, unit}."""
     every: Positive | dict[str, Positive] = 1
     """Step once per this many macro steps; a mapping gives it by phase (phases not named: 1)."""
+    port_units: dict[str, str] = {}
+    """Units of FMU ports that declare none, e.g. {P_loss: kW, T_in: degC} (Simulink exports often do)."""
+    isolate: bool = False
+    """Run this FMU in a child process of its own: its crash ends the run with an error, not evtwin."""
     validate_fmu: bool = Field(True, alias="validate")
     """Validate the FMU's model description with fmpy (turn off for slightly non-compliant exports)."""
     debug_logging: bool = False
     """Switch on the FMU's debug logging."""
     description: str = ""
     """Free text."""
+    shared: list[Name] | dict[Name, Name] | None = None
+    """Parameters taken from the scenario's shared values: names (a parameter of the same name) or
+    {parameter: shared name}."""
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -151,6 +74,8 @@ class UnitSpec(_Model):
             raise ValueError("give exactly one of 'fmu' (a file) and 'type' (a built-in unit type)")
         if self.fmu is not None and self.settings:
             raise ValueError("'settings' are for built-in unit types; an FMU takes 'parameters'")
+        if self.fmu is None and (self.port_units or self.isolate):
+            raise ValueError("'port_units' and 'isolate' are for FMUs ('fmu:'), not built-in unit types")
         return self
 
 
@@ -174,18 +99,18 @@ class ConnectionSpec(_Model):
 class PhaseSpec(_Model):
     """A phase of use: its macro step."""
 
-    step: Seconds
+    step: PositiveSeconds
     """Macro step [s] while in this phase, e.g. 1 s driving, 10 s charging, 3600 s parked."""
 
 
 class SessionSpec(_Model):
     """One interval of the daily or weekly pattern."""
 
-    at: Annotated[str, Field(pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")]
+    at: ClockTime
     """Start time of day, 'HH:MM'."""
     phase: Name
     """Phase name."""
-    duration: Seconds = Field(alias="for")
+    duration: PositiveSeconds = Field(alias="for")
     """How long, e.g. '30 min' or '8 h'; may run past midnight."""
 
 
@@ -255,14 +180,16 @@ class AlgorithmSpec(_Model):
 
     method: Literal["gauss_seidel", "jacobi"] = "gauss_seidel"
     """`gauss_seidel`: in dependency order, fresh values; `jacobi`: all from the start of the step."""
-    step: Seconds = 1.0
-    """Macro step [s] when there is no schedule."""
+    step: PositiveSeconds | None = None
+    """Macro step [s] when there is no schedule; default: the FMUs' DefaultExperiment step, else 1 s."""
     loop: LoopSpec | None = None
     """Iterate algebraic loops instead of rejecting them."""
-    event_tolerance: Seconds = 1e-3
+    event_tolerance: PositiveSeconds = 1e-3
     """Time [s] within which events are located (when every unit can roll back)."""
     check_bounds: bool = True
     """Fail when an output leaves its declared min/max."""
+    snap_to_grid: bool = False
+    """Move phase boundaries and the end onto fixed-step FMUs' grid (with a note) instead of refusing."""
 
 
 class EventSpec(_Model):
@@ -295,7 +222,7 @@ class GroupSpec(_Model):
     """`unit.port` names or globs (`battery.*`, `*.T_*`); outputs and connected inputs."""
     every: Positive = 1
     """Record every n-th communication point."""
-    interval: Seconds | None = None
+    interval: PositiveSeconds | None = None
     """Instead of `every`: at least this long between rows."""
 
 
@@ -303,7 +230,8 @@ class OutputsSpec(_Model):
     """What the result file holds."""
 
     file: str | None = None
-    """Result path, relative to the working directory (default `results/<scenario>.h5`; `-o` overrides)."""
+    """Result path, relative to the current folder (inputs: to the scenario file); default
+    `results/<scenario>.h5`; `-o` overrides."""
     compression: Literal["gzip", "lzf", "none"] = "gzip"
     """HDF5 compression filter."""
     groups: list[GroupSpec] = [GroupSpec()]
@@ -343,6 +271,9 @@ class ScenarioModel(_Model):
     """Free text."""
     experiment: Experiment
     """Start and duration."""
+    shared: dict[Name, Any] = {}
+    """Facts several units take, stated once: {name: value}; wins over what a unit states (a vehicle
+    preset's pack)."""
     units: dict[Name, UnitSpec] = Field(min_length=1)
     """Units by instance name."""
     connections: list[ConnectionSpec] = []

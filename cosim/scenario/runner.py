@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cosim import interrupts, timeline
+from cosim import interrupts, run_warnings, timeline
 from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
 from cosim.master import Master, RunStats
 from cosim.results import STATUS_COMPLETE, STATUS_INTERRUPTED, OutputClaim, ResultsWriteError, ResultWriter
@@ -99,8 +99,18 @@ def segments(plan: Plan, duration: float | None = None):
         raise ScenarioError(f"the duration must be > 0 s (got {span:g} s)")
     stop = plan.start + span
     if plan.schedule is not None:
-        return plan.schedule.segments(plan.start, stop)
-    return timeline.fixed(plan.start, stop, plan.step)
+        segs = plan.schedule.segments(plan.start, stop)
+    else:
+        segs = timeline.fixed(plan.start, stop, plan.step)
+    if plan.model.algorithm.snap_to_grid:
+        from cosim.scenario.fmu_checks import fixed_step_grid
+
+        segs = list(segs) if plan.schedule is None else segs
+        first = next(iter(plan.schedule.segments(plan.start, stop))) if plan.schedule is not None else segs[0]
+        grid = fixed_step_grid(plan.units, first)
+        if grid is not None:
+            return timeline.snap(segs, grid, plan.start)
+    return segs
 
 
 def build_master(plan: Plan) -> Master:
@@ -276,13 +286,7 @@ def _warn_fixed_step(plan: Plan, master: Master) -> None:
             {h * (every if isinstance(every, int) else every.get(p, 1)) for p, h in phases.items()}
         )
         if len(steps) > 1:
-            shown = " and ".join(f"{h:g} s" for h in steps)
-            warnings.warn(
-                f"unit {name!r} cannot vary its communication step (it says so), but the schedule steps it "
-                f"with {shown}; it may fail or compute wrongly at other steps than its own",
-                EvtwinWarning,
-                stacklevel=2,
-            )
+            warnings.warn(run_warnings.fixed_step(name, steps), EvtwinWarning, stacklevel=2)
 
 
 def _metadata(unit: Any) -> dict[str, Any]:

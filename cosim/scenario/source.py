@@ -90,27 +90,68 @@ def load_yaml(path: str | Path) -> Located:
             f"{path.name}:1 found a {kind}, expected a mapping of keys ('experiment', 'units', ...)"
         )
     lines: dict[Path_, int] = {}
-    data = _plain(raw, (), lines)
+    data = _Plain(path.name, lines).convert(raw, ())
     return Located(path, text, data, lines)
 
 
-def _plain(node: Any, where: Path_, lines: dict[Path_, int]) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+MAX_VALUES = 200_000
+"""Values a scenario file may expand to once its YAML aliases (``*name``) are resolved."""
 
-    if isinstance(node, CommentedMap):
-        out = {}
-        for key in node:
-            sub = (*where, str(key))
-            lines[sub] = node.lc.key(key)[0] + 1
-            out[str(key)] = _plain(node[key], sub, lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        out_list = []
-        for i, item in enumerate(node):
-            sub = (*where, i)
-            lines[sub] = node.lc.item(i)[0] + 1
-            out_list.append(_plain(item, sub, lines))
-        return out_list
+
+class _Plain:
+    """Plain dicts and lists from ruamel's tree, with the line of each key; aliases are expanded here,
+    so an alias chain that multiplies ("billion laughs") or refers to itself is refused, not followed."""
+
+    def __init__(self, name: str, lines: dict[Path_, int]):
+        self.name, self.lines, self.count, self.path_ids = name, lines, 0, []
+
+    def _grow(self, node: Any, where: Path_) -> None:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise ScenarioError(
+                f"{self.name}:{_line_of(self.lines, where)} the file expands to more than {MAX_VALUES:,} "
+                "values once its YAML aliases (*name) are resolved; a scenario is far smaller: remove the "
+                "aliases that repeat other aliases"
+            )
+        if id(node) in self.path_ids:
+            raise ScenarioError(
+                f"{self.name}:{_line_of(self.lines, where)} {dotted(where)}: a YAML alias refers to a node "
+                "that contains it; the value would be infinite"
+            )
+
+    def convert(self, node: Any, where: Path_) -> Any:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        if not isinstance(node, CommentedMap | CommentedSeq):
+            self.count += 1
+            return _scalar(node)
+        self._grow(node, where)
+        self.path_ids.append(id(node))
+        try:
+            if isinstance(node, CommentedMap):
+                out = {}
+                for key in node:
+                    sub = (*where, str(key))
+                    self.lines.setdefault(sub, node.lc.key(key)[0] + 1)
+                    out[str(key)] = self.convert(node[key], sub)
+                return out
+            out_list = []
+            for i, item in enumerate(node):
+                sub = (*where, i)
+                self.lines.setdefault(sub, node.lc.item(i)[0] + 1)
+                out_list.append(self.convert(item, sub))
+            return out_list
+        finally:
+            self.path_ids.pop()
+
+
+def _line_of(lines: dict[Path_, int], where: Path_) -> int:
+    while where and where not in lines:
+        where = where[:-1]
+    return lines.get(where, 1)
+
+
+def _scalar(node: Any) -> Any:
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):

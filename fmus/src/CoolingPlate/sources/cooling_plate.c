@@ -18,7 +18,9 @@
  * surface is warmer than the coolant by Q / UA.
  *
  * The parameter fail_at_time makes doStep fail (fmi2Error, with a logged message) from that
- * time on, so that hosts can test how they handle a failure in the middle of a run.
+ * time on, so that hosts can test how they handle a failure in the middle of a run; with
+ * fail_by_crash set it crashes the process instead (a segmentation fault), as a faulty
+ * third-party binary would.
  *
  * The GUID comes from modelDescription.xml at build time (-DMODEL_GUID=...), so the two
  * cannot drift apart.
@@ -51,6 +53,8 @@ enum {
     VR_T_START = 11,    /* T_coolant_start      [degC]     parameter */
     VR_FAIL_AT = 12,    /* fail_at_time         [s]        parameter */
     VR_MEDIUM = 13,     /* coolant.medium       String     parameter */
+    VR_CRASH = 14,      /* fail_by_crash        Boolean    parameter */
+    VR_AT_INLET = 15,   /* start_at_inlet       Boolean    parameter */
     N_REAL_SLOTS = 13
 };
 
@@ -66,6 +70,8 @@ typedef struct {
     Mode mode;
     double r[N_REAL_SLOTS];      /* Real variables, indexed by value reference */
     fmi2Boolean pump_on;
+    fmi2Boolean fail_by_crash;   /* at fail_at_time: a segmentation fault instead of fmi2Error */
+    fmi2Boolean start_at_inlet;  /* the coolant starts at the inlet temperature, not T_coolant_start */
     char medium[MEDIUM_CHARS];
     double time;
     double fixed_step;           /* 0 until the first doStep fixes it */
@@ -103,6 +109,11 @@ static double mass_flow(const Plate *p) {
 static void update_outputs(Plate *p) {
     p->r[VR_M_FLOW] = mass_flow(p);
     p->r[VR_T_PLATE] = p->r[VR_T_OUT] + p->r[VR_Q_FLOW] / p->r[VR_UA];
+}
+
+/* The coolant's initial temperature: the inlet's when asked (a loop at rest sits at ambient). */
+static double initial_coolant(const Plate *p) {
+    return p->start_at_inlet ? p->r[VR_T_IN] : p->r[VR_T_START];
 }
 
 static void reset_values(Plate *p) {
@@ -190,7 +201,7 @@ fmi2Status fmi2ExitInitializationMode(fmi2Component c) {
                  p->r[VR_M], p->r[VR_CP], p->r[VR_RHO], p->r[VR_UA]);
         return fail(p, fmi2Error, what);
     }
-    p->r[VR_T_OUT] = p->r[VR_T_START];
+    p->r[VR_T_OUT] = initial_coolant(p);
     update_outputs(p);
     p->mode = STEPPING;
     return fmi2OK;
@@ -212,7 +223,7 @@ fmi2Status fmi2GetReal(fmi2Component c, const fmi2ValueReference vr[], size_t nv
     Plate *p = (Plate *)c;
     size_t i;
     if (p->mode == INITIALIZATION) {
-        p->r[VR_T_OUT] = p->r[VR_T_START];
+        p->r[VR_T_OUT] = initial_coolant(p);
         if (p->r[VR_UA] > 0.0) update_outputs(p);
     }
     for (i = 0; i < nvr; i++) {
@@ -257,6 +268,10 @@ fmi2Status fmi2GetBoolean(fmi2Component c, const fmi2ValueReference vr[], size_t
     Plate *p = (Plate *)c;
     size_t i;
     for (i = 0; i < nvr; i++) {
+        if (vr[i] == VR_CRASH || vr[i] == VR_AT_INLET) {
+            value[i] = vr[i] == VR_CRASH ? p->fail_by_crash : p->start_at_inlet;
+            continue;
+        }
         if (vr[i] != VR_PUMP_ON) return fail(p, fmi2Error, "fmi2GetBoolean: unknown value reference");
         value[i] = p->pump_on;
     }
@@ -267,6 +282,10 @@ fmi2Status fmi2SetBoolean(fmi2Component c, const fmi2ValueReference vr[], size_t
     Plate *p = (Plate *)c;
     size_t i;
     for (i = 0; i < nvr; i++) {
+        if ((vr[i] == VR_CRASH || vr[i] == VR_AT_INLET) && (p->mode == INSTANTIATED || p->mode == INITIALIZATION)) {
+            *(vr[i] == VR_CRASH ? &p->fail_by_crash : &p->start_at_inlet) = value[i] ? fmi2True : fmi2False;
+            continue;
+        }
         if (vr[i] != VR_PUMP_ON) return fail(p, fmi2Error, "fmi2SetBoolean: unknown value reference");
         p->pump_on = value[i] ? fmi2True : fmi2False;
     }
@@ -386,6 +405,14 @@ fmi2Status fmi2DoStep(fmi2Component c, fmi2Real t, fmi2Real h, fmi2Boolean noSet
     if (fabs(t - p->time) > 1e-9 * (fabs(t) + h)) {
         snprintf(what, sizeof what, "fmi2DoStep: communication point %g s does not continue from %g s", t, p->time);
         return fail(p, fmi2Error, what);
+    }
+    if (p->r[VR_FAIL_AT] >= 0.0 && t >= p->r[VR_FAIL_AT] && p->fail_by_crash) {
+        log_message(p, fmi2Warning, "crashing on purpose at t = %g s (fail_by_crash)", t);
+        {
+            /* A write through a null pointer the compiler cannot see through: a real SIGSEGV. */
+            int *volatile nowhere = NULL;
+            *nowhere = 0;
+        }
     }
     if (p->r[VR_FAIL_AT] >= 0.0 && t >= p->r[VR_FAIL_AT]) {
         snprintf(what, sizeof what,

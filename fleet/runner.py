@@ -1,0 +1,146 @@
+"""Running a fleet file: draw, estimate, run on Dask with a progress bar, write the fleet table."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import time
+from pathlib import Path
+
+from cosim.errors import EvtwinError
+
+
+def _fmu_path(fleet_file: Path, model) -> Path | None:
+    """The battery FMU (built when missing), or None for the in-process battery."""
+    if model.battery != "fmu":
+        return None
+    from cosim import registry
+
+    path = (fleet_file.parent / model.fmu).resolve()
+    if not path.is_file():
+        if path.name not in registry.fmu_builders():
+            raise EvtwinError(f"{fleet_file}: fmu: {path} does not exist")
+        registry.build_fmu(path.name, path.parent)
+    return path
+
+
+def jobs(fleet, fmu: Path | None, days: float | None):
+    """The batch: one job per vehicle, weighted by its vehicle-years."""
+    from cosim.batch import Job
+
+    years = fleet.model.years if days is None else days / 365.0
+    out = []
+    for v in fleet.vehicles:
+        payload = {
+            "vehicle": dataclasses.asdict(v),
+            "battery": fleet.model.battery,
+            "resolution": fleet.model.resolution,
+            "fmu": str(fmu) if fmu else None,
+            "duration": None if days is None else days * 86400.0,
+        }
+        out.append(Job(v.vehicle_id, payload, years))
+    return out
+
+
+def metadata(fleet, fmu: Path | None, days: float | None) -> dict:
+    from cosim.scenario.runner import git_commit, versions
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    vers = versions()
+    for pkg in ("dask", "distributed"):
+        try:
+            vers[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return {
+        "fleet_file": str(fleet.path),
+        "fleet_sha256": hashlib.sha256(fleet.text.encode()).hexdigest(),
+        "seed": fleet.model.seed,
+        "vehicles": len(fleet.vehicles),
+        "years": fleet.model.years if days is None else days / 365.0,
+        "battery": fleet.model.battery,
+        "resolution": fleet.model.resolution,
+        "fmu": str(fmu) if fmu else None,
+        "versions": vers,
+        "git_commit": git_commit(fleet.path.parent),
+        "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, workers: int | None = None,
+              resume: bool = False, days: float | None = None) -> int:
+    """Run a fleet file into ``out``; the number of vehicles that failed."""
+    from rich.console import Console
+
+    from cosim.batch import run_batch
+    from fleet import spec
+    from fleet.cli import CPU_S_PER_VEHICLE_YEAR
+    from fleet.store import FleetStore
+    from fleet.task import run_job
+
+    console = Console(stderr=True)
+    fleet = spec.load(fleet_file)
+    fmu = _fmu_path(fleet_file, fleet.model)
+    batch = jobs(fleet, fmu, days)
+    store = FleetStore(out)
+    store.prepare(fleet.text, resume, metadata(fleet, fmu, days))
+    total_years = sum(j.weight for j in batch)
+    done = store.done()
+    left = sum(j.weight for j in batch if j.key not in done)
+    console.print(
+        f"{len(batch)} vehicles, {total_years:g} vehicle-years ({len(done)} vehicles done already); expected "
+        f"{left * CPU_S_PER_VEHICLE_YEAR / 3600:.2f} core-hours at ~{CPU_S_PER_VEHICLE_YEAR:g} CPU s a "
+        "vehicle-year"
+    )
+    bar = _Bar(console, len(batch), len(done), total_years - left)
+    try:
+        with bar:
+            outcome = run_batch(batch, run_job, store, scheduler=scheduler, workers=workers, progress=bar.update,
+                                on_start=bar.started)
+    except KeyboardInterrupt:
+        store.write_fleet_table()
+        console.print(f"interrupted: {len(store.done())} of {len(batch)} vehicles kept in {out}; "
+                      f"finish with: evtwin fleet run {fleet_file} -o {out} --resume")
+        raise SystemExit(130) from None
+    table = store.write_fleet_table()
+    failures = store.failures()
+    console.print(
+        f"{len(outcome.computed)} vehicles run now, {len(outcome.skipped)} kept from before, "
+        f"{len(failures)} failed; fleet table: {table}"
+    )
+    for key, message in failures.items():
+        console.print(f"[red]{key} failed:[/red] {message.splitlines()[0] if message else ''}")
+    return len(failures)
+
+
+class _Bar:
+    """Progress over vehicles with the rate in vehicle-years per minute."""
+
+    def __init__(self, console, vehicles: int, done: int, done_years: float):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("vehicles"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(), console=console, transient=False,
+        )
+        self.task = self.progress.add_task("fleet", total=vehicles, completed=done, rate="starting the cluster")
+        self.t0 = time.perf_counter()
+        self.years0 = done_years
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def started(self, workers: int) -> None:
+        self.t0 = time.perf_counter()
+        self.progress.update(self.task, rate=f"{workers} workers")
+
+    def update(self, done_years: float, total_years: float, key: str, ok: bool) -> None:
+        minutes = (time.perf_counter() - self.t0) / 60.0
+        rate = (done_years - self.years0) / minutes if minutes > 0 else 0.0
+        self.progress.update(self.task, advance=1, rate=f"{rate:.2f} vehicle-years/min")
