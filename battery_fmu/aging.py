@@ -22,6 +22,7 @@ from collections.abc import Callable
 from battery_fmu import equations as eq
 from battery_fmu.ops import Table1D
 from battery_fmu.parameters import CellParameters
+from battery_fmu.variation import Variation
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class AgingModel:
         Initial relative capacity [1]; the missing part is booked as calendar fade.
     warn : callable, optional
         Receives each out-of-range message once; defaults to this module's logger.
+    variation : Variation, optional
+        This pack's manufacturing factors (:mod:`battery_fmu.variation`); nominal when omitted.
     """
 
     __slots__ = (
@@ -47,11 +50,18 @@ class AgingModel:
         "c_time", "c_efc", "c_kcal", "c_ftemp", "c_crate", "c_soc_min", "c_soc_max", "c_direction",
         "c_charge_time", "c_charge_crate", "c_discharge_time", "c_discharge_crate", "c_temp",
         "_floor_current", "_anode_potential", "_ftemp_cache",
+        "v_capacity", "v_calendar", "v_cycle", "v_resistance",
     )
 
+    #: What the cycle law does with a temperature outside its fitted range (said in the warning).
+    _outside_temperature_range = "the cycle-fade term is clamped to the range's edge"
+
     def __init__(self, params: CellParameters, soh_capacity: float = 1.0, soh_resistance: float = 1.0,
-                 warn: Callable[[str], None] | None = None):
+                 warn: Callable[[str], None] | None = None, variation: Variation | None = None):
         self.p = params
+        v = variation or Variation()
+        self.v_capacity, self.v_calendar, self.v_cycle, self.v_resistance = (
+            v.capacity, v.calendar, v.cycle, v.resistance)
         self.a = params.aging
         self.q_nominal = params.capacity
         self.warn = warn or log.warning
@@ -107,20 +117,12 @@ class AgingModel:
         if direction:
             self.c_direction = direction
 
-        p = self.p
-        soc_mid = 0.5 * (soc_start + soc_end)
-        self.c_kcal += eq.calendar_rate(temperature, self._anode_potential.scalar(soc_mid), p) * dt
-        cached_t, factor = self._ftemp_cache
-        if temperature != cached_t:
-            factor = eq.cycle_temperature_factor(temperature, p)
-            self._ftemp_cache = (temperature, factor)
-        self.c_ftemp += factor * dt
+        self._accumulate_rates(dt, 0.5 * (soc_start + soc_end), temperature)
         self.c_temp += temperature * dt
-        self.r_cal += eq.calendar_resistance_rate(temperature, soc_mid, p) * dt
         abs_current = current if current >= 0.0 else -current
         if abs_current > 0.0:
             self.c_efc += abs_current * dt / (2.0 * self.q_nominal)
-            if abs_current >= self._floor_current * (1.0 - self.q_cal - self.q_cyc):
+            if abs_current >= self._floor_current * self.v_capacity * (1.0 - self.q_cal - self.q_cyc):
                 crate = abs_current * 3600.0 / self.q_nominal
                 self.c_crate += crate * dt
                 if current < 0.0:
@@ -137,6 +139,17 @@ class AgingModel:
         if self.c_time >= self.a.chunk_time - 1e-6:
             self.close_chunk(soc_end)
 
+    def _accumulate_rates(self, dt: float, soc_mid: float, temperature: float) -> None:
+        """Add one step's rate expressions to the open chunk (the law-specific part of :meth:`advance`)."""
+        p = self.p
+        self.c_kcal += eq.calendar_rate(temperature, self._anode_potential.scalar(soc_mid), p) * dt
+        cached_t, factor = self._ftemp_cache
+        if temperature != cached_t:
+            factor = eq.cycle_temperature_factor(temperature, p)
+            self._ftemp_cache = (temperature, factor)
+        self.c_ftemp += factor * dt
+        self.r_cal += eq.calendar_resistance_rate(temperature, soc_mid, p) * self.v_resistance * dt
+
     def _chunk_increments(self) -> tuple[float, float, float, float]:
         """(dq_cal, dq_cyc, dr_cyc, dod) if the open chunk closed now."""
         t = self.c_time
@@ -145,11 +158,11 @@ class AgingModel:
         a, p = self.a, self.p
         dod = self.c_soc_max - self.c_soc_min
         crate = self.c_crate / t
-        k_cal = self.c_kcal / t
-        k_cyc = eq.cycle_rate(dod, crate, self.c_ftemp / t, p)
+        k_cal = self.c_kcal / t * self.v_calendar
+        k_cyc = eq.cycle_rate(dod, crate, self.c_ftemp / t, p) * self.v_cycle
         dq_cal = eq.power_law_increment(self.q_cal, t / _SECONDS_PER_DAY, k_cal, a.pcal)
         dq_cyc = eq.power_law_increment(self.q_cyc, self.c_efc, k_cyc, a.pcyc) if self.c_efc > 0.0 else 0.0
-        dr_cyc = eq.cycle_resistance_per_efc(crate, dod, p) * self.c_efc
+        dr_cyc = eq.cycle_resistance_per_efc(crate, dod, p) * self.c_efc * self.v_resistance
         return dq_cal, dq_cyc, dr_cyc, dod
 
     def close_chunk(self, soc: float) -> None:
@@ -170,7 +183,7 @@ class AgingModel:
             if not a.cycling_temperature_min <= t_mean <= a.cycling_temperature_max:
                 self._warn_once("temperature", f"cycling at {t_mean - 273.15:.1f} degC, outside the fitted "
                                 f"{a.cycling_temperature_min - 273.15:.0f}-{a.cycling_temperature_max - 273.15:.0f}"
-                                " degC: the cycle-fade term is clamped to the range's edge")
+                                f" degC: {self._outside_temperature_range}")
             if dod < a.dod_min - 1e-9 and self.c_efc > 0.5:
                 self._warn_once("dod", f"depth of discharge {dod:.2f} below the fitted {a.dod_min:.2f}-1.0: "
                                 "the cycle-fade term extrapolates")
@@ -190,14 +203,14 @@ class AgingModel:
 
     @property
     def soh_capacity_committed(self) -> float:
-        """Relative capacity [1] at the last closed chunk (what the electrical model uses)."""
-        return 1.0 - self.q_cal - self.q_cyc
+        """Capacity relative to nominal [1] at the last closed chunk (what the electrical model uses)."""
+        return self.v_capacity * (1.0 - self.q_cal - self.q_cyc)
 
     @property
     def soh_capacity(self) -> float:
-        """Relative capacity [1] including the open chunk, as if it closed now."""
+        """Capacity relative to nominal [1] including the open chunk, as if it closed now."""
         dq_cal, dq_cyc, _, _ = self._chunk_increments()
-        return 1.0 - self.q_cal - self.q_cyc - dq_cal - dq_cyc
+        return self.v_capacity * (1.0 - self.q_cal - self.q_cyc - dq_cal - dq_cyc)
 
     @property
     def soh_resistance(self) -> float:

@@ -20,6 +20,7 @@ from pythonfmu.variables import Boolean, Integer, Real, String
 from battery_fmu.interface import INTERFACE, PACK_ATTRIBUTE
 from battery_fmu.model import BatteryPack, InputError
 from battery_fmu.parameters import ParameterError, load_cell
+from battery_fmu.variation import Variation
 
 _CAUSALITY = {"input": Fmi2Causality.input, "output": Fmi2Causality.output, "parameter": Fmi2Causality.parameter}
 _TYPES = {"Real": Real, "Integer": Integer, "Boolean": Boolean, "String": String}
@@ -72,9 +73,10 @@ class BatteryTwin(Fmi2Slave):
             params = self._parameters(self.capacity_Ah)
             self.pack = BatteryPack(params, n_series=self.n_series, n_parallel=self.n_parallel, soc=self.SOC_init,
                                     soh=self.SOH_init, temperature=self.T_init,
-                                    coolant_connected=bool(self.coolant_connected), warn=self._warn)
+                                    coolant_connected=bool(self.coolant_connected), warn=self._warn,
+                                    variation=Variation.from_parameters(lambda name: getattr(self, name)))
             self._failure = ""
-        except (InputError, ParameterError) as err:
+        except (InputError, ParameterError, ValueError) as err:
             self._fail(f"invalid parameter: {err}")
         except Exception:
             self._fail(f"initialisation failed:\n{traceback.format_exc()}")

@@ -61,6 +61,12 @@ INTERFACE: tuple[Variable, ...] = (
              False, "Boolean"),
     Variable("parameter_set", "parameter", "1", "Cell parameter set: a file name in battery_fmu/params without .toml",
              "lfp_220ah", "String"),
+    # manufacturing variation of this pack (battery_fmu/variation.py)
+    Variable("capacity_factor", "parameter", "1", "Capacity when new relative to nominal (SOH_capacity starts here)",
+             1.0),
+    Variable("calendar_fade_factor", "parameter", "1", "Factor on the calendar capacity-fade rate", 1.0),
+    Variable("cycle_fade_factor", "parameter", "1", "Factor on the cycle capacity-fade rate", 1.0),
+    Variable("resistance_growth_factor", "parameter", "1", "Factor on both resistance-growth rates", 1.0),
 )
 
 

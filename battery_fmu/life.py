@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from battery_fmu.aging import AgingModel
+from battery_fmu.aging_laws import aging_model
 from battery_fmu.parameters import CellParameters, load_parameters
 from cosim.textfile import TextFileError, read_text
 
@@ -159,7 +159,7 @@ def simulate_life(profile: Profile, years: float, params: CellParameters | None 
         raise ValueError(f"years must be above 0 and at most {MAX_YEARS:g} (got {years!r})")
     params = params or load_parameters()
     result = LifeResult()
-    model = AgingModel(params, warn=result.warnings.append)
+    model = aging_model(params, warn=result.warnings.append)
     q_nominal = params.capacity
     duration = years * SECONDS_PER_YEAR
     # One repetition's intervals, the wrap-around interval included.

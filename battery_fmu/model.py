@@ -13,9 +13,10 @@ import math
 from collections.abc import Callable
 
 from battery_fmu import equations as eq
-from battery_fmu.aging import AgingModel
+from battery_fmu.aging_laws import aging_model
 from battery_fmu.parameters import CellParameters, load_parameters
 from battery_fmu.step import CellState, advance, boundary, constants, electromotive, limits, lookups
+from battery_fmu.variation import Variation
 
 _sqrt = math.sqrt
 
@@ -40,7 +41,7 @@ class InputError(ValueError):
 
 
 class BatteryPack:
-    """A pack of identical LFP cells with SOC, RC, hysteresis, two-node thermal and aging states.
+    """A pack of identical cells with SOC, RC, hysteresis, two-node thermal and aging states.
 
     Parameters
     ----------
@@ -58,6 +59,8 @@ class BatteryPack:
         Whether the housing also exchanges heat with ``t_coolant`` (a cooling loop) besides ambient.
     warn : callable, optional
         Receives out-of-range messages (aging model), once each.
+    variation : Variation, optional
+        This pack's manufacturing factors (capacity when new, aging-rate factors); nominal when omitted.
     """
 
     __slots__ = (
@@ -72,12 +75,12 @@ class BatteryPack:
 
     def __init__(self, params: CellParameters | None = None, n_series: int = 1, n_parallel: int = 1,
                  soc: float = 0.5, soh: float = 1.0, temperature: float = 298.15, coolant_connected: bool = False,
-                 warn: Callable[[str], None] | None = None):
+                 warn: Callable[[str], None] | None = None, variation: Variation | None = None):
         self.p = p = params or load_parameters()
         check_settings(n_series, n_parallel, soc, soh, temperature)
         self.n_series, self.n_parallel = int(n_series), int(n_parallel)
         self.coolant_connected = bool(coolant_connected)
-        self.aging = AgingModel(p, soh_capacity=soh, warn=warn)
+        self.aging = aging_model(p, soh_capacity=soh, warn=warn, variation=variation)
         self.aging.reset_soc(soc)
         self.soc = float(soc)
         self.v1 = self.v2 = 0.0
@@ -158,7 +161,7 @@ class BatteryPack:
         present and the next step of the same length starts from it without recomputing.
         """
         p = self.p
-        state = CellState(self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing)
+        state = tuple.__new__(CellState, (self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing))
         look = lookups(p, state.soc, state.t_cell, self.aging.resistance_factor)
         k = self._constants.get(dt)
         if k is None:

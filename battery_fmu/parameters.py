@@ -19,7 +19,6 @@ from battery_fmu.ops import Table1D
 PARAMS_DIR = Path(__file__).parent / "params"
 DEFAULT_CELL = "lfp_220ah"
 
-
 # unit -> (factor, offset) to SI. Checked against cosim.si in the tests.
 _TO_SI: dict[str, tuple[float, float]] = {
     "Ah": (3600.0, 0.0),
@@ -33,7 +32,8 @@ _TO_SI: dict[str, tuple[float, float]] = {
     "g": (1e-3, 0.0),
 }
 # Units whose values are used as written (SI already, or a fit constant's published unit).
-_AS_IS = {"1", "s", "A", "V", "Ohm", "K", "kg", "W/K", "J/K", "J/(kg.K)", "J/mol", "V/K", "1/s", "1/h", "K/V"}
+_AS_IS = {"1", "s", "A", "V", "Ohm", "K", "kg", "W/K", "J/K", "J/(kg.K)", "J/mol", "V/K", "1/s", "1/h", "K/V",
+          "1/V", "1/A.h", "1/(A.h.V^2)"}
 
 
 class ParameterError(ValueError):
@@ -112,7 +112,7 @@ class CellParameters:
     conductance_cell_housing: float  # W/K
     conductance_housing_ambient: float  # W/K
     conductance_housing_coolant: float  # W/K
-    aging: CapacityAgingParameters
+    aging: CapacityAgingParameters  # or the dataclass of the chemistry's laws (battery_fmu/aging_laws.py)
     aging_resistance: ResistanceAgingParameters
 
     @property
@@ -229,6 +229,7 @@ def load_parameters(name_or_path: str | Path = DEFAULT_CELL) -> CellParameters:
         known = sorted(p.stem for p in PARAMS_DIR.glob("*.toml"))
         raise ParameterError(f"parameter set {str(name_or_path)!r} not found (known sets: {known}, or give a .toml path)")
     r = _Reader(path)
+    capacity_law, resistance_law = _aging_classes(r)
     params = CellParameters(
         name=r.text("cell", "name"),
         chemistry=r.text("cell", "chemistry"),
@@ -258,14 +259,28 @@ def load_parameters(name_or_path: str | Path = DEFAULT_CELL) -> CellParameters:
         conductance_cell_housing=r.value("thermal", "conductance_cell_housing", positive=True),
         conductance_housing_ambient=r.value("thermal", "conductance_housing_ambient", positive=True),
         conductance_housing_coolant=r.value("thermal", "conductance_housing_coolant", positive=True),
-        aging=r.dataclass(CapacityAgingParameters, "aging.capacity"),
-        aging_resistance=r.dataclass(ResistanceAgingParameters, "aging.resistance"),
+        aging=r.dataclass(capacity_law, "aging.capacity"),
+        aging_resistance=r.dataclass(resistance_law, "aging.resistance"),
     )
     if not r.problems and params.voltage_min >= params.voltage_max:
         r.problems.append(f"{path.name}: [cell] voltage_min must be below voltage_max")
     if r.problems:
         raise ParameterError("problems in parameter file:\n" + "\n".join(f"- {p}" for p in r.problems))
     return params
+
+
+def _aging_classes(r: _Reader) -> tuple[type, type]:
+    """The aging-parameter dataclasses of the file's chemistry (LFP's when it names none with laws)."""
+    from battery_fmu.aging_laws import LAWS, laws_for
+
+    chemistry = r.text("cell", "chemistry")
+    if chemistry not in LAWS:
+        if chemistry:
+            r.problems.append(f"{r.path.name}: [cell] chemistry: no aging laws for {chemistry!r}; "
+                              f"chemistries with laws: {', '.join(LAWS)}")
+        chemistry = "LFP"
+    laws = laws_for(chemistry)
+    return laws.capacity_parameters, laws.resistance_parameters
 
 
 def load_cell(parameter_set: str | Path = DEFAULT_CELL, capacity_Ah: float | None = None,

@@ -34,6 +34,10 @@ from typing import Any, NamedTuple
 from battery_fmu import equations as eq
 from battery_fmu.ops import SCALAR
 
+#: Builds a result tuple without the generated ``__new__`` of a NamedTuple (a Python call with
+#: argument parsing): the twin builds several per step, and this is a third of their cost.
+_make = tuple.__new__
+
 #: Direction hint for :func:`lookups`: the caller only ever charges (a charger's prediction).
 CHARGE_ONLY = "charge"
 
@@ -122,8 +126,8 @@ def boundary(p, t_ambient, t_coolant=None, coolant_connected=False):
 def constants(p, dt, conductance_boundary, ops=SCALAR) -> StepConstants:
     """The step-length constants: RC decays and mean weights, the thermal transition."""
     d1, d2 = eq.rc_decay(dt, p.tau1, ops), eq.rc_decay(dt, p.tau2, ops)
-    return StepConstants(dt, d1, eq.rc_mean_weight(dt, p.tau1, d1), d2, eq.rc_mean_weight(dt, p.tau2, d2),
-                         conductance_boundary, eq.thermal_transition(dt, conductance_boundary, p, ops))
+    return _make(StepConstants, (dt, d1, eq.rc_mean_weight(dt, p.tau1, d1), d2, eq.rc_mean_weight(dt, p.tau2, d2),
+                                 conductance_boundary, eq.thermal_transition(dt, conductance_boundary, p, ops)))
 
 
 def lookups(p, soc, t_cell, resistance_factor=1.0, ops=SCALAR, direction=None) -> Lookups:
@@ -133,8 +137,8 @@ def lookups(p, soc, t_cell, resistance_factor=1.0, ops=SCALAR, direction=None) -
     r0_c, r0_d, r1, r2 = eq.resistances(soc, t_cell, p, ops, discharge=direction != CHARGE_ONLY)
     rf = resistance_factor
     entropic = ops.interp(p.entropic_coefficient, soc)
-    return Lookups(eq.open_circuit_voltage(soc, t_cell, p, ops, entropic), entropic,
-                   r0_c * rf, None if r0_d is None else r0_d * rf, r1 * rf, r2 * rf)
+    return _make(Lookups, (eq.open_circuit_voltage(soc, t_cell, p, ops, entropic), entropic,
+                           r0_c * rf, None if r0_d is None else r0_d * rf, r1 * rf, r2 * rf))
 
 
 def electromotive(state: CellState, look: Lookups, k: StepConstants):
@@ -153,11 +157,11 @@ def limits(p, state: CellState, look: Lookups, k: StepConstants, capacity, ops=S
     i_chg = fmax(fmin(fmin(p.current_max_charge * ops.interp(p.charge_derating, state.t_cell),
                            (p.voltage_max - e) / r_c), (1.0 - state.soc) * capacity / k.dt), 0.0)
     if look.r0_discharge is None:
-        return Limits(None, i_chg, None, i_chg * (e + r_c * i_chg))
+        return _make(Limits, (None, i_chg, None, i_chg * (e + r_c * i_chg)))
     r_d = look.r0_discharge + r_rc
     i_dis = fmax(fmin(fmin(p.current_max_discharge * ops.interp(p.discharge_derating, state.t_cell),
                            (e - p.voltage_min) / r_d), state.soc * capacity / k.dt), 0.0)
-    return Limits(i_dis, i_chg, i_dis * (e - r_d * i_dis), i_chg * (e + r_c * i_chg))
+    return _make(Limits, (i_dis, i_chg, i_dis * (e - r_d * i_dis), i_chg * (e + r_c * i_chg)))
 
 
 def advance(p, state: CellState, look: Lookups, k: StepConstants, current, t_boundary, capacity,
@@ -197,8 +201,8 @@ def advance(p, state: CellState, look: Lookups, k: StepConstants, current, t_bou
     heat = heat_irreversible + eq.reversible_heat(current, tc, soc_mid, p, ops)
     tc_ss, th_ss = eq.thermal_steady_state(heat, t_boundary, kb, p)
     tc_new, th_new = eq.thermal_after(tc, th, tc_ss, th_ss, transition)
-    return (CellState(soc_new, v1_new, v2_new, h_new, tc_new, th_new),
-            Means(voltage, heat, heat_irreversible, 0.5 * (tc + tc_new), 0.5 * (th + th_new), soc_mid))
+    return (_make(CellState, (soc_new, v1_new, v2_new, h_new, tc_new, th_new)),
+            _make(Means, (voltage, heat, heat_irreversible, 0.5 * (tc + tc_new), 0.5 * (th + th_new), soc_mid)))
 
 
 def step(p, state: CellState, inputs: StepInputs, dt, ops=SCALAR) -> StepResult:

@@ -14,6 +14,7 @@ from typing import Any
 from battery_fmu.interface import INTERFACE, PACK_ATTRIBUTE
 from battery_fmu.model import BatteryPack, InputError
 from battery_fmu.parameters import ParameterError, load_cell
+from battery_fmu.variation import Variation
 from cosim.errors import SimulationError
 from cosim.unit import Port, Unit
 
@@ -65,8 +66,9 @@ class BatteryUnit(Unit):
             params = load_cell(p["parameter_set"], p["capacity_Ah"])
             self.pack = BatteryPack(params, n_series=p["n_series"], n_parallel=p["n_parallel"], soc=p["SOC_init"],
                                     soh=p["SOH_init"], temperature=p["T_init"],
-                                    coolant_connected=bool(p["coolant_connected"]))
-        except (InputError, ParameterError) as err:
+                                    coolant_connected=bool(p["coolant_connected"]),
+                                    variation=Variation.from_parameters(p.__getitem__))
+        except (InputError, ParameterError, ValueError) as err:
             raise SimulationError(f"invalid parameter: {err}", self.name, start_time) from None
 
     def set_inputs(self, values: Sequence[float]) -> None:

@@ -1,16 +1,20 @@
 """Cost of one battery step: the model called directly, the in-process unit, and the FMU through fmpy.
 
 Prints microseconds per step and ratios, all measured in this one run (the machine is shared:
-compare the ratios, not the absolute figures across runs).
+compare the ratios, not the absolute figures across runs). ``--against COMMIT`` also times the
+model step as it was at that commit (its ``battery_fmu`` imported under another name), alternating
+the two so both see the same load: d501cdf is the model before the shared step (battery_fmu/step.py).
 
-    python benchmarks/bench_battery_step.py [--steps N]
+    python benchmarks/bench_battery_step.py [--steps N] [--against d501cdf]
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import importlib
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,21 +22,60 @@ from pathlib import Path
 import numpy as np
 
 
-def best_of(fn, repeats=5):
-    """Smallest wall time of several runs [s]: the least disturbed by other load."""
+def best_of(fn, repeats=5, clock=time.perf_counter):
+    """Smallest time of several runs [s]: the least disturbed by other load."""
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return min(times)
+
+
+def driving_loads(n: int) -> list[float]:
+    """Pack power requests [W] of a lively drive, one per second (discharge and regeneration)."""
+    rng = np.random.default_rng(0)
+    return np.clip(15e3 + 20e3 * rng.standard_normal(n), -40e3, 90e3).tolist()
+
+
+def compare_with_commit(commit: str, n: int) -> None:
+    """Print the model step's cost at ``commit`` and now, measured alternately in this process."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from past_version import import_past
+
+    from battery_fmu.model import BatteryPack
+
+    loads = driving_loads(n)
+    with tempfile.TemporaryDirectory(prefix="bench_past_") as tmp:
+        past = importlib.import_module(import_past("battery_fmu", commit, Path(tmp)).__name__ + ".model")
+
+        def runner(cls):
+            pack = cls(n_series=106, soc=0.9, warn=lambda message: None)
+
+            def run():
+                step = pack.step
+                for p in loads:
+                    step(1.0, p, 0.0, 298.15, 298.15)
+            return run
+
+        run_past, run_now = runner(past.BatteryPack), runner(BatteryPack)
+        t_past, t_now = [], []
+        for _ in range(4):  # CPU time of this process: on a shared machine wall time is mostly waiting
+            t_past.append(best_of(run_past, 3, time.process_time))
+            t_now.append(best_of(run_now, 3, time.process_time))
+    past_us, now_us = min(t_past) / n * 1e6, min(t_now) / n * 1e6
+    print(f"model step (CPU time) at {commit}: {past_us:.2f} us, now: {now_us:.2f} us, "
+          f"ratio now/{commit}: {now_us / past_us:.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--against", metavar="COMMIT", help="also time the model step at this git commit")
     args = parser.parse_args()
     n = args.steps
+    if args.against:
+        compare_with_commit(args.against, n)
 
     from fmpy import extract, read_model_description
     from fmpy.fmi2 import FMU2Slave
@@ -41,8 +84,7 @@ def main() -> None:
     from battery_fmu.model import BatteryPack
     from battery_fmu.unit import BatteryUnit
 
-    rng = np.random.default_rng(0)
-    loads = np.clip(15e3 + 20e3 * rng.standard_normal(n), -40e3, 90e3).tolist()
+    loads = driving_loads(n)
 
     pack = BatteryPack(n_series=106, soc=0.9)
 

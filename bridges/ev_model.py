@@ -340,6 +340,7 @@ class CycleTable:
         self.seg_torque = (s.torque @ w).tolist()
         self.seg_over = (s.over_limit @ w).tolist()
         self.seg_min_elec = s.p_elec.min(axis=1).tolist()
+        self.seg_max_elec = s.p_elec.max(axis=1).tolist()
         # running sums of the whole-segment integrals: a step of n whole seconds costs one subtraction
         def running(values: list[float]) -> list[float]:
             return np.concatenate([[0.0], np.cumsum(values)]).tolist()

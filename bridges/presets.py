@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -27,8 +28,9 @@ from typing import Any
 
 from cosim.errors import ScenarioError
 
-#: The battery twin's cell parameter set (battery_fmu/params) that stands for a preset's chemistry.
-CELL_PARAMETER_SETS = {"LFP": "lfp_220ah"}
+#: The battery twin's cell parameter set (battery_fmu/params) that stands for each chemistry word a preset's
+#: ``chemistry`` may contain ("LFP (Blade)" is LFP; "LMO-NMC" ages by the NMC laws: there is no LMO law).
+CELL_PARAMETER_SETS = {"LFP": "lfp_220ah", "NMC": "nmc_75ah"}
 
 _DATA = files("bridges") / "data" / "vehicles"
 LB_TO_KG = 0.45359237
@@ -168,6 +170,7 @@ class Preset:
     charge_efficiency: float
     battery_kWh: float
     chemistry: str
+    parameter_set: str  # the battery twin's cell parameter set, whose chemistry picks the aging laws
     nominal_voltage_V: float
     cells_series: int | None
     cells_parallel: int | None
@@ -183,16 +186,13 @@ class Preset:
 
     def pack(self) -> dict[str, Any]:
         """The pack as the battery twin's parameters name it, what is known of it: cells in series and in
-        parallel, the cell capacity [A h] and, for a chemistry the twin has a parameter set for, that set."""
-        out: dict[str, Any] = {}
+        parallel, the cell capacity [A h] and the cell parameter set of the preset's chemistry."""
+        out: dict[str, Any] = {"parameter_set": self.parameter_set}
         if self.cells_series:
             out["n_series"] = int(self.cells_series)
         if self.cells_parallel:
             out["n_parallel"] = int(self.cells_parallel)
             out["capacity_Ah"] = self.capacity_Ah / int(self.cells_parallel)
-        cell_set = CELL_PARAMETER_SETS.get(self.chemistry.strip().upper())
-        if cell_set is not None:
-            out["parameter_set"] = cell_set
         return out
 
     @property
@@ -207,6 +207,7 @@ class Preset:
             "name": self.name,
             "variant": self.variant,
             "chemistry": self.chemistry,
+            "parameter_set": self.parameter_set,
             "battery_kWh": self.battery_kWh,
             "nominal_voltage_V": self.nominal_voltage_V,
             "cells_series": self.cells_series,
@@ -305,12 +306,23 @@ def _build(pid: str, fill: dict[str, tuple[str, str]], specs: dict[str, dict[str
             0.0,
             "EPA test weight already includes the 300 lb test load",
         )
+    if not values.get("parameter_set"):
+        values["parameter_set"], basis["parameter_set"] = _cell_for(pid, values["chemistry"])
     if values["regen_max_kW"] is None:
         values["regen_max_kW"] = 1.5 * values["battery_kWh"]
     if not values["official_method"]:
         values["official_Wh_per_km"] = None
     basis["capacity_Ah"] = "derived: battery_kWh / nominal_voltage_V"
     return Preset(id=pid, basis=MappingProxyType(basis), **values)
+
+
+def _cell_for(pid: str, chemistry: str | None) -> tuple[str, str]:
+    """(parameter set, basis) for a preset's chemistry."""
+    words = set(re.split(r"[^A-Z0-9]+", str(chemistry or "").upper()))
+    for key, cell in CELL_PARAMETER_SETS.items():
+        if key in words:
+            return cell, f"derived from the chemistry {chemistry!r}: the battery twin's {key} cell"
+    raise ScenarioError(f"preset {pid!r}: no battery parameter set for chemistry {chemistry!r}")
 
 
 def preset_ids() -> list[str]:

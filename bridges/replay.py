@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bridges import replay_checks
 from bridges.errors import TelemetryError
 from bridges.ev_model import VehicleParams, aux_power
 from bridges.powertrain import MotorLossModel
@@ -144,9 +145,16 @@ def _is_number_key(k: Any) -> bool:
 
 
 def read_json_log(
-    path: str | Path, model: MotorLossModel, motors: list[str] | None = None, drop_partial_tail: bool = False
+    path: str | Path,
+    model: MotorLossModel,
+    motors: list[str] | None = None,
+    drop_partial_tail: bool = False,
+    params: VehicleParams | None = None,
 ) -> Recording:
-    """Read a JSON telemetry log into a :class:`Recording` (power through ``model``)."""
+    """Read a JSON telemetry log into a :class:`Recording` (power through ``model``).
+
+    With ``params`` (the preset's vehicle), the log is checked for plausibility first
+    (:mod:`bridges.replay_checks`)."""
     path = Path(path)
     power_rows, speed_rows = [], []
     names = list(motors) if motors else None
@@ -186,6 +194,8 @@ def read_json_log(
                     f"{path}: {b[-1]}: time {b[0]:g} s is not after {a[0]:g} s of the "
                     f"{what} sample before ({a[-1]})"
                 )
+    if params is not None:
+        replay_checks.check(path, params, power_rows, speed_rows)
     pw = np.array([r[:5] for r in power_rows], dtype=float)
     sp = np.array([r[:2] for r in speed_rows], dtype=float)
     return Recording("linear", pw[:, 0], pw[:, 1], pw[:, 2], pw[:, 3], pw[:, 4], sp[:, 0], sp[:, 1])
@@ -305,6 +315,8 @@ class LogReplayUnit(PythonUnit):
         Start again when the recording ends (else stand still).
     drop_partial_tail : bool
         Replay a JSON Lines log whose last line is cut off, without that line.
+    plausibility : bool
+        Check a JSON log's units and gaps against the preset first (:mod:`bridges.replay_checks`).
 
     Inputs: ``P_charge_max`` [W] (regen into the battery is limited to it), ``T_ambient`` [K].
     """
@@ -321,6 +333,7 @@ class LogReplayUnit(PythonUnit):
         motor_devices: list[str] | None = None,
         loop: bool = False,
         drop_partial_tail: bool = False,
+        plausibility: bool = True,
     ):
         self.path = Path(path)
         self.preset = get_preset(preset)
@@ -328,7 +341,10 @@ class LogReplayUnit(PythonUnit):
         if self.path.suffix.lower() in _HDF5_SUFFIXES:
             self.rec = read_results(self.path, unit)
         else:
-            self.rec = read_json_log(self.path, self.params.motor, motor_devices, drop_partial_tail)
+            self.rec = read_json_log(
+                self.path, self.params.motor, motor_devices, drop_partial_tail,
+                self.params if plausibility else None,
+            )
         self.loop = bool(loop)
         rec = self.rec
         # cumulative distance at the speed samples (trapezoid), unless recorded

@@ -57,10 +57,24 @@ def motor_names(devices: Mapping[str, Any], wanted: Sequence[str] | None) -> lis
     return names
 
 
+#: Longest quotation of a value in an error message [characters]: a log of column lists would
+#: otherwise quote a whole column.
+EXCERPT = 60
+
+
+def excerpt(value: Any, limit: int = EXCERPT) -> str:
+    """``repr(value)``, cut to about ``limit`` characters with what was left out said."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} items, " if isinstance(value, (list, tuple, dict)) else ""
+    return f"{text[:limit]}... ({size}{len(text)} characters)"
+
+
 def number(value: Any, name: str) -> float:
     """``value`` as a finite float, or :class:`SampleError` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SampleError(f"{name} is {value!r}, expected a number")
+        raise SampleError(f"{name} is {excerpt(value)}, expected a number")
     x = float(value)
     if not math.isfinite(x):
         raise SampleError(f"{name} is {value!r}, expected a finite number")

@@ -31,6 +31,7 @@ from typing import Any
 
 from bridges import drive_cycles
 from bridges.ev_model import CycleTable, StepEnergy, VehicleParams, aux_power
+from bridges.limited_drive import drive_piece
 from bridges.presets import get_preset
 from cosim.errors import ScenarioError, SimulationError
 from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
@@ -57,6 +58,9 @@ _OUTPUTS = (
     Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
     Port("P_loss", OUTPUT, "W", "Mean motor, inverter and gear losses over the last step"),
     Port("P_brake", OUTPUT, "W", "Mean power dissipated by the friction brakes over the last step", min=0.0),
+    Port("speed_deficit", OUTPUT, "m/s", "Trace speed minus vehicle speed at the end of the step", min=0.0),
+    Port("time_limited", OUTPUT, "s", "Time held below the trace by the battery's power limit", min=0.0),
+    Port("stranded", OUTPUT, "1", "1 while the pack cannot power the car (it stands until the drive ends)"),
 )
 
 
@@ -79,6 +83,9 @@ class EVUnit(PythonUnit):
         Preset values to change, in the preset's units (``mass_kg``, ``motor_peak_kW``, ...).
 
     Inputs: ``P_charge_max`` [W] (battery's available charge power; regen is limited to it),
+    ``P_discharge_max`` [W] (power the battery can deliver; traction is limited to it and the car falls
+    behind the trace, see :mod:`bridges.limited_drive`; at or below the auxiliary load the car is
+    stranded: it stops, ``stranded`` goes to 1 and stays there until ``drive`` falls),
     ``drive`` [1] (1 while a drive is scheduled, 0 parked), ``T_ambient`` [K],
     ``trip`` [1] (index into the mix for the next trip; < 0 takes them in order).
     """
@@ -124,6 +131,14 @@ class EVUnit(PythonUnit):
                 "W",
                 "Charge power the battery accepts now; regen is limited to it",
                 start=self.params.regen_max,
+                min=0.0,
+            ),
+            Port(
+                "P_discharge_max",
+                INPUT,
+                "W",
+                "Power the battery delivers now; traction is limited to it",
+                start=math.inf,
                 min=0.0,
             ),
             Port(
@@ -232,6 +247,7 @@ class EVUnit(PythonUnit):
             return
         if not self._driving:
             self._driving = True
+            self.stranded = 0.0
             trip = self.trip
             self._start_cycle(int(trip) % len(self.cycles) if trip >= 0 else self._next_idx)
         if self.T_ambient != self._aux_T:  # the HVAC load changes only with the ambient temperature
@@ -239,18 +255,24 @@ class EVUnit(PythonUnit):
             self._aux_P = aux_power(self.params, self.T_ambient, True)
         p_aux = self._aux_P
         p_cmax = self.P_charge_max if self.P_charge_max > 0.0 else 0.0
+        p_dmax = self.P_discharge_max
+        if self.stranded or p_dmax <= p_aux:
+            self._strand()
+            return
         pos = self._pos
         tb = self._table
         n = int(h)
-        if tb is not None and n == h and pos.is_integer():
+        if tb is not None and n == h and pos.is_integer() and self.speed_deficit == 0.0:
             k = int(pos)
-            # hot path: whole seconds of the cycle, battery limit not reached (precomputed integrals)
-            if k + n <= tb.n_segments and (
-                tb.seg_min_elec[k] if n == 1 else min(tb.seg_min_elec[k : k + n])
-            ) + p_aux >= -p_cmax:
+            # hot path: whole seconds of the cycle on the trace, battery limits not reached (precomputed)
+            if (
+                k + n <= tb.n_segments
+                and (tb.seg_min_elec[k] if n == 1 else min(tb.seg_min_elec[k : k + n])) + p_aux >= -p_cmax
+                and (tb.seg_max_elec[k] if n == 1 else max(tb.seg_max_elec[k : k + n])) + p_aux <= p_dmax
+            ):
                 self._whole_seconds(tb, k, n, p_aux)
                 return
-        self._step_general(h, p_aux, p_cmax)
+        self._step_general(h, p_aux, p_cmax, p_dmax)
 
     def _whole_seconds(self, tb: CycleTable, k: int, n: int, p_aux: float) -> None:
         """Outputs over seconds ``k .. k + n`` of the cycle from the running integrals (no charge limit)."""
@@ -272,28 +294,42 @@ class EVUnit(PythonUnit):
         if k + n >= tb.n_segments:
             self._end_cycle()
 
-    def _step_general(self, h: float, p_aux: float, p_cmax: float) -> None:
+    def _step_general(self, h: float, p_aux: float, p_cmax: float, p_dmax: float) -> None:
         total = StepEnergy()
         remaining = h
-        start_dist = self.distance
-        dist = start_dist
+        dist = self.distance
+        v = self.speed
+        limited_time = 0.0
         while remaining > 1e-12:
             if self._cycle_idx < 0:  # stopped after the last cycle: powered on, standing still
                 total.add(StepEnergy(battery=p_aux * remaining, aux=p_aux * remaining))
+                v = 0.0
                 break
             table = self.table(self._cycle_idx)
-            span = min(remaining, table.n_segments - self._pos)
+            k = min(int(self._pos), table.n_segments - 1)
+            end = min(self._pos + remaining, k + 1.0)
+            span = end - self._pos
             if span > 1e-12:
-                total.add(table.integrate(self._pos, self._pos + span, p_aux, p_cmax))
-                dist += table.distance_at(self._pos + span) - table.distance_at(self._pos)
-                self._pos += span
+                on_trace = abs(v - table.speed_at(self._pos)) < 1e-9
+                if on_trace and table.seg_max_elec[k] + p_aux <= p_dmax:
+                    total.add(table.integrate(self._pos, end, p_aux, p_cmax))
+                    dist += table.distance_at(end) - table.distance_at(self._pos)
+                    v = table.speed_at(end)
+                else:
+                    piece = drive_piece(table, k, self._pos - k, end - k, v, p_aux, p_dmax, p_cmax)
+                    total.add(piece.energy)
+                    dist += piece.distance
+                    v = piece.speed
+                    limited_time += span if piece.limited else 0.0
+                self._pos = end
                 remaining -= span
             if self._pos >= table.n_segments - 1e-9:
                 self._end_cycle()
         self.distance = dist
-        self._set_outputs(total, h)
+        self.time_limited += limited_time
+        self._set_outputs(total, h, v)
 
-    def _set_outputs(self, e: StepEnergy, h: float) -> None:
+    def _set_outputs(self, e: StepEnergy, h: float, v: float) -> None:
         inv = 1.0 / h
         self.P_battery = e.battery * inv
         self.P_regen = e.regen * inv
@@ -302,15 +338,20 @@ class EVUnit(PythonUnit):
         self.P_brake = e.brake * inv
         self.motor_torque = e.torque_time * inv
         self.over_limit_time += e.over_limit_time
-        if self._cycle_idx >= 0:
-            v = self.table(self._cycle_idx).speed_at(self._pos)
-        else:
-            v = 0.0
+        trace = self.table(self._cycle_idx).speed_at(self._pos) if self._cycle_idx >= 0 else 0.0
         self.speed = v
+        self.speed_deficit = max(0.0, trace - v)
         self.motor_speed = v * self._omega_per_speed
+
+    def _strand(self) -> None:
+        """The pack cannot power the car: it stops where it is and draws nothing until the drive ends."""
+        self.stranded = 1.0
+        self.P_battery = self.P_aux = self.P_regen = self.P_loss = self.P_brake = self.motor_torque = 0.0
+        self.speed = self.motor_speed = self.speed_deficit = 0.0
 
     def _park(self, h: float) -> None:
         self._driving = False
+        self.stranded = self.speed_deficit = 0.0
         p = aux_power(self.params, self.T_ambient, False)
         self.P_battery = p
         self.P_aux = p

@@ -139,6 +139,10 @@ class MPCCharger(ChargerUnit):
             params = pack_parameters(self.parameter_set, self.capacity_Ah)
         except ParameterError as err:
             raise ScenarioError(f"unit {self.name!r}: {err}") from None
+        if params.chemistry != "LFP":
+            # The prediction's fade rates are the LFP laws' (equations.py); an NMC cell would be mispredicted.
+            raise ScenarioError(f"unit {self.name!r}: the MPC predicts aging with the LFP laws only; parameter set "
+                                f"{self.parameter_set!r} is {params.chemistry} (use the CC-CV charger)")
         self.model = PredictionModel(params, int(self.n_series), int(self.n_parallel), self.coolant_connected)
         self.problem = ChargingProblem(
             self.model, intervals=int(self.intervals), crate_from_current=self.crate_stressor == "current"

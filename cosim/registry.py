@@ -6,6 +6,8 @@
   resolved against the scenario file.
 - ``evtwin.fmu_builders``: ``"BatteryTwin.fmu" = "module:build"``; ``build(out_dir) -> Path``
   builds that FMU into ``out_dir`` when a scenario names it and it is missing.
+- ``evtwin.climates``: ``miami = "module:function"``; ``function()`` returns the
+  :class:`cosim.schedule.Ambient` a schedule's ``ambient: {profile: miami}`` plays.
 - ``evtwin.file_kinds``: ``name = "module:KIND"``; other YAML files ``evtwin validate`` checks.
   ``KIND.claims(data) -> bool`` says from a file's top-level mapping whether it is one;
   ``KIND.check(path, say) -> (summary, warnings)`` checks it or raises :class:`ScenarioError`.
@@ -90,6 +92,34 @@ def build_fmu(file_name: str, out_dir: Path) -> Path:
 
         shutil.copyfile(built, out_dir / file_name)
     return out_dir / file_name
+
+
+def climate_names() -> dict[str, str]:
+    """Every registered climate, name -> ``module:function``."""
+    return {ep.name: ep.value for ep in entry_points(group="evtwin.climates")}
+
+
+def climate(name: str) -> Any:
+    """The ambient profile (a :class:`cosim.schedule.Ambient`) registered as climate ``name``.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (with close matches and the registered names), or a registration that cannot be loaded.
+    """
+    names = climate_names()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        known = ", ".join(sorted(names)) or "none (is the package installed?)"
+        raise ValueError(f"no climate named {name!r}; {hint}registered climates: {known}")
+    try:
+        factory = _load(names[name])
+    except (ImportError, AttributeError) as err:
+        raise ValueError(
+            f"climate {name!r} is registered as {names[name]!r} but cannot be loaded: {err}"
+        ) from None
+    return factory()
 
 
 def file_kinds() -> dict[str, Any]:

@@ -32,10 +32,6 @@ from cosim.unit import OUTPUT, Port
 
 DAY = 86400.0
 WEEK = 7 * DAY
-#: Profiles shipped with the engine, by name: file, time column and unit, value column and unit.
-PROFILES = {
-    "miami": ("climates/miami.csv", "t_hours", "h", "T_degC", "degC"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +56,16 @@ class Ambient:
 
     @staticmethod
     def profile(name: str) -> Ambient:
-        """A profile shipped with the engine (see :data:`PROFILES`)."""
-        if name not in PROFILES:
-            raise ValueError(f"no ambient profile named {name!r}; shipped profiles: {', '.join(PROFILES)}")
-        rel, tcol, tunit, col, unit = PROFILES[name]
-        return Ambient(
-            file=Path(__file__).parent / "data" / rel,
-            time_column=tcol,
-            time_unit=tunit,
-            column=col,
-            unit=unit,
-        )
+        """A climate registered by a package (entry-point group ``evtwin.climates``), by name.
+
+        Raises
+        ------
+        ValueError
+            For a name no package registers, listing the registered ones.
+        """
+        from cosim.registry import climate
+
+        return climate(name)
 
 
 class Schedule:

@@ -10,7 +10,8 @@ requests and the PowertrainSensor with readings every 10 ms of simulated time, l
 non-motor ``rearDiff``).
 
 Failure modes for tests: ``protocol_version`` (answer Hello with another version) and
-``die_after_steps`` (close every socket instead of answering that Step).
+``die_after_steps`` (close every socket instead of answering that Step), ``refuse`` (vehicle request
+types answered with an error, as a simulator or version that lacks them).
 """
 
 from __future__ import annotations
@@ -202,6 +203,8 @@ class FakeBeamNG:
         Send powertrain readings as a list instead of a map keyed 1, 2, ...
     frame_factor : int
         Simulate this many frames per frame asked (> 1 breaks lockstep, for the lockstep check).
+    refuse : tuple of str
+        Vehicle request types (``SetAiMode``, ``QueueLuaCommandVE``, ...) to answer with an error.
     """
 
     def __init__(
@@ -211,12 +214,15 @@ class FakeBeamNG:
         steps_per_second: int = 60,
         readings_as_list: bool = False,
         frame_factor: int = 1,
+        refuse: tuple[str, ...] = (),
     ):
         self.protocol_version = protocol_version
         self.die_after_steps = die_after_steps
         self.sps = steps_per_second
         self.readings_as_list = readings_as_list
         self.frame_factor = frame_factor  # > 1 plays a simulator that runs more frames than asked
+        self.refuse = set(refuse)  # vehicle requests answered with an error, as a simulator that lacks them
+        self.lua_chunks: list[str] = []  # vehicle Lua chunks received (QueueLuaCommandVE)
         self.vehicles: dict[str, SimVehicle] = {}
         self.step_counts: list[int] = []  # frames asked by each Step message
         self.requests: list[str] = []
@@ -400,6 +406,11 @@ class FakeBeamNG:
             v.throttle = float(req.get("throttle", v.throttle))
             v.brake = float(req.get("brake", v.brake))
             return {"type": "Controlled"}
+        if kind in self.refuse:
+            return {"type": kind, "bngError": f"loopback vehicle refuses {kind!r}"}
+        if kind == "QueueLuaCommandVE":
+            self.lua_chunks.append(req["chunk"])
+            return {"type": "ExecutedLuaChunkVE", "resp": None}
         if kind == "SetAiMode":
             v.ai_mode = req["mode"]
             return {"type": "AiModeSet"}

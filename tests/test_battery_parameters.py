@@ -139,7 +139,7 @@ def test_bad_parameter_files_are_reported_with_file_and_key(tmp_path, edit, mess
 
 
 def test_unknown_set_lists_the_known_ones():
-    with pytest.raises(ParameterError, match=r"known sets: \['lfp_220ah'\]"):
+    with pytest.raises(ParameterError, match=r"known sets: \['lfp_220ah', 'nmc_75ah'\]"):
         load_parameters("nmc_999ah")
 
 

@@ -24,7 +24,7 @@ from bridges.beamng import BeamNGUnit  # noqa: E402
 from bridges.errors import BridgeError  # noqa: E402
 from bridges.ev_model import aux_power  # noqa: E402
 from bridges.powertrain import MotorLossModel  # noqa: E402
-from cosim.errors import EvtwinError, ScenarioError, SimulationError  # noqa: E402
+from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError  # noqa: E402
 
 
 @pytest.fixture
@@ -65,6 +65,7 @@ def drive(unit: BeamNGUnit, steps: int, h: float = 1.0, inputs: dict | None = No
                         "sim_time",
                         "regen_events",
                         "regen_throttle",
+                        "P_unmet",
                     )
                 }
             )
@@ -102,9 +103,11 @@ def test_battery_energy_is_the_integral_of_the_motor_readings(server):
     history = next(iter(server.vehicles.values())).history
     m = unit.params.motor
     model = MotorLossModel.scaled(m.peak_power, m.max_speed, m.max_speed / m.base_speed)
-    t = np.array([r["time"] for r in history])
+    # from the car standing at spawn (t = 0: no torque, no speed), then every reading
+    t = np.array([0.0] + [r["time"] for r in history])
     p = np.array(
-        [
+        [model.electrical_power(0.0, 0.0)]
+        + [
             model.electrical_power(r["rearMotor"]["outputTorque1"], r["rearMotor"]["outputAV1"])
             for r in history
         ]
@@ -288,3 +291,107 @@ def test_bridge_ports_and_outputs_meet_the_vehicle_contract(server):
             assert output_problems(unit) == []
     finally:
         unit.terminate()
+
+
+def test_trace_driver_runs_on_a_simulator_that_refuses_ai_requests():
+    srv = FakeBeamNG(refuse=("SetAiMode",))
+    port = srv.start()
+    try:
+        unit = BeamNGUnit(port=port, driver="trace", cycle="udds", control_interval=0.1)
+        with pytest.warns(EvtwinWarning, match="refused 'ai_mode'") as caught:
+            rows = drive(unit, 30, inputs={"drive": 1.0})
+    finally:
+        srv.stop()
+    assert len([w for w in caught if issubclass(w.category, EvtwinWarning)]) == 1
+    cycle = drive_cycles.load_cycle("udds")
+    error = np.array([r["speed"] for r in rows]) - cycle.speed[1:31]
+    assert math.sqrt(np.mean(error**2)) < 0.5  # it drove the trace all the same
+
+
+def test_the_first_step_counts_the_motor_energy_from_the_start(server):
+    unit = BeamNGUnit(port=server.port, driver="ai", speed_limit_kph=90, aggression=0.6)
+    rows = drive(unit, 1)
+    history = next(iter(server.vehicles.values())).history
+    m = unit.params.motor
+    model = MotorLossModel.scaled(m.peak_power, m.max_speed, m.max_speed / m.base_speed)
+    # independent: the server's readings, from the car standing at t = 0 (no torque, no speed)
+    t = np.array([0.0] + [r["time"] for r in history])
+    p = np.array([model.electrical_power(0.0, 0.0)] + [
+        model.electrical_power(r["rearMotor"]["outputTorque1"], r["rearMotor"]["outputAV1"]) for r in history
+    ])
+    assert t[1] > 0.0 and t[-1] == pytest.approx(1.0)
+    energy = float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(t)))
+    aux = aux_power(unit.params, 296.15, True)
+    assert rows[0]["P_battery"] == pytest.approx(energy + aux, rel=1e-9)
+
+
+def server_motor_energy(server, unit) -> float:
+    """The motors' electrical energy from the server's own readings, from the car standing at t = 0 [J]."""
+    history = next(iter(server.vehicles.values())).history
+    m = unit.params.motor
+    model = MotorLossModel.scaled(m.peak_power, m.max_speed, m.max_speed / m.base_speed)
+    t = np.array([0.0] + [r["time"] for r in history])
+    p = np.array([model.electrical_power(0.0, 0.0)] + [
+        model.electrical_power(r["rearMotor"]["outputTorque1"], r["rearMotor"]["outputAV1"]) for r in history
+    ])
+    return float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(t)))
+
+
+def test_trace_driver_holds_the_motor_within_the_battery_limit(server):
+    limit = 12e3
+    unit = BeamNGUnit(port=server.port, driver="trace", cycle="us06", control_interval=0.1)
+    names = ["P_discharge_max"]
+    unit.bind(names, [])
+    unit.setup(0.0)
+    unit.set_inputs([limit])
+    drawn = unmet = 0.0
+    try:
+        for k in range(90):
+            unit.do_step(float(k), 1.0)
+            assert unit.P_battery <= limit * (1 + 1e-9)
+            drawn += unit.P_battery
+            unmet += unit.P_unmet
+    finally:
+        unit.terminate()
+    aux = aux_power(unit.params, 296.15, True) * 90
+    # nothing lost: what was drawn plus what went unmet is what the motors took
+    assert drawn + unmet == pytest.approx(server_motor_energy(server, unit) + aux, rel=1e-9)
+    # the throttle cap holds the motor: little goes unmet, against the seconds of full power US06 asks
+    assert 0.0 < unmet < 0.1 * drawn
+    history = next(iter(server.vehicles.values())).history
+    late = [r for r in history if r["time"] > 60.0]
+    power = [r["rearMotor"]["outputTorque1"] * r["rearMotor"]["outputAV1"] for r in late]
+    assert max(power) < 1.5 * limit
+
+
+@pytest.mark.parametrize("refuse", [(), ("QueueLuaCommandVE",)])
+def test_ai_driver_sends_the_limit_as_lua_or_warns_once_and_goes_on(refuse):
+    srv = FakeBeamNG(refuse=refuse)
+    port = srv.start()
+    unit = BeamNGUnit(port=port, driver="ai", speed_limit_kph=90, aggression=0.6,
+                      limit_lua="evtwin_limit({fraction:.3f})")
+    try:
+        with pytest.warns(EvtwinWarning) if refuse else _no_warning() as caught:
+            rows = drive(unit, 20, inputs={"P_discharge_max": 15e3})
+    finally:
+        srv.stop()
+    assert len(rows) == 20 and rows[-1]["speed"] > 5.0  # the run went on
+    if refuse:
+        assert len([w for w in caught if "limit_lua" in str(w.message)]) == 1
+        assert sum(r["P_unmet"] for r in rows) > 0.0  # the simulator was not held: the twin says so
+    else:
+        fraction = (15e3 - aux_power(unit.params, 296.15, True)) / unit.params.motor.peak_power
+        assert srv.lua_chunks == [f"evtwin_limit({fraction:.3f})"]
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("error", EvtwinWarning)
+        return []
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)

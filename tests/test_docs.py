@@ -157,6 +157,11 @@ def _transcript_after(text: str, anchor: str) -> list[str]:
         "{from: battery.V_terminal, to: charger.V_terminal, delay: 1}":
             "{from: battery.V_terminal, to: charger.V_terminal}",
     }),
+    ("Then the values:", {
+        "      SOC_init: 0.8": "      SOC_init: 1.5",
+        "power_limit: 7.4 kW": "power_limit: -7.4 kW",
+        "drive: {step: 1 s}": "drive: {step: 1 us}",
+    }),
 ])
 def test_the_validate_transcripts_of_scenarios_md_are_what_validate_prints(tmp_path, battery_fmu, anchor, edits):
     text = (ROOT / "scenarios" / "quickstart.yaml").read_text(encoding="utf-8")

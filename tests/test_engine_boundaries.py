@@ -11,7 +11,8 @@ COSIM = ROOT / "cosim"
 
 #: Each package may import packages of lower layers only (never one of its own layer): the engine; the
 #: battery and the C stand-in FMUs; the vehicles (their presets name the battery's parameter set) and
-#: control; fleets and ML on top; the service and the shipped scenarios, which may name anything.
+#: control; fleets on top, then ML (it learns from fleets); the service and the shipped scenarios, which
+#: may name anything.
 LAYERS = {
     "cosim": 0,
     "battery_fmu": 1,
@@ -19,9 +20,9 @@ LAYERS = {
     "bridges": 2,
     "control": 2,
     "fleet": 3,
-    "ml": 3,
-    "service": 4,
-    "scenarios": 4,
+    "ml": 4,
+    "service": 5,
+    "scenarios": 5,
 }
 FORBIDDEN = set(LAYERS) - {"cosim"}
 

@@ -181,3 +181,31 @@ def test_epa_label_is_the_weighted_two_cycle_wall_figure_over_0_7():
     wall_city = city.battery_kWh / city.charge_efficiency * 1000 / city.distance_km
     wall_hwy = hwy.battery_kWh / hwy.charge_efficiency * 1000 / hwy.distance_km
     assert comparison.simulated_Wh_per_km == pytest.approx((0.55 * wall_city + 0.45 * wall_hwy) / 0.7)
+
+
+def test_every_preset_names_a_battery_parameter_set_of_its_chemistry():
+    from battery_fmu.aging_laws import LAWS
+    from battery_fmu.parameters import load_parameters
+
+    for p in all_presets():
+        chemistry = load_parameters(p.parameter_set).chemistry
+        assert chemistry in LAWS and chemistry in p.chemistry.upper(), (p.id, p.chemistry, p.parameter_set)
+        assert p.basis["parameter_set"]
+    by_id = {p.id: p.parameter_set for p in all_presets()}
+    assert by_id["model3_rwd_lfp"] == "lfp_220ah" and by_id["ioniq5_awd"] == "nmc_75ah"
+
+
+def test_the_pack_a_preset_gives_the_twin_stores_its_energy():
+    from battery_fmu.parameters import load_cell
+
+    for p in all_presets():
+        battery = p.pack()
+        cell = load_cell(battery["parameter_set"], battery["capacity_Ah"])
+        # Charge and energy of the pack the twin builds equal the preset's (nominal voltage per cell x cells).
+        pack_ah = cell.capacity / 3600.0 * battery["n_parallel"]
+        assert pack_ah == pytest.approx(p.capacity_Ah, rel=1e-12), p.id
+        # The energy the twin stores between SOC 0 and 1 (its OCV curve integrated over the charge) is the
+        # preset's energy within a few percent (nominal voltages are rounded below the mean OCV).
+        mean_ocv = sum(cell.ocv.scalar((k + 0.5) / 200) for k in range(200)) / 200
+        stored_kWh = mean_ocv * battery["n_series"] * pack_ah / 1000.0
+        assert stored_kWh == pytest.approx(p.battery_kWh, rel=0.06), (p.id, stored_kWh)

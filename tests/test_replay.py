@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from bridges.errors import TelemetryError
 from bridges.ev_model import VehicleParams, aux_power
 from bridges.presets import get_preset
 from bridges.replay import LogReplayUnit
+from cosim.errors import EvtwinWarning
 
 
 def play(unit: LogReplayUnit, steps: int, h: float = 1.0, inputs: dict | None = None) -> list[dict]:
@@ -128,7 +130,8 @@ def test_malformed_sample_is_named(tmp_path):
 
 
 def test_partial_logs_are_named_and_can_be_trimmed(tmp_path):
-    full = json.dumps([sample(float(k), 1.0, 1.0) for k in range(5)], indent=1)
+    av = plausible_av(10.0)
+    full = json.dumps([sample(float(k), 1.0, av) for k in range(5)], indent=1)
     path = tmp_path / "cut.json"
     path.write_text(full[: len(full) // 2])
     with pytest.raises(
@@ -140,7 +143,7 @@ def test_partial_logs_are_named_and_can_be_trimmed(tmp_path):
         TelemetryError, match=r"cut\.json: line 4 column \d+: invalid JSON: Expecting ':' delimiter"
     ):
         LogReplayUnit(str(path))
-    lines = [json.dumps(sample(float(k), 1.0, 1.0)) for k in range(7)]
+    lines = [json.dumps(sample(float(k), 1.0, av)) for k in range(7)]
     jl = tmp_path / "cut.jsonl"
     jl.write_text("\n".join(lines[:6] + [lines[6][:25]]))
     with pytest.raises(
@@ -249,3 +252,70 @@ def test_replay_unit_ports_and_outputs_meet_the_vehicle_contract(tmp_path):
     for k in range(10):
         unit.do_step(float(k), 1.0)
         assert output_problems(unit) == []
+
+
+# --- plausibility ---------------------------------------------------------------------------------
+def plausible_av(speed: float, preset: str = "model3_rwd_lfp") -> float:
+    """Motor speed [rad/s] of the preset's car at wheel speed ``speed`` [m/s]."""
+    p = VehicleParams.from_preset(get_preset(preset))
+    return speed * p.gear_ratio / p.wheel_radius
+
+
+def drive_log(n: int = 60, speed_scale: float = 1.0, av_scale: float = 1.0, torque: float = 100.0,
+              times=None) -> list[dict]:
+    """A steady 15 m/s drive sampled every second, with unit mistakes planted on request."""
+    times = list(range(n)) if times is None else times
+    return [sample(float(t), torque, plausible_av(15.0) * av_scale, 15.0 * speed_scale) for t in times]
+
+
+def test_a_plausible_log_replays(tmp_path):
+    path = tmp_path / "ok.json"
+    path.write_text(json.dumps(drive_log()))
+    assert LogReplayUnit(str(path)).rec.end == 59.0
+
+
+def test_motor_speed_in_rpm_is_refused_naming_the_sample(tmp_path):
+    path = tmp_path / "rpm.json"
+    path.write_text(json.dumps(drive_log(av_scale=60 / (2 * math.pi))))
+    with pytest.raises(TelemetryError, match=r"rpm\.json: sample 1 \(t = 0 s\): motor speed \d+ rad/s is "
+                       r"above the preset's maximum .* rpm instead of rad/s"):
+        LogReplayUnit(str(path))
+
+
+def test_wheel_speed_in_km_h_is_refused_naming_the_sample(tmp_path):
+    path = tmp_path / "kmh.json"
+    path.write_text(json.dumps(drive_log(speed_scale=3.6)))
+    with pytest.raises(TelemetryError, match=r"kmh\.json: sample 1 \(t = 0 s\): motor speed .* is 0\.28 times "
+                       r"wheel speed x gear ratio / radius .* wheel speed in km/h instead of m/s"):
+        LogReplayUnit(str(path))
+
+
+def test_power_above_the_motor_peak_is_refused(tmp_path):
+    path = tmp_path / "peak.json"
+    peak = VehicleParams.from_preset(get_preset("model3_rwd_lfp")).motor.peak_power
+    torque = 1.5 * peak / plausible_av(15.0)
+    path.write_text(json.dumps(drive_log(torque=torque)))
+    with pytest.raises(TelemetryError, match=r"sample 1 \(t = 0 s\): motor power \d+ kW is above the preset's peak"):
+        LogReplayUnit(str(path))
+
+
+def test_a_gap_is_a_warning_naming_the_sample_after_it(tmp_path):
+    path = tmp_path / "gap.json"
+    path.write_text(json.dumps(drive_log(times=[*range(30), *range(330, 360)])))
+    with pytest.warns(EvtwinWarning, match=r"sample 31: a gap of 301 s in the powertrain samples after "
+                      r"t = 29 s \(usually 1 s\)"):
+        LogReplayUnit(str(path))
+
+
+def test_an_error_quoting_a_sample_is_bounded(tmp_path):
+    # a log of column lists: each field holds a whole column, not a number
+    n = 5000
+    columns = {"time": list(range(n)), "electrics": {"wheelspeed": [15.0] * n},
+               "powertrain": {"rearMotor": {"outputTorque1": [100.0] * n, "outputAV1": [400.0] * n}}}
+    path = tmp_path / "columns.json"
+    path.write_text(json.dumps(columns))
+    with pytest.raises(TelemetryError) as info:
+        LogReplayUnit(str(path))
+    message = str(info.value)
+    assert "time is [0, 1, 2" in message and f"({n} items, " in message
+    assert len(message) < 400

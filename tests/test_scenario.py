@@ -389,7 +389,7 @@ def test_weekly_pattern_and_ambient_profile(tmp_path):
     assert sorted(set(sessions)) == [1, 2, 3, 4, 5, 6]
     # Parked steps are whole hours; the mean of the linear hourly profile over [k, k+1] h is the
     # average of the two hourly values.
-    with open(HERE.parent / "cosim" / "data" / "climates" / "miami.csv", encoding="utf-8-sig") as fh:
+    with open(HERE.parent / "bridges" / "data" / "climates" / "miami.csv", encoding="utf-8-sig") as fh:
         hourly = [float(r["T_degC"]) for r in csv.DictReader(fh)]
     amb = result["schedule.T_ambient"]
     k = int(np.flatnonzero(amb.time == 3 * 3600.0)[0])  # the step from 02:00 to 03:00 on Monday

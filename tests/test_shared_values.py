@@ -128,10 +128,12 @@ def test_the_vehicle_presets_pack_reaches_the_battery_and_the_chargers(tmp_path)
     preset = get_preset("ioniq5_rwd")  # 192s2p
     cell = preset.capacity_Ah / 2
     units = check(tmp_path, PACK).units
-    assert units["battery"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell}
+    assert units["battery"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell,
+                                           "parameter_set": "nmc_75ah"}
     assert units["cccv"].parameters == {"n_parallel": 2, "capacity_Ah": cell}
-    assert units["mpc"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell}
-    # The LFP preset also names the cell's parameter set; another pack is one line.
+    assert units["mpc"].parameters == {"n_series": 192, "n_parallel": 2, "capacity_Ah": cell,
+                                       "parameter_set": "nmc_75ah"}
+    # The LFP preset names the LFP cell; another pack is one line.
     units = check(tmp_path, PACK.replace("ioniq5_rwd", "model3_rwd_lfp").replace(
         "units:", "shared: {capacity_Ah: 150 Ah}\nunits:")).units
     for name in ("battery", "mpc"):

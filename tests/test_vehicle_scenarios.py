@@ -120,6 +120,10 @@ def test_beamng_scenario_is_valid_and_runs_against_the_loopback_simulator(tmp_pa
     assert sum(srv.step_counts) == 30 * 60  # lockstep: 30 simulator seconds for 30 co-simulation seconds
     assert summary["distance"] > 0.1 and summary["energy at the battery terminals"] > 0
     assert (tmp_path / "tel.jsonl").stat().st_size > 0
+    # the vehicle's metadata is read when the run ends: what it counted during the run is in the file
+    vehicle = result.json_attr("units")["vehicle"]
+    assert vehicle["frames_sent"] == str(30 * 60)
+    assert "step: 30 calls" in vehicle["call_timings"]
 
 
 def test_beamng_scenario_failure_keeps_the_results_so_far(tmp_path):

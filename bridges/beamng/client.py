@@ -192,6 +192,10 @@ class BeamNGClient:
     def control(self, throttle: float, brake: float) -> None:
         self._call("control", self.vehicle.control, throttle=throttle, brake=brake)
 
+    def lua(self, chunk: str) -> None:
+        """Run a chunk of Lua in the vehicle's VM (``vehicle.queue_lua_command``)."""
+        self._call("lua", self.vehicle.queue_lua_command, chunk)
+
     def ai(self, mode: str, speed: float | None = None, aggression: float | None = None) -> None:
         """Set BeamNG's AI: ``mode`` (``span``, ``disabled``, ...), ``speed`` limit [m/s], ``aggression``."""
         self._call("ai_mode", self.vehicle.ai.set_mode, mode)

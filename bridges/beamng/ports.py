@@ -4,6 +4,8 @@ shared vehicle outputs of :mod:`bridges.vehicle_contract`, then BeamNG's raw tel
 
 from __future__ import annotations
 
+import math
+
 from bridges.vehicle_unit import DEFAULT_AMBIENT
 from cosim.unit import INPUT, OUTPUT, Port
 
@@ -17,6 +19,14 @@ def input_ports(regen_max: float) -> tuple[Port, ...]:
             "W",
             "Charge power the battery accepts now; regen beyond it counts as friction braking",
             start=regen_max,
+            min=0.0,
+        ),
+        Port(
+            "P_discharge_max",
+            INPUT,
+            "W",
+            "Power the battery delivers now; motor power above it is unmet (P_unmet)",
+            start=math.inf,
             min=0.0,
         ),
         Port("drive", INPUT, "1", "1 while the vehicle drives, 0 parked (AI off, brake held)", start=1.0),
@@ -38,6 +48,13 @@ OUTPUTS = (
     Port("P_regen", OUTPUT, "W", "Mean electrical power returned by the motors over the last step", min=0.0),
     Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
     Port("P_loss", OUTPUT, "W", "Mean motor and inverter losses over the last step"),
+    Port(
+        "P_unmet",
+        OUTPUT,
+        "W",
+        "Mean motor power above what the battery delivers (P_discharge_max) over the last step",
+        min=0.0,
+    ),
     Port("regen_events", OUTPUT, "1", "Number of regenerative braking events so far", min=0.0),
     Port("sim_time", OUTPUT, "s", "Simulator time (the co-simulation time when the simulator reports none)"),
     Port("throttle", OUTPUT, "1", "Electrics throttle at the end of the step"),

@@ -6,7 +6,9 @@ losses of :mod:`bridges.powertrain` (the model of the vehicle's preset, split ev
 motors). The readings are joined by straight lines (trapezoidal rule); a step accounts for the span
 from the last reading of the step before to its own last reading, so no span is counted twice or
 left out and the energy of a run is the integral over all readings. BeamNG does not know the
-battery's charge limit: regen beyond ``P_charge_max`` is counted as friction braking.
+battery's charge limit: regen beyond ``P_charge_max`` is counted as friction braking. Nor does it
+know the discharge limit: motor power above ``P_discharge_max`` (less the auxiliaries) is counted as
+unmet (``P_unmet``), not drawn, when the simulator could not be made to hold the motor below it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class StepPower:
     P_loss: float
     motor_torque: float
     motor_speed: float
+    P_unmet: float = 0.0  # mean motor power above the ceiling, which the battery could not deliver
+    peak: float = 0.0  # largest motor power of the step's readings [W]
 
 
 class PowerIntegrator:
@@ -73,6 +77,20 @@ class PowerIntegrator:
         self.regen_on = False
         self.regen_events = 0.0
 
+    def start(self, t0: float, readings: Sequence[Mapping] = (), floor: float = -float("inf")) -> None:
+        """Anchor the integral at the simulator time ``t0`` [s], so the first step's energy is counted.
+
+        The anchor takes the motors' state from the last of ``readings`` (taken while loading) when
+        there are any, else the car standing at spawn (no torque, no speed: only the drive's idle loss).
+        """
+        self.reset()
+        if readings:
+            _, p, loss, torque, _ = self.points(readings[-1:], floor)[-1]
+        else:
+            torque = 0.0
+            p = loss = float(self.params.motor.electrical_power(0.0, 0.0))
+        self.last_point = (t0, p, loss, torque)
+
     def motors(self, devices: Mapping) -> tuple[list[str], MotorLossModel]:
         """The motor device names and the loss model of one of them; raises :class:`NoMotors`."""
         if self._motor_model is None:
@@ -101,20 +119,31 @@ class PowerIntegrator:
         return points
 
     def step(
-        self, readings: Sequence[Mapping], h: float, floor: float, motor_speed: float, log=None
+        self,
+        readings: Sequence[Mapping],
+        h: float,
+        floor: float,
+        motor_speed: float,
+        log=None,
+        ceiling: float = float("inf"),
     ) -> StepPower:
         """Means over a step of ``h`` seconds from its readings; ``floor`` is the least power [W].
 
-        ``motor_speed`` [rad/s] is returned when the step brought no readings.
+        ``ceiling`` [W] is the most the battery delivers to the motors: power above it is counted in
+        ``P_unmet``, not in ``P_motor``. ``motor_speed`` [rad/s] is returned when the step brought no
+        readings.
         """
         new = self.points(readings, floor, log)
         if new:
             motor_speed = new[-1][4]
         points = ([self.last_point] if self.last_point is not None else []) + [p[:4] for p in new]
-        e_motor = e_regen = e_loss = torque_time = 0.0
+        e_motor = e_regen = e_loss = torque_time = e_unmet = 0.0
+        peak = max((p[1] for p in new), default=0.0)
         for (ta, pa, la, qa), (tb, pb, lb, qb) in zip(points, points[1:], strict=False):
             dt = tb - ta
-            e_motor += 0.5 * dt * (pa + pb)
+            ua, ub = max(0.0, pa - ceiling), max(0.0, pb - ceiling)
+            e_unmet += 0.5 * dt * (ua + ub)
+            e_motor += 0.5 * dt * (pa - ua + pb - ub)
             e_regen += 0.5 * dt * (max(0.0, -pa) + max(0.0, -pb))
             e_loss += 0.5 * dt * (la + lb)
             torque_time += 0.5 * dt * (qa + qb)
@@ -125,4 +154,4 @@ class PowerIntegrator:
             self.regen_on = regen
         if points:
             self.last_point = points[-1]
-        return StepPower(e_motor / h, e_regen / h, e_loss / h, torque_time / h, motor_speed)
+        return StepPower(e_motor / h, e_regen / h, e_loss / h, torque_time / h, motor_speed, e_unmet / h, peak)

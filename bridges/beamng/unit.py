@@ -26,19 +26,21 @@ into a JSON Lines log that the ``log_replay`` unit replays.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridges import drive_cycles
 from bridges.beamng.client import DEFAULT_PORT, BeamNGClient
 from bridges.beamng.driver import TraceController
+from bridges.beamng.limits import MotorLimiter
 from bridges.beamng.ports import OUTPUTS, input_ports
 from bridges.beamng.power import NoMotors, PowerIntegrator
 from bridges.errors import BridgeError
 from bridges.ev_model import VehicleParams, aux_power
 from bridges.presets import get_preset
 from bridges.telemetry import ELECTRICS_KEYS, SampleError, TelemetryLog
-from cosim.errors import ScenarioError, SimulationError
+from cosim.errors import EvtwinWarning, ScenarioError, SimulationError
 from cosim.unit import PythonUnit
 
 
@@ -89,6 +91,10 @@ class BeamNGUnit(PythonUnit):
         Seconds to wait for the simulator [s].
     log_path : str, optional
         JSON Lines telemetry log to write.
+    limit_lua : str, optional
+        With ``driver: ai``: a vehicle Lua chunk that caps the motors, sent (``queue_lua_command``) when
+        the battery's limit changes; ``{fraction}`` (of the preset's peak power, 0-1) and ``{power_W}``
+        are filled in. Unset, the AI drives at full power and the excess is recorded as ``P_unmet``.
     """
 
     can_save_state = False
@@ -120,6 +126,7 @@ class BeamNGUnit(PythonUnit):
         socket_timeout: float | None = 60.0,
         log_path: str | None = None,
         scenario_name: str = "evtwin",
+        limit_lua: str | None = None,
     ):
         problems = _settings_problems(
             driver, steps_per_second, control_interval, aggression, position, rotation
@@ -151,10 +158,12 @@ class BeamNGUnit(PythonUnit):
         self.power = PowerIntegrator(self.params, self.motor_devices)
         self.controller = TraceController(self.cycle, self.params) if self.cycle is not None else None
         self.log_path = log_path
+        self.limiter = MotorLimiter(driver, limit_lua, self.params.motor.peak_power)
         self.client = BeamNGClient(host, port, home, user, vehicle_id, socket_timeout)
         self._ports = input_ports(self.params.regen_max) + OUTPUTS
         super().__init__()
         self._log: TelemetryLog | None = None
+        self._refused: set[str] = set()  # optional requests the simulator refused (warned once each)
 
     def ports(self):
         return self._ports
@@ -202,6 +211,8 @@ class BeamNGUnit(PythonUnit):
         self.power.reset()
         self.regen_events = self.power.regen_events
         self.P_battery = self.P_regen = self.P_loss = self.motor_torque = self.motor_speed = 0.0
+        self.P_unmet = 0.0
+        self.limiter.reset()
         self._driving = False
         if self.controller is not None:
             self.controller.reset()
@@ -210,7 +221,9 @@ class BeamNGUnit(PythonUnit):
         self._sim_t0 = _sim_time(state)
         self._speed_now = self._speed(state, electrics)
         self._record(electrics, state, start_time)
-        c.poll_powertrain()  # readings taken while loading belong to no step
+        loading = c.poll_powertrain()  # readings taken while loading: the last one anchors the first step
+        if not math.isnan(self._sim_t0):
+            self._anchor_power(loading)
         self.speed = self._speed_now
         self.P_aux = aux_power(self.params, self.T_ambient, self.drive >= 0.5)
 
@@ -260,10 +273,31 @@ class BeamNGUnit(PythonUnit):
             if self.driver == "ai":
                 c.ai(self.ai_mode, self.speed_limit, self.aggression)
             else:
-                c.ai("disabled")
+                self._optional("ai_mode", c.ai, "disabled")
         else:
-            c.ai("disabled")
+            self._optional("ai_mode", c.ai, "disabled")
             c.control(throttle=0.0, brake=1.0)
+
+    def _optional(self, operation: str, fn, *args) -> bool:
+        """Call a request the run can do without; a refusal gets one warning per operation, and False.
+
+        A lost connection is not a refusal: it stops the run as any other call would.
+        """
+        try:
+            fn(*args)
+            return True
+        except BridgeError as err:
+            if self.client.lost:
+                raise
+            if operation not in self._refused:
+                self._refused.add(operation)
+                warnings.warn(
+                    f"{self.name or 'beamng'}: the simulator refused {operation!r} ({err.cause}); "
+                    "the run goes on without it",
+                    EvtwinWarning,
+                    stacklevel=2,
+                )
+            return False
 
     def _follow_trace(self, t: float, h: float, distance: float) -> tuple[dict, dict, float]:
         c = self.client
@@ -275,7 +309,7 @@ class BeamNGUnit(PythonUnit):
         for i in range(n):
             t_next = t + (i + 1) * dt
             throttle, brake = self.controller.command(self._speed_now, t_next - self._trip_start, dt)
-            c.control(throttle=throttle, brake=brake)
+            c.control(throttle=min(throttle, self.limiter.throttle_cap), brake=brake)
             v0 = self._speed_now
             c.step(frames)
             state, electrics = c.poll()
@@ -316,13 +350,23 @@ class BeamNGUnit(PythonUnit):
                 t_end,
             )
 
+    def _anchor_power(self, loading: list) -> None:
+        try:
+            self.power.start(self._sim_t0, loading)
+        except SampleError as err:
+            raise BridgeError(
+                "poll_powertrain", self.client.vehicle_id, f"bad powertrain reading: {err}", "",
+                self.name or None, self.client.t,
+            ) from None
+
     def _account_power(self, t: float, h: float, driving: bool) -> None:
         """The step's mean power outputs from the powertrain readings taken during it."""
         readings = self.client.poll_powertrain()
         p_aux = aux_power(self.params, self.T_ambient, driving)
         floor = -max(0.0, self.P_charge_max) - p_aux  # the battery takes no more than P_charge_max
+        ceiling = self.P_discharge_max - p_aux  # nor gives more than P_discharge_max
         try:
-            step = self.power.step(readings, h, floor, self.motor_speed, self._log)
+            step = self.power.step(readings, h, floor, self.motor_speed, self._log, ceiling)
         except NoMotors as err:
             raise BridgeError(
                 "poll_powertrain", self.client.vehicle_id, str(err), "", self.name or None, self.client.t
@@ -341,9 +385,26 @@ class BeamNGUnit(PythonUnit):
         self.P_regen = step.P_regen
         self.P_loss = step.P_loss
         self.P_aux = p_aux
+        self.P_unmet = step.P_unmet
+        self._limit_motor(step, ceiling)
         self.motor_torque = step.motor_torque
         self.motor_speed = step.motor_speed
         self.speed = self._speed_now
+
+    def _limit_motor(self, step, ceiling: float) -> None:
+        """Hold the motors within the battery's limit for the next step (:mod:`bridges.beamng.limits`)."""
+        request = self.limiter.after_step(step, ceiling)
+        if request is not None and "limit_lua" not in self._refused:
+            if self._optional("limit_lua", self.client.lua, request):
+                self.limiter.sent(request)
+        elif self.limiter.unheld(step) and "limit_lua" not in self._refused:
+            self._refused.add("limit_lua")
+            warnings.warn(
+                f"{self.name or 'beamng'}: the battery cannot deliver what BeamNG's AI asks of the motors "
+                "and no `limit_lua` is set to hold them; the excess is recorded as P_unmet",
+                EvtwinWarning,
+                stacklevel=2,
+            )
 
     def _record(self, electrics: Mapping, state: Mapping, t: float) -> None:
         """Set the telemetry outputs (missing values read 0) and log the Electrics sample."""

@@ -78,6 +78,7 @@ class IsolatedFMU(Unit):
             raise FMUFileError(str(self.path), f"unit {name!r}: port_units: {err}") from None
         self.can_vary_step = self.description.can_vary_step
         self._t = None  # the time of the step under way, for the crash report
+        self._metadata: dict[str, str] | None = None
         self._outs: list[float] | None = None
         self._ins: bytes = b""
         self._out_format = struct.Struct("<0d")
@@ -170,7 +171,14 @@ class IsolatedFMU(Unit):
         return self._ports
 
     def metadata(self) -> dict[str, str]:
-        return {**self._request("metadata"), "type": type(self).__name__, "isolated": "child process"}
+        # Asked again when the run ends, possibly after the child has gone (terminated, or crashed): the
+        # FMU's own facts do not change, so the last answer stands in.
+        try:
+            self._metadata = self._request("metadata")
+        except Exception:
+            if self._metadata is None:
+                raise
+        return {**self._metadata, "type": type(self).__name__, "isolated": "child process"}
 
     def configure(self, parameters: Mapping[str, Any]) -> None:
         self._request("configure", (dict(parameters),))

@@ -1,4 +1,6 @@
-"""The start of a run: every connected input gets its initial value before stepping starts.
+"""The start of a run, and an end a unit asks for.
+
+Every connected input gets its initial value before stepping starts.
 
 Units are set up (an FMU enters its initialisation mode), then the initial outputs are passed
 through the connections in execution order, pass after pass, until no input changes: one pass
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cosim.errors import SimulationError
+from cosim.errors import EvtwinError, SimulationError, UnitEnded
 from cosim.master.slots import Slot
 
 #: Passes through the connections before an initial loop counts as not converging.
@@ -71,3 +73,42 @@ def _settled(old: Sequence[float], new: Sequence[float], tolerance: float) -> bo
         except TypeError:
             return False
     return True
+
+
+def end_initialization(slots: Sequence[Slot], outs: list, t0: float, check) -> None:
+    """Every unit leaves initialisation; its step calls are taken again and its outputs checked."""
+    for s in slots:
+        try:
+            s.unit.end_initialization()
+        except EvtwinError:
+            raise
+        except Exception as err:
+            raise SimulationError(
+                f"ending initialisation failed: {type(err).__name__}: {err}", s.name, t0
+            ) from err
+        # Units may replace their step calls when they leave initialisation (the FMU adapter does).
+        s.set_inputs, s.do_step, s.get_outputs = s.unit.set_inputs, s.unit.do_step, s.unit.get_outputs
+        outs[s.i] = s.get_outputs()
+        check(s, outs[s.i], t0)
+
+
+def record_unit_end(slot: Slot, ended: UnitEnded, stats, master) -> None:
+    """A unit ended the simulation: record its last point and stop, as after a stopping event.
+
+    Units after it in the step order have not taken that step: their values are the previous
+    communication point's. ``master`` gives the outputs, inputs and observers.
+    """
+    outs, ins, t = master.outs, master.ins, ended.t
+    outs[slot.i] = slot.get_outputs()
+    stats.end = t
+    stats.stopped_by = f"{ended.unit}: {ended.reason or 'ended the simulation'}"
+    stats.events.append((t, f"{ended.unit} ended"))
+    for entry in master._fast:  # groups the generated loop fills directly: one more row
+        pos, _ = entry.start()
+        row = [v for is_out, i in entry.vectors for v in (outs[i] if is_out else ins[i])]
+        entry.pack_into(entry.buffer, pos, t, *row)
+        entry.save(pos + entry.row_bytes)
+    for obs in master._sampled:
+        obs.sample(t, outs, ins)
+    for obs in master._observers:
+        obs.event(t, f"{ended.unit} ended")

@@ -34,7 +34,7 @@ from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationEr
 from cosim.master import slots, wiring
 from cosim.master.compiled import CompiledSegments
 from cosim.master.events import EventLocation
-from cosim.master.initial import initial_values
+from cosim.master.initial import end_initialization, initial_values, record_unit_end
 from cosim.master.loops import LoopIteration
 from cosim.master.observer import Observer, RunStats
 from cosim.master.settings import JACOBI, Event, MasterSettings
@@ -234,41 +234,11 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
         outs = self.outs
         loop = self.settings.loop
         initial_values(self.slots, outs, self.ins, t0, loop.tolerance if loop else 1e-9)
-        for s in self.slots:
-            try:
-                s.unit.end_initialization()
-            except EvtwinError:
-                raise
-            except Exception as err:
-                raise SimulationError(
-                    f"ending initialisation failed: {type(err).__name__}: {err}", s.name, t0
-                ) from err
-            s.set_inputs, s.do_step, s.get_outputs = s.unit.set_inputs, s.unit.do_step, s.unit.get_outputs
-            outs[s.i] = s.get_outputs()
-            self._check(s, outs[s.i], t0)
+        end_initialization(self.slots, outs, t0, self._check)
         self._prev = outs[:]
 
     def _ended(self, ended: UnitEnded, stats: RunStats) -> None:
-        """A unit ended the simulation: record its last point and stop, as after a stopping event.
-
-        Units after it in the step order have not taken that step: their values are the previous
-        communication point's.
-        """
-        slot = self._slot_of[ended.unit]
-        outs, ins, t = self.outs, self.ins, ended.t
-        outs[slot.i] = slot.get_outputs()
-        stats.end = t
-        stats.stopped_by = f"{ended.unit}: {ended.reason or 'ended the simulation'}"
-        stats.events.append((t, f"{ended.unit} ended"))
-        for entry in self._fast:  # groups the generated loop fills directly: one more row
-            pos, _ = entry.start()
-            row = [v for is_out, i in entry.vectors for v in (outs[i] if is_out else ins[i])]
-            entry.pack_into(entry.buffer, pos, t, *row)
-            entry.save(pos + entry.row_bytes)
-        for obs in self._sampled:
-            obs.sample(t, outs, ins)
-        for obs in self._observers:
-            obs.event(t, f"{ended.unit} ended")
+        record_unit_end(self._slot_of[ended.unit], ended, stats, self)
 
     def _terminate(self) -> None:
         first_error = None

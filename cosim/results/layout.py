@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cosim.results.format import PROGRESS, RUN_NUMBERS, STATUS_RUNNING, write_attrs
+from cosim.results.format import PROGRESS, RUN_NUMBERS, STATUS_RUNNING, fixed_text, plain_or_json, write_attrs
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,9 @@ def _fill(f, attrs, texts, datasets, compression, event_name_bytes) -> None:
     for key, kind in RUN_NUMBERS.items():
         f.attrs.create(key, kind(0), dtype="i8" if kind is int else "f8")
     f.attrs.modify("end_time", float(attrs.get("start_time", 0.0)))
-    for key, size in texts.items():
-        f.attrs.create(key, b"", dtype=f"S{size}")
+    for key, size in texts.items():  # reserved texts; one given at the start keeps its value
+        initial = fixed_text(str(plain_or_json(attrs[key])), size) if attrs.get(key) is not None else b""
+        f.attrs.create(key, initial, dtype=f"S{size}")
     f.attrs.modify("status", STATUS_RUNNING.encode())
     opts: dict[str, Any] = {"compression": compression, "shuffle": True} if compression else {}
     if compression == "gzip":

@@ -294,7 +294,10 @@ class ResultWriter(Observer):
             if key in RUN_NUMBERS:
                 attrs.modify(key, RUN_NUMBERS[key](value))
             elif key in self.texts:
-                attrs.modify(key, fixed_text(str(plain_or_json(value)), self.texts[key]))
+                text = str(plain_or_json(value))
+                if not isinstance(value, str) and len(text.encode()) > self.texts[key]:
+                    continue  # cut JSON would not parse: the value written before stands
+                attrs.modify(key, fixed_text(text, self.texts[key]))
             else:
                 raise ValueError(f"attribute {key!r} was not reserved when the file was created")
 

@@ -84,6 +84,9 @@ def check_cost(
     said = f"{_count(cost.steps)} macro steps, about {span(cost.wall_time)} of wall time and " + (
         f"{size(cost.file_size)} of results (before compression)"
     )
+    if schedule is not None:
+        phase = max(by_phase, key=by_phase.get)
+        said += f"; most of them {phase!r} steps of {schedule.steps[phase]:g} s"
     if cost.steps > MAX_STEPS and not force:
         f.bad(
             where,

@@ -194,7 +194,11 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunRepor
     except KeyboardInterrupt:
         raise RunInterrupted(None, None, interrupts.received() or signal.SIGINT) from None
     _warn_fixed_step(plan, master)
-    facts = {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
+
+    def unit_facts() -> dict[str, Any]:
+        return {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
+
+    facts = unit_facts()
     compression = plan.model.outputs.compression
     writer = ResultWriter(
         path,
@@ -212,40 +216,40 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunRepor
             "started_at": _now(),
         },
         compression=None if compression == "none" else compression,
-        reserve={"summary": _summary_size(plan.summary)},
+        reserve={"summary": _summary_size(plan.summary), "units": _units_size(facts)},
         claim=claim,
     )
     summary = SummaryObserver(plan.summary)
     try:
         stats = master.run(segs, observers=[writer, summary], progress=progress)
     except KeyboardInterrupt:
-        _stop(writer, master, summary, STATUS_INTERRUPTED)
+        _stop(writer, master, summary, STATUS_INTERRUPTED, unit_facts)
         raise _interrupted(writer, master, summary) from None
     except EvtwinError as err:
         if interrupts.received() is not None and not isinstance(err, ResultsWriteError):
             # A Python FMU turns the KeyboardInterrupt raised inside it into an FMU error.
-            _stop(writer, master, summary, STATUS_INTERRUPTED)
+            _stop(writer, master, summary, STATUS_INTERRUPTED, unit_facts)
             raise _interrupted(writer, master, summary) from None
         if not isinstance(err, ResultsWriteError):
-            _stop(writer, master, summary, f"failed: {err}")
+            _stop(writer, master, summary, f"failed: {err}", unit_facts)
         raise RunFailed(err, path if writer.started else None, _report(writer, master, summary)) from err
     except BaseException as err:
-        _stop(writer, master, summary, f"failed: {type(err).__name__}: {err}")
+        _stop(writer, master, summary, f"failed: {type(err).__name__}: {err}", unit_facts)
         raise
     try:
         with interrupts.deferred():
             final = (stats.end, master.outs, master.ins)
-            writer.close(STATUS_COMPLETE, _closing(stats, summary), final=final)
+            writer.close(STATUS_COMPLETE, _closing(stats, summary, units=unit_facts()), final=final)
     except ResultsWriteError as err:
         raise RunFailed(err, path, RunReport(path, stats, summary.values())) from None
     return RunReport(path, stats, summary.values())
 
 
-def _stop(writer: ResultWriter, master: Master, summary: SummaryObserver, status: str) -> None:
+def _stop(writer: ResultWriter, master: Master, summary: SummaryObserver, status: str, unit_facts) -> None:
     """Close the file of a run that did not complete; its own rows give its end time and steps."""
     try:
         with interrupts.deferred():
-            writer.close(status, _closing(None, summary, master.stats))
+            writer.close(status, _closing(None, summary, master.stats, units=unit_facts()))
     except ResultsWriteError:
         pass  # the writer said what was kept; the run's own error is the one to report
 
@@ -303,11 +307,22 @@ def _summary_values(summary: SummaryObserver) -> list[tuple[str, float, str]]:
         return []
 
 
+def _units_size(facts: dict[str, Any]) -> int:
+    """Bytes reserved for the units' facts: room for what they count during the run (frames, timings)."""
+    return max(65536, 4 * len(json.dumps(facts).encode()))
+
+
 def _closing(
-    stats: RunStats | None, summary: SummaryObserver, partial: RunStats | None = None
+    stats: RunStats | None,
+    summary: SummaryObserver,
+    partial: RunStats | None = None,
+    units: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Closing attributes; ``stats`` of a complete run, or ``partial`` ones of a run cut short."""
+    """Closing attributes; ``stats`` of a complete run, or ``partial`` ones of a run cut short; ``units``:
+    each unit's facts read again at the end (what a unit counts during the run is only known then)."""
     attrs: dict[str, Any] = {"finished_at": _now()}
+    if units is not None:
+        attrs["units"] = units
     values = _summary_values(summary)
     if values:
         attrs["summary"] = [{"label": label, "value": value, "unit": unit} for label, value, unit in values]

@@ -1,0 +1,116 @@
+"""``evtwin ml``: datasets from fleet runs, training, evaluation and ONNX export of SOH forecasters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def ml() -> None:
+    """SOH forecasters: datasets from fleet runs, training, evaluation, ONNX export."""
+
+
+@ml.command("dataset")
+@click.argument("fleet", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The dataset file to write (HDF5).")
+@click.option("--period-days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Days per row (7: vehicle-weeks, 1: vehicle-days).")
+@click.option("--hold-out-climate", "held_out", multiple=True,
+              help="Climate whose vehicles form the climate_test split (repeatable; default: the rarest "
+                   "climate when there are two or more).")
+def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ...]) -> None:
+    """Turn the run of FLEET (a fleet run folder, or FLEET.yaml run to results/<name>) into a dataset."""
+    from ml import dataset as ds_mod
+
+    folder = ds_mod.fleet_folder(fleet)
+    ds = ds_mod.build(folder, period_days, held_out=list(held_out) if held_out else None)
+    ds_mod.save(ds, output, folder)
+    counts = {s: int((ds.vehicles["split"] == s).sum()) for s in ds_mod.SPLITS}
+    click.echo(f"{output}: {len(ds.rows['vehicle'])} vehicle-periods of {period_days} d, "
+               f"{len(ds.vehicles['vehicle_id'])} vehicles (" + ", ".join(f"{k} {v}" for k, v in counts.items())
+               + f"), {len(ds.features)} features")
+
+
+@ml.command("train")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("results/models"),
+              show_default=True, help="Folder of the trained models.")
+@click.option("--history", type=click.IntRange(min=2), default=104, show_default=True,
+              help="Periods of history a forecast sees (104 weeks: two years).")
+@click.option("--horizons", default="52,260", show_default=True, help="Periods ahead to forecast, comma-separated.")
+@click.option("--stride", type=click.IntRange(min=1), default=13, show_default=True,
+              help="Periods between forecast origins in a vehicle's series.")
+@click.option("--trees", type=click.IntRange(min=1), default=200, show_default=True, help="Trees of the forest.")
+@click.option("--epochs", type=click.IntRange(min=1), default=60, show_default=True, help="Epochs of the LSTM.")
+@click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="LSTM state size.")
+def train(data: Path, output: Path, history: int, horizons: str, stride: int, trees: int, epochs: int,
+          hidden: int) -> None:
+    """Train the forecasters on DATA (from `evtwin ml dataset`), with 90 % conformal intervals."""
+    from ml import dataset as ds_mod
+    from ml.task import Task
+    from ml.training import train as run_training
+
+    task = Task(history, _horizons(horizons), stride)
+    meta = run_training(ds_mod.load(data), output, task, config={"forest": {"n_estimators": trees},
+                                                                      "lstm": {"epochs": epochs, "hidden": hidden}}, say=click.echo)
+    click.echo(f"{output}: {', '.join(meta['models'])} ({meta['calibration_windows']} calibration windows)")
+
+
+@ml.command("evaluate")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-m", "--models", type=click.Path(file_okay=False, path_type=Path), default=Path("results/models"),
+              show_default=True, help="Folder of the trained models.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def evaluate(data: Path, models: Path, as_json: bool) -> None:
+    """Score the trained models and the baselines on DATA's held-out vehicles and climates."""
+    import json
+
+    from ml import dataset as ds_mod
+    from ml.training import evaluate as run_evaluation
+
+    result = run_evaluation(models, ds_mod.load(data))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    _print_scores("held-out vehicles", result)
+    if result["held_out_climates"]:
+        _print_scores("held-out climates", result["held_out_climates"])
+
+
+def _horizons(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give whole numbers of periods, e.g. 52,260") from None
+    if not values or min(values) < 1:
+        raise click.BadParameter(f"{text!r}: horizons must be at least 1 period")
+    return values
+
+
+def _print_scores(title: str, result: dict) -> None:
+    keys = [k for k in result if k.startswith("rmse_")]
+    click.echo(f"{title}: {result['vehicles']} vehicles, {result['windows']} forecasts; RMSE in %-points of SOH")
+    click.echo(f"  {'':18}" + "".join(f"{k:>11}" for k in keys) + f"{'within 5 %':>12}{'cover 90':>10}")
+    rows = [(n, s) for n, s in result["baselines"].items()] + list(result["models"].items())
+    rows.append(("ensemble", result))
+    for name, s in rows:
+        cover = f"{s['coverage_90']:>10.3f}" if "coverage_90" in s else ""
+        click.echo(f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + f"{s['within_5pct']:>12.3f}" + cover)
+
+
+@ml.command("export")
+@click.option("-m", "--models", type=click.Path(file_okay=False, path_type=Path), default=Path("results/models"),
+              show_default=True, help="Folder of the trained models.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the ONNX files (default: the models folder).")
+def export(models: Path, output: Path | None) -> None:
+    """Write the trained models as ONNX files with their metadata (features, units, data hash, metrics)."""
+    from ml.export import export as run_export
+    from ml.training import load_models
+
+    meta, trained = load_models(models)
+    for path in run_export(meta, trained, output or models):
+        click.echo(f"wrote {path}")

@@ -1,0 +1,125 @@
+"""``type: onnx``: any exported model as a co-simulation unit.
+
+Scenario settings::
+
+    forecaster:
+      type: onnx
+      settings:
+        model: soh_forecaster.onnx           # relative to the scenario file
+        inputs:                              # port: the model feature it feeds, and the port's unit
+          efc_week: {feature: efc, unit: "1"}
+          T_cell: {feature: t_cell_mean_degC, unit: K}   # converted to the model's unit (degC)
+        outputs:                             # port: the model output column, and its unit
+          SOH_forecast: {index: 0, unit: "1"}
+        sample_period: 7 d                   # a sample enters the window every period (default: every step)
+
+Every model feature must be fed by exactly one input. The unit keeps the last ``history`` samples
+(the model's own window length, from its metadata); until the window is full it is padded with the
+first sample. Its outputs are the model's answer to the window after the last sample, so they hold
+between samples and depend on no input of the same step (no algebraic loop).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from cosim import si
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
+from ml.onnx_model import OnnxModel
+
+
+def _duration(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    number, _, unit = str(value).strip().partition(" ")
+    return si.to_si(float(number), unit.strip() or "s")
+
+
+class OnnxUnit(PythonUnit):
+    """Runs an ONNX model (with evtwin metadata) on a window of its inputs; see the module docstring."""
+
+    path_settings: ClassVar[tuple[str, ...]] = ("model",)
+    direct_feedthrough: ClassVar[bool] = False
+    can_save_state: ClassVar[bool] = True
+
+    def __init__(self, model: str | Path, inputs: Mapping[str, Mapping[str, Any]],
+                 outputs: Mapping[str, Mapping[str, Any]], sample_period: Any = None):
+        self.model = OnnxModel(model)
+        info = self.model.info
+        fed: dict[str, str] = {}
+        self._convert: list[tuple[float, float]] = []
+        ports = []
+        for port, spec in inputs.items():
+            feature = spec.get("feature", port)
+            if feature not in info.features:
+                raise ValueError(f"input {port!r}: the model has no feature {feature!r} (it has {info.features})")
+            if feature in fed:
+                raise ValueError(f"inputs {fed[feature]!r} and {port!r} both feed feature {feature!r}")
+            fed[feature] = port
+            unit = str(spec.get("unit", info.units.get(feature, "1")))
+            ports.append(Port(port, INPUT, unit, f"model feature {feature}", start=0.0))
+        missing = [f for f in info.features if f not in fed]
+        if missing:
+            raise ValueError(f"no input feeds the model features {missing}")
+        self._feature_ports = [fed[f] for f in info.features]
+        for f in info.features:
+            port_unit = next(p.unit for p in ports if p.name == fed[f])
+            self._convert.append(si.conversion(port_unit, info.units.get(f, "1")))
+        self._out_index = []
+        for port, spec in outputs.items():
+            index = int(spec.get("index", 0))
+            if not 0 <= index < max(len(info.outputs), 1):
+                raise ValueError(f"output {port!r}: index {index} outside the model's outputs {info.outputs}")
+            self._out_index.append(index)
+            ports.append(Port(port, OUTPUT, str(spec.get("unit", "1")), f"model output {index}", start=0.0))
+        self._out_ports = list(outputs)
+        self._ports = tuple(ports)
+        self.period = _duration(sample_period)
+        self.history = max(int(info.history), 1)
+        super().__init__()
+
+    def ports(self) -> Sequence[Port]:
+        return self._ports
+
+    def setup(self, start_time: float) -> None:
+        self.window: deque[np.ndarray] = deque(maxlen=self.history)
+        self._next_sample = start_time
+
+    def _sample(self) -> np.ndarray:
+        return np.array([a * getattr(self, port) + b for port, (a, b) in zip(self._feature_ports, self._convert)],
+                        dtype=np.float32)
+
+    def _evaluate(self) -> None:
+        window = list(self.window)
+        window = [window[0]] * (self.history - len(window)) + window
+        x = np.stack(window)[None] if self.model.rank == 3 else window[-1][None]
+        y = np.asarray(self.model.run(x)).reshape(-1)
+        for port, index in zip(self._out_ports, self._out_index):
+            setattr(self, port, float(y[index]))
+
+    def do_step(self, t: float, h: float) -> None:
+        end = t + h
+        if self.period <= 0.0 or end >= self._next_sample + self.period - 1e-9:
+            self.window.append(self._sample())
+            self._next_sample = end
+            self._evaluate()
+
+    def save_state(self) -> Any:
+        return list(self.window), self._next_sample, [getattr(self, p) for p in self._out_ports]
+
+    def restore_state(self, state: Any) -> None:
+        window, self._next_sample, outs = state
+        self.window = deque(window, maxlen=self.history)
+        for p, v in zip(self._out_ports, outs):
+            setattr(self, p, v)
+
+    def metadata(self) -> dict[str, str]:
+        return {"type": "OnnxUnit", "model": str(self.model.path), "kind": self.model.info.kind,
+                "training_data_sha256": self.model.info.training_data_sha256}

@@ -1,0 +1,140 @@
+"""Training and evaluating the forecasters on a dataset; a trained set is a folder.
+
+``MODELS/models.json`` holds the task, the dataset's features, units and hash, the trained models and
+each one's conformal half-widths (from the calibration vehicles); ``MODELS/forest.pkl`` the forest.
+Evaluation scores every model and baseline on the held-out vehicles (``test``) and on the held-out
+climates (``climate_test``) against the true SOH.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from cosim.errors import EvtwinError
+from ml import conformal
+from ml.baselines import BASELINES
+from ml.dataset import Dataset
+from ml.task import Samples, Task, samples
+
+ALPHA = 0.1  # 90 % intervals
+TRAINABLE = ("forest", "lstm")
+
+
+def _split(ds: Dataset, name: str, task: Task) -> Samples | None:
+    vehicles = ds.vehicle_indices(name)
+    if not len(vehicles):
+        return None
+    try:
+        return samples(ds, vehicles, task)
+    except EvtwinError:
+        return None
+
+
+def horizon_keys(task: Task, period_days: int) -> list[str]:
+    """``1y``, ``5y``, ...: each horizon in years (``0.5y`` for 26 weeks)."""
+    return [f"{round(h * period_days / 365.0, 2):g}y" for h in task.horizons]
+
+
+def _make(name: str, config: dict, say: Callable[[str], None]):
+    if name == "forest":
+        from ml.forest import Forest
+
+        return Forest(**config.get("forest", {}))
+    if name == "lstm":
+        from ml.lstm import LSTMForecaster
+
+        return LSTMForecaster(**config.get("lstm", {}), progress=say)
+    raise EvtwinError(f"unknown model {name!r}; known: {list(TRAINABLE)}")
+
+
+def train(ds: Dataset, out: Path, task: Task, models: tuple[str, ...] = TRAINABLE, config: dict | None = None,
+          say: Callable[[str], None] = print) -> dict:
+    """Fit ``models`` on the train vehicles, calibrate their intervals on the calibration vehicles, save."""
+    config = config or {}
+    train_s, cal_s = _split(ds, "train", task), _split(ds, "calibration", task)
+    if train_s is None or cal_s is None:
+        raise EvtwinError("the dataset needs vehicles in both the train and the calibration split with "
+                          f"{task.history} periods of history and {max(task.horizons)} ahead")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    widths, cal_preds = {}, []
+    for name in models:
+        say(f"training {name} on {len(train_s)} windows of {len(np.unique(train_s.vehicle))} vehicles")
+        model = _make(name, config, say).fit(train_s)
+        with open(out / f"{name}.pkl", "wb") as f:
+            pickle.dump(model, f)
+        cal_preds.append(model.predict(cal_s))
+        widths[name] = conformal.conformal_quantile(cal_s.y - cal_preds[-1], ALPHA).tolist()
+    ensemble = conformal.conformal_quantile(cal_s.y - np.mean(cal_preds, axis=0), ALPHA).tolist()
+    meta = {"task": task.as_dict(), "features": ds.features, "units": ds.units, "period_days": ds.period_days,
+            "dataset_sha256": ds.sha256, "models": list(models), "alpha": ALPHA, "conformal": widths,
+            "conformal_ensemble": ensemble,
+            "calibration_windows": len(cal_s)}
+    (out / "models.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return meta
+
+
+def load_models(folder: Path, ds: Dataset | None = None) -> tuple[dict, dict]:
+    """(metadata, {name: model}) of a trained folder; refused for a dataset ``ds`` with other features."""
+    path = Path(folder) / "models.json"
+    if not path.exists():
+        raise EvtwinError(f"{path} does not exist: train first with `evtwin ml train DATA -o {folder}`")
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if ds is not None and meta["features"] != ds.features:
+        raise EvtwinError(f"the models in {folder} were trained on features {meta['features']}, "
+                          f"the dataset has {ds.features}")
+    models = {}
+    for name in meta["models"]:
+        with open(Path(folder) / f"{name}.pkl", "rb") as f:
+            models[name] = pickle.load(f)  # noqa: S301 - our own training output
+    return meta, models
+
+
+def _scores(pred: np.ndarray, s: Samples, keys: list[str]) -> dict:
+    err = pred - s.y
+    out = {f"rmse_{k}": float(100.0 * np.sqrt(np.mean(err[:, j] ** 2))) for j, k in enumerate(keys)}
+    out["within_5pct"] = float(np.mean(np.abs(err) <= 0.05 * s.y))
+    return out
+
+
+def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str]) -> dict:
+    result: dict = {"windows": len(s), "vehicles": int(len(np.unique(s.vehicle)))}
+    result["baselines"] = {name: _scores(cls().predict(s), s, keys) for name, cls in BASELINES.items()}
+    preds, scored = {}, {}
+    for name, model in models.items():
+        preds[name] = model.predict(s)
+        scored[name] = _scores(preds[name], s, keys)
+        half = np.asarray(meta["conformal"][name])
+        scored[name]["coverage_90"] = conformal.coverage(s.y, preds[name] - half, preds[name] + half)
+    result["models"] = scored
+    # The headline: the ensemble (the mean of the trained models) with its own calibrated width.
+    best = np.mean(list(preds.values()), axis=0)
+    result.update(_scores(best, s, keys))
+    half = np.asarray(meta["conformal_ensemble"])
+    cov = conformal.coverage(s.y, best - half, best + half)
+    result["coverage_90"] = cov
+    result["coverage_90_ci95"] = list(conformal.wilson_interval(cov, s.y.size))
+    return result
+
+
+def evaluate(folder: Path, ds: Dataset) -> dict:
+    """Scores on the ``test`` vehicles, with ``held_out_climates`` (the ``climate_test`` vehicles) alongside.
+
+    RMSEs in %-points of SOH, coverage and ``within_5pct`` (share of forecasts within 5 % relative) as fractions.
+    """
+    meta, models = load_models(folder, ds)
+    task = Task(**{k: tuple(v) if k == "horizons" else v for k, v in meta["task"].items()})
+    keys = horizon_keys(task, ds.period_days)
+    test = _split(ds, "test", task)
+    if test is None:
+        raise EvtwinError("the dataset has no test vehicle with a whole window and horizon")
+    result = _evaluate_split(test, meta, models, keys)
+    held = _split(ds, "climate_test", task)
+    result["held_out_climates"] = _evaluate_split(held, meta, models, keys) if held is not None else None
+    result["dataset_sha256"] = ds.sha256
+    return result

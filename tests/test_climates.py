@@ -1,0 +1,115 @@
+"""Climates: each shipped year is complete and plausible, normals reproduce Miami, the files rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bridges.climate_normals import (
+    ASHRAE_RANGE_FRACTION,
+    daily_course,
+    fahrenheit_to_celsius,
+    hourly_year,
+    monthly_statistics,
+)
+from bridges.climates import CLIMATES, DATA, climates_of_kind, normals_table, read_hourly
+from cosim.schedule import Ambient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_kind_the_fleets_draw_from_is_shipped():
+    assert {"hot-humid", "hot-dry", "temperate", "cold"} <= {c.kind for c in CLIMATES.values()}
+    assert [c.name for c in climates_of_kind("hot-dry")] == ["phoenix"]
+    with pytest.raises(ValueError, match="kinds: cold, hot-dry"):
+        climates_of_kind("arctic")
+
+
+@pytest.mark.parametrize("name", sorted(CLIMATES))
+def test_each_climate_is_an_hourly_year_registered_with_the_engine(name):
+    values = np.array(read_hourly(name))
+    assert values.shape == (8760,)
+    assert -45.0 < values.min() < values.max() < 50.0
+    ambient = Ambient.profile(name)  # through the entry point, as a scenario names it
+    assert Path(ambient.file) == CLIMATES[name].path
+    assert name in (ROOT / "bridges" / "data" / "climates" / "PROVENANCE.md").read_text(encoding="utf-8")
+
+
+def test_climates_order_as_their_kind_says():
+    annual = {n: np.mean(read_hourly(n)) for n in CLIMATES}
+    july = {n: monthly_statistics(read_hourly(n))[0][6] for n in CLIMATES}
+    assert min(annual["miami"], annual["phoenix"], annual["houston"]) > annual["greensboro"] + 5
+    assert annual["greensboro"] > max(annual["minneapolis"], annual["sand_point"]) + 5
+    assert july["phoenix"] == max(july.values())  # the hottest summer is the desert's
+    ranges = {n: monthly_statistics(read_hourly(n))[1].mean() for n in CLIMATES}
+    assert ranges["phoenix"] > ranges["miami"] + 4  # dry air: a wide daily swing; humid coast: narrow
+
+
+def test_unknown_climate_names_the_registered_ones():
+    with pytest.raises(ValueError, match=r"'phoenix'\? registered climates: greensboro, houston"):
+        Ambient.profile("pheonix")
+
+
+def test_seasonal_course_keeps_each_months_mean_exactly():
+    normals = np.array([1.0, 3.0, 8.0, 14.0, 19.0, 24.0, 27.0, 26.0, 21.0, 14.0, 7.0, 2.0])
+    daily = daily_course(normals)
+    ends = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    for m in range(12):
+        assert daily[ends[m]:ends[m + 1]].mean() == pytest.approx(normals[m], abs=1e-9)
+    assert abs(np.diff(np.r_[daily, daily[0]])).max() < 0.5  # smooth, also from 31 Dec to 1 Jan
+
+
+def test_diurnal_course_spans_the_normal_range_with_ashraes_shape():
+    tmax = np.full(12, 30.0)
+    tmin = np.full(12, 20.0)
+    day = hourly_year(tmax, tmin)[:24]
+    assert day.max() == pytest.approx(30.0) and day.min() == pytest.approx(20.0)
+    assert int(np.argmin(day)) == 5 and int(np.argmax(day)) == 14
+    # The daily mean sits 0.536 of the range under the maximum (the mean of ASHRAE's fractions).
+    assert day.mean() == pytest.approx(30.0 - 10.0 * np.mean(ASHRAE_RANGE_FRACTION))
+    assert np.mean(ASHRAE_RANGE_FRACTION) == pytest.approx(12.87 / 24)
+
+
+def built_from(normals):
+    tmax, tmin = normals["tmax_degF"], normals["tmin_degF"]
+    return hourly_year(fahrenheit_to_celsius(tmax), fahrenheit_to_celsius(tmin))
+
+
+def test_miami_built_from_its_normals_matches_the_measured_year():
+    normals = normals_table("miami_1961_1990")
+    assert normals["station_id"] == "USW00012839" and normals["period"] == "1961-1990"
+    built = built_from(normals)
+    built_means, built_ranges = monthly_statistics(built)
+    file_means, file_ranges = monthly_statistics(read_hourly("miami"))
+    assert np.abs(built_means - file_means).max() < 1.0
+    assert abs(built_ranges.mean() - file_ranges.mean()) < 1.0
+    # Month by month the measured year's ranges are hourly samples of the daily extremes, so they run
+    # short of the normals' true extremes: never by more than 1.5 K, and in most months by under 1 K.
+    assert np.abs(built_ranges - file_ranges).max() < 1.5
+    assert np.sum(np.abs(built_ranges - file_ranges) < 1.0) >= 9
+
+
+def test_recent_normals_are_warmer_than_the_measured_miami_year():
+    normals = normals_table("miami_1991_2020")
+    built = built_from(normals)
+    built_means, _ = monthly_statistics(built)
+    file_means, _ = monthly_statistics(read_hourly("miami"))
+    assert np.all(built_means > file_means)
+
+
+def test_shipped_files_rebuild_from_their_sources():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_climates
+    finally:
+        sys.path.pop(0)
+    for name, table in build_climates.FROM_NORMALS.items():
+        assert np.allclose(read_hourly(name), build_climates.from_normals(table), atol=0.005), name
+    provenance = (DATA / "PROVENANCE.md").read_text(encoding="utf-8")
+    for name in CLIMATES:
+        digest = hashlib.sha256(CLIMATES[name].path.read_bytes()).hexdigest()
+        assert f"{digest}  {CLIMATES[name].file}" in provenance, name

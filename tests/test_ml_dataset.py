@@ -1,0 +1,81 @@
+"""The ML dataset: features aggregated from the fleet's daily tables, reported SOH, splits by vehicle."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ml_fleet import write_fleet
+
+from cosim.errors import EvtwinError
+from fleet.store import read_fleet_table
+from ml import dataset
+from ml.bms import BmsModel
+
+
+@pytest.fixture(scope="module")
+def fleet_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fleet")
+    write_fleet(root)
+    return root
+
+
+def test_weekly_features_add_up_the_days(fleet_dir):
+    ds = dataset.build(fleet_dir, period_days=7)
+    days, _ = read_fleet_table(fleet_dir)
+    v = 3
+    sel = days["vehicle"] == v
+    rows = ds.series(v)
+    assert len(rows["t_years"]) == 730 // 7
+    week = slice(7 * 10, 7 * 11)  # the eleventh week
+    assert rows["distance_km"][10] == pytest.approx(days["distance_km"][sel][week].sum())
+    assert rows["peak_power_kW"][10] == pytest.approx(days["peak_power_kW"][sel][week].max())
+    assert rows["t_ambient_min_degC"][10] == pytest.approx(days["t_ambient_mean_degC"][sel][week].min())
+    assert rows["soh_true"][10] == days["soh_capacity"][sel][7 * 11 - 1]
+    assert rows["t_years"][10] == pytest.approx(77 / 365)
+    assert "truth_capacity" not in ds.vehicles
+
+
+def test_reported_soh_has_the_stated_noise_and_bias():
+    bms = BmsModel(noise=0.01, bias0=0.005, drift_per_sqrt_year=0.005, seed=3)
+    t = np.arange(1, 521) / 52.0  # ten years of weekly reports
+    errors = np.array([bms.report(v, t, np.ones_like(t)) - 1.0 for v in range(300)])
+    # week-to-week differences: 2 noise^2 + drift^2 dt (independent noise, random-walk bias)
+    var_diff = np.diff(errors, axis=1).var()
+    assert var_diff == pytest.approx(2 * 0.01**2 + 0.005**2 / 52.0, rel=0.05)
+    # across vehicles at year 10: bias0^2 + drift^2 10 + noise^2
+    assert errors[:, -1].var() == pytest.approx(0.005**2 + 0.005**2 * 10 + 0.01**2, rel=0.2)
+    assert np.array_equal(bms.report(7, t, np.ones_like(t)), bms.report(7, t, np.ones_like(t)))
+
+
+def test_splits_are_by_vehicle_with_a_climate_held_out(fleet_dir):
+    ds = dataset.build(fleet_dir)
+    split, climate = ds.vehicles["split"], ds.vehicles["climate"]
+    assert set(climate[split == "climate_test"]) == {"phoenix"}  # the rarest climate
+    assert "phoenix" not in set(climate[split != "climate_test"])
+    assert {"train", "calibration", "test"} <= set(split)
+    ds2 = dataset.build(fleet_dir, held_out=["oslo", "phoenix"])
+    assert set(ds2.vehicles["climate"][ds2.vehicles["split"] == "climate_test"]) == {"oslo", "phoenix"}
+    with pytest.raises(EvtwinError, match="'sahara' is not in the fleet"):
+        dataset.build(fleet_dir, held_out=["sahara"])
+
+
+def test_dataset_command_writes_a_file_with_its_provenance(fleet_dir, tmp_path):
+    out = tmp_path / "data.h5"
+    result = _evtwin("ml", "dataset", str(fleet_dir), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "climate_test 2" in result.stdout
+    ds = dataset.load(out)
+    assert ds.features == list(dataset.FEATURES) and ds.units["distance_km"] == "km"
+    assert len(ds.sha256) == 64
+    bad = _evtwin("ml", "dataset", str(tmp_path), "-o", str(out))
+    assert bad.returncode != 0 and "evtwin fleet run" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _evtwin(*args, cwd=None):
+    """The CLI as a user runs it (from outside the source tree, so only the installed package counts)."""
+    return subprocess.run([sys.executable, "-m", "cosim.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or Path(__file__).parent)

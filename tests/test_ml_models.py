@@ -1,0 +1,131 @@
+"""Forecasters: baselines against analytic cases, conformal coverage, training and evaluation end to end."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from ml_fleet import write_fleet
+
+from cosim.errors import EvtwinError
+from ml import conformal
+from ml.baselines import NominalPhysics, Persistence, SqrtTime
+from ml.task import Samples
+
+TINY = ["--history", "26", "--horizons", "13,26", "--stride", "4", "--trees", "20", "--epochs", "8", "--hidden", "8"]
+
+
+def _samples(t, soh, t_target, y, extra=None):
+    columns = ["efc", "t_cell_mean_degC", "soc_mean", "cycle_depth", "c_rate_p99", "soh_reported"]
+    x = np.zeros((1, len(t), len(columns)))
+    x[0, :, -1] = soh
+    for k, v in (extra or {}).items():
+        x[0, :, columns.index(k)] = v
+    return Samples(x, np.array([t]), np.array([y]), np.array([t_target]), np.array([0]), columns)
+
+
+def test_sqrt_time_extrapolates_a_sqrt_law_exactly_and_persistence_holds_the_last_report():
+    t = np.arange(1, 105) / 52.0
+    law = lambda tt: 0.99 - 0.02 * np.sqrt(tt)  # noqa: E731
+    s = _samples(t, law(t), [3.0, 7.0], law(np.array([3.0, 7.0])))
+    assert SqrtTime().predict(s)[0] == pytest.approx(law(np.array([3.0, 7.0])), abs=1e-12)
+    assert Persistence().predict(s)[0] == pytest.approx([law(t[-1])] * 2)
+
+
+def test_nominal_physics_matches_the_battery_twins_own_fade_laws():
+    from battery_fmu import equations as eq
+    from battery_fmu.parameters import load_cell
+
+    p = load_cell("lfp_220ah")
+    t = np.arange(1, 53) / 52.0
+    usage = {"efc": 5.0, "t_cell_mean_degC": 25.0, "soc_mean": 0.6, "cycle_depth": 0.5, "c_rate_p99": 0.6}
+    s = _samples(t, np.ones(52), [2.0], [0.0], usage)
+    got = NominalPhysics().predict(s)[0, 0]
+    # two years at 25 degC, mean SOC 0.6, by the laws written out: q_cal = k_cal days^pcal, q_cyc = k_cyc EFC^pcyc
+    k_cal = p.aging.p1 * np.exp((p.aging.p2 + p.aging.p3 * eq.graphite_potential(0.6, p)) / 298.15)
+    k_cyc = (p.aging.p4 + p.aging.p5 * 0.5 + p.aging.p6 * 0.3) * (np.exp(p.aging.p7 / 298.15)
+                                                               + np.exp(-p.aging.p8 / 298.15))
+    expected = 1.0 - k_cal * 730.0 ** p.aging.pcal - k_cyc * (2 * 5.0 * 52) ** p.aging.pcyc
+    assert got == pytest.approx(expected, rel=1e-9)
+    assert 0.85 < got < 0.99  # LFP after two years of daily driving
+
+
+def test_split_conformal_covers_at_least_its_level_and_not_much_more():
+    rng = np.random.default_rng(0)
+    n_cal, alpha, trials = 49, 0.1, 4000
+    hits = []
+    for _ in range(trials):  # exchangeable residuals (heavy-tailed on purpose: the guarantee is distribution-free)
+        r = rng.standard_t(3, size=n_cal + 1)
+        q = conformal.conformal_quantile(r[:n_cal], alpha)
+        hits.append(abs(r[-1]) <= q)
+    cover = np.mean(hits)
+    se = np.sqrt(0.9 * 0.1 / trials)
+    assert 1 - alpha - 3 * se <= cover <= 1 - alpha + 1 / (n_cal + 1) + 3 * se
+    assert conformal.conformal_quantile(np.ones(5), 0.1) == np.inf  # too few points for 90 %
+    low, high = conformal.wilson_interval(0.9, 400)
+    assert low < 0.9 < high and high - low == pytest.approx(2 * 1.96 * np.sqrt(0.09 / 400), rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlfleet")
+    write_fleet(root / "fleet", vehicles=16)
+    out = root / "data.h5"
+    done = _evtwin("ml", "dataset", str(root / "fleet"), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_path):
+    models = tmp_path / "models"
+    done = _evtwin("ml", "train", str(data_file), "-o", str(models), *TINY)
+    assert done.returncode == 0, done.stderr
+    done = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result["baselines"]) == {"persistence", "sqrt_time", "physics_nominal"}
+    for scores in [result, result["held_out_climates"], *result["models"].values(), *result["baselines"].values()]:
+        assert {"rmse_0.25y", "rmse_0.5y", "within_5pct"} <= set(scores)
+    assert 0.0 <= result["coverage_90"] <= 1.0 and result["coverage_90_ci95"][0] <= result["coverage_90"]
+    # the data's noise is 1 %-point a report: a forecaster that learnt nothing would be off by about that;
+    # the forest sees the trend and the usage and must beat persistence half a year ahead
+    forest, persistence = result["models"]["forest"], result["baselines"]["persistence"]
+    assert forest["rmse_0.5y"] < persistence["rmse_0.5y"]
+    table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models))
+    assert "held-out climates" in table.stdout and "forest" in table.stdout and "lstm" in table.stdout
+    _exported_models_answer_as_trained(data_file, models)
+
+
+def _exported_models_answer_as_trained(data_file, models):
+    """The ONNX files (through onnxruntime) give the trained models' forecasts within 1e-5."""
+    from ml import dataset
+    from ml.forest import summarise
+    from ml.onnx_model import OnnxModel
+    from ml.task import Task, samples
+    from ml.training import load_models
+
+    done = _evtwin("ml", "export", "-m", str(models))
+    assert done.returncode == 0, done.stderr
+    ds = dataset.load(data_file)
+    meta, trained = load_models(models, ds)
+    s = samples(ds, ds.vehicle_indices("test"), Task(26, (13, 26), 4))
+    lstm = OnnxModel(models / "lstm.onnx", features=[*ds.features, "soh_reported"])
+    assert lstm.info.history == 26 and lstm.info.training_data_sha256 == ds.sha256
+    assert np.abs(lstm.run(s.x) - trained["lstm"].predict(s)).max() < 1e-5
+    forest = OnnxModel(models / "forest.onnx")
+    assert np.abs(forest.run(summarise(s)) - trained["forest"].predict(s)).max() < 1e-5
+    with pytest.raises(EvtwinError, match="trained on features"):
+        OnnxModel(models / "lstm.onnx", features=ds.features)
+
+
+def _evtwin(*args):
+    """The CLI in this process (torch is imported once for the whole module)."""
+    from click.testing import CliRunner
+
+    from cosim.cli import cli
+
+    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.stderr)
