@@ -84,13 +84,16 @@ def _fmt(value: float) -> str:
 @click.option(
     "--force",
     is_flag=True,
-    help="Run what the checks refuse as likely a mistake (more than 1e9 macro steps).",
+    help="Run what the checks refuse as likely a mistake (more than 1e9 macro steps), and overwrite "
+    "an output that is an existing file but not an evtwin result.",
 )
 def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: bool, force: bool) -> None:
     """Run SCENARIO_FILE and write its results to HDF5.
 
-    The run never starts on an invalid file. When a unit fails or the run is interrupted, the
-    result file is still readable and the command exits non-zero naming it.
+    The run never starts on an invalid file. When a unit fails or the run is interrupted
+    (Ctrl-C, SIGTERM, SIGHUP), the result file is still readable and the command exits non-zero
+    naming it. Rows are flushed to the file as the run goes: `evtwin plot` and `export` read it
+    while it runs, and a killed run leaves every row up to its last flush.
     """
     from rich.console import Console
 
@@ -106,17 +109,19 @@ def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: b
     total = plan.duration if span is None else span
     try:
         if quiet or not err.is_terminal:
-            report = scenario.run_plan(plan, output=output, duration=span)
+            report = scenario.run_plan(plan, output=output, duration=span, force=force)
         else:
-            report = _run_with_bar(plan, output, span, total, err)
+            report = _run_with_bar(plan, output, span, total, err, force)
     except RunInterrupted as stop:
-        click.echo(f"interrupted: partial results (readable) in {stop.path}", err=True)
-        sys.exit(130)
+        if stop.report is not None and not quiet and stop.path is not None:
+            _print_summary(stop.report, plan, title="summary of what ran (interrupted)")
+        click.echo(f"interrupted: {str(stop).partition('; ')[2]}", err=True)
+        sys.exit(128 + int(stop.signum))
     if not quiet:
         _print_summary(report, plan)
 
 
-def _run_with_bar(plan, output, span, total, console):
+def _run_with_bar(plan, output, span, total, console, force):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from cosim import scenario
@@ -132,15 +137,19 @@ def _run_with_bar(plan, output, span, total, console):
         task = bar.add_task("run", total=total)
         start = plan.start
         return scenario.run_plan(
-            plan, output=output, duration=span, progress=lambda t: bar.update(task, completed=t - start)
+            plan,
+            output=output,
+            duration=span,
+            progress=lambda t: bar.update(task, completed=t - start),
+            force=force,
         )
 
 
-def _print_summary(report, plan) -> None:
+def _print_summary(report, plan, title: str = "summary") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{plan.source.path.name}: summary", show_header=True, header_style="bold")
+    table = Table(title=f"{plan.source.path.name}: {title}", show_header=True, header_style="bold")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_column("unit")
@@ -238,10 +247,23 @@ def schema() -> None:
 def export(result_file: Path, csv_dir: Path) -> None:
     """Export a result file's signals to CSV, one file per output group."""
     from cosim.export import export_csv
-    from cosim.results import read_result
 
-    for path in export_csv(read_result(result_file), csv_dir):
+    for path in export_csv(_read_result(result_file), csv_dir):
         click.echo(str(path))
+
+
+def _read_result(path: Path):
+    """The result file, with a warning line when its run did not complete."""
+    from cosim.results import STATUS_COMPLETE, read_result
+
+    result = read_result(path)
+    if result.rows and result.status != STATUS_COMPLETE:
+        end = max(float(t[-1]) for t in result.times.values() if len(t))
+        click.echo(
+            f"warning: {path} is from {result.describe()}; it holds {result.rows:,} rows up to t = {end:g} s",
+            err=True,
+        )
+    return result
 
 
 @click.command("plot")
@@ -257,11 +279,10 @@ def export(result_file: Path, csv_dir: Path) -> None:
 def plot(result_file: Path, output: Path | None) -> None:
     """Plot a result file to PNG: the scenario's plots, or panels by unit (temperatures, power, ...)."""
     from cosim.plot import plot_result
-    from cosim.results import read_result
 
     out = output or result_file.with_suffix(".png")
     try:
-        plot_result(read_result(result_file), out)
+        plot_result(_read_result(result_file), out)
     except (ValueError, KeyError) as err:
         raise EvtwinError(f"{result_file}: cannot plot: {err}") from None
     click.echo(str(out))

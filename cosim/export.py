@@ -6,18 +6,28 @@ from pathlib import Path
 
 import numpy as np
 
+from cosim.errors import EvtwinError
 from cosim.results import Result
 
 
 def export_csv(result: Result, out_dir: str | Path) -> list[Path]:
-    """Write ``<group>.csv`` per output group into ``out_dir``; the paths written.
+    """Write ``<group>.csv`` per output group that holds rows into ``out_dir``; the paths written.
 
     The header names each column ``unit.port [unit]``; the first column is ``time [s]``.
+
+    Raises
+    ------
+    EvtwinError
+        When the result holds no rows (nothing is written then).
     """
+    if result.rows == 0:
+        raise EvtwinError(f"{result.path} holds no rows, nothing to export; it is from {result.describe()}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for group, time in result.times.items():
+        if len(time) == 0:
+            continue
         signals = [s for s in result.signals.values() if s.group == group]
         n = min([len(time)] + [len(s.values) for s in signals])
         header = ["time [s]"] + [f"{s.name} [{s.unit}]" for s in signals]

@@ -27,8 +27,10 @@ def plot_result(result: Result, out: str | Path) -> Path:
     Raises
     ------
     ValueError
-        When the result records nothing to plot.
+        When the result records nothing to plot (no signals, or no rows yet).
     """
+    if result.rows == 0 or not any(len(s.time) for s in result.signals.values()):
+        raise ValueError(f"it holds no rows to plot; it is from {result.describe()}")
     import matplotlib
 
     matplotlib.use("Agg")

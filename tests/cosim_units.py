@@ -88,7 +88,7 @@ class Follower(PythonUnit):
 
 
 class Failing(PythonUnit):
-    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told."""
+    """Raises in do_step at ``fail_at`` [s] or returns NaN, as told (or raises in set-up: ``how="setup"``)."""
 
     PORTS = (Port("y", OUTPUT, "1", max=10.0),)
 
@@ -98,6 +98,8 @@ class Failing(PythonUnit):
         self.terminated = False
 
     def setup(self, start_time):
+        if self.how == "setup":
+            raise RuntimeError("cannot open its device")
         self.y = 0.0
 
     def do_step(self, t, h):
@@ -163,3 +165,76 @@ class FixedStepCounter(Counter):
     """A counter that says it can only run at one communication step (as fixed-step FMU exports do)."""
 
     can_vary_step = False
+
+
+class Beacon(PythonUnit):
+    """Integrates ``u`` like :class:`Integrator` (keeping no history), outputs the time [s], and
+    publishes the end of each step in a small file (through mmap), so that a test that kills the
+    process knows how far the run got."""
+
+    PORTS = (
+        Port("u", INPUT, "W", "rate"),
+        Port("x", OUTPUT, "J", "integral of u"),
+        Port("t", OUTPUT, "s", "end of the last step"),
+    )
+    direct_feedthrough = False
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def setup(self, start_time):
+        import mmap
+        import struct
+
+        with open(self.file, "wb") as fh:
+            fh.write(struct.pack("d", start_time))
+        self._fh = open(self.file, "r+b")
+        self._map = mmap.mmap(self._fh.fileno(), 8)
+        self._pack = struct.Struct("d").pack_into
+        self.t = start_time
+        self.x = 0.0
+
+    def do_step(self, t, h):
+        self.x += self.u * h
+        self.t = t + h
+        self._pack(self._map, 0, self.t)
+
+    def terminate(self):
+        self._map.close()
+        self._fh.close()
+
+
+def beacon_time(file) -> float:
+    """The time a :class:`Beacon` last published [s]."""
+    import struct
+
+    with open(file, "rb") as fh:
+        return struct.unpack("d", fh.read(8))[0]
+
+
+class InterruptedInside(PythonUnit):
+    """Like a Python FMU hit by Ctrl-C: the KeyboardInterrupt raised inside its step is caught
+    there and comes out as an error of the unit (at ``at`` [s])."""
+
+    PORTS = (Port("y", OUTPUT, "1"),)
+
+    def __init__(self, at: float):
+        super().__init__()
+        self.at = at
+
+    def setup(self, start_time):
+        self.y = 0.0
+
+    def do_step(self, t, h):
+        import os
+        import signal
+
+        if t + h >= self.at:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(10**6):  # the handler runs here, inside the step
+                    pass
+            except KeyboardInterrupt:
+                raise RuntimeError("FMU failure (fatal)") from None
+        self.y = t + h

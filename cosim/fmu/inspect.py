@@ -138,7 +138,15 @@ def as_dict(d: FMUDescription) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--no-validate", is_flag=True, help="Read a model description that fmpy's checks reject.")
 def inspect(fmu: Path, as_json: bool, no_validate: bool) -> None:
-    """Show an FMU's variables, units and capabilities, and what they mean for co-simulation."""
+    """Show an FMU's variables, units and capabilities, and what they mean for co-simulation.
+
+    Given a result file (.h5), show how its run ended, how far it got and what it records.
+    """
+    from cosim.results.show import is_hdf5, show
+
+    if fmu.is_file() and is_hdf5(fmu):
+        show(fmu, as_json)
+        return
     d = read_description(fmu, validate=not no_validate, require_binary=False)
     if as_json:
         click.echo(json.dumps(as_dict(d), indent=2))

@@ -53,8 +53,8 @@ def build_segment_runner(
     everies : step multiple of each slot for this segment, by ``slot.i``
     watched_outputs, watched_inputs : slots whose outputs / inputs observers read at every point;
         the others are written back to ``outs`` at the end of the segment only
-    fast : ``(times, rows, block, flush)`` entries of observers' fast sampling
-        (:meth:`cosim.master.Observer.fast_sampling`), appended to inline at every point
+    fast : entries of observers' fast sampling (:meth:`cosim.master.Observer.fast_sampling`): each
+        row is packed inline into the entry's buffer at every point
 
     When a call fails, the exception carries ``__cosim_unit__`` (the slot index whose code
     raised it, found from the traceback's line number) and ``__cosim_time__`` [s].
@@ -73,6 +73,8 @@ def build_segment_runner(
     _emit_prologue(w, slots, blocks, everies, watched_inputs)
     w("    t_end = start")
     w("    last = n - 1")
+    for j in range(len(fast)):
+        w(f"    fp{j}, fc{j} = fstart{j}()")
     w("    try:")
     w("        for k in range(n):")
     w("            t = start + k * h")
@@ -96,7 +98,11 @@ def build_segment_runner(
     w("    except BaseException as err:")
     w("        err.__cosim_unit__ = _owner(err)")
     w("        err.__cosim_time__ = t_end")
+    for j in range(len(fast)):
+        w(f"        fsave{j}(fp{j})")
     w("        raise")
+    for j in range(len(fast)):
+        w(f"    fsave{j}(fp{j})")
     for s in slots:
         w(f"    outs[{s.i}] = o{s.i}")
         if s in blocks and s.inputs and s.i not in watched_inputs:
@@ -118,10 +124,10 @@ def _compile_runner(
         return -1
 
     namespace: dict[str, Any] = {"INF": float("inf"), "_owner": find_owner}
-    for j, (times, rows, _, flush) in enumerate(fast):
-        namespace[f"ft{j}"], namespace[f"fl{j}"], namespace[f"ff{j}"] = times.append, times, flush
-        for m, (_, _, buffer) in enumerate(rows):
-            namespace[f"fr{j}_{m}"] = buffer.append
+    for j, entry in enumerate(fast):
+        namespace[f"fpack{j}"], namespace[f"fbuf{j}"] = entry.pack_into, entry.buffer
+        namespace[f"fstart{j}"], namespace[f"fcheck{j}"] = entry.start, entry.check
+        namespace[f"fsave{j}"] = entry.save
     for s in slots:
         namespace[f"do{s.i}"] = s.do_step
         namespace[f"get{s.i}"] = s.get_outputs
@@ -161,12 +167,13 @@ def _emit_prologue(w, slots: Sequence[Any], blocks: Sequence[Any], everies, watc
 
 
 def _emit_fast_sampling(w, fast: Sequence[tuple]) -> None:
-    for j, (_, rows, block, _) in enumerate(fast):
-        w(f"            ft{j}(t_end)")
-        for m, (is_out, i, _) in enumerate(rows):
-            w(f"            fr{j}_{m}(o{i})" if is_out else f"            fr{j}_{m}(ins[{i}])")
-        w(f"            if len(fl{j}) >= {int(block)}:")
-        w(f"                ff{j}()")
+    """One ``pack_into`` per entry and point; a call to the entry's ``check`` every few rows."""
+    for j, entry in enumerate(fast):
+        vectors = "".join(f", *o{i}" if is_out else f", *ins[{i}]" for is_out, i in entry.vectors)
+        w(f"            fpack{j}(fbuf{j}, fp{j}, t_end{vectors})")
+        w(f"            fp{j} += {int(entry.row_bytes)}")
+        w(f"            if fp{j} >= fc{j}:")
+        w(f"                fp{j}, fc{j} = fcheck{j}(fp{j})")
 
 
 def _emit_block(w, s: Any, src: str, every: int, watched_out: bool, watched_in: bool) -> None:

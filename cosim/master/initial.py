@@ -103,10 +103,11 @@ def record_unit_end(slot: Slot, ended: UnitEnded, stats, master) -> None:
     stats.end = t
     stats.stopped_by = f"{ended.unit}: {ended.reason or 'ended the simulation'}"
     stats.events.append((t, f"{ended.unit} ended"))
-    for times, buffers, _, _ in master._fast:  # groups the generated loop fills directly
-        times.append(t)
-        for is_out, i, rows in buffers:
-            rows.append(outs[i] if is_out else ins[i])
+    for entry in master._fast:  # groups the generated loop fills directly: one more row
+        pos, _ = entry.start()
+        row = [v for is_out, i in entry.vectors for v in (outs[i] if is_out else ins[i])]
+        entry.pack_into(entry.buffer, pos, t, *row)
+        entry.save(pos + entry.row_bytes)
     for obs in master._sampled:
         obs.sample(t, outs, ins)
     for obs in master._observers:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,13 +31,18 @@ class Observer:
     def event(self, t: float, name: str) -> None:
         """Called when an event fires at ``t`` [s]."""
 
-    def fast_sampling(self) -> list[tuple[list, list[tuple[bool, int, list]], int, Callable[[], None]]]:
-        """Optional fast path for samples taken at every point: ``(times, rows, block, flush)`` entries.
+    def fast_sampling(self) -> list:
+        """Optional fast path for samples taken at every point: entries with ``pack_into``,
+        ``buffer``, ``vectors``, ``row_bytes``, ``start``, ``check`` and ``save``
+        (:class:`cosim.results.writer.FastSampling`).
 
-        The master's generated loop then appends ``t`` to ``times`` and, for each ``(is_output, i,
-        rows_list)``, ``outs[i]`` or ``ins[i]`` to ``rows_list`` at every communication point, and
-        calls ``flush()`` once ``times`` holds ``block`` rows; :meth:`sample` must then leave those
-        out. Asked once, after the first sample, and only when the whole run can use the fast loop.
+        The master's generated loop then takes ``pos, next_check = start()``, and at every
+        communication point packs ``t`` followed by ``*outs[i]`` or ``*ins[i]`` for each
+        ``(is_output, i)`` of ``vectors`` with ``pack_into(buffer, pos, ...)``, advances ``pos``
+        by ``row_bytes``, and calls ``pos, next_check = check(pos)`` once ``pos >= next_check``;
+        it hands ``pos`` back with ``save(pos)`` when the segment ends or fails. :meth:`sample`
+        must then leave those rows out. Asked once, after the first sample, and only when the
+        whole run can use the fast loop.
         """
         return []
 

@@ -1,15 +1,20 @@
 """Running a checked scenario: build the units and the master, record to HDF5, summarise.
 
-A run always leaves a readable result file: on success its ``status`` is ``complete``; when a
-unit fails it is ``failed: <message>`` and :class:`RunFailed` carries the path; on Ctrl-C it
-is ``interrupted`` and :class:`RunInterrupted` carries the path.
+The output path is claimed (locked, and checked not to be some other file) before anything is
+built; the result file is written under its own name from the start and flushed as the run
+goes. On success its ``status`` is ``complete``; when a unit fails it is ``failed: <message>``
+and :class:`RunFailed` is raised; on Ctrl-C, SIGTERM or SIGHUP it is ``interrupted`` and
+:class:`RunInterrupted` is raised. Both carry what ran (:class:`RunReport`) and the path of
+the partial file, or None when the run ended before writing one.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 import platform
+import signal
 import subprocess
 import warnings
 from collections.abc import Callable
@@ -17,28 +22,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cosim import run_warnings, timeline
+from cosim import interrupts, run_warnings, timeline
 from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError
 from cosim.master import Master, RunStats
-from cosim.results import STATUS_COMPLETE, STATUS_INTERRUPTED, ResultWriter
+from cosim.results import STATUS_COMPLETE, STATUS_INTERRUPTED, OutputClaim, ResultsWriteError, ResultWriter
 from cosim.scenario.plan import Plan
 from cosim.summary import SummaryObserver
 
 
 class RunFailed(SimulationError):
-    """A run that stopped on an error; ``path`` is the partial result file."""
+    """A run that stopped on an error; ``path`` is the partial result file (None if none was written)."""
 
-    def __init__(self, cause: EvtwinError, path: Path):
-        self.cause, self.path = cause, path
-        EvtwinError.__init__(self, f"{cause}\npartial results (readable) in {path}")
+    def __init__(self, cause: EvtwinError, path: Path | None, report: RunReport | None = None):
+        self.cause, self.path, self.report = cause, path, report
+        # A failed write says itself what the file kept.
+        show = path is not None and not isinstance(cause, ResultsWriteError)
+        where = f"\npartial results (readable) in {path}" if show else ""
+        EvtwinError.__init__(self, f"{cause}{where}")
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; ``path`` is the partial result file."""
+    """Ctrl-C (or SIGTERM, SIGHUP) during a run; ``path`` is the partial result file (None if none)."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        super().__init__(f"interrupted; partial results (readable) in {path}")
+    def __init__(self, path: Path | None, report: RunReport | None = None, signum: int = signal.SIGINT):
+        self.path, self.report, self.signum = path, report, signum
+        where = f"partial results (readable) in {path}" if path is not None else "no results were written"
+        super().__init__(f"interrupted ({signal.Signals(signum).name}); {where}")
 
 
 @dataclass
@@ -143,6 +152,7 @@ def run_plan(
     output: str | Path | None = None,
     duration: float | None = None,
     progress: Callable[[float], None] | None = None,
+    force: bool = False,
 ) -> RunReport:
     """Run a checked scenario and write its results.
 
@@ -156,16 +166,33 @@ def run_plan(
         Simulated time [s] instead of the scenario's.
     progress : callable, optional
         Called now and then with the simulated time [s].
+    force : bool
+        Overwrite ``output`` even when it is an existing file that is not an evtwin result.
 
     Raises
     ------
     RunFailed, RunInterrupted
         With the path of the partial (readable) result file.
+    OutputBusy
+        When another run is writing ``output``.
     """
     src = plan.source
     path = Path(output or plan.model.outputs.file or Path("results") / f"{src.path.stem}.h5")
     segs = segments(plan, duration)
-    master = build_master(plan)
+    claim = OutputClaim(path, force=force)
+    try:
+        with interrupts.catching():
+            return _run(plan, path, segs, progress, claim)
+    finally:
+        claim.release()
+
+
+def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunReport:
+    src = plan.source
+    try:
+        master = build_master(plan)
+    except KeyboardInterrupt:
+        raise RunInterrupted(None, None, interrupts.received() or signal.SIGINT) from None
     _warn_fixed_step(plan, master)
     facts = {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
 
@@ -189,22 +216,64 @@ def run_plan(
             "started_at": _now(),
         },
         compression=None if compression == "none" else compression,
+        reserve={"summary": _summary_size(plan.summary), "units": _units_size(facts)},
+        claim=claim,
     )
     summary = SummaryObserver(plan.summary)
     try:
         stats = master.run(segs, observers=[writer, summary], progress=progress)
     except KeyboardInterrupt:
-        writer.close(STATUS_INTERRUPTED, _closing(master.stats, summary, unit_facts()))
-        raise RunInterrupted(path) from None
+        _stop(writer, master, summary, STATUS_INTERRUPTED, unit_facts)
+        raise _interrupted(writer, master, summary) from None
     except EvtwinError as err:
-        writer.close(f"failed: {err}", _closing(master.stats, summary, unit_facts()))
-        raise RunFailed(err, path) from err
+        if interrupts.received() is not None and not isinstance(err, ResultsWriteError):
+            # A Python FMU turns the KeyboardInterrupt raised inside it into an FMU error.
+            _stop(writer, master, summary, STATUS_INTERRUPTED, unit_facts)
+            raise _interrupted(writer, master, summary) from None
+        if not isinstance(err, ResultsWriteError):
+            _stop(writer, master, summary, f"failed: {err}", unit_facts)
+        raise RunFailed(err, path if writer.started else None, _report(writer, master, summary)) from err
     except BaseException as err:
-        writer.close(f"failed: {type(err).__name__}: {err}", _closing(master.stats, summary, unit_facts()))
+        _stop(writer, master, summary, f"failed: {type(err).__name__}: {err}", unit_facts)
         raise
-    final = (stats.end, master.outs, master.ins)
-    writer.close(STATUS_COMPLETE, _closing(stats, summary, unit_facts()), final=final)
+    try:
+        with interrupts.deferred():
+            final = (stats.end, master.outs, master.ins)
+            writer.close(STATUS_COMPLETE, _closing(stats, summary, units=unit_facts()), final=final)
+    except ResultsWriteError as err:
+        raise RunFailed(err, path, RunReport(path, stats, summary.values())) from None
     return RunReport(path, stats, summary.values())
+
+
+def _stop(writer: ResultWriter, master: Master, summary: SummaryObserver, status: str, unit_facts) -> None:
+    """Close the file of a run that did not complete; its own rows give its end time and steps."""
+    try:
+        with interrupts.deferred():
+            writer.close(status, _closing(None, summary, master.stats, units=unit_facts()))
+    except ResultsWriteError:
+        pass  # the writer said what was kept; the run's own error is the one to report
+
+
+def _report(writer: ResultWriter, master: Master, summary: SummaryObserver) -> RunReport | None:
+    stats = getattr(master, "stats", None)
+    if stats is None:
+        return None
+    end, steps = writer.reached()
+    if end is not None:
+        stats.end, stats.steps = end, steps
+    return RunReport(writer.path, stats, _summary_values(summary))
+
+
+def _interrupted(writer: ResultWriter, master: Master, summary: SummaryObserver) -> RunInterrupted:
+    path = writer.path if writer.started else None
+    return RunInterrupted(path, _report(writer, master, summary), interrupts.received() or signal.SIGINT)
+
+
+def _summary_size(rows) -> int:
+    """Bytes the summary attribute needs: its JSON with the longest number text in each value."""
+    longest = -1.2345678901234567e-300
+    text = json.dumps([{"label": r.label, "value": longest, "unit": r.unit} for r in rows])
+    return len(text.encode()) + 64
 
 
 def _warn_fixed_step(plan: Plan, master: Master) -> None:
@@ -217,7 +286,9 @@ def _warn_fixed_step(plan: Plan, master: Master) -> None:
         if getattr(unit, "can_vary_step", True):
             continue
         every = plan.units[name].every
-        steps = sorted({h * (every if isinstance(every, int) else every.get(p, 1)) for p, h in phases.items()})
+        steps = sorted(
+            {h * (every if isinstance(every, int) else every.get(p, 1)) for p, h in phases.items()}
+        )
         if len(steps) > 1:
             warnings.warn(run_warnings.fixed_step(name, steps), EvtwinWarning, stacklevel=2)
 
@@ -234,16 +305,32 @@ def _updated(facts: dict[str, Any], unit: Any) -> dict[str, Any]:
     return facts if "metadata_error" in now else {**facts, **now}
 
 
-def _closing(stats: RunStats | None, summary: SummaryObserver, units: dict[str, Any]) -> dict[str, Any]:
-    """The attributes written when the run ends; ``units`` is each unit's metadata read again at the end
-    (what a unit counts during the run, such as frames sent to a simulator, is only known then)."""
-    attrs: dict[str, Any] = {"finished_at": _now(), "units": units}
+def _summary_values(summary: SummaryObserver) -> list[tuple[str, float, str]]:
     try:
-        attrs["summary"] = [
-            {"label": label, "value": value, "unit": unit} for label, value, unit in summary.values()
-        ]
-    except (AttributeError, ValueError):
-        pass
+        return summary.values()
+    except (AttributeError, ValueError):  # the run ended before the first sample
+        return []
+
+
+def _units_size(facts: dict[str, Any]) -> int:
+    """Bytes reserved for the units' facts: room for what they count during the run (frames, timings)."""
+    return max(65536, 4 * len(json.dumps(facts).encode()))
+
+
+def _closing(
+    stats: RunStats | None,
+    summary: SummaryObserver,
+    partial: RunStats | None = None,
+    units: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Closing attributes; ``stats`` of a complete run, or ``partial`` ones of a run cut short; ``units``:
+    each unit's facts read again at the end (what a unit counts during the run is only known then)."""
+    attrs: dict[str, Any] = {"finished_at": _now()}
+    if units is not None:
+        attrs["units"] = units
+    values = _summary_values(summary)
+    if values:
+        attrs["summary"] = [{"label": label, "value": value, "unit": unit} for label, value, unit in values]
     if stats is not None:
         attrs.update(
             {
@@ -256,6 +343,8 @@ def _closing(stats: RunStats | None, summary: SummaryObserver, units: dict[str, 
                 "stopped_by": stats.stopped_by,
             }
         )
+    elif partial is not None:
+        attrs.update({"rejected_steps": partial.rejected, "stopped_by": partial.stopped_by})
     return attrs
 
 
