@@ -3,6 +3,8 @@
 - :mod:`cosim.fmu.description`: reading ``modelDescription.xml`` without running the FMU.
 - :mod:`cosim.fmu.variables`: its variables as ports, their units, start values and bounds.
 - :mod:`cosim.fmu.adapter`: :class:`FMUUnit`, an FMU as a unit of the co-simulation.
+- :mod:`cosim.fmu.loading`: its set-up: extraction, loading the binary, instantiation, start values.
+- :mod:`cosim.fmu.binding`: checks of the names and values given to ``configure`` and ``bind``.
 - :mod:`cosim.fmu.isolated`: :class:`IsolatedFMU`, the same in a child process (``isolate: true``).
 - :mod:`cosim.fmu.log`: the FMU's log messages, kept for error reports.
 - :mod:`cosim.fmu.inspect`: the ``evtwin inspect`` command.

@@ -15,32 +15,28 @@ the same name into one place overwrite each other's binaries, fmpy #577) and rem
 :meth:`FMUUnit.terminate` (batch workers share one extraction per process instead:
 :mod:`cosim.fmu.extraction`). fmpy is not thread-safe: use one unit per thread at most, and
 processes for parallel runs.
+
+Set-up work lives beside it: extraction, loading and instantiation in :mod:`cosim.fmu.loading`,
+checks of the names and values given to ``configure`` and ``bind`` in :mod:`cosim.fmu.binding`.
+This module keeps the unit itself, its step-loop arming and its error choke point.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cosim.errors import FMUCallError, FMUFileError, SimulationError, UnitEnded
+from cosim.errors import FMUCallError, FMUFileError, UnitEnded
+from cosim.fmu.binding import bindable, settable_values
 from cosim.fmu.description import FMUDescription, file_sha256, ports_with_units, read_description
-from cosim.fmu.extraction import shared_folder
 from cosim.fmu.instance import FMUState, Instance, embeds_python
-from cosim.fmu.log import LogBuffer, fmi2_callbacks, fmi3_logger
-from cosim.fmu.step_calls import fmpy_type, step_calls
-from cosim.fmu.variables import (
-    DeclaredUnit,
-    UnknownNameError,
-    Variable,
-    settable_value,
-    unknown_name_message,
-    unknown_units,
-)
-from cosim.unit import INPUT, PARAMETER, Port, Unit
+from cosim.fmu.loading import apply_start_values, drops_errors_unless_logging, instantiate, load_slave
+from cosim.fmu.log import LogBuffer
+from cosim.fmu.step_calls import step_calls
+from cosim.fmu.variables import DeclaredUnit, Variable, unknown_units
+from cosim.unit import Port, Unit
 
 __all__ = [
     "DeclaredUnit",
@@ -54,15 +50,6 @@ __all__ = [
 
 # FMI statuses: 0 OK, 1 warning, 2 discard, 3 error, 4 fatal. Above warning, a call has failed.
 _ERROR, _FATAL = 3, 4
-
-
-def _drops_errors_unless_logging(description: FMUDescription) -> bool:
-    """FMUs that report nothing, errors included, while logging is off.
-
-    pythonfmu's C++ wrapper is one: without it a Python exception in the model shows up only as a
-    bare error status.
-    """
-    return embeds_python(description)
 
 
 class FMUUnit(Unit):
@@ -116,13 +103,15 @@ class FMUUnit(Unit):
         self._fmi3 = self.description.fmi_version.startswith("3.")
         self._variables = {v.name: v for v in self.description.variables}
         self._log = LogBuffer(name)
-        self._logging_on = bool(debug_logging) or _drops_errors_unless_logging(self.description)
+        self._logging_on = bool(debug_logging) or drops_errors_unless_logging(self.description)
         self._start_values: dict[str, Any] = {}
         self._inputs: tuple[Variable, ...] = ()
         self._outputs: tuple[Variable, ...] = ()
         self._no_set_prior = True
         self._sha256: str | None = None
-        slave = self._load(workdir)
+        slave, self._unzipdir, self._shared_dir = load_slave(
+            self.path, name, self.description, fmi3=self._fmi3, workdir=workdir
+        )
         self._instance = Instance(
             slave,
             self._unzipdir,
@@ -131,35 +120,6 @@ class FMUUnit(Unit):
             keep_files=self._shared_dir,
         )
         self._finalizer = weakref.finalize(self, self._instance.close)
-
-    def _load(self, workdir):
-        import fmpy
-        from fmpy.fmi2 import FMU2Slave
-        from fmpy.fmi3 import FMU3Slave
-
-        if workdir is not None:
-            Path(workdir).mkdir(parents=True, exist_ok=True)
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.name)[:40]
-        shared = shared_folder(self.path)
-        self._shared_dir = shared is not None
-        self._unzipdir = shared or tempfile.mkdtemp(prefix=f"evtwin-{safe}-", dir=workdir)
-        slave_class = FMU3Slave if self._fmi3 else FMU2Slave
-        try:
-            if shared is None:
-                fmpy.extract(str(self.path), self._unzipdir)
-            return slave_class(
-                guid=self.description.guid,
-                unzipDirectory=self._unzipdir,
-                modelIdentifier=self.description.model_identifier,
-                instanceName=self.name,
-            )
-        except Exception as err:
-            if shared is None:
-                shutil.rmtree(self._unzipdir, ignore_errors=True)
-            hint = ""
-            if "undefined symbol: _Py" in str(err):
-                hint = " It needs libpython: run it from Python (as evtwin does) or preload libpython."
-            raise FMUFileError(str(self.path), f"cannot load the FMU's binary: {err}.{hint}") from None
 
     def __repr__(self) -> str:
         return f"FMUUnit({str(self.path)!r}, {self.name!r})"
@@ -195,28 +155,7 @@ class FMUUnit(Unit):
         """
         if self._instance.component is not None:
             raise RuntimeError(f"unit {self.name!r}: configure() must come before setup()")
-        settable = {
-            v.name: v
-            for v in self.description.variables
-            if v.is_port and v.causality in (PARAMETER, INPUT) and v.variability != "constant"
-        }
-        staged = {}
-        for name, value in parameters.items():
-            if name not in settable:
-                what = ""
-                if name in self._variables:
-                    what = f" ({name!r} is {_a(self._variables[name].causality)}, which cannot be set)"
-                raise UnknownNameError(
-                    unknown_name_message(
-                        f"unit {self.name!r} (FMU {self.description.model_name!r})",
-                        "parameter or input",
-                        name,
-                        settable,
-                    )
-                    + what
-                )
-            staged[name] = settable_value(settable[name], value, f"unit {self.name!r}")
-        self._start_values.update(staged)
+        self._start_values.update(settable_values(self.description, self._variables, parameters, self.name))
 
     def bind(self, inputs: Sequence[str], outputs: Sequence[str]) -> None:
         """Fix which inputs :meth:`set_inputs` sets and which variables :meth:`get_outputs` returns.
@@ -231,32 +170,7 @@ class FMUUnit(Unit):
             self._arm()
 
     def _bindable(self, name: str, role: str) -> Variable:
-        v = self._variables.get(name)
-        pool = (
-            [x.name for x in self._variables.values() if x.is_port and x.causality == INPUT]
-            if role == "input"
-            else list(self._variables)
-        )
-        if v is None:
-            raise UnknownNameError(
-                unknown_name_message(
-                    f"unit {self.name!r} (FMU {self.description.model_name!r})", role, name, pool
-                )
-            )
-        why = v.unsupported()
-        if why is not None:
-            raise UnknownNameError(f"unit {self.name!r}: {name!r} is {why}")
-        if role == "input" and not (v.is_port and v.causality == INPUT):
-            raise UnknownNameError(
-                f"unit {self.name!r}: {name!r} is {_a(v.causality)}, not an input; inputs: "
-                f"{', '.join(sorted(pool)) or '(none)'}"
-            )
-        if v.port_type not in ("Real", "Integer", "Boolean") or not v.scalar:
-            raise UnknownNameError(
-                f"unit {self.name!r}: {name!r} is {_a(v.type) if v.scalar else 'an array'}; only "
-                "scalar numeric and Boolean variables can be connected or recorded"
-            )
-        return v
+        return bindable(self._variables, name, role, self.name, self.description.model_name)
 
     def setup(self, start_time: float) -> None:
         """Instantiate, apply the configured values, and enter initialisation mode at ``start_time`` [s].
@@ -293,29 +207,19 @@ class FMUUnit(Unit):
         self._arm()
 
     def _instantiate(self, start_time: float) -> None:
-        inst = self._instance
-        try:
-            if self._fmi3:
-                inst.slave.instantiate(loggingOn=self._logging_on, logMessage=fmi3_logger(self._log))
-            else:
-                inst.callbacks, inst.env_id = fmi2_callbacks(self._log)
-                inst.slave.instantiate(callbacks=inst.callbacks, loggingOn=self._logging_on)
-        except Exception as err:
-            log = self._log.recent()
-            raise SimulationError(
-                f"the FMU could not be instantiated ({err})"
-                + (f"; FMU log:\n{log}" if log else "; it logged nothing (try debug_logging)"),
-                unit=self.name,
-                t=start_time,
-            ) from None
-        inst.component = inst.slave.component
+        instantiate(
+            self._instance,
+            fmi3=self._fmi3,
+            logging_on=self._logging_on,
+            log=self._log,
+            name=self.name,
+            start_time=start_time,
+        )
 
     def _apply_start_values(self, t: float) -> None:
-        slave = self._instance.slave
-        for name, value in self._start_values.items():
-            v = self._variables[name]
-            setter = getattr(slave, "set" + fmpy_type(v, self._fmi3))
-            self._call(setter, [v.value_reference], [value], t=t)
+        apply_start_values(
+            self._instance.slave, self._variables, self._start_values, fmi3=self._fmi3, call=self._call, t=t
+        )
 
     # ---- stepping -------------------------------------------------------------------------
     # Until setup() and bind() are both done these methods raise. Afterwards _arm() shadows them
@@ -429,7 +333,3 @@ class FMUUnit(Unit):
     def log(self) -> str:
         """The FMU's recent log messages, one per line."""
         return self._log.recent(n=1000)
-
-
-def _a(word: str) -> str:
-    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
