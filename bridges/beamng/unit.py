@@ -21,30 +21,35 @@ with a feed-forward + PI controller on throttle and brake, updated every ``contr
 
 The raw telemetry goes into the unit's outputs (recorded in the results file) and, with ``log_path``,
 into a JSON Lines log that the ``log_replay`` unit replays.
+
+This module holds the unit's settings, life cycle and stepping (lockstep, driving, the trace loop);
+reading the telemetry is in :mod:`bridges.beamng.readings`, the power accounting in
+:mod:`bridges.beamng.accounting`, and checking the settings in :mod:`bridges.beamng.settings`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from bridges import drive_cycles
+from bridges.beamng.accounting import PowerAccounting
 from bridges.beamng.client import DEFAULT_PORT, BeamNGClient
 from bridges.beamng.driver import TraceController
 from bridges.beamng.limits import MotorLimiter
 from bridges.beamng.ports import OUTPUTS, input_ports
-from bridges.beamng.power import NoMotors, PowerIntegrator
+from bridges.beamng.power import PowerIntegrator
+from bridges.beamng.readings import TelemetryReading, _sim_time
+from bridges.beamng.settings import _is_whole, _preset, _settings_problems
 from bridges.errors import BridgeError
 from bridges.ev_model import VehicleParams, aux_power
-from bridges.presets import get_preset
-from bridges.telemetry import ELECTRICS_KEYS, SampleError, TelemetryLog
+from bridges.telemetry import TelemetryLog
 from cosim.errors import EvtwinWarning, ScenarioError, SimulationError
 from cosim.unit import PythonUnit
 
 
-class BeamNGUnit(PythonUnit):
+class BeamNGUnit(TelemetryReading, PowerAccounting, PythonUnit):
     """A BeamNG.tech vehicle as a co-simulation unit.
 
     Parameters
@@ -316,161 +321,3 @@ class BeamNGUnit(PythonUnit):
             self._speed_now = self._speed(state, electrics)
             distance += 0.5 * (v0 + self._speed_now) * dt
         return state, electrics, distance
-
-    def _speed(self, state: Mapping, electrics: Mapping) -> float:
-        for key in ("wheelspeed", "airspeed"):
-            value = electrics.get(key)
-            if isinstance(value, (int, float)) and math.isfinite(value):
-                return abs(float(value))
-        vel = state.get("vel")
-        if isinstance(vel, Sequence) and len(vel) >= 3:
-            return math.sqrt(sum(float(x) ** 2 for x in vel[:3]))
-        raise BridgeError(
-            "poll",
-            self.client.vehicle_id,
-            "no speed in the telemetry (no electrics wheelspeed/airspeed and no state vel)",
-            "check that the vehicle spawned",
-            self.name or None,
-            self.client.t,
-        )
-
-    def _check_lockstep(self, state: Mapping, t_end: float) -> None:
-        sim_t = _sim_time(state)
-        if math.isnan(sim_t) or math.isnan(self._sim_t0):
-            return
-        expected = self._sim_t0 + (t_end - self._start_time)
-        if abs(sim_t - expected) > 0.5 / self.sps:
-            raise BridgeError(
-                "step",
-                self.client.vehicle_id,
-                f"the simulator is at t = {sim_t:.4f} s where lockstep expects {expected:.4f} s",
-                "something else is stepping or unpausing the simulation; run one client per "
-                "simulator and keep it paused",
-                self.name or None,
-                t_end,
-            )
-
-    def _anchor_power(self, loading: list) -> None:
-        try:
-            self.power.start(self._sim_t0, loading)
-        except SampleError as err:
-            raise BridgeError(
-                "poll_powertrain", self.client.vehicle_id, f"bad powertrain reading: {err}", "",
-                self.name or None, self.client.t,
-            ) from None
-
-    def _account_power(self, t: float, h: float, driving: bool) -> None:
-        """The step's mean power outputs from the powertrain readings taken during it."""
-        readings = self.client.poll_powertrain()
-        p_aux = aux_power(self.params, self.T_ambient, driving)
-        floor = -max(0.0, self.P_charge_max) - p_aux  # the battery takes no more than P_charge_max
-        ceiling = self.P_discharge_max - p_aux  # nor gives more than P_discharge_max
-        try:
-            step = self.power.step(readings, h, floor, self.motor_speed, self._log, ceiling)
-        except NoMotors as err:
-            raise BridgeError(
-                "poll_powertrain", self.client.vehicle_id, str(err), "", self.name or None, self.client.t
-            ) from None
-        except SampleError as err:
-            raise BridgeError(
-                "poll_powertrain",
-                self.client.vehicle_id,
-                f"bad powertrain reading: {err}",
-                "",
-                self.name or None,
-                t,
-            ) from None
-        self.regen_events = self.power.regen_events
-        self.P_battery = step.P_motor + p_aux
-        self.P_regen = step.P_regen
-        self.P_loss = step.P_loss
-        self.P_aux = p_aux
-        self.P_unmet = step.P_unmet
-        self._limit_motor(step, ceiling)
-        self.motor_torque = step.motor_torque
-        self.motor_speed = step.motor_speed
-        self.speed = self._speed_now
-
-    def _limit_motor(self, step, ceiling: float) -> None:
-        """Hold the motors within the battery's limit for the next step (:mod:`bridges.beamng.limits`)."""
-        request = self.limiter.after_step(step, ceiling)
-        if request is not None and "limit_lua" not in self._refused:
-            if self._optional("limit_lua", self.client.lua, request):
-                self.limiter.sent(request)
-        elif self.limiter.unheld(step) and "limit_lua" not in self._refused:
-            self._refused.add("limit_lua")
-            warnings.warn(
-                f"{self.name or 'beamng'}: the battery cannot deliver what BeamNG's AI asks of the motors "
-                "and no `limit_lua` is set to hold them; the excess is recorded as P_unmet",
-                EvtwinWarning,
-                stacklevel=2,
-            )
-
-    def _record(self, electrics: Mapping, state: Mapping, t: float) -> None:
-        """Set the telemetry outputs (missing values read 0) and log the Electrics sample."""
-        self.throttle = _num(electrics.get("throttle"))
-        self.brake = _num(electrics.get("brake"))
-        self.regen_throttle = _num(electrics.get("regenThrottle"))
-        sim_t = _sim_time(state)
-        self.sim_time = sim_t if not math.isnan(sim_t) else t
-        if self._log is not None:
-            sample = {
-                "time": self.sim_time,
-                "electrics": {k: electrics[k] for k in ELECTRICS_KEYS if k in electrics},
-            }
-            if "pos" in state:
-                sample["state"] = {"pos": state.get("pos"), "vel": state.get("vel")}
-            self._log.write(sample)
-
-
-def _settings_problems(
-    driver: str,
-    steps_per_second: Any,
-    control_interval: float,
-    aggression: float,
-    position: Sequence[float],
-    rotation: Sequence[float],
-) -> list[str]:
-    problems = []
-    if driver not in ("ai", "trace"):
-        problems.append(f"driver must be 'ai' or 'trace' (got {driver!r})")
-    if not isinstance(steps_per_second, int) or steps_per_second <= 0:
-        problems.append(f"steps_per_second must be a positive integer (got {steps_per_second!r})")
-    elif not _is_whole(control_interval * steps_per_second):
-        problems.append(
-            f"control_interval {control_interval!r} s must be a whole number of simulator frames "
-            f"at steps_per_second={steps_per_second}"
-        )
-    if not 0.0 <= aggression <= 1.0:
-        problems.append(f"aggression must be between 0 and 1 (got {aggression!r})")
-    if len(tuple(position)) != 3 or len(tuple(rotation)) != 4:
-        problems.append("position needs 3 numbers (x, y, z) and rotation 4 (quaternion x, y, z, w)")
-    return problems
-
-
-def _preset(preset: str | None, vehicle_model: str):
-    """The EV preset named, or else the one of the BeamNG model."""
-    try:
-        return get_preset(preset or vehicle_model)
-    except ScenarioError:
-        if preset:
-            raise
-        raise ScenarioError(
-            f"no EV preset for BeamNG model {vehicle_model!r}; set `preset` to the closest "
-            "car (`evtwin vehicles` lists them)"
-        ) from None
-
-
-def _is_whole(x: float) -> bool:
-    return abs(x - round(x)) < 1e-9 * max(1.0, abs(x))
-
-
-def _num(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return 0.0
-
-
-def _sim_time(state: Mapping) -> float:
-    value = state.get("time")
-    return float(value) if isinstance(value, (int, float)) else math.nan
