@@ -78,7 +78,7 @@ def charging(
         seconds = _duration(str(exp.duration))
     out = out or Path("results") / exp.name
     rows = _run_all(exp, seconds, out, jobs or min(len(exp.policies), os.cpu_count() or 1), quiet=as_json)
-    from control.experiment import write_outputs
+    from control.experiment_table import write_outputs
 
     paths = write_outputs(rows, out)
     plain = [{k: v for k, v in r.items() if k != "trend"} for r in rows]
@@ -97,7 +97,7 @@ def _run_all(exp, seconds, out: Path, jobs: int, quiet: bool) -> list[dict]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from control.experiment import policy_scenario, run_policy
+    from control.experiment_run import policy_scenario, run_policy
     from cosim.scenario.plan import make_plan
 
     plans = {}
@@ -140,7 +140,7 @@ def _print_table(exp, rows: list[dict], paths: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from control.experiment import COLUMNS, comparison
+    from control.experiment_table import COLUMNS, comparison
 
     days = rows[0]["simulated_days"] if rows else 0.0
     table = Table(
