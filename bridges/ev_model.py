@@ -20,6 +20,10 @@ with ``f0, f1, f2`` from the EPA target coefficients A/B/C where known, else ``f
   at most ``P_charge_max``: ``P_battery >= -P_charge_max``; the motor then brakes less (its torque is
   solved from the loss model) and friction takes over.
 
+Vehicle parameters, road load, auxiliary draw and coast-down live in :mod:`bridges.vehicle_params`
+(re-exported here); this module steps the model: operating points at quadrature nodes and their
+integration over a cycle.
+
 A 1 Hz trace has constant acceleration over each second, so a step of the co-simulation that covers
 whole seconds integrates each second with 3-point Gauss-Legendre quadrature: exact for the traction
 power (cubic in time), the copper losses (quartic) and the windage (cubic), i.e. for every smooth term;
@@ -34,11 +38,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridges.drive_cycles import DriveCycle
-from bridges.powertrain import MotorLossModel
+from bridges.vehicle_params import LBF, MPH, G, VehicleParams, aux_power, coast_down, road_load
 
-G = 9.80665
-LBF = 4.4482216152605  # N
-MPH = 0.44704  # m/s
+__all__ = [
+    "G", "LBF", "MPH", "REGEN_G_PER_LEVEL", "REGEN_FADE_SPEED", "GAUSS_X", "GAUSS_W",
+    "VehicleParams", "road_load", "aux_power", "coast_down",
+    "NodeState", "node_state", "StepEnergy", "integrate_nodes", "CycleTable",
+]
+
 #: Regen braking deceleration per regen-strength level, as a fraction of g (level 5 = 0.3 g).
 REGEN_G_PER_LEVEL = 0.06
 #: Below this speed regen fades linearly to zero and friction brakes stop the car [m/s] (about 7 km/h).
@@ -47,162 +54,6 @@ REGEN_FADE_SPEED = 2.0
 #: 3-point Gauss-Legendre rule on [0, 1].
 GAUSS_X = np.array([0.5 - math.sqrt(15) / 10, 0.5, 0.5 + math.sqrt(15) / 10])
 GAUSS_W = np.array([5 / 18, 8 / 18, 5 / 18])
-
-
-@dataclass(frozen=True)
-class VehicleParams:
-    """Vehicle parameters in SI units.
-
-    Parameters
-    ----------
-    mass : float
-        Simulated mass, vehicle plus load [kg].
-    rotating_mass_factor : float
-        Equivalent mass of rotating parts as a fraction of ``mass`` [1].
-    f0, f1, f2 : float
-        Road-load coefficients: force ``f0 + f1 v + f2 v^2`` [N, N.s/m, N.s^2/m^2].
-    wheel_radius : float
-        Dynamic wheel radius [m].
-    gear_ratio : float
-        Motor speed / wheel speed [1].
-    gear_efficiency : float
-        Reduction gear efficiency, both directions [1].
-    motor : MotorLossModel
-        Motor + inverter losses and limits (speeds at the motor shaft).
-    regen_max : float
-        Battery-side regen power limit used when no battery unit supplies ``P_charge_max`` [W].
-    aux_base : float
-        Auxiliary (12 V) load while driving [W].
-    aux_parked : float
-        Load while parked [W].
-    hvac_heat_per_K, hvac_heat_below : float
-        Heating draw per kelvin below ``hvac_heat_below`` [W/K], [K].
-    hvac_cool_per_K, hvac_cool_above : float
-        Cooling draw per kelvin above ``hvac_cool_above`` [W/K], [K].
-    hvac_max : float
-        Largest HVAC draw [W].
-    charge_efficiency : float
-        Wall-to-battery efficiency of AC charging [1].
-    """
-
-    mass: float
-    rotating_mass_factor: float
-    f0: float
-    f1: float
-    f2: float
-    wheel_radius: float
-    gear_ratio: float
-    gear_efficiency: float
-    motor: MotorLossModel
-    regen_max: float
-    aux_base: float
-    aux_parked: float
-    hvac_heat_per_K: float
-    hvac_heat_below: float
-    hvac_cool_per_K: float
-    hvac_cool_above: float
-    hvac_max: float
-    charge_efficiency: float
-
-    @property
-    def inertial_mass(self) -> float:
-        """Mass including the equivalent mass of rotating parts [kg]."""
-        return self.mass * (1.0 + self.rotating_mass_factor)
-
-    @classmethod
-    def from_preset(cls, p) -> VehicleParams:
-        """Convert a :class:`bridges.presets.Preset` (source units) to SI parameters.
-
-        Raises
-        ------
-        ValueError
-            When a value the chosen road-load model needs is missing.
-        """
-        mass = p.test_mass_kg
-        if p.road_load == "epa":
-            missing = [
-                n
-                for n in ("epa_target_A_lbf", "epa_target_B_lbf_per_mph", "epa_target_C_lbf_per_mph2")
-                if getattr(p, n) is None
-            ]
-            if missing:
-                raise ValueError(f"preset {p.id!r}: road_load 'epa' needs {missing}")
-            f0 = p.epa_target_A_lbf * LBF
-            f1 = p.epa_target_B_lbf_per_mph * LBF / MPH
-            f2 = p.epa_target_C_lbf_per_mph2 * LBF / MPH**2
-        elif p.road_load == "physics":
-            missing = [n for n in ("drag_coef", "frontal_area_m2", "rolling_resist") if getattr(p, n) is None]
-            if missing:
-                raise ValueError(f"preset {p.id!r}: road_load 'physics' needs {missing}")
-            f0 = mass * G * p.rolling_resist
-            f1 = 0.0
-            f2 = 0.5 * p.air_density_kg_m3 * p.drag_coef * p.frontal_area_m2
-        else:
-            raise ValueError(f"preset {p.id!r}: road_load must be 'epa' or 'physics' (got {p.road_load!r})")
-        motor = MotorLossModel.scaled(
-            p.motor_peak_kW * 1e3, p.motor_max_rpm * 2 * math.pi / 60, p.motor_base_speed_ratio
-        )
-        return cls(
-            mass=mass,
-            rotating_mass_factor=p.rotating_mass_factor,
-            f0=f0,
-            f1=f1,
-            f2=f2,
-            wheel_radius=p.wheel_radius_m,
-            gear_ratio=p.gear_ratio,
-            gear_efficiency=p.gear_efficiency,
-            motor=motor,
-            regen_max=p.regen_max_kW * 1e3,
-            aux_base=p.aux_base_W,
-            aux_parked=p.aux_parked_W,
-            hvac_heat_per_K=p.hvac_heat_W_per_K,
-            hvac_heat_below=p.hvac_heat_below_degC + 273.15,
-            hvac_cool_per_K=p.hvac_cool_W_per_K,
-            hvac_cool_above=p.hvac_cool_above_degC + 273.15,
-            hvac_max=p.hvac_max_W,
-            charge_efficiency=p.charge_efficiency,
-        )
-
-
-def road_load(p: VehicleParams, speed, grade=0.0):
-    """Resisting force at the wheels while moving [N] for ``speed`` [m/s] and ``grade`` [rise/run]."""
-    theta = np.arctan(grade)
-    return p.f0 * np.cos(theta) + p.f1 * speed + p.f2 * speed * speed + p.mass * G * np.sin(theta)
-
-
-def aux_power(p: VehicleParams, ambient: float, driving: bool) -> float:
-    """Auxiliary + HVAC draw [W] at ``ambient`` temperature [K]; only the parked load when not driving."""
-    if not driving:
-        return p.aux_parked
-    hvac = p.hvac_heat_per_K * max(0.0, p.hvac_heat_below - ambient) + p.hvac_cool_per_K * max(
-        0.0, ambient - p.hvac_cool_above
-    )
-    return p.aux_base + min(hvac, p.hvac_max)
-
-
-def coast_down(p: VehicleParams, v0: float, duration: float, dt: float = 0.01) -> np.ndarray:
-    """Speed [m/s] of the car coasting on the flat from ``v0`` [m/s], every ``dt`` for ``duration`` [s].
-
-    Integrates ``m_eff dv/dt = -(f0 + f1 v + f2 v^2)`` with classical Runge-Kutta until standstill
-    (the speed then stays 0). This is how a road-load set is checked against a coast-down test.
-    """
-    m = p.inertial_mass
-
-    def accel(v: float) -> float:
-        return -(p.f0 + p.f1 * v + p.f2 * v * v) / m if v > 0 else 0.0
-
-    n = int(round(duration / dt))
-    out = np.empty(n + 1)
-    v = v0
-    out[0] = v
-    for i in range(1, n + 1):
-        k1 = accel(v)
-        k2 = accel(v + 0.5 * dt * k1)
-        k3 = accel(v + 0.5 * dt * k2)
-        k4 = accel(v + dt * k3)
-        v = max(0.0, v + dt * (k1 + 2 * k2 + 2 * k3 + k4) / 6)
-        out[i] = v
-    return out
 
 
 @dataclass(frozen=True)
