@@ -239,3 +239,28 @@ def export(models: Path, output: Path | None) -> None:
     meta, trained = load_models(models)
     for path in run_export(meta, trained, output or models):
         click.echo(f"wrote {path}")
+
+
+@ml.command("cycle-life")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def cycle_life(as_json: bool) -> None:
+    """Cycle life of 45 real LFP cells (Attia et al. 2020) from their first 100 cycles, cross-validated."""
+    import json
+
+    from ml.cycle_life import evaluate as run_evaluation
+
+    result = run_evaluation()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['cells']} cells, {result['protocols']} charge protocols; mean absolute % error of the "
+        f"cycle life (Severson et al. 2019: {result['severson_2019_mape']} % from 100 cycles)"
+    )
+    click.echo(f"  {'':24}{'first 100 cycles':>18}{'protocol only':>15}{'training mean':>15}")
+    for split in ("leave_one_cell_out", "leave_one_protocol_out"):
+        s = result[split]
+        click.echo(
+            f"  {split.replace('_', ' '):24}{s['mape_first_100_cycles']:>17.1f}%"
+            f"{s['mape_protocol_only']:>14.1f}%{s['mape_training_mean']:>14.1f}%"
+        )
