@@ -13,6 +13,7 @@ written once.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 
 _make = tuple.__new__
@@ -149,7 +150,10 @@ class TraceOps:
     def interp(self, table, x):
         if not isinstance(x, Sym):
             return table.scalar(x)
-        return self.t.emit(f"{self.t.global_name(table.scalar)}({x.name})")
+        prefix = self.t.global_name(table) + "_"
+        expression, names = table.scalar_source(x.name, prefix, self.t.ref)
+        self.t.namespace.update(names)
+        return self.t.emit(expression)
 
 
 def _render(trace: Trace, value) -> str:
@@ -162,23 +166,23 @@ def _render(trace: Trace, value) -> str:
     return trace.ref(value)
 
 
-def _argument(trace: Trace, name: str, cls, nested: dict[str, int], unpack: list[str]):
-    """The symbolic value of one argument: a number, or a named tuple of class ``cls`` unpacked into
-    locals (a field named in ``nested`` is itself a tuple of that many numbers)."""
+def _argument(trace: Trace, name: str, cls, nested: dict[str, int]) -> tuple[object, list[str], dict]:
+    """One argument: (its symbolic value, the lines unpacking it, {nested field's local: its parts}).
+
+    A number, or a named tuple of class ``cls`` unpacked into locals; a field named in ``nested`` is
+    itself a tuple of that many numbers."""
     if cls is None:
-        return Sym(trace, name)
-    items, names = [], []
+        return Sym(trace, name), [], {}
+    items, names, inner = [], [], {}
     for field in cls._fields:
         local = f"{name}_{field}"
         names.append(local)
         if field in nested:
-            parts = [f"{local}_{i}" for i in range(nested[field])]
-            items.append(tuple(Sym(trace, n) for n in parts))
-            unpack.append(f"    {', '.join(parts)}, = {local}")
+            inner[local] = [f"{local}_{i}" for i in range(nested[field])]
+            items.append(tuple(Sym(trace, n) for n in inner[local]))
         else:
             items.append(Sym(trace, local))
-    unpack.insert(0, f"    {', '.join(names)}, = {name}")
-    return _make(cls, items)
+    return _make(cls, items), [f"    {', '.join(names)}, = {name}"], inner
 
 
 def compile_traced(name: str, body: Callable, arguments: Sequence) -> Callable:
@@ -189,17 +193,21 @@ def compile_traced(name: str, body: Callable, arguments: Sequence) -> Callable:
     return numbers, traced values and (named) tuples of them; it must branch through ``ops.if_else``.
     """
     trace = Trace()
-    unpack: list[str] = []
-    names, values = [], []
+    names, values, unpack, inner = [], [], [], {}
     for argument in arguments:
         arg_name, cls, nested = (argument, None, {}) if isinstance(argument, str) else (*argument, {})[:3]
+        value, lines, parts = _argument(trace, arg_name, cls, nested)
         names.append(arg_name)
-        lines: list[str] = []
-        values.append(_argument(trace, arg_name, cls, nested, lines))
+        values.append(value)
         unpack += lines
+        inner.update(parts)
     result = body(TraceOps(trace), *values)
-    source = "\n".join([f"def {name}({', '.join(names)}):"] + unpack + trace.lines
-                       + [f"    return {_render(trace, result)}"]) + "\n"
+    lines = trace.lines + [f"    return {_render(trace, result)}"]
+    # A nested tuple is unpacked only where the body reads it (not the thermal transition for the look-ups).
+    used = set(re.findall(r"\w+", "\n".join(lines)))
+    unpack += [f"    {', '.join(parts)}, = {local}" for local, parts in inner.items()
+               if used.intersection(parts)]
+    source = "\n".join([f"def {name}({', '.join(names)}):"] + unpack + lines) + "\n"
     code = _CODE.get(source)
     if code is None:
         if len(_CODE) >= _CODE_CACHE_SIZE:
