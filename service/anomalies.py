@@ -31,8 +31,10 @@ class Settings:
     resistance_deviation: float = 0.15  # relative to the prediction [1]
     resistance_sigmas: float = 4.0  # and this many standard deviations of the estimate
     resistance_calibration_sd: float = 0.03  # the estimate's sd [1] below which the prediction is anchored
-    temperature_deviation_K: float = 3.0  # [K]
+    temperature_deviation_K: float = 2.0  # [K] of the smoothed residual
     temperature_window_s: float = 3600.0  # [s] length of one open-loop prediction
+    temperature_smoothing_s: float = 300.0  # [s] time constant of the residual's moving average
+    temperature_calibration_sd: float = 1.5  # [K] the boundary estimate's sd below which predictions count
 
 
 SETTINGS = Settings()
@@ -87,8 +89,12 @@ class Detectors:
         s = SETTINGS
         x = twin.x
         window = s.temperature_window_s
+        if twin.std(T_BOUNDARY) > s.temperature_calibration_sd:
+            self.predictor = None
+            return
         if self.predictor is None or t - self.predictor[0] > window or dt > window:
             self.predictor = [t, float(x[T_CELL]), float(x[T_HOUSING]), float(x[T_BOUNDARY])]
+            self.temperature_residual = 0.0
             return
         p = twin.params
         t0, tc, th, tb = self.predictor
@@ -101,7 +107,9 @@ class Detectors:
             look = lookups(p, state.soc, state.t_cell, max(float(start[RESISTANCE]), 0.2))
             state, _ = advance(p, state, look, constants(p, length, kb), current, tb, capacity)
         self.predictor = [t0, state.t_cell, state.t_housing, tb]
-        residual = measured_t - state.t_cell
+        weight = 1.0 - math.exp(-dt / s.temperature_smoothing_s)
+        residual = self.temperature_residual
+        residual += weight * (measured_t - state.t_cell - residual)
         self.temperature_residual = residual
         self._flag("temperature", t, residual, abs(residual) > s.temperature_deviation_K)
 

@@ -61,6 +61,9 @@ class SimulatedVehicle:
         When given, the pack is cooled by a coolant loop at this temperature.
     resistance_factor : float
         The pack's resistance relative to new at the start (an aged pack).
+    hysteresis : str
+        Where the hysteresis starts: ``"discharge"`` (full, below the OCV: the pack was last driven),
+        ``"charge"`` (full, above: last charged) or ``"none"``.
     sensors : Sensors
     seed : int
     t0 : float
@@ -68,8 +71,8 @@ class SimulatedVehicle:
     """
 
     def __init__(self, preset: str, soc: float, ambient_degC: float = 20.0, coolant_degC: float | None = None,
-                 resistance_factor: float = 1.0, sensors: Sensors | None = None, seed: int = 0,
-                 t0: float = 1.7e9):
+                 resistance_factor: float = 1.0, hysteresis: str = "discharge",
+                 sensors: Sensors | None = None, seed: int = 0, t0: float = 1.7e9):
         self.preset = get_preset(preset)
         self.pack_spec = resolve_pack({"preset": preset, "coolant_connected": coolant_degC is not None})
         spec = self.pack_spec
@@ -77,6 +80,9 @@ class SimulatedVehicle:
                                 temperature=ambient_degC + ZERO_CELSIUS,
                                 coolant_connected=spec["coolant_connected"])
         self.pack.aging.r_cal += resistance_factor - 1.0
+        sign = {"discharge": -1.0, "charge": 1.0, "none": 0.0}[hysteresis]
+        self.pack.hysteresis = sign * self.pack.p.hysteresis_magnitude.scalar(soc)
+        self.pack._prep = None
         self.vehicle = VehicleParams.from_preset(self.preset)
         self.ambient_degC = ambient_degC
         self.coolant_degC = coolant_degC
@@ -160,7 +166,7 @@ class SimulatedVehicle:
         self.truth.append({"t": self.t, "soc": pack.soc, "temperature_degC": pack.t_cell - ZERO_CELSIUS,
                            "resistance_factor": pack.aging.resistance_factor,
                            "soh_capacity": pack.aging.soh_capacity, "current_A": pack.current,
-                           "voltage_V": pack.voltage})
+                           "voltage_V": pack.voltage, "hysteresis_V": pack.hysteresis})
 
 
 def soc_rmse(estimates: list[float], truths: list[float]) -> float:

@@ -65,7 +65,8 @@ class LiveTwin:
         self.params = twin_pack.cell(pack)
         self.noise, self.prior = noise, prior
         self.x, self.P = x, p
-        self.model = CellModel(self.params, pack["n_parallel"], pack["coolant_connected"])
+        self.model = CellModel(self.params, pack["n_parallel"], pack["coolant_connected"],
+                               noise.voltage_bias_time)
         self.aging = aging_model(self.params, soh_capacity=pack["soh"], warn=_ignore)
         if aging_state is not None:
             self.aging.set_state(aging_state)
@@ -89,7 +90,7 @@ class LiveTwin:
             raise ValueError(f"soc_init must be a fraction within [0, 1], got {soc_init!r}")
         full = twin_pack.resolve(pack)
         noise, prior = noise or NoiseModel(), prior or Prior()
-        x, p = initial_state(float(soc_init), 298.15, full["soh"], prior)
+        x, p = initial_state(float(soc_init), 298.15, full["soh"], prior, noise)
         return cls(full, x, p, noise, prior)
 
     # ------------------------------------------------------------------ telemetry
@@ -128,8 +129,8 @@ class LiveTwin:
         hold = min(dt, MAX_HOLD_S)
         if dt > hold:
             self._filter_step(dt - hold, 0.0, None)
-        start = self.x.copy()
         y = np.array([voltage / self.pack["n_series"], temperature])
+        start = self.x.copy()
         innovation = self._filter_step(hold, current, y)
         cell_current = (current - float(start[OFFSET])) / self.pack["n_parallel"]
         efc = abs(cell_current) * hold / (2.0 * self.params.capacity)

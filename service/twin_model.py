@@ -12,6 +12,7 @@ SI units; per cell except the current offset (pack amperes, as the sensor reads 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -21,8 +22,8 @@ from battery_fmu.step import CellState, advance, boundary, constants, lookups
 
 #: The filter's state, in this order.
 STATE = ("soc", "v1", "v2", "hysteresis", "t_cell", "t_housing", "t_boundary", "resistance_factor", "soh",
-         "current_offset")
-SOC, V1, V2, HYST, T_CELL, T_HOUSING, T_BOUNDARY, RESISTANCE, SOH, OFFSET = range(len(STATE))
+         "current_offset", "voltage_bias")
+SOC, V1, V2, HYST, T_CELL, T_HOUSING, T_BOUNDARY, RESISTANCE, SOH, OFFSET, BIAS = range(len(STATE))
 #: Lower bounds the sigma points are held above where the step would lose its meaning (a resistance or a
 #: capacity of zero); far below any value the filter reaches in use.
 FACTOR_FLOOR = 0.2
@@ -49,6 +50,11 @@ class NoiseModel:
     resistance_walk_per_hour: float = 0.02  # [1 / sqrt(h)] resistance factor (aging, contact faults)
     soh_walk_per_day: float = 0.002  # [1 / sqrt(d)] capacity factor
     offset_walk_per_day: float = 0.05  # [A / sqrt(d)] current sensor offset drift
+    # What the tables do not know: the cell's own OCV and hysteresis differ from the parameter set's by a few
+    # millivolts, an error that changes with SOC and so, slowly, in time (a Gauss-Markov process). On LFP's
+    # plateau a few millivolts are ten points of SOC: this is what keeps the band honest there.
+    voltage_bias_sd: float = 0.003  # [V] per cell, stationary standard deviation
+    voltage_bias_time: float = 2 * HOUR  # [s] correlation time
 
 
 @dataclass(frozen=True)
@@ -75,12 +81,13 @@ def from_dict(cls, data: dict | None):
     return cls(**{k: float(v) for k, v in (data or {}).items() if k in names})
 
 
-def initial_state(soc: float, t_measured: float, soh: float, prior: Prior) -> tuple[np.ndarray, np.ndarray]:
+def initial_state(soc: float, t_measured: float, soh: float, prior: Prior, noise: NoiseModel
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """(mean, covariance) of the state before any voltage has been seen; ``t_measured`` [K]."""
-    x = np.array([soc, 0.0, 0.0, 0.0, t_measured, t_measured, t_measured, 1.0, soh, 0.0])
+    x = np.array([soc, 0.0, 0.0, 0.0, t_measured, t_measured, t_measured, 1.0, soh, 0.0, 0.0])
     sd = np.array([prior.soc_sd, prior.rc_sd, prior.rc_sd, prior.hysteresis_sd, prior.t_cell_sd,
                    prior.t_housing_sd, prior.t_boundary_sd, prior.resistance_sd, prior.soh_sd,
-                   prior.offset_sd])
+                   prior.offset_sd, noise.voltage_bias_sd])
     return x, np.diag(sd * sd)
 
 
@@ -95,6 +102,7 @@ def process_noise(noise: NoiseModel, dt: float, current_sd_cell: float, capacity
     q[RESISTANCE] = noise.resistance_walk_per_hour ** 2 * dt / HOUR
     q[SOH] = noise.soh_walk_per_day ** 2 * dt / DAY
     q[OFFSET] = noise.offset_walk_per_day ** 2 * dt / DAY
+    q[BIAS] = noise.voltage_bias_sd ** 2 * -math.expm1(-2.0 * dt / noise.voltage_bias_time)
     return np.diag(q)
 
 
@@ -111,7 +119,7 @@ class CellModel:
         Whether the housing exchanges heat with a coolant loop (the boundary conductance).
     """
 
-    def __init__(self, params, n_parallel: int, coolant_connected: bool):
+    def __init__(self, params, n_parallel: int, coolant_connected: bool, voltage_bias_time: float):
         self.p = params
         self.n_parallel = int(n_parallel)
         self.coolant_connected = bool(coolant_connected)
@@ -119,6 +127,7 @@ class CellModel:
         # The boundary conductance is the pack's own; the boundary temperature is a state.
         self.conductance, _ = boundary(params, 0.0, 0.0, self.coolant_connected)
         self._constants: dict[float, object] = {}
+        self.voltage_bias_time = voltage_bias_time
 
     def constants(self, dt: float):
         k = self._constants.get(dt)
@@ -132,7 +141,8 @@ class CellModel:
         """(states after ``dt`` [s], measurements) for every sigma point, under the measured pack current
         ``current_pack`` [A] (positive discharging) held over the step.
 
-        A measurement is (mean terminal voltage over the step [V per cell], cell temperature at its end [K]).
+        A measurement is (mean terminal voltage over the step [V per cell], cell temperature at its end [K]);
+    the voltage includes the state's bias of the tables (:attr:`NoiseModel.voltage_bias_sd`).
         """
         ops, p = self.ops, self.p
         soh = np.maximum(sigma[:, SOH], FACTOR_FLOOR)
@@ -145,4 +155,6 @@ class CellModel:
                              soh * p.capacity, ops)
         out = sigma.copy()
         out[:, SOC], out[:, V1], out[:, V2], out[:, HYST], out[:, T_CELL], out[:, T_HOUSING] = new
-        return out, np.column_stack((means.voltage, new.t_cell))
+        out[:, BIAS] *= math.exp(-dt / self.voltage_bias_time)
+        return out, np.column_stack((means.voltage + sigma[:, BIAS], new.t_cell))
+
