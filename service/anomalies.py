@@ -30,12 +30,12 @@ class Settings:
 
     resistance_deviation: float = 0.15  # relative to the prediction [1]
     resistance_sigmas: float = 4.0  # and this many standard deviations of the estimate
-    resistance_calibration_sd: float = 0.03  # the estimate's sd [1] below which the prediction is anchored
+    resistance_calibration_sd: float = 0.05  # the estimate's sd [1] below which the prediction is anchored
     temperature_deviation_K: float = 2.0  # [K] of the smoothed residual
     temperature_window_s: float = 3600.0  # [s] length of one open-loop prediction
     temperature_smoothing_s: float = 300.0  # [s] time constant of the residual's moving average
     temperature_calibration_sd: float = 1.5  # [K] the boundary estimate's sd below which predictions count
-    boundary_shift_K: float = 2.5  # [K] how far the boundary estimate may move within one window
+    boundary_shift_K: float = 3.0  # [K] how far the boundary estimate may move within one window
 
 
 SETTINGS = Settings()
