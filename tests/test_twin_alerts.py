@@ -35,7 +35,7 @@ def test_a_resistance_jump_is_alerted_within_an_hour():
     assert _first_alert(twin, car.samples[:before], "resistance_anomaly") is None
     seen = _first_alert(twin, car.samples[before:], "resistance_anomaly")
     assert seen is not None and seen - t_fault <= HOUR
-    assert twin.state()["soh_resistance"] == pytest.approx(1.3 * car.truth[-1]["resistance_factor"] / 1.3, rel=0.3)
+    assert twin.state()["soh_resistance"] == pytest.approx(car.truth[-1]["resistance_factor"], rel=0.1)
 
 
 def test_a_cooling_failure_is_alerted_within_an_hour():
