@@ -10,8 +10,9 @@ from typing import Any
 from fleet.spec import Vehicle
 
 
-def vehicle_yaml(vehicle: Vehicle, battery: str, resolution: str, fmu_path: str | None) -> str:
-    """The vehicle's scenario file text."""
+def vehicle_yaml(vehicle: Vehicle, battery: str, resolution: str, fmu_path: str | None,
+                 packed: bool | None = None) -> str:
+    """The vehicle's scenario file text (``packed`` as :func:`fleet.usage.scenario`)."""
     import io
 
     from ruamel.yaml import YAML
@@ -19,7 +20,7 @@ def vehicle_yaml(vehicle: Vehicle, battery: str, resolution: str, fmu_path: str 
     from fleet.usage import scenario
 
     doc = scenario(vehicle, battery=battery, resolution=resolution,
-                   fmu_path=Path(fmu_path) if fmu_path else None)
+                   fmu_path=Path(fmu_path) if fmu_path else None, packed=packed)
     yaml = YAML()
     yaml.default_flow_style = None
     yaml.width = 120
@@ -38,6 +39,7 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
     from cosim import scenario
     from fleet.daily import DailySummary
     from fleet.usage import annual_km
+    from fleet.vehicle_pack import VehiclePack
 
     vehicle = Vehicle(**job["vehicle"])
     text = vehicle_yaml(vehicle, job["battery"], job["resolution"], job.get("fmu"))
@@ -48,7 +50,14 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
         plan = scenario.check(path)
         master = scenario.build_master(plan)
         daily = DailySummary(get_preset(vehicle.preset).capacity_Ah)
-        stats = master.run(scenario.segments(plan, duration), observers=[daily])
+        segments = scenario.segments(plan, duration)
+        unit = master.units["vehicle"]
+        if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
+            daily.reset(plan.start)
+            unit.on_substep = daily.add
+            stats = master.run(segments)
+        else:
+            stats = master.run(segments, observers=[daily])
         daily.finish()
     return {
         "vehicle_id": vehicle.vehicle_id,
