@@ -33,11 +33,13 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
     """Run one vehicle; the result holds its daily table and what the run cost.
 
     ``job``: ``vehicle`` (a :class:`Vehicle` as a mapping), ``battery``, ``resolution``, ``fmu``
-    (path of the battery FMU on this machine). ``duration`` [s] shortens the run (tests).
+    (path of the battery FMU on this machine), ``trace`` (keep every communication point:
+    :mod:`fleet.trace`). ``duration`` [s] shortens the run (tests).
     """
     from bridges.presets import get_preset
     from cosim import scenario
     from fleet.daily import DailySummary
+    from fleet.trace import Trace
     from fleet.usage import annual_km
     from fleet.vehicle_pack import VehiclePack
 
@@ -52,14 +54,16 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
         daily = DailySummary(get_preset(vehicle.preset).capacity_Ah)
         segments = scenario.segments(plan, duration)
         unit = master.units["vehicle"]
+        trace = Trace() if job.get("trace") else None
         if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
             daily.reset(plan.start)
             unit.on_substep = daily.add
-            stats = master.run(segments)
+            stats = master.run(segments, observers=[trace] if trace else [])
         else:
-            stats = master.run(segments, observers=[daily])
+            stats = master.run(segments, observers=[daily, trace] if trace else [daily])
         daily.finish()
     return {
+        **({"trace": trace.columns()} if trace else {}),
         "vehicle_id": vehicle.vehicle_id,
         "vehicle": vehicle.as_row(),
         "table": daily.table(),

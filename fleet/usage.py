@@ -187,7 +187,7 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
         },
         # the signals the daily summary reads, observed through summary rows
         "summary": [{"label": sig, "signal": sig, "reduce": "final"}
-                    for sig in (PACKED_SIGNALS if packed else SIGNALS)],
+                    for sig in (PACKED_SIGNALS if packed else (*SIGNALS, "vehicle.speed"))],
     }
 
 

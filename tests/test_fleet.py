@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cosim.errors import ScenarioError
 from fleet import spec
 from fleet.spec import FleetModel
 
@@ -191,6 +192,34 @@ def test_packed_vehicle_keeps_the_equations_of_separate_units(tmp_path, battery_
     assert packed["efc"].sum() == pytest.approx(full["efc"].sum(), rel=0.01)
     fade_full, fade_packed = 1 - full["soh_capacity"][-1], 1 - packed["soh_capacity"][-1]
     assert fade_packed == pytest.approx(fade_full, rel=0.02)
+
+
+def test_a_traced_vehicle_keeps_every_second_of_its_drives(tmp_path):
+    import h5py
+
+    from fleet import runner
+    from fleet.store import FleetStore
+    from fleet.task import run_vehicle
+
+    (tmp_path / "fleet.yaml").write_text("vehicles: 2\nyears: 1\nbattery: in_process\ntraces: [v00001]\n")
+    fleet = spec.load(tmp_path / "fleet.yaml")
+    batch = runner.jobs(fleet, None, 1.0)
+    assert [(j.payload["trace"], j.payload["resolution"]) for j in batch] == [(False, "fleet"), (True, "full")]
+    result = run_vehicle(batch[1].payload, duration=86400.0)
+    trace, day = result["trace"], result["table"]
+    driving = np.diff(trace["vehicle.distance"]) > 0.0
+    assert np.all(np.diff(trace["t"])[driving] == 1.0) and driving.sum() > 1000
+    # the trace integrates to the day's summary: power means over each step, odometer at its end
+    energy = np.sum(trace["vehicle.P_battery"][1:] * np.diff(trace["t"])) / 3.6e6
+    assert energy == pytest.approx(day["energy_kWh"][0], rel=1e-9)
+    assert trace["vehicle.distance"][-1] / 1000.0 == pytest.approx(day["distance_km"][0], rel=1e-12)
+    assert trace["vehicle.speed"].max() > 20.0  # m/s: the HWFET part of the commute
+    FleetStore(tmp_path / "out").save("v00001", result)
+    with h5py.File(tmp_path / "out" / "vehicles" / "v00001.h5") as f:
+        assert np.array_equal(f["trace/battery.SOC"][()], trace["battery.SOC"])
+    (tmp_path / "bad.yaml").write_text("vehicles: 2\nyears: 1\ntraces: [v00002]\n")
+    with pytest.raises(ScenarioError, match=r"bad.yaml:3 traces: no vehicle 'v00002'"):
+        spec.load(tmp_path / "bad.yaml")
 
 
 def _run_cli(args, **kw):
