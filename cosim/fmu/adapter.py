@@ -34,7 +34,7 @@ from cosim.fmu.description import FMUDescription, file_sha256, ports_with_units,
 from cosim.fmu.instance import FMUState, Instance, embeds_python
 from cosim.fmu.loading import apply_start_values, drops_errors_unless_logging, instantiate, load_slave
 from cosim.fmu.log import LogBuffer
-from cosim.fmu.step_calls import step_calls
+from cosim.fmu.step_calls import fmpy_type, step_calls
 from cosim.fmu.variables import DeclaredUnit, Variable, unknown_units
 from cosim.unit import Port, Unit
 
@@ -289,6 +289,39 @@ class FMUUnit(Unit):
         log = self._log.recent(n=1)
         reason = "the FMU asked to (terminateSimulation)" + (f"; {log}" if log else "")
         raise UnitEnded(self.name, t_last, reason)
+
+    # ---- between steps --------------------------------------------------------------------
+
+    def read(self, name: str) -> Any:
+        """The current value of variable ``name`` (any causality), in its unit."""
+        v = self._bindable(name, "output")
+        inst = self._instance
+        if inst.component is None or inst.closed:
+            self._not_ready()
+        getter = getattr(inst.slave, "get" + fmpy_type(v, self._fmi3))
+        return self._call(getter, [v.value_reference])[0]
+
+    def write(self, name: str, value: Any) -> None:
+        """Set input or parameter ``name``: a start value before :meth:`setup`, else at once.
+
+        Raises
+        ------
+        ValueError
+            For a parameter the FMU fixes at initialisation (variability ``fixed``) once set up.
+        """
+        inst = self._instance
+        if inst.component is None:
+            self.configure({name: value})
+            return
+        staged = settable_values(self.description, self._variables, {name: value}, self.name)
+        v = self._variables[name]
+        if inst.initialized and v.causality != "input" and v.variability != "tunable":
+            raise ValueError(
+                f"unit {self.name!r}: parameter {name!r} is {v.variability}: it can be set before the "
+                "first step only (reset the simulation, set it, then step)"
+            )
+        setter = getattr(inst.slave, "set" + fmpy_type(v, self._fmi3))
+        self._call(setter, [v.value_reference], [staged[name]])
 
     # ---- state ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import platform
 import signal
 import subprocess
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,8 +113,8 @@ def segments(plan: Plan, duration: float | None = None):
     return segs
 
 
-def build_master(plan: Plan) -> Master:
-    """Instantiate and configure every unit, and the master over them."""
+def build_master(plan: Plan, observe: Sequence[str] = ()) -> Master:
+    """Instantiate and configure every unit, and the master over them; ``observe``: further signals to bind."""
     units = {}
     try:
         for name, up in plan.units.items():
@@ -136,7 +136,7 @@ def build_master(plan: Plan) -> Master:
             settings=plan.settings,
             every=every,
             events=plan.events,
-            observe=plan.observed,
+            observe=list(dict.fromkeys([*plan.observed, *observe])),
         )
     except BaseException:
         for unit in units.values():
