@@ -149,6 +149,12 @@ class Unit(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot set {name!r} between steps")
 
+    def compiled_step(self) -> Any:
+        """What the master's C core needs to step this unit without Python
+        (:class:`cosim.master.native.CompiledStep`), or None (the default: the Python loop steps it).
+        Asked after :meth:`end_initialization`, before each segment."""
+        return None
+
     def save_state(self) -> Any:
         """An opaque snapshot that :meth:`restore_state` returns to exactly."""
         raise NotImplementedError(f"{type(self).__name__} cannot save its state")

@@ -34,7 +34,7 @@ from cosim.fmu.description import FMUDescription, file_sha256, ports_with_units,
 from cosim.fmu.instance import FMUState, Instance, embeds_python
 from cosim.fmu.loading import apply_start_values, drops_errors_unless_logging, instantiate, load_slave
 from cosim.fmu.log import LogBuffer
-from cosim.fmu.step_calls import fmpy_type, step_calls
+from cosim.fmu.step_calls import address_of, fmpy_type, step_calls, step_failed
 from cosim.fmu.variables import DeclaredUnit, Variable, unknown_units
 from cosim.unit import Port, Unit
 
@@ -259,6 +259,32 @@ class FMUUnit(Unit):
                 self.do_step(t, h)
 
             self.do_step = do_step
+
+    def compiled_step(self):
+        """The fmi2 calls and value references for the master's C core; None for FMI 3.0, for
+        non-Real inputs or outputs, and before the FMU is initialised."""
+        from cosim.master.native import CompiledStep
+
+        inst = self._instance
+        if self._fmi3 or inst.component is None or inst.closed or not inst.initialized:
+            return None
+        if not all(v.type == "Real" for v in (*self._inputs, *self._outputs)):
+            return None
+        lib = inst.slave.dll
+        return CompiledStep(
+            component=inst.component,
+            set_real=address_of(lib, "fmi2SetReal"),
+            get_real=address_of(lib, "fmi2GetReal"),
+            do_step=address_of(lib, "fmi2DoStep"),
+            vr_in=[v.value_reference for v in self._inputs],
+            vr_out=[v.value_reference for v in self._outputs],
+            no_prior=self._no_set_prior,
+            unit=self,
+        )
+
+    def _step_failed(self, status: int, t: float):
+        """fmi2DoStep from ``t`` [s] returned ``status`` in the C core: the end it asked for, or the error."""
+        step_failed(self._instance.slave.dll, self._instance.component, status, t, self._fail, self._end)
 
     # ---- errors ---------------------------------------------------------------------------
 

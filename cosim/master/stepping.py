@@ -67,6 +67,9 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
     compile : bool
         Run segments without events or loops through generated straight-line code
         (:mod:`cosim.master.compiled`); ``False`` keeps the interpreter (same results, slower).
+    native : bool
+        Run such segments in C (:mod:`cosim.master.native`) when every unit offers a compiled step
+        (FMI 2.0 FMUs) and no observer needs each point in Python; ``False`` keeps the Python loop.
 
     Raises
     ------
@@ -92,6 +95,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
         events: Sequence[Event] = (),
         observe: Iterable[str] = (),
         compile: bool = True,
+        native: bool = True,
     ):
         self.settings = settings or MasterSettings()
         self.units = dict(units)
@@ -132,6 +136,8 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
         self._has_loops = any(type(b) is Loop for b in self._blocks)
         self._compile = compile
         self._runners: dict[tuple[int, ...], Callable] = {}
+        self._native = native
+        self._cores: dict[tuple[int, ...], Any] = {}
         self._fast: list = []
         self.stats: RunStats | None = None
         self.outs: list[Sequence[float]] = [()] * len(self.slots)
@@ -240,6 +246,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
             # Units may replace their step calls in set-up (the FMU adapter binds C functions): take them now.
             s.set_inputs, s.do_step, s.get_outputs = s.unit.set_inputs, s.unit.do_step, s.unit.get_outputs
         self._runners.clear()
+        self._cores.clear()
         outs = self.outs
         loop = self.settings.loop
         initial_values(self.slots, outs, self.ins, t0, loop.tolerance if loop else 1e-9)
