@@ -69,7 +69,7 @@ def create_app(db_url: str, forecast_model: str | None = None) -> FastAPI:
         """Whether the service and its database answer."""
         with db.transaction() as tx:
             tx.one("SELECT 1")
-        return {"status": "ok", "database": "postgresql" if db.postgres else "sqlite"}
+        return {"status": "ok", "database": "postgresql" if db.postgres else "sqlite", "worker_pid": os.getpid()}
 
     @app.post("/step", tags=["battery"])
     def step(req: StepRequest, fleet: Fleet) -> dict[str, Any]:
