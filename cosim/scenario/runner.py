@@ -220,8 +220,13 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunRepor
         claim=claim,
     )
     summary = SummaryObserver(plan.summary)
+    streams = [kind(settings) for kind, settings, _ in plan.streams]
     try:
-        stats = master.run(segs, observers=[writer, summary], progress=progress)
+        try:
+            stats = master.run(segs, observers=[writer, summary, *streams], progress=progress)
+        except BaseException:
+            _close_streams(streams, failing=True)
+            raise
     except KeyboardInterrupt:
         _stop(writer, master, summary, STATUS_INTERRUPTED, unit_facts)
         raise _interrupted(writer, master, summary) from None
@@ -242,7 +247,21 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunRepor
             writer.close(STATUS_COMPLETE, _closing(stats, summary, units=unit_facts()), final=final)
     except ResultsWriteError as err:
         raise RunFailed(err, path, RunReport(path, stats, summary.values())) from None
+    try:
+        _close_streams(streams, failing=False)
+    except EvtwinError as err:
+        raise RunFailed(err, path, RunReport(path, stats, summary.values())) from None
     return RunReport(path, stats, summary.values())
+
+
+def _close_streams(streams: list, failing: bool) -> None:
+    """End the stream outputs: each sends what it holds. While a run fails, its error is the one to report."""
+    for stream in streams:
+        try:
+            stream.close()
+        except EvtwinError:
+            if not failing:
+                raise
 
 
 def _stop(writer: ResultWriter, master: Master, summary: SummaryObserver, status: str, unit_facts) -> None:
