@@ -25,6 +25,8 @@ from service.db import Database, Transaction
 LATE_WINDOW_S = 3600.0
 #: Data time between checkpoints of a twin [s]: a late sample re-runs at most the window plus this.
 CHECKPOINT_EVERY_S = 600.0
+#: Data time between the twin's states kept for plots (GET /vehicles/{id}/history) [s].
+HISTORY_EVERY_S = 60.0
 #: The time of the checkpoint a twin starts with: before any sample the service accepts [s].
 FIRST_CHECKPOINT_T = 0.0
 _INSERT_SAMPLE = (f"INSERT INTO samples (fleet, vehicle_id, {', '.join(sample_rows.COLUMNS)}) "
@@ -97,17 +99,13 @@ def ingest(db: Database, fleet: str, vehicle_id: str, batch: list[dict[str, Any]
         if last is not None and new[0]["t"] <= last:
             twin = _rerun(tx, key, new[0]["t"], live_twin)
         else:
-            twin.ingest(new)
+            _advance(tx, key, twin, new)
         newest = new[-1]["t"] if newest is None else max(newest, new[-1]["t"])
         twin_json, state = twin.to_json(), twin.state()
         tx.execute("UPDATE vehicles SET twin = ?, state = ?, newest_t = ?, accepted = ?, duplicates = ? "
                    "WHERE fleet = ? AND vehicle_id = ?",
                    (twin_json, json.dumps(state), newest, accepted + len(new), duplicates + repeats, *key))
         _checkpoint(tx, key, state.get("last_sample_t"), twin_json, newest)
-        if state.get("last_sample_t") is not None:
-            tx.execute("INSERT INTO history (fleet, vehicle_id, t, state) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (fleet, vehicle_id, t) DO UPDATE SET state = excluded.state",
-                       (*key, state["last_sample_t"], json.dumps(state)))
         _record_alerts(tx, key, evaluate_alerts(twin))
     return IngestResult(len(new), repeats, problems)
 
@@ -129,8 +127,25 @@ def _rerun(tx: Transaction, key: tuple[str, str], t_late: float, live_twin) -> A
     twin = live_twin.from_json(twin_json)
     rows = tx.all(f"SELECT {', '.join(sample_rows.COLUMNS)} FROM samples WHERE fleet = ? AND vehicle_id = ? "
                   "AND t > ? ORDER BY t", (*key, t0))
-    twin.ingest([sample_rows.from_row(r) for r in rows])
+    tx.execute("DELETE FROM history WHERE fleet = ? AND vehicle_id = ? AND t >= ?", (*key, t_late))
+    _advance(tx, key, twin, [sample_rows.from_row(r) for r in rows])
     return twin
+
+
+def _advance(tx: Transaction, key: tuple[str, str], twin: Any, new: list[dict[str, Any]]) -> None:
+    """Ingest ``new`` (in time order), keeping the twin's state in the history every HISTORY_EVERY_S
+    of data and at the end."""
+    start = 0
+    mark = new[0]["t"] + HISTORY_EVERY_S
+    for i, sample in enumerate(new):
+        if sample["t"] >= mark or i == len(new) - 1:
+            twin.ingest(new[start:i + 1])
+            start, mark = i + 1, sample["t"] + HISTORY_EVERY_S
+            state = twin.state()
+            if state.get("last_sample_t") is not None:
+                tx.execute("INSERT INTO history (fleet, vehicle_id, t, state) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (fleet, vehicle_id, t) DO UPDATE SET state = excluded.state",
+                           (*key, state["last_sample_t"], json.dumps(state)))
 
 
 def _checkpoint(tx: Transaction, key: tuple[str, str], t_twin: float | None, twin_json: str, newest: float) -> None:

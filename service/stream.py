@@ -14,8 +14,8 @@ In a scenario::
             signals: {current_A: battery.I_terminal, voltage_V: battery.V_terminal,
                       temperature_degC: battery.T_cell, speed_mps: vehicle.v}
 
-Telemetry time is ``start_unix`` (default: the wall-clock time when the run starts) plus the run's
-time. Samples go in batches of ``batch`` (default 500) and at the run's end; a batch the service
+Telemetry time is ``start_unix`` plus the run's time; by default the Monday 00:00 UTC a week before
+this week's (:func:`default_start_unix`), so time 0 is a Monday as for the run's schedule. Samples go in batches of ``batch`` (default 500) and at the run's end; a batch the service
 does not acknowledge is retried, then the run fails with the reason (its result file is kept).
 Only the standard library speaks HTTP here, so a run needs nothing of the service's extra.
 """
@@ -88,7 +88,7 @@ class ServiceStream(Observer):
         if not self.key:
             raise StreamError(f"service stream: no API key (set the environment variable {self.key_env})")
         if self.start_unix is None:
-            self.start_unix = time.time() - t0
+            self.start_unix = default_start_unix()
         self._read = []
         for field, sig in self.mapping.items():
             i, causality, pos = master.locate(sig)
@@ -136,6 +136,16 @@ class ServiceStream(Observer):
                 raise StreamError(f"{where}: not acknowledged after {len(RETRIES) + 1} tries: {problem}")
             time.sleep(wait)
         raise AssertionError("unreachable")
+
+
+def default_start_unix(now: float | None = None) -> float:
+    """Monday 00:00 UTC of the week before this one [unix s]: a run's time 0 is a Monday 00:00 for its
+    schedule, up to a week of data lies in the past, and a run repeated within the week sends the same
+    timestamps (duplicates to the service, not new data)."""
+    now = time.time() if now is None else now
+    week = 7 * 86400.0
+    monday = (now - 4 * 86400.0) // week * week + 4 * 86400.0  # the unix epoch fell on a Thursday
+    return monday - week
 
 
 def _detail(err: urllib.error.HTTPError) -> str:
