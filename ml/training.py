@@ -43,8 +43,15 @@ def _split(ds: Dataset, name: str, task: Task) -> Samples | None:
 
 
 def horizon_keys(task: Task, period_days: int) -> list[str]:
-    """``1y``, ``5y``, ...: each horizon in years (``0.5y`` for 26 weeks)."""
-    return [f"{round(h * period_days / 365.0, 2):g}y" for h in task.horizons]
+    """``1y``, ``5y``, ...: each horizon in years to the quarter where it is that within 2 % (52 weeks
+    is 0.997 years: ``1y``), else in days (``3d``)."""
+    keys = []
+    for h in task.horizons:
+        days = h * period_days
+        quarters = round(days / 365.0 * 4) / 4
+        close = quarters > 0 and abs(days / 365.0 - quarters) <= 0.02 * quarters
+        keys.append(f"{quarters:g}y" if close else f"{days:g}d")
+    return keys
 
 
 def _make(name: str, config: dict, say: Callable[[str], None]):
