@@ -67,9 +67,9 @@ class LiveTwin:
         self.x, self.P = x, p
         self.model = CellModel(self.params, pack["n_parallel"], pack["coolant_connected"],
                                noise.voltage_bias_time)
-        self.aging = aging_model(self.params, soh_capacity=pack["soh"], warn=_ignore)
-        if aging_state is not None:
-            self.aging.set_state(aging_state)
+        if aging_state is None:
+            aging_state = aging_model(self.params, soh_capacity=pack["soh"], warn=_ignore).get_state()
+        self.aging = twin_pack.aging(self.params, aging_state)
         self.last_sample_t: float | None = None
         self.efc = 0.0
         self.samples = 0
