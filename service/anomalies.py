@@ -23,6 +23,19 @@ from typing import Any
 from battery_fmu.step import CellState, advance, boundary, constants, lookups
 from service.twin_model import HYST, RESISTANCE, SOC, SOH, T_BOUNDARY, T_CELL, T_HOUSING, V1, V2
 
+#: The step's constants by (cell, step length, boundary conductance): a service's samples come at few lengths.
+_CONSTANTS: dict[tuple, object] = {}
+
+
+def _constants(p, length: float, kb: float):
+    key = (id(p), length, kb)
+    k = _CONSTANTS.get(key)
+    if k is None:
+        if len(_CONSTANTS) > 1024:
+            _CONSTANTS.clear()
+        k = _CONSTANTS[key] = constants(p, length, kb)
+    return k
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -106,7 +119,7 @@ class Detectors:
             if length <= 0.0:
                 continue
             look = lookups(p, state.soc, state.t_cell, max(float(start[RESISTANCE]), 0.2))
-            state, _ = advance(p, state, look, constants(p, length, kb), current, tb, capacity)
+            state, _ = advance(p, state, look, _constants(p, length, kb), current, tb, capacity)
         self.predictor = [t0, state.t_cell, state.t_housing, tb]
         weight = 1.0 - math.exp(-dt / s.temperature_smoothing_s)
         residual = self.temperature_residual
