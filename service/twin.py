@@ -1,6 +1,6 @@
 """The live twin of one vehicle's pack: SOC, capacity, resistance and temperature estimated from telemetry.
 
-An unscented Kalman filter (:mod:`service.ukf`, cubature form) whose process model is the battery step
+A sigma-point Kalman filter (:mod:`service.ukf`, Gauss-Hermite along the SOC) whose process model is the step
 (:mod:`service.twin_model` calls :func:`battery_fmu.step.advance` on every sigma point) and whose
 measurements are the terminal voltage and the cell temperature. The resistance and capacity factors, the
 temperature the housing exchanges heat with and the current sensor's offset are states of the same filter
