@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cosim_units import Integrator
 
 from cosim import Connection, Master, MasterSettings, Segment
 from cosim.errors import FMUCallError, SimulationError
@@ -17,7 +18,6 @@ from cosim.fmu import FMUUnit
 from cosim.master import native
 from cosim.results import OutputGroup, ResultWriter, read_result
 from cosim.sources import Constant
-from cosim_units import Integrator
 
 pytest_plugins = ["fmu_fixtures"]
 
@@ -32,7 +32,14 @@ PATHS = {"C": dict(native=True), "python": dict(native=False), "interpreter": di
 
 
 def thermal_loop(
-    c_fmus, *, method="gauss_seidel", every=None, transfer="last", heat=2000.0, params=None, extra=None,
+    c_fmus,
+    *,
+    method="gauss_seidel",
+    every=None,
+    transfer="last",
+    heat=2000.0,
+    params=None,
+    extra=None,
     **flags,
 ):
     units = {

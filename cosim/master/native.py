@@ -252,7 +252,7 @@ class NativeCore:
     # ------------------------------------------------------------------------------------------
     def run_segment(self, seg: Segment, stats: RunStats, progress) -> None:
         """Step ``seg`` in C; the master's outputs and inputs hold its end values afterwards."""
-        master, core = self.master, self.core
+        core = self.core
         self._load(seg.start)
         n = seg.n_steps()
         done = stats.steps

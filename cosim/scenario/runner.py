@@ -212,6 +212,7 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim, pacer=None)
         and the pacing's overruns, when paced."""
         units = {"units": {name: _updated(facts[name], master.units[name]) for name in facts}}
         return units if pacer is None else {**units, "realtime": pacer.report()}
+
     compression = plan.model.outputs.compression
     paced = {} if pacer is None else {"realtime": 256}  # room for the pacing's report (JSON)
     writer = ResultWriter(
