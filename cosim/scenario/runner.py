@@ -235,9 +235,14 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim, pacer=None)
         claim=claim,
     )
     summary = SummaryObserver(plan.summary)
-    observers = [writer, summary] if pacer is None else [writer, summary, pacer]
+    streams = [kind(settings) for kind, settings, _ in plan.streams]
+    observers = [writer, summary, *streams] if pacer is None else [writer, summary, pacer, *streams]
     try:
-        stats = master.run(segs, observers=observers, progress=progress)
+        try:
+            stats = master.run(segs, observers=observers, progress=progress)
+        except BaseException:
+            _close_streams(streams, failing=True)
+            raise
     except KeyboardInterrupt:
         _stop(writer, master, summary, STATUS_INTERRUPTED, unit_facts)
         raise _interrupted(writer, master, summary) from None
@@ -258,7 +263,22 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim, pacer=None)
             writer.close(STATUS_COMPLETE, _closing(stats, summary, **unit_facts()), final=final)
     except ResultsWriteError as err:
         raise RunFailed(err, path, RunReport(path, stats, summary.values())) from None
-    return RunReport(path, stats, summary.values(), pacer.report() if pacer is not None else None)
+    pacing = pacer.report() if pacer is not None else None
+    try:
+        _close_streams(streams, failing=False)
+    except EvtwinError as err:
+        raise RunFailed(err, path, RunReport(path, stats, summary.values(), pacing)) from None
+    return RunReport(path, stats, summary.values(), pacing)
+
+
+def _close_streams(streams: list, failing: bool) -> None:
+    """End the stream outputs: each sends what it holds. While a run fails, its error is the one to report."""
+    for stream in streams:
+        try:
+            stream.close()
+        except EvtwinError:
+            if not failing:
+                raise
 
 
 def _stop(writer: ResultWriter, master: Master, summary: SummaryObserver, status: str, unit_facts) -> None:
