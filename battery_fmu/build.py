@@ -18,7 +18,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).parent
 FMU_NAME = "BatteryTwin.fmu"
 # Files of this package the FMU does not need at run time.
-_NOT_IN_FMU = {"cli.py", "build.py", "life.py", "unit.py", "demo.py", "fmu_shim.c", "data", "__pycache__"}
+_NOT_IN_FMU = {
+    "cli.py", "build.py", "life.py", "unit.py", "demo.py", "fmu_shim.c", "data", "native", "__pycache__",
+}
 
 
 def build_fmu(out_dir: str | Path = "fmus") -> Path:
