@@ -21,7 +21,7 @@ from cosim.ssp.writer import export_ssp
 pytest_plugins = ["fmu_fixtures"]
 
 M_P_CP = 1060.0 * 8.0e-3 / 60.0 * 3500.0  # the plate's coolant flow times c_p [W/K] (8 l/min)
-M_L_CP = 0.15 * 3500.0  # the loop's [W/K]
+M_L_CP = 1060.0 * 8.0e-3 / 60.0 * 3500.0  # the loop's [W/K]: the same flow
 
 
 def supply_temperature(t_ambient: float, heat: float = 2000.0, ua: float = 200.0, drop: float = 0.0) -> float:
