@@ -44,9 +44,11 @@ def _anomalies(twin) -> list[dict]:
             message = (f"resistance {100 * event.peak:+.0f} % from the twin's prediction "
                        f"(threshold {100 * SETTINGS.resistance_deviation:.0f} %){ended}")
         else:
-            message = (f"cell temperature {event.peak:+.1f} K from the twin's prediction "
-                       f"(threshold {SETTINGS.temperature_deviation_K:.1f} K){ended}")
-        out.append({"kind": f"{kind}_anomaly", "severity": "warning" if not event.active else "critical",
+            message = (f"cell temperature or its cooling {event.peak:+.1f} K from the twin's prediction "
+                       f"(thresholds {SETTINGS.temperature_deviation_K:.1f} K for the cell, "
+                       f"{SETTINGS.boundary_shift_K:.1f} K for the cooling within "
+                       f"{SETTINGS.temperature_window_s / 3600:.0f} h){ended}")
+        out.append({"kind": f"{kind}_anomaly", "severity": "warning" if event.active else "info",
                      "message": message, "t": event.t_start})
     return out
 

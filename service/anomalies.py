@@ -30,11 +30,12 @@ class Settings:
 
     resistance_deviation: float = 0.15  # relative to the prediction [1]
     resistance_sigmas: float = 4.0  # and this many standard deviations of the estimate
-    resistance_calibration_sd: float = 0.03  # the estimate's sd [1] below which the prediction is anchored
+    resistance_calibration_sd: float = 0.05  # the estimate's sd [1] below which the prediction is anchored
     temperature_deviation_K: float = 2.0  # [K] of the smoothed residual
     temperature_window_s: float = 3600.0  # [s] length of one open-loop prediction
     temperature_smoothing_s: float = 300.0  # [s] time constant of the residual's moving average
     temperature_calibration_sd: float = 1.5  # [K] the boundary estimate's sd below which predictions count
+    boundary_shift_K: float = 3.0  # [K] how far the boundary estimate may move within one window
 
 
 SETTINGS = Settings()
@@ -111,7 +112,13 @@ class Detectors:
         residual = self.temperature_residual
         residual += weight * (measured_t - state.t_cell - residual)
         self.temperature_residual = residual
-        self._flag("temperature", t, residual, abs(residual) > s.temperature_deviation_K)
+        # The filter explains unexpected heat partly as a warmer boundary: a cooling loop that stops shows
+        # there too, faster than air or coolant temperatures move.
+        shift = float(x[T_BOUNDARY]) - tb
+        by_cell = abs(residual) / s.temperature_deviation_K >= abs(shift) / s.boundary_shift_K
+        value = residual if by_cell else shift
+        self._flag("temperature", t, value,
+                   abs(residual) > s.temperature_deviation_K or abs(shift) > s.boundary_shift_K)
 
     def _flag(self, kind: str, t: float, value: float, anomalous: bool) -> None:
         event = self.events.get(kind)

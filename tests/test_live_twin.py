@@ -31,7 +31,7 @@ def test_state_has_the_agreed_keys_and_units(telemetry):
     assert 0.0 <= state["soc"] <= 1.0 and state["soc_std"] > 0.0
     assert abs(state["temperature_degC"] - 15.0) < 2.0
     # EFC: the charge counted from the measured current, against twice the nominal pack capacity.
-    ah = sum(abs(b["current_A"]) * (b["t"] - a["t"]) for a, b in zip(telemetry, telemetry[1:])
+    ah = sum(abs(b["current_A"]) * (b["t"] - a["t"]) for a, b in zip(telemetry, telemetry[1:], strict=False)
              if b["t"] - a["t"] <= 60.0) / 3600.0
     assert state["efc"] == pytest.approx(ah / (2 * 178.36), rel=0.02)
 
