@@ -31,8 +31,10 @@ class Forecaster:
         if self._model is None:
             raise ForecastUnavailable(
                 "no SOH forecaster is configured: start the service with `evtwin serve --forecast-model "
-                "MODEL.onnx` (a file written by `evtwin ml export`)")
+                "MODEL.onnx` (a file written by `evtwin ml export`)"
+            )
         info = self._model.info
         raise ForecastUnavailable(
             f"the forecaster {self.path.name} needs {info.history} periods of the features "
-            f"{', '.join(info.features)}; the service does not derive them from telemetry yet")
+            f"{', '.join(info.features)}; the service does not derive them from telemetry yet"
+        )
