@@ -202,3 +202,17 @@ def test_logs_hold_no_key_and_no_telemetry(server, alpha):
         "98765.4321",
     ):
         assert secret not in log
+
+
+def test_command_line_errors_are_one_line(tmp_path):
+    cases = {
+        "serve --db mysql://somewhere/x": "sqlite:///PATH and postgresql://",
+        f"service key create bad! --db sqlite:///{tmp_path}/k.db": "fleet name 'bad!'",
+    }
+    for args, named in cases.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "cosim.cli", *args.split()], capture_output=True, text=True, timeout=120
+        )
+        last = done.stderr.strip().splitlines()[-1]
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        assert last.lower().startswith("error") and named in last, done.stderr
