@@ -112,6 +112,8 @@ class Database:
             self.integrity_errors = (psycopg.IntegrityError,)
         self._pool: queue.LifoQueue = queue.LifoQueue(maxsize=pool_size)
         with self.transaction(write=True) as tx:
+            if self.postgres:  # server processes starting together must not create the tables twice
+                tx.execute("SELECT pg_advisory_xact_lock(7231)")
             for statement in SCHEMA:
                 tx.execute(statement)
 
