@@ -137,6 +137,24 @@ class Unit(ABC):
     def do_step(self, t: float, h: float) -> None:
         """Advance from ``t`` to ``t + h`` [s]. Raise on failure."""
 
+    def read(self, name: str) -> Any:
+        """The current value of port ``name`` (any causality) between steps, in the port's unit."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read {name!r} between steps")
+
+    def write(self, name: str, value: Any) -> None:
+        """Set input or parameter ``name`` between steps (in the port's unit); it holds until set again.
+
+        Before :meth:`setup` this is :meth:`configure` for parameters. Parameters that cannot change
+        once the unit is set up raise ``ValueError``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot set {name!r} between steps")
+
+    def compiled_step(self) -> Any:
+        """What the master's C core needs to step this unit without Python
+        (:class:`cosim.master.native.CompiledStep`), or None (the default: the Python loop steps it).
+        Asked after :meth:`end_initialization`, before each segment."""
+        return None
+
     def save_state(self) -> Any:
         """An opaque snapshot that :meth:`restore_state` returns to exactly."""
         raise NotImplementedError(f"{type(self).__name__} cannot save its state")
@@ -207,3 +225,17 @@ class PythonUnit(Unit):
 
     def get_outputs(self) -> Sequence[float]:
         return self._get(self)
+
+    def read(self, name: str) -> Any:
+        if name not in {p.name for p in self.ports()}:
+            raise KeyError(f"{type(self).__name__} has no port {name!r}")
+        return getattr(self, name)
+
+    def write(self, name: str, value: Any) -> None:
+        ports = {p.name: p for p in self.ports()}
+        if name not in ports or ports[name].causality == OUTPUT:
+            raise KeyError(f"{type(self).__name__} has no input or parameter {name!r}")
+        if ports[name].causality == PARAMETER:
+            self.configure({name: value})
+        else:
+            setattr(self, name, value)

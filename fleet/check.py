@@ -49,8 +49,9 @@ class _FleetFileKind:
         problems: list[str] = []
         sample = covering(fleet.vehicles)
         with tempfile.TemporaryDirectory(prefix="evtwin-fleet-check-") as tmp:
+            packed = fleet.model.battery == "in_process" and fleet.model.resolution == "fleet"
             for v in sample:  # the battery in-process: the same ports as the FMU, nothing to build
-                text = vehicle_yaml(v, "in_process", fleet.model.resolution, None)
+                text = vehicle_yaml(v, "in_process", fleet.model.resolution, None, packed=packed)
                 file = Path(tmp) / f"{v.vehicle_id}.yaml"
                 file.write_text(text, encoding="utf-8")
                 try:

@@ -9,7 +9,7 @@ fmpy's typed calls instead, one call per type (slower; the common case is all Re
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from ctypes import byref, c_bool, c_double, c_int, c_size_t, c_uint, c_void_p
+from ctypes import byref, c_bool, c_double, c_int, c_size_t, c_uint, c_void_p, cast
 
 from cosim.errors import SimulationError
 from cosim.fmu.variables import Variable
@@ -105,6 +105,19 @@ def step_calls(
                 fail("fmi2DoStep", status, t)
 
     return set_inputs, get_outputs, do_step
+
+
+def step_failed(lib, component, status: int, t: float, fail: Fail, end: End) -> None:
+    """Report an ``fmi2DoStep`` from ``t`` [s] that returned ``status`` > warning, as ``do_step`` does."""
+    c = c_void_p(component)
+    if status == _FMI2_DISCARD and _fmi2_terminated(lib, c):
+        end("fmi2DoStep", t, _fmi2_last_time(lib, c, t))
+    fail("fmi2DoStep", status, t)
+
+
+def address_of(lib, name: str) -> int:
+    """The address of the C function ``name`` of the loaded library ``lib``."""
+    return cast(lib[name], c_void_p).value
 
 
 def _fmi2_terminated(lib, c) -> bool:

@@ -226,8 +226,18 @@ class GroupSpec(_Model):
     """Instead of `every`: at least this long between rows."""
 
 
+class StreamSpec(_Model):
+    """Recorded signals sent somewhere while the run goes, by an output kind a package registers
+    (entry point group `evtwin.output_kinds`, e.g. `service`: the live twin service)."""
+
+    kind: Name
+    """The output kind."""
+    settings: dict[str, Any] = {}
+    """The kind's own settings (where to, which signals)."""
+
+
 class OutputsSpec(_Model):
-    """What the result file holds."""
+    """What the result file holds, and where else the run's signals go."""
 
     file: str | None = None
     """Result path, relative to the current folder (inputs: to the scenario file); default
@@ -236,6 +246,8 @@ class OutputsSpec(_Model):
     """HDF5 compression filter."""
     groups: list[GroupSpec] = [GroupSpec()]
     """Output groups; a signal is stored in the first group that names it."""
+    streams: list[StreamSpec] = []
+    """Outputs of other kinds, fed at every communication point besides the file."""
 
 
 class SummarySpec(_Model):
