@@ -287,6 +287,49 @@ def test_connected_inputs_reach_the_fmu_in_initialisation_mode(tmp_path, plate_f
     np.testing.assert_allclose(t_out.values, 19.0, atol=1e-9)
 
 
+def test_initial_values_follow_the_fmus_initial_unknowns_through_a_chain(tmp_path, plate_fmu, monkeypatch):
+    # Three plates in series, each starting at its inlet temperature (InitialUnknowns: coolant_out.T
+    # depends on coolant_in.T), the links delayed and listed against the flow. At rest the whole loop
+    # sits at the inlet's 19 degC from t = 0. In dependency order one sweep gets there (the passes after
+    # it only confirm); in execution order alone it takes one pass per link.
+    from cosim.master import initial
+    from cosim.scenario.runner import build_master
+
+    path = write(
+        tmp_path,
+        f"""\
+        experiment: {{duration: 1 s}}
+        units:
+          p3: {{fmu: {plate_fmu}, parameters: {{start_at_inlet: true}}}}
+          p2: {{fmu: {plate_fmu}, parameters: {{start_at_inlet: true}}}}
+          p1: {{fmu: {plate_fmu}, parameters: {{start_at_inlet: true}}}}
+          inlet: {{type: constant, settings: {{outputs: {{T: {{value: 19, unit: degC}}}}}}}}
+        connections:
+          - {{from: inlet.T, to: p1.coolant_in.T}}
+          - {{from: p1.coolant_out.T, to: p2.coolant_in.T, delay: 1}}
+          - {{from: p2.coolant_out.T, to: p3.coolant_in.T, delay: 1}}
+        algorithm: {{step: 1 s}}
+        """,
+    )
+    from cosim.fmu import read_description
+
+    declared_deps = read_description(plate_fmu).initial_dependencies
+    assert declared_deps["coolant_out.T"] == ("coolant_in.T",)  # inputs only; parameters are not ports
+    passes = {}
+    for declared in (True, False):
+        if not declared:
+            monkeypatch.setattr(initial, "dependency_order", lambda slots: None)
+        master = build_master(scenario.check(path))
+        try:
+            master._setup(0.0)
+            i, _, pos = master.locate("p3.coolant_out.T")
+            assert master.outs[i][pos] == pytest.approx(19.0, abs=1e-12)
+            passes[declared] = master.initial_passes
+        finally:
+            master._terminate()
+    assert passes == {True: 1, False: 4}
+
+
 def test_an_initial_loop_is_iterated_to_its_fixed_point(reference_fmu):
     # a.y = a.u (Feedthrough), b.y = b.u; a feeds b with gain 0.5, b feeds a with offset 1:
     # u_a = 0.5 u_a + 1 at the fixed point -> u_a = 2, in initialisation mode already.

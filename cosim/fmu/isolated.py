@@ -232,6 +232,10 @@ class IsolatedFMU(Unit):
         reply = self._exchange(STEP + struct.pack("<dd", t, h) + self._ins, "do_step")
         self._outs = list(self._out_format.unpack(reply))
 
+    def initial_dependencies(self):
+        """The FMU's ``InitialUnknowns``: which inputs each initial output depends on (None: not declared)."""
+        return self.description.initial_dependencies
+
     def save_state(self) -> IsolatedState:
         """Snapshot the FMU in the child; see :meth:`restore_state`."""
         if not self.can_save_state:
