@@ -164,6 +164,19 @@ def test_inspect_flags_arrays_binary_and_strings(reference_fmu):
     assert "can be set as parameters, not connected" not in hints
 
 
+def test_inspect_lists_unitless_ports_with_the_line_to_add(reference_fmu, plate_fmu):
+    from cosim.fmu import read_description
+    from cosim.fmu.inspect import as_dict, cosim_hints
+
+    d = read_description(reference_fmu("Feedthrough", 2))  # declares no units at all
+    line = next(h for h in cosim_hints(d) if h.startswith("Real ports without a unit"))
+    assert "Float64_continuous_input" in line and "Float64_continuous_output" in line
+    assert "port_units: {" in line and ": <unit>" in line
+    assert "Float64_continuous_input" in as_dict(d)["unitless"]
+    # an FMU whose Real ports all declare units gets no such line
+    assert not any("without a unit" in h for h in cosim_hints(read_description(plate_fmu)))
+
+
 # ---- integers -------------------------------------------------------------------------------
 
 
