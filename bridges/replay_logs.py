@@ -112,9 +112,9 @@ class _SampleReader:
 
     def read(self, file: Path, role: str, prefix: str, drop_partial_tail: bool) -> tuple[list, list]:
         power_rows, speed_rows = [], []
-        for label, sample in load_samples(file, drop_partial_tail):
-            label = prefix + label
-            where = label
+        for own, sample in load_samples(file, drop_partial_tail):
+            label = prefix + own  # the sample among both files' samples
+            where = own
             try:
                 t, electrics, devices = split_sample(sample)
                 if role == ELECTRICS:
@@ -125,7 +125,7 @@ class _SampleReader:
                     electrics = {
                         k: v for k, v in sample.items() if k not in ("time", "t") and k not in devices
                     }
-                where = f"{label} (t = {t:g} s)"
+                where = f"{own} (t = {t:g} s)"
                 key = "wheelspeed" if "wheelspeed" in electrics else "airspeed"
                 if key in electrics:
                     speed_rows.append((t, abs(number(electrics[key], f"electrics.{key}")), label))
