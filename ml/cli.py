@@ -187,6 +187,10 @@ def evaluate(data: Path | None, models: Path, as_json: bool, plot_file: Path | N
     from ml.defaults import DATASET
     from ml.training import evaluate as run_evaluation
 
+    if data is None and not DATASET.exists():
+        from cosim.errors import EvtwinError
+
+        raise EvtwinError(f"{DATASET} does not exist: `evtwin ml train` without arguments builds it")
     data = data or DATASET
     ds = ds_mod.load(data)
     result = run_evaluation(models, ds)
