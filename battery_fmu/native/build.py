@@ -203,7 +203,18 @@ def _model_description(p, parameter_set: str, capacity_ah: float, guid: str) -> 
     ET.SubElement(
         ET.SubElement(root, "LogCategories"), "Category", {"name": "logStatusError", "description": "Errors"}
     )
-    variables = ET.SubElement(root, "ModelVariables")
+    outputs = _model_variables(ET.SubElement(root, "ModelVariables"), pack, parameter_set, capacity_ah)
+    add_units(root, {v.name: v.unit for v in INTERFACE})
+    add_ranges(root, {v.name: (v.min, v.max) for v in INTERFACE})
+    structure = ET.SubElement(ET.SubElement(root, "ModelStructure"), "Outputs")
+    for index in outputs:
+        ET.SubElement(structure, "Unknown", {"index": str(index)})
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _model_variables(variables, pack, parameter_set: str, capacity_ah: float) -> list[int]:
+    """One ScalarVariable per interface variable, outputs starting at the pack's initial values;
+    returns the outputs' 1-based indices (for ModelStructure)."""
     outputs = []
     for i, v in enumerate(INTERFACE):
         attrs = {
@@ -225,12 +236,7 @@ def _model_description(p, parameter_set: str, capacity_ah: float, guid: str) -> 
             start = capacity_ah
         sv = ET.SubElement(variables, "ScalarVariable", attrs)
         ET.SubElement(sv, v.type, {"start": _start_text(v.type, start)})
-    add_units(root, {v.name: v.unit for v in INTERFACE})
-    add_ranges(root, {v.name: (v.min, v.max) for v in INTERFACE})
-    structure = ET.SubElement(ET.SubElement(root, "ModelStructure"), "Outputs")
-    for index in outputs:
-        ET.SubElement(structure, "Unknown", {"index": str(index)})
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return outputs
 
 
 def _start_text(kind: str, value) -> str:
