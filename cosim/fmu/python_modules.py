@@ -33,13 +33,13 @@ def forget_modules_under(folder: str) -> list[str]:
     inside = _inside(folder)
 
     def loaded_from_folder(module) -> bool:
+        # Not every entry of sys.modules is a module: some libraries register objects whose attribute
+        # lookup makes things up (torch's ``torch.classes`` answers any name), so neither attribute can be
+        # trusted to be what a module's is.
         try:
-            paths = getattr(module, "__path__", None)
-            # Some extension modules answer any attribute (torch.classes): only a real path list counts.
-            real = isinstance(paths, list | tuple) or type(paths).__name__ == "_NamespacePath"
-            paths = list(paths) if real else ()
+            paths = list(getattr(module, "__path__", None) or ())
             return inside(getattr(module, "__file__", None)) or any(inside(p) for p in paths)
-        except Exception:  # a module's attributes are its own business: such a one is not the FMU's
+        except Exception:
             return False
 
     gone = [name for name, module in list(sys.modules.items())

@@ -97,6 +97,16 @@ class _Rows(C.Structure):
     ]
 
 
+class _Reduction(C.Structure):
+    _fields_ = [
+        ("gather", C.c_int),
+        ("last", C.c_double),
+        ("lo", C.c_double),
+        ("hi", C.c_double),
+        ("integral", C.c_double),
+    ]
+
+
 class _Core(C.Structure):
     _fields_ = [
         ("n_slots", C.c_int),
@@ -114,6 +124,9 @@ class _Core(C.Structure):
         ("bound_hi", C.POINTER(C.c_double)),
         ("n_rows", C.c_int),
         ("rows", C.POINTER(_Rows)),
+        ("n_reductions", C.c_int),
+        ("reductions", C.POINTER(_Reduction)),
+        ("t_last", C.c_double),
         ("k", C.c_long),
         ("err_slot", C.c_int),
         ("err_call", C.c_int),
@@ -171,7 +184,14 @@ def _load(path: Path):
 class NativeCore:
     """The flattened segment for the C core: built once per master and pattern of step multiples."""
 
-    def __init__(self, master: Any, steps: list[CompiledStep | None], everies: Sequence[int], fast: Sequence):
+    def __init__(
+        self,
+        master: Any,
+        steps: list[CompiledStep | None],
+        everies: Sequence[int],
+        fast: Sequence,
+        reducers=(),
+    ):
         self.master = master
         slots = master.slots
         self.keep: list[Any] = []  # ctypes arrays the core points into
@@ -196,6 +216,15 @@ class NativeCore:
         self.fast = list(fast)
         rows = self._fast_rows(slots)
         self.rows = (_Rows * max(len(rows), 1))(*rows)
+        # Observers whose per-point work the core does (the summary's reductions), and where each signal is.
+        self.reducers = list(reducers)
+        self.reduced: list[tuple[Any, int, int]] = []  # (reducer, its signal's index, reduction index)
+        gathers = []
+        for reducer in self.reducers:
+            for j, (is_out, i, pos) in enumerate(reducer.native_reductions()):
+                self.reduced.append((reducer, j, len(gathers)))
+                gathers.append(out_off[i] + pos if is_out else -1 - (in_off[i] + pos))
+        self.reductions = (_Reduction * max(len(gathers), 1))(*(_Reduction(g) for g in gathers))
         jacobi = master._jacobi
         need_prev = jacobi or any(s.delayed for s in slots)
         self.core = _Core(
@@ -214,6 +243,8 @@ class NativeCore:
             bound_hi=self.bound_hi,
             n_rows=len(rows),
             rows=self.rows,
+            n_reductions=len(self.reduced),
+            reductions=self.reductions,
         )
         self.run = core_library().evtwin_core_run
 
@@ -265,13 +296,14 @@ class NativeCore:
     # ------------------------------------------------------------------------------------------
     def run_segment(self, seg: Segment, stats: RunStats, progress) -> None:
         """Step ``seg`` in C; the master's outputs and inputs hold its end values afterwards."""
-        master, core = self.master, self.core
+        core = self.core
         self._load(seg.start)
         n = seg.n_steps()
         done = stats.steps
         core.k = 0
         for r, entry in enumerate(self.fast):
             self.rows[r].pos, self.rows[r].next_check = entry.start()
+        self._load_reductions()
         try:
             while core.k < n:
                 # Stop where the Python loop reports progress: after steps done + k + 1 = 4096 m.
@@ -289,7 +321,20 @@ class NativeCore:
         finally:
             for r, entry in enumerate(self.fast):
                 entry.save(self.rows[r].pos)
+            self._store_reductions()
         self._store()
+
+    def _load_reductions(self) -> None:
+        for reducer, j, r in self.reduced:
+            d = self.reductions[r]
+            d.last, d.lo, d.hi, d.integral = reducer.reduction_state(j)
+        if self.reduced:
+            self.core.t_last = self.reduced[0][0].t_last
+
+    def _store_reductions(self) -> None:
+        for reducer, j, r in self.reduced:
+            d = self.reductions[r]
+            reducer.set_reduction_state(j, (d.last, d.lo, d.hi, d.integral), self.core.t_last)
 
     def _load(self, t0: float) -> None:
         master = self.master
@@ -325,7 +370,11 @@ class NativeCore:
 
 def core_for(master: Any, everies: Sequence[int]) -> NativeCore | None:
     """The C core for the master's current segment, or None when some unit or observer needs Python."""
-    if master._ahead or master._sampled or core_library() is None:
+    if master._ahead or core_library() is None:
+        return None
+    # Observers wanting each point in Python keep the Python loop, unless the core can do their work.
+    reducers = [obs for obs in master._sampled if getattr(obs, "native_reductions", None) is not None]
+    if len(reducers) != len(master._sampled):
         return None
     stepped = {s.i for s in master._blocks}
     steps: list[CompiledStep | None] = []
@@ -334,4 +383,4 @@ def core_for(master: Any, everies: Sequence[int]) -> NativeCore | None:
         if s.i in stepped and step is None:
             return None
         steps.append(step)
-    return NativeCore(master, steps, everies, master._fast)
+    return NativeCore(master, steps, everies, master._fast, reducers)
