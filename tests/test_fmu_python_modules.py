@@ -53,21 +53,3 @@ def test_a_python_fmu_built_again_after_one_ran_and_was_deleted(battery_fmu, tmp
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("ok ")
 
-
-def test_modules_with_odd_attributes_are_left_alone(tmp_path, monkeypatch):
-    """A module whose ``__path__`` is not a list of folders (torch.classes answers any attribute)."""
-    import types
-
-    from cosim.fmu.python_modules import forget_modules_under
-
-    class Anything(types.ModuleType):
-        def __getattr__(self, name):
-            return object()
-
-    inside = types.ModuleType("from_the_folder")
-    inside.__file__ = str(tmp_path / "resources" / "from_the_folder.py")
-    monkeypatch.setitem(sys.modules, "odd_module", Anything("odd_module"))
-    monkeypatch.setitem(sys.modules, "from_the_folder", inside)
-    monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path / "resources")])
-    assert forget_modules_under(str(tmp_path)) == ["from_the_folder"]
-    assert "odd_module" in sys.modules and str(tmp_path / "resources") not in sys.path
