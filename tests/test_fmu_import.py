@@ -490,6 +490,7 @@ def test_a_segfaulting_fmu_in_isolation_ends_the_run_with_one_line_and_keeps_the
         "unit 'plate', t = 50 s: the FMU's process (isolate: true) was killed by signal SIGSEGV"
         in done.stderr
     )
+    assert "crashing on purpose at t = 50 s" in done.stderr  # the FMU's own last words, relayed
     result = read_result(tmp_path / "r.h5")
     assert result.status.startswith("failed: unit 'plate', t = 50 s")
     t = result["plate.coolant_out.T"].time
