@@ -187,6 +187,25 @@ def _check_same_clock(path: Path, power_rows: list, speed_rows: list) -> None:
 
 
 # --- reading evtwin results -------------------------------------------------------------------------
+def _unit_group(f, path: Path, unit: str | None):
+    """(the signals group of the vehicle unit, its name) in the open results file ``f``: the one named,
+    or the only unit that recorded both ``P_battery`` and ``speed``."""
+    signals = f.get("signals")
+    if signals is None:
+        raise TelemetryError(f"{path}: not an evtwin results file (no /signals group)")
+    candidates = sorted(u for u in signals if "P_battery" in signals[u] and "speed" in signals[u])
+    if unit is None:
+        if len(candidates) != 1:
+            raise TelemetryError(
+                f"{path}: {'several' if candidates else 'no'} units with P_battery and speed "
+                f"({', '.join(candidates) or 'none'}); name one with the `unit` setting"
+            )
+        unit = candidates[0]
+    if unit not in signals:
+        raise TelemetryError(f"{path}: no unit {unit!r} in the results (units: {', '.join(sorted(signals))})")
+    return signals[unit], unit
+
+
 def read_results(path: str | Path, unit: str | None = None) -> Recording:
     """Read one unit's signals from an evtwin HDF5 results file into a :class:`Recording`."""
     import h5py
@@ -197,22 +216,7 @@ def read_results(path: str | Path, unit: str | None = None) -> Recording:
     except OSError as err:
         raise TelemetryError(f"cannot read results file {str(path)!r}: {err}") from err
     with f:
-        signals = f.get("signals")
-        if signals is None:
-            raise TelemetryError(f"{path}: not an evtwin results file (no /signals group)")
-        candidates = sorted(u for u in signals if "P_battery" in signals[u] and "speed" in signals[u])
-        if unit is None:
-            if len(candidates) != 1:
-                raise TelemetryError(
-                    f"{path}: {'several' if candidates else 'no'} units with P_battery and speed "
-                    f"({', '.join(candidates) or 'none'}); name one with the `unit` setting"
-                )
-            unit = candidates[0]
-        if unit not in signals:
-            raise TelemetryError(
-                f"{path}: no unit {unit!r} in the results (units: {', '.join(sorted(signals))})"
-            )
-        group = signals[unit]
+        group, unit = _unit_group(f, path, unit)
 
         def series(port: str, required: bool = True):
             if port not in group:

@@ -20,7 +20,9 @@ Life cycle, in the order the master calls it::
 
 All values crossing the protocol are floats in the port's declared unit (Booleans as
 0.0/1.0). Units that can roll back set ``can_save_state`` and implement
-``save_state``/``restore_state``. What the master may assume about a unit (``steps_ahead``,
+``save_state``/``restore_state``. Between steps an interactive simulation reads and sets ports
+with ``read``/``write`` (:mod:`cosim.simulation`); a unit the master's C core can step without
+Python says how with ``compiled_step`` (:mod:`cosim.master.native`). What the master may assume about a unit (``steps_ahead``,
 ``direct_feedthrough``, ``static``, ``can_vary_step``) is declared on :class:`Unit`, with defaults
 that fit a unit which declares nothing.
 """

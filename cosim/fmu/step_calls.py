@@ -9,7 +9,8 @@ fmpy's typed calls instead, one call per type (slower; the common case is all Re
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from ctypes import byref, c_bool, c_double, c_int, c_size_t, c_uint, c_void_p, cast
+from ctypes import byref, c_bool, c_double, c_int, c_size_t, c_uint, c_void_p
+from ctypes import cast as pointer_cast
 
 from cosim.errors import SimulationError
 from cosim.fmu.variables import Variable
@@ -117,7 +118,7 @@ def step_failed(lib, component, status: int, t: float, fail: Fail, end: End) -> 
 
 def address_of(lib, name: str) -> int:
     """The address of the C function ``name`` of the loaded library ``lib``."""
-    return cast(lib[name], c_void_p).value
+    return pointer_cast(lib[name], c_void_p).value
 
 
 def _fmi2_terminated(lib, c) -> bool:
