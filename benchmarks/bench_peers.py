@@ -49,8 +49,12 @@ def _slave(path: Path, name: str):
     from fmpy.fmi2 import FMU2Slave
 
     md = read_model_description(str(path))
-    fmu = FMU2Slave(guid=md.guid, unzipDirectory=extract(str(path)),
-                    modelIdentifier=md.coSimulation.modelIdentifier, instanceName=name)
+    fmu = FMU2Slave(
+        guid=md.guid,
+        unzipDirectory=extract(str(path)),
+        modelIdentifier=md.coSimulation.modelIdentifier,
+        instanceName=name,
+    )
     fmu.instantiate()
     fmu.setupExperiment(startTime=0.0)
     fmu.enterInitializationMode()
@@ -112,13 +116,23 @@ def evtwin(fmus, n, native: bool, record: Path | None):
     from cosim.results import OutputGroup, ResultWriter
     from cosim.sources import Constant
 
-    units = {"heat": Constant(value=HEAT, unit="W"), "plate": FMUUnit(fmus["CoolingPlate"], "plate"),
-             "loop": FMUUnit(fmus["CoolantLoop"], "loop")}
-    conns = [Connection("heat.value", "plate.thermal_port.Q_flow"),
-             Connection("loop.coolant_supply.T", "plate.coolant_in.T"),
-             Connection("plate.coolant_out.T", "loop.coolant_return.T")]
-    master = Master(units, conns, settings=MasterSettings(method="jacobi"), native=native,
-                    observe=RECORDED if record else ())
+    units = {
+        "heat": Constant(value=HEAT, unit="W"),
+        "plate": FMUUnit(fmus["CoolingPlate"], "plate"),
+        "loop": FMUUnit(fmus["CoolantLoop"], "loop"),
+    }
+    conns = [
+        Connection("heat.value", "plate.thermal_port.Q_flow"),
+        Connection("loop.coolant_supply.T", "plate.coolant_in.T"),
+        Connection("plate.coolant_out.T", "loop.coolant_return.T"),
+    ]
+    master = Master(
+        units,
+        conns,
+        settings=MasterSettings(method="jacobi"),
+        native=native,
+        observe=RECORDED if record else (),
+    )
     observers = [ResultWriter(record, [OutputGroup("main", RECORDED)])] if record else []
     c0 = time.process_time()
     master.run([Segment(0.0, n * H, H)], observers=observers)
@@ -128,7 +142,10 @@ def evtwin(fmus, n, native: bool, record: Path | None):
     # Set-up (loading and instantiating two FMUs) is part of run(): measured alone and taken off.
     setup = _setup_cost(fmus, native)
     plate, loop = master.slots[master.order.index("plate")], master.slots[master.order.index("loop")]
-    values = (master.outs[plate.i][plate.outputs.index(PLATE_OUT)], master.outs[loop.i][loop.outputs.index(LOOP_OUT)])
+    values = (
+        master.outs[plate.i][plate.outputs.index(PLATE_OUT)],
+        master.outs[loop.i][loop.outputs.index(LOOP_OUT)],
+    )
     return cpu - setup, values
 
 
@@ -137,11 +154,16 @@ def _setup_cost(fmus, native):
     from cosim.fmu import FMUUnit
     from cosim.sources import Constant
 
-    units = {"heat": Constant(value=HEAT, unit="W"), "plate": FMUUnit(fmus["CoolingPlate"], "plate"),
-             "loop": FMUUnit(fmus["CoolantLoop"], "loop")}
-    conns = [Connection("heat.value", "plate.thermal_port.Q_flow"),
-             Connection("loop.coolant_supply.T", "plate.coolant_in.T"),
-             Connection("plate.coolant_out.T", "loop.coolant_return.T")]
+    units = {
+        "heat": Constant(value=HEAT, unit="W"),
+        "plate": FMUUnit(fmus["CoolingPlate"], "plate"),
+        "loop": FMUUnit(fmus["CoolantLoop"], "loop"),
+    }
+    conns = [
+        Connection("heat.value", "plate.thermal_port.Q_flow"),
+        Connection("loop.coolant_supply.T", "plate.coolant_in.T"),
+        Connection("plate.coolant_out.T", "loop.coolant_return.T"),
+    ]
     master = Master(units, conns, settings=MasterSettings(method="jacobi"), native=native)
     c0 = time.process_time()
     master.run([Segment(0.0, H, H)])

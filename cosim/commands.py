@@ -88,6 +88,13 @@ def _fmt(value: float) -> str:
     "an output that is an existing file but not an evtwin result.",
 )
 @click.option(
+    "--parameter-set",
+    default=None,
+    metavar="NAME",
+    help="Of an SSP (SCENARIO_FILE.ssp, or the scenario's from_ssp): apply its parameter set NAME "
+    "instead of every set in order.",
+)
+@click.option(
     "--realtime",
     type=float,
     default=None,
@@ -102,9 +109,10 @@ def run(
     duration: str | None,
     quiet: bool,
     force: bool,
+    parameter_set: str | None,
     realtime: float | None,
 ) -> None:
-    """Run SCENARIO_FILE and write its results to HDF5.
+    """Run SCENARIO_FILE (a scenario, or an SSP 1.0 package, .ssp) and write its results to HDF5.
 
     The run never starts on an invalid file. When a unit fails or the run is interrupted
     (Ctrl-C, SIGTERM, SIGHUP), the result file is still readable and the command exits non-zero
@@ -119,7 +127,8 @@ def run(
     _show_warnings()
     span = _duration(duration)
     err = Console(stderr=True)
-    plan = scenario.check(scenario_file, say=lambda s: click.echo(s, err=True), duration=span, force=force)
+    say = lambda s: click.echo(s, err=True)  # noqa: E731
+    plan = scenario.check(scenario_file, say=say, duration=span, force=force, parameter_set=parameter_set)
     for note in plan.notes:
         click.echo(f"warning: {note}", err=True)
     total = plan.duration if span is None else span
@@ -312,4 +321,6 @@ def plot(result_file: Path, output: Path | None) -> None:
     click.echo(str(out))
 
 
-COMMANDS = (run, validate, schema, export, plot)
+from cosim.ssp.cli import ssp  # noqa: E402 - a command group of its own module
+
+COMMANDS = (run, validate, schema, export, plot, ssp)

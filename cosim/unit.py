@@ -20,7 +20,9 @@ Life cycle, in the order the master calls it::
 
 All values crossing the protocol are floats in the port's declared unit (Booleans as
 0.0/1.0). Units that can roll back set ``can_save_state`` and implement
-``save_state``/``restore_state``. What the master may assume about a unit (``steps_ahead``,
+``save_state``/``restore_state``. Between steps an interactive simulation reads and sets ports
+with ``read``/``write`` (:mod:`cosim.simulation`); a unit the master's C core can step without
+Python says how with ``compiled_step`` (:mod:`cosim.master.native`). What the master may assume about a unit (``steps_ahead``,
 ``direct_feedthrough``, ``static``, ``can_vary_step``) is declared on :class:`Unit`, with defaults
 that fit a unit which declares nothing.
 """
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import operator
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -148,6 +150,12 @@ class Unit(ABC):
         once the unit is set up raise ``ValueError``.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot set {name!r} between steps")
+
+    def initial_dependencies(self) -> Mapping[str, Collection[str] | None] | None:
+        """Which inputs each output depends on in initialisation, by name (None for an output: every
+        input; an output not named: none), or None when the unit does not say (every output then
+        depends on every input). The master passes the initial values in this order."""
+        return None
 
     def compiled_step(self) -> Any:
         """What the master's C core needs to step this unit without Python

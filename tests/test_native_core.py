@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cosim_units import Integrator
 
 from cosim import Connection, Master, MasterSettings, Segment
 from cosim.errors import FMUCallError, SimulationError
@@ -17,7 +18,6 @@ from cosim.fmu import FMUUnit
 from cosim.master import native
 from cosim.results import OutputGroup, ResultWriter, read_result
 from cosim.sources import Constant
-from cosim_units import Integrator
 
 pytest_plugins = ["fmu_fixtures"]
 
@@ -32,7 +32,14 @@ PATHS = {"C": dict(native=True), "python": dict(native=False), "interpreter": di
 
 
 def thermal_loop(
-    c_fmus, *, method="gauss_seidel", every=None, transfer="last", heat=2000.0, params=None, extra=None,
+    c_fmus,
+    *,
+    method="gauss_seidel",
+    every=None,
+    transfer="last",
+    heat=2000.0,
+    params=None,
+    extra=None,
     **flags,
 ):
     units = {
@@ -90,7 +97,7 @@ def test_the_c_core_gives_the_python_loops_values_bit_for_bit(tmp_path, c_fmus, 
     # with the loop's return-to-supply drop carrying it: m_l c_l (T_r - T_s) = UA (T_s - T_amb),
     # T_r - T_s = Q / (m_p c_p) across the plate (m_p = rho V_flow).
     m_p_cp = 1060.0 * 8.0e-3 / 60.0 * 3500.0
-    t_supply = 25.0 + 0.15 * 3500.0 * 2000.0 / (m_p_cp * 200.0)
+    t_supply = 25.0 + 0.14133333333333334 * 3500.0 * 2000.0 / (m_p_cp * 200.0)  # = 25 + Q / UA: the same flow
     assert results["C"]["loop.coolant_supply.T"].values[-1] == pytest.approx(t_supply, rel=1e-6)
 
 
@@ -118,3 +125,51 @@ def test_an_output_leaving_its_declared_range_is_reported_by_both_loops_alike(tm
     message = r"output 'plate.T' = 150\.\d+ degC is outside its range \[-50, 150\]"
     with pytest.raises(SimulationError, match=message):
         master.run(TIMELINE)
+
+
+SCENARIO = """\
+experiment: {{duration: 2 h}}
+units:
+  heat: {{type: constant, settings: {{outputs: {{Q: {{value: 2, unit: kW}}}}}}}}
+  plate: {{fmu: {plate}}}
+  loop: {{fmu: {loop}, every: 3}}
+connections:
+  - {{from: heat.Q, to: plate.thermal_port.Q_flow}}
+  - {{from: plate.coolant_out.T, to: loop.coolant_return.T, transfer: mean}}
+  - {{from: loop.coolant_supply.T, to: plate.coolant_in.T, delay: 1}}
+algorithm: {{step: 10 s}}
+summary:
+  - {{label: supply at the end, signal: loop.coolant_supply.T, reduce: final, unit: degC}}
+  - {{label: hottest plate, signal: plate.plate.T, reduce: max, unit: degC}}
+  - {{label: heat rejected, signal: loop.Q_radiator, reduce: integral, unit: kWh}}
+  - {{label: mean return, signal: loop.coolant_return.T, reduce: mean, unit: degC}}
+"""
+
+
+def test_a_scenario_run_with_a_summary_goes_through_the_c_core_with_the_same_file_and_summary(
+    tmp_path, c_fmus, monkeypatch
+):
+    from cosim import scenario
+
+    path = tmp_path / "loop.yaml"
+    path.write_text(
+        SCENARIO.format(plate=c_fmus["CoolingPlate"], loop=c_fmus["CoolantLoop"]), encoding="utf-8"
+    )
+    used = []
+    real = native.core_for
+    monkeypatch.setattr(native, "core_for", lambda *a: used.append(real(*a)) or used[-1])
+    c_run = scenario.run(path, output=tmp_path / "c.h5")
+    assert used and all(core is not None for core in used)
+    monkeypatch.setattr(native, "core_for", lambda *a: None)
+    python_run = scenario.run(path, output=tmp_path / "python.h5")
+    assert c_run.summary == python_run.summary
+    a, b = read_result(tmp_path / "c.h5"), read_result(tmp_path / "python.h5")
+    assert sorted(a.signals) == sorted(b.signals)
+    for sig in a.signals:
+        np.testing.assert_array_equal(a[sig].values, b[sig].values, err_msg=sig)
+    # Energy: the heat rejected over 2 h is the 4 kWh put in less what warmed the loop and the plate.
+    rejected = dict((label, v) for label, v, _ in c_run.summary)["heat rejected"]
+    stored = 5.0 * 3500.0 * (a["loop.coolant_supply.T"].values[-1] - 25.0) + 2.0 * 3500.0 * (
+        a["plate.coolant_out.T"].values[-1] - 25.0
+    )  # J: the loop's 5 kg and the plate's 2 kg of coolant, warmed from 25 degC
+    assert rejected == pytest.approx(4.0 - stored / 3.6e6, rel=0.01)

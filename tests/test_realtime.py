@@ -82,7 +82,9 @@ def test_evtwin_run_realtime_paces_and_reports_overruns_in_the_summary_and_the_f
     path = tmp_path / "s.yaml"
     path.write_text(textwrap.dedent(RAMP), encoding="utf-8")
     out = tmp_path / "r.h5"
-    res = CliRunner().invoke(cli, ["run", str(path), "-o", str(out), "--realtime", "1000"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli, ["run", str(path), "-o", str(out), "--realtime", "1000"], catch_exceptions=False
+    )
     assert res.exit_code == 0, res.output
     assert "steps late (paced at 1,000x)" in res.output and "max lateness" in res.output
     result = read_result(out)

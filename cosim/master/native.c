@@ -59,6 +59,12 @@ typedef struct {
     const int *gather; /* >= 0: out[i]; < 0: in[-1 - i] */
 } Rows;
 
+/* A summary's running reductions of one signal: last value, min, max, integral over time. */
+typedef struct {
+    int gather;        /* >= 0: out[i]; < 0: in[-1 - i] */
+    double last, lo, hi, integral;
+} Reduction;
+
 typedef struct {
     int n_slots;
     Slot *slots;
@@ -70,6 +76,9 @@ typedef struct {
     const double *bound_lo, *bound_hi;
     int n_rows;
     Rows *rows;
+    int n_reductions;
+    Reduction *reductions;
+    double t_last;     /* the reductions' last point [s] */
     long k;            /* next macro step */
     int err_slot, err_call, err_status;
     double err_t;
@@ -165,6 +174,19 @@ int evtwin_core_run(Core *c, double start, double h, long n, double stop, long k
                 s->tw = t_end;
                 s->count = 0;
             }
+        }
+        if (c->n_reductions) {
+            /* as cosim.summary.SummaryObserver.sample: each value stands for the step that ends with it */
+            const double span = t_end - c->t_last;
+            for (r = 0; r < c->n_reductions; r++) {
+                Reduction *d = &c->reductions[r];
+                const double v = d->gather >= 0 ? c->out[d->gather] : c->in[-1 - d->gather];
+                d->last = v;
+                if (v < d->lo) d->lo = v;
+                if (v > d->hi) d->hi = v;
+                d->integral += v * span;
+            }
+            c->t_last = t_end;
         }
         full = 0;
         for (r = 0; r < c->n_rows; r++) {

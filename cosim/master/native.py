@@ -97,6 +97,16 @@ class _Rows(C.Structure):
     ]
 
 
+class _Reduction(C.Structure):
+    _fields_ = [
+        ("gather", C.c_int),
+        ("last", C.c_double),
+        ("lo", C.c_double),
+        ("hi", C.c_double),
+        ("integral", C.c_double),
+    ]
+
+
 class _Core(C.Structure):
     _fields_ = [
         ("n_slots", C.c_int),
@@ -114,6 +124,9 @@ class _Core(C.Structure):
         ("bound_hi", C.POINTER(C.c_double)),
         ("n_rows", C.c_int),
         ("rows", C.POINTER(_Rows)),
+        ("n_reductions", C.c_int),
+        ("reductions", C.POINTER(_Reduction)),
+        ("t_last", C.c_double),
         ("k", C.c_long),
         ("err_slot", C.c_int),
         ("err_call", C.c_int),
@@ -171,7 +184,14 @@ def _load(path: Path):
 class NativeCore:
     """The flattened segment for the C core: built once per master and pattern of step multiples."""
 
-    def __init__(self, master: Any, steps: list[CompiledStep | None], everies: Sequence[int], fast: Sequence):
+    def __init__(
+        self,
+        master: Any,
+        steps: list[CompiledStep | None],
+        everies: Sequence[int],
+        fast: Sequence,
+        reducers=(),
+    ):
         self.master = master
         slots = master.slots
         self.keep: list[Any] = []  # ctypes arrays the core points into
@@ -185,7 +205,54 @@ class NativeCore:
         self.out = (C.c_double * max(n_out, 1))()
         self.prev = (C.c_double * max(n_out, 1))()
         self.ins = (C.c_double * max(n_in, 1))()
+        cslots, terms, bounds, n_acc = self._slot_tables(slots, steps, everies)
+        self.steps = steps
+        self.slots = (_Slot * len(cslots))(*cslots)
+        self.terms = (_Term * max(len(terms), 1))(*terms)
+        self.acc = (C.c_double * max(n_acc, 1))()
+        self.bound_pos = (C.c_int * max(len(bounds), 1))(*(pos for pos, _, _ in bounds))
+        self.bound_lo = (C.c_double * max(len(bounds), 1))(*(lo for _, lo, _ in bounds))
+        self.bound_hi = (C.c_double * max(len(bounds), 1))(*(hi for _, _, hi in bounds))
+        self.fast = list(fast)
+        rows = self._fast_rows(slots)
+        self.rows = (_Rows * max(len(rows), 1))(*rows)
+        # Observers whose per-point work the core does (the summary's reductions), and where each signal is.
+        self.reducers = list(reducers)
+        self.reduced: list[tuple[Any, int, int]] = []  # (reducer, its signal's index, reduction index)
+        gathers = []
+        for reducer in self.reducers:
+            for j, (is_out, i, pos) in enumerate(reducer.native_reductions()):
+                self.reduced.append((reducer, j, len(gathers)))
+                gathers.append(out_off[i] + pos if is_out else -1 - (in_off[i] + pos))
+        self.reductions = (_Reduction * max(len(gathers), 1))(*(_Reduction(g) for g in gathers))
+        jacobi = master._jacobi
+        need_prev = jacobi or any(s.delayed for s in slots)
+        self.core = _Core(
+            n_slots=len(cslots),
+            slots=self.slots,
+            terms=self.terms,
+            acc=self.acc,
+            out=self.out,
+            prev=self.prev,
+            in_=self.ins,
+            n_values=n_out,
+            need_prev=int(need_prev),
+            jacobi=int(jacobi),
+            bound_pos=self.bound_pos,
+            bound_lo=self.bound_lo,
+            bound_hi=self.bound_hi,
+            n_rows=len(rows),
+            rows=self.rows,
+            n_reductions=len(self.reduced),
+            reductions=self.reductions,
+        )
+        self.run = core_library().evtwin_core_run
+
+    def _slot_tables(self, slots, steps, everies) -> tuple[list, list, list, int]:
+        """(the C slots, the connection terms, the input bounds, the number of mean accumulators): each
+        unit's wiring flattened into offsets in the core's value arrays, and its fmi2 calls."""
         terms, bounds, cslots, n_acc = [], [], [], 0
+        out_off, in_off = self.out_off, self.in_off
         for s, step in zip(slots, steps, strict=True):
             cs = _Slot(n_in=len(s.inputs), n_out=len(s.outputs), in_off=in_off[s.i], out_off=out_off[s.i])
             cs.term_off, cs.acc_off, cs.bound_off = len(terms), n_acc, len(bounds)
@@ -206,59 +273,37 @@ class NativeCore:
                 cs.do_step, cs.no_prior = step.do_step, int(step.no_prior)
                 cs.vr_in, cs.vr_out = vr_in, vr_out
             cslots.append(cs)
-        self.steps = steps
-        self.slots = (_Slot * len(cslots))(*cslots)
-        self.terms = (_Term * max(len(terms), 1))(*terms)
-        self.acc = (C.c_double * max(n_acc, 1))()
-        self.bound_pos = (C.c_int * max(len(bounds), 1))(*(pos for pos, _, _ in bounds))
-        self.bound_lo = (C.c_double * max(len(bounds), 1))(*(lo for _, lo, _ in bounds))
-        self.bound_hi = (C.c_double * max(len(bounds), 1))(*(hi for _, _, hi in bounds))
-        self.fast = list(fast)
+        return cslots, terms, bounds, n_acc
+
+    def _fast_rows(self, slots) -> list:
+        """One row description per packed output buffer: which values it gathers (an output's offset,
+        or ``-1 - offset`` for an input) and where its rows go."""
         rows = []
         for entry in self.fast:
             gather = []
             for is_out, i in entry.vectors:
                 s = slots[i]
                 if is_out:
-                    gather += [out_off[i] + p for p in range(len(s.outputs))]
+                    gather += [self.out_off[i] + p for p in range(len(s.outputs))]
                 else:
-                    gather += [-1 - (in_off[i] + p) for p in range(len(s.inputs))]
+                    gather += [-1 - (self.in_off[i] + p) for p in range(len(s.inputs))]
             g = (C.c_int * max(len(gather), 1))(*gather)
             self.keep.append(g)
             address = C.addressof(C.c_char.from_buffer(entry.buffer))
             rows.append(_Rows(address, 0, 0, len(gather), g))
-        self.rows = (_Rows * max(len(rows), 1))(*rows)
-        jacobi = master._jacobi
-        need_prev = jacobi or any(s.delayed for s in slots)
-        self.core = _Core(
-            n_slots=len(cslots),
-            slots=self.slots,
-            terms=self.terms,
-            acc=self.acc,
-            out=self.out,
-            prev=self.prev,
-            in_=self.ins,
-            n_values=n_out,
-            need_prev=int(need_prev),
-            jacobi=int(jacobi),
-            bound_pos=self.bound_pos,
-            bound_lo=self.bound_lo,
-            bound_hi=self.bound_hi,
-            n_rows=len(rows),
-            rows=self.rows,
-        )
-        self.run = core_library().evtwin_core_run
+        return rows
 
     # ------------------------------------------------------------------------------------------
     def run_segment(self, seg: Segment, stats: RunStats, progress) -> None:
         """Step ``seg`` in C; the master's outputs and inputs hold its end values afterwards."""
-        master, core = self.master, self.core
+        core = self.core
         self._load(seg.start)
         n = seg.n_steps()
         done = stats.steps
         core.k = 0
         for r, entry in enumerate(self.fast):
             self.rows[r].pos, self.rows[r].next_check = entry.start()
+        self._load_reductions()
         try:
             while core.k < n:
                 # Stop where the Python loop reports progress: after steps done + k + 1 = 4096 m.
@@ -276,7 +321,20 @@ class NativeCore:
         finally:
             for r, entry in enumerate(self.fast):
                 entry.save(self.rows[r].pos)
+            self._store_reductions()
         self._store()
+
+    def _load_reductions(self) -> None:
+        for reducer, j, r in self.reduced:
+            d = self.reductions[r]
+            d.last, d.lo, d.hi, d.integral = reducer.reduction_state(j)
+        if self.reduced:
+            self.core.t_last = self.reduced[0][0].t_last
+
+    def _store_reductions(self) -> None:
+        for reducer, j, r in self.reduced:
+            d = self.reductions[r]
+            reducer.set_reduction_state(j, (d.last, d.lo, d.hi, d.integral), self.core.t_last)
 
     def _load(self, t0: float) -> None:
         master = self.master
@@ -312,7 +370,11 @@ class NativeCore:
 
 def core_for(master: Any, everies: Sequence[int]) -> NativeCore | None:
     """The C core for the master's current segment, or None when some unit or observer needs Python."""
-    if master._ahead or master._sampled or core_library() is None:
+    if master._ahead or core_library() is None:
+        return None
+    # Observers wanting each point in Python keep the Python loop, unless the core can do their work.
+    reducers = [obs for obs in master._sampled if getattr(obs, "native_reductions", None) is not None]
+    if len(reducers) != len(master._sampled):
         return None
     stepped = {s.i for s in master._blocks}
     steps: list[CompiledStep | None] = []
@@ -321,4 +383,4 @@ def core_for(master: Any, everies: Sequence[int]) -> NativeCore | None:
         if s.i in stepped and step is None:
             return None
         steps.append(step)
-    return NativeCore(master, steps, everies, master._fast)
+    return NativeCore(master, steps, everies, master._fast, reducers)

@@ -274,6 +274,15 @@ class PlotSpec(_Model):
     """Unit to plot in."""
 
 
+class SSPImport(_Model):
+    """An SSP whose FMUs, connections and parameters join the scenario's."""
+
+    file: str
+    """The .ssp file (or a folder holding SystemStructure.ssd), relative to the scenario file."""
+    parameter_set: str | None = None
+    """The SSP's named parameter set to apply; default: every set, in order."""
+
+
 class ScenarioModel(_Model):
     """An evtwin scenario: units, connections, usage schedule, algorithm, events and outputs."""
 
@@ -281,6 +290,9 @@ class ScenarioModel(_Model):
     """Format version."""
     description: str = ""
     """Free text."""
+    from_ssp: str | SSPImport | None = None
+    """An SSP (System Structure and Parameterization 1.0) whose components become units before `units`
+    (a file name, or {file, parameter_set}); its experiment and algorithm apply where none is given."""
     experiment: Experiment
     """Start and duration."""
     shared: dict[Name, Any] = {}

@@ -56,7 +56,7 @@ typedef struct {
 
 static const double START[N_REAL] = {
     [VR_T_RETURN] = 25.0, [VR_T_SUPPLY] = 25.0, [VR_Q_RAD] = 0.0, [VR_M] = 5.0, [VR_CP] = 3500.0,
-    [VR_M_FLOW] = 0.15, [VR_UA] = 200.0, [VR_T_AMB] = 25.0, [VR_T_START] = 25.0,
+    [VR_M_FLOW] = 0.14133333333333334, [VR_UA] = 200.0, [VR_T_AMB] = 25.0, [VR_T_START] = 25.0,
 };
 
 static void log_message(Loop *p, fmi2Status status, const char *fmt, ...) {
