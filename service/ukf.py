@@ -85,12 +85,13 @@ def step(x: np.ndarray, p: np.ndarray, propagate: Callable[[np.ndarray], tuple[n
     if y is None:
         return xm, pxx, None, None
     used = ~np.isnan(y)
-    meas = meas[:, used]
+    if not used.all():
+        meas, r, y = meas[:, used], r[np.ix_(used, used)], y[used]
     ym = w @ meas
     dy = meas - ym
-    pyy = (dy * w[:, None]).T @ dy + r[np.ix_(used, used)]
+    pyy = (dy * w[:, None]).T @ dy + r
     pxy = wdx.T @ dy
     gain = np.linalg.solve(pyy, pxy.T).T
-    innovation = y[used] - ym
+    innovation = y - ym
     pn = pxx - gain @ pyy @ gain.T
     return xm + gain @ innovation, 0.5 * (pn + pn.T), innovation, pyy
