@@ -22,6 +22,7 @@ from collections.abc import Callable
 from battery_fmu import equations as eq
 from battery_fmu.ops import Table1D
 from battery_fmu.parameters import CellParameters
+from battery_fmu.trace import compile_traced
 from battery_fmu.variation import Variation
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class AgingModel:
         "q_cal", "q_cyc", "r_cal", "r_cyc", "efc", "time",
         "c_time", "c_efc", "c_kcal", "c_ftemp", "c_crate", "c_soc_min", "c_soc_max", "c_direction",
         "c_charge_time", "c_charge_crate", "c_discharge_time", "c_discharge_crate", "c_temp",
-        "_floor_current", "_anode_potential", "_ftemp_cache",
+        "_floor_current", "_anode_potential", "_rates",
         "v_capacity", "v_calendar", "v_cycle", "v_resistance",
     )
 
@@ -80,7 +81,7 @@ class AgingModel:
         grid = tuple(i / 2000.0 for i in range(2001))
         self._anode_potential = Table1D("graphite potential", grid,
                                         tuple(eq.graphite_potential(s, params) for s in grid))
-        self._ftemp_cache = (float("nan"), 0.0)
+        self._rates = self._compile_rates()
         self._open_chunk(0.5)
 
     # ------------------------------------------------------------------ chunk bookkeeping
@@ -139,16 +140,25 @@ class AgingModel:
         if self.c_time >= self.a.chunk_time - 1e-6:
             self.close_chunk(soc_end)
 
+    def _rate_expressions(self, ops, soc_mid, temperature) -> tuple:
+        """(k_cal, cycle temperature factor, calendar resistance rate [1/s]) at a step's mid SOC [1] and
+        mean temperature [K]: what :meth:`_accumulate_rates` integrates over a chunk."""
+        p = self.p
+        return (eq.calendar_rate(temperature, ops.interp(self._anode_potential, soc_mid), p, ops),
+                eq.cycle_temperature_factor(temperature, p, ops),
+                eq.calendar_resistance_rate(temperature, soc_mid, p, ops))
+
+    def _compile_rates(self):
+        """:meth:`_rate_expressions` for this cell as one generated function (:mod:`battery_fmu.trace`):
+        it runs every step."""
+        return compile_traced("aging_rates", self._rate_expressions, ["soc_mid", "temperature"])
+
     def _accumulate_rates(self, dt: float, soc_mid: float, temperature: float) -> None:
         """Add one step's rate expressions to the open chunk (the law-specific part of :meth:`advance`)."""
-        p = self.p
-        self.c_kcal += eq.calendar_rate(temperature, self._anode_potential.scalar(soc_mid), p) * dt
-        cached_t, factor = self._ftemp_cache
-        if temperature != cached_t:
-            factor = eq.cycle_temperature_factor(temperature, p)
-            self._ftemp_cache = (temperature, factor)
+        k_cal, factor, resistance_rate = self._rates(soc_mid, temperature)
+        self.c_kcal += k_cal * dt
         self.c_ftemp += factor * dt
-        self.r_cal += eq.calendar_resistance_rate(temperature, soc_mid, p) * self.v_resistance * dt
+        self.r_cal += resistance_rate * self.v_resistance * dt
 
     def _chunk_increments(self) -> tuple[float, float, float, float]:
         """(dq_cal, dq_cyc, dr_cyc, dod) if the open chunk closed now."""

@@ -45,6 +45,9 @@ class NmcAgingModel(AgingModel):
         self.c_vsq = 0.0  # integral of V^2 dt [V^2 s]
         self.c_rcal = 0.0  # integral of the calendar resistance rate dt
 
+    def _compile_rates(self):
+        return None  # the NMC laws' rates are cached per operating point instead (_step_rates)
+
     def _step_rates(self, soc_mid: float, temperature: float) -> tuple[float, ...]:
         """(k_cal, Tn^2, Tn^3, Tn^-1/2, V^2, alpha_res) at one operating point, cached for repeats."""
         cached_soc, cached_t, rates = self._rate_cache

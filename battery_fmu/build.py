@@ -18,7 +18,10 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).parent
 FMU_NAME = "BatteryTwin.fmu"
 # Files of this package the FMU does not need at run time.
-_NOT_IN_FMU = {"cli.py", "build.py", "life.py", "unit.py", "demo.py", "fmu_shim.c", "data", "__pycache__"}
+_NOT_IN_FMU = {
+    "cli.py", "build.py", "build_fmi3.py", "life.py", "unit.py", "demo.py", "fmu_shim.c", "data", "native",
+    "__pycache__",
+}
 
 
 def build_fmu(out_dir: str | Path = "fmus") -> Path:
@@ -40,7 +43,9 @@ def build_fmu(out_dir: str | Path = "fmus") -> Path:
     return built
 
 
-def _stage_model(stage: Path) -> tuple[Path, Path]:
+def _stage_model(
+    stage: Path, slave_module: str = "fmu_slave.py", script_name: str = "battery_twin"
+) -> tuple[Path, Path]:
     """Copy the model package under a name unique to its content, and the slave module beside it.
 
     In a Python host (fmpy, evtwin itself) an FMU's modules share the interpreter's module cache
@@ -64,8 +69,8 @@ def _stage_model(stage: Path) -> tuple[Path, Path]:
             target.write_text(_renamed(path.read_text(encoding="utf-8"), name), encoding="utf-8")
         else:
             shutil.copy2(path, target)
-    slave = package / "fmu_slave.py"
-    script = stage / f"battery_twin_{tag}.py"
+    slave = package / slave_module
+    script = stage / f"{script_name}_{tag}.py"
     slave.rename(script)
     return package, script
 

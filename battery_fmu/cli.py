@@ -72,13 +72,37 @@ def fmu() -> None:
 
 @fmu.command("build")
 @click.option("--out", "out_dir", default="fmus", show_default=True, type=click.Path(file_okay=False))
-def fmu_build(out_dir: str) -> None:
-    """Build BatteryTwin.fmu (FMI 2.0 co-simulation) and check it with fmpy's validator."""
+@click.option("--fmi3", is_flag=True, help="Build BatteryTwin3.fmu instead: the twin as FMI 3.0 (pythonfmu3).")
+@click.option("--native", is_flag=True,
+              help="Build BatteryTwinNative.fmu instead: C only, no Python needed by the host (CasADi C code "
+                   "of the twin's step, for one parameter set and cell capacity).")
+@click.option("--parameter-set", default="lfp_220ah", show_default=True,
+              help="With --native: the cell parameter set generated into the FMU.")
+@click.option("--capacity-Ah", "capacity_ah", type=float, default=None,
+              help="With --native: the cell capacity [A h] generated into the FMU (default: the set's own).")
+def fmu_build(out_dir: str, fmi3: bool, native: bool, parameter_set: str, capacity_ah: float | None) -> None:
+    """Build BatteryTwin.fmu (FMI 2.0 co-simulation) and check it with fmpy's validator.
+
+    --fmi3 builds BatteryTwin3.fmu (FMI 3.0), --native BatteryTwinNative.fmu (C, no Python).
+    """
     from fmpy.validation import validate_fmu
 
     from battery_fmu.build import build_fmu
 
-    path = build_fmu(out_dir)
+    if native:
+        from battery_fmu.native.build import NativeBuildError, build_native
+        from battery_fmu.parameters import ParameterError
+
+        try:
+            path = build_native(out_dir, parameter_set, capacity_ah)
+        except (NativeBuildError, ParameterError, ValueError) as err:
+            raise BatteryCommandError(str(err)) from None
+    elif fmi3:
+        from battery_fmu.build_fmi3 import build_fmu3
+
+        path = build_fmu3(out_dir)
+    else:
+        path = build_fmu(out_dir)
     problems = validate_fmu(str(path))
     if problems:
         raise BatteryCommandError(f"{path} was built but fails validation:\n" + "\n".join(problems))

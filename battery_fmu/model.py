@@ -15,7 +15,8 @@ from collections.abc import Callable
 from battery_fmu import equations as eq
 from battery_fmu.aging_laws import aging_model
 from battery_fmu.parameters import CellParameters, load_parameters
-from battery_fmu.step import CellState, advance, boundary, constants, electromotive, limits, lookups
+from battery_fmu.step import CellState, boundary, constants
+from battery_fmu.step_compiled import compile_step
 from battery_fmu.variation import Variation
 
 _sqrt = math.sqrt
@@ -70,7 +71,7 @@ class BatteryPack:
         "current", "voltage", "power", "heat", "heat_to_ambient", "heat_to_coolant", "power_discharge_max",
         "power_charge_max",
         "current_charge_max", "current_discharge_max", "ocv", "power_request_unmet",
-        "_constants", "_prep",
+        "_constants", "_prep", "_compiled",
     )
 
     def __init__(self, params: CellParameters | None = None, n_series: int = 1, n_parallel: int = 1,
@@ -87,6 +88,8 @@ class BatteryPack:
         self.hysteresis = 0.0
         self.t_cell = self.t_housing = float(temperature)
         self._constants: dict = {}
+        # The shared step's look-ups, limits and update, compiled for this parameter set.
+        self._compiled = compile_step(p)
         self.current = self.power = self.heat = self.power_request_unmet = 0.0
         self.heat_to_ambient = self.heat_to_coolant = 0.0
         self.ocv = eq.open_circuit_voltage(self.soc, self.t_cell, p)
@@ -136,17 +139,17 @@ class BatteryPack:
             current = -lim.current_charge
 
         kb, tb = boundary(self.p, t_ambient, t_coolant, self.coolant_connected)
-        new, means = advance(self.p, state, look, k, current, tb, cap)
+        new, means = self._compiled.advance(state, look, k, current, tb, cap)
+        soc, v1, v2, hysteresis, t_cell, t_housing = new
+        voltage, heat, _, t_cell_mean, t_housing_mean, _ = means
         if current == 0.0 and dt > REST_QUADRATURE_MIN_STEP:
             # The twin's refinement of the shared step: the RC heat as it falls within the rest.
             heat, t_housing_mean = self._rest(dt, kb, tb, state, look)
         else:
-            heat, t_housing_mean = means.heat, means.t_housing
-            self.aging.advance(dt, state.soc, new.soc, means.t_cell, current)
-            self.t_cell, self.t_housing = new.t_cell, new.t_housing
-        self.soc, self.v1, self.v2, self.hysteresis = new.soc, new.v1, new.v2, new.hysteresis
+            self.aging.advance(dt, state.soc, soc, t_cell_mean, current)
+            self.t_cell, self.t_housing = t_cell, t_housing
+        self.soc, self.v1, self.v2, self.hysteresis = soc, v1, v2, hysteresis
         self._housing_flows(t_housing_mean, t_ambient, t_coolant if t_coolant is not None else t_ambient)
-        voltage = means.voltage
         self.current = current * npar
         self.voltage = voltage * ns
         self.power = voltage * current * cells
@@ -162,7 +165,6 @@ class BatteryPack:
         """
         p = self.p
         state = tuple.__new__(CellState, (self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing))
-        look = lookups(p, state.soc, state.t_cell, self.aging.resistance_factor)
         k = self._constants.get(dt)
         if k is None:
             if len(self._constants) > 64:
@@ -170,8 +172,7 @@ class BatteryPack:
             kb, _ = boundary(p, 0.0, 0.0, self.coolant_connected)
             k = self._constants[dt] = constants(p, dt, kb)
         cap = self.aging.soh_capacity_committed * p.capacity
-        e, r_rc = emf = electromotive(state, look, k)
-        lim = limits(p, state, look, k, cap, emf=emf)
+        look, lim, e, r_rc = self._compiled.prepare(state, self.aging.resistance_factor, cap, k)
         cells = self.n_series * self.n_parallel
         self.ocv = look.ocv
         self.power_discharge_max = lim.power_discharge * cells

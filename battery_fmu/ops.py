@@ -44,6 +44,31 @@ class Table1D:
         # Slopes per interval, so a scalar look-up costs one multiply-add.
         slopes = tuple((self.y[i + 1] - self.y[i]) / (self.x[i + 1] - self.x[i]) for i in range(n - 1))
         object.__setattr__(self, "scalar", _scalar_lookup(self.x, self.y, slopes, uniform))
+        object.__setattr__(self, "_slopes", slopes)
+        object.__setattr__(self, "_uniform", uniform)
+
+    def scalar_source(self, x: str, prefix: str, number) -> tuple[str, dict]:
+        """``self.scalar(x)`` as one Python expression of the variable named ``x``, for generated code
+        (:mod:`battery_fmu.trace`): the same operations, so the same result bit for bit, without a call.
+
+        Returns the expression and the globals it needs (their names start with ``prefix``);
+        ``number(v)`` writes a float as source.
+        """
+        xs, ys, slopes = self.x, self.y, self._slopes
+        first, last = number(xs[0]), number(xs[-1])
+        if self._uniform:
+            inv_step = (len(xs) - 1) / (xs[-1] - xs[0])
+            # One more interval, a copy of the last, where round-off puts an x just below the end.
+            grid = {"x": xs[:-1] + xs[-2:-1], "y": ys[:-1] + ys[-2:-1], "s": slopes + slopes[-1:]}
+            index = f"int(({x} - {first}) * {number(inv_step)})"
+        else:
+            grid = {"x": xs, "y": ys, "s": slopes}
+            index = f"_bisect_right({prefix}x, {x}) - 1"
+        i = f"{prefix}i"
+        inside = f"{prefix}y[({i} := {index})] + {prefix}s[{i}] * ({x} - {prefix}x[{i}])"
+        expression = (f"{number(ys[0])} if {x} <= {first} else "
+                      f"({number(ys[-1])} if {x} >= {last} else {inside})")
+        return expression, {prefix + k: v for k, v in grid.items()} | {"_bisect_right": bisect_right}
 
     def __call__(self, x):
         import numpy as np

@@ -22,6 +22,9 @@ on ``dt`` and the thermal boundary), :func:`limits` and :func:`advance`. Callers
 current from the limits (the twin clamps a power request to them) or that share look-ups between
 steps (the MPC looks each node up once) call the parts.
 
+The twin calls these parts in their recorded form (:mod:`battery_fmu.step_compiled`): the same
+operations as straight-line Python, identical results, about a quarter less time.
+
 The capacity fade is not part of the step: the twin's aging model integrates it per chunk from the
 step's means (:class:`battery_fmu.aging.AgingModel`), a controller in rate form
 (:func:`battery_fmu.equations.fade_rates`).

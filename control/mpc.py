@@ -48,6 +48,7 @@ from control.mpc_settings import (
     FIRST_GUESS_FRACTION,
     LANDING_TOLERANCE,
     MIN_HORIZON,
+    MIN_SESSION_DOD,
     MPC_PORTS,
     OFF_CURRENT,
     checked_choices,
@@ -178,13 +179,14 @@ class MPCCharger(ChargerUnit):
         return self.v_max if self.v_max > 0.0 else self.model.p.voltage_max
 
     def _current_max(self) -> float:
+        """The most a plan may charge with [A, pack]: the charger's ``current_limit``, the C-rate the fade
+        law was fitted to (or ``max_c_rate``), and the battery's BMS limit for an interval of
+        ``resolution`` from the present state (the twin's :func:`battery_fmu.step.limits`)."""
         p = self.model.p
         c_rate = self.max_c_rate if self.max_c_rate > 0.0 else p.aging.crate_charge_max
-        return min(
-            self.current_limit,
-            c_rate * p.capacity / 3600.0 * self.n_parallel,
-            p.current_max_charge * self.n_parallel,
-        )
+        bms = self.model.charge_limit(self.carried.now(self), self.resolution, self.SOH_capacity,
+                                      self.SOH_resistance)
+        return min(self.current_limit, c_rate * p.capacity / 3600.0 * self.n_parallel, bms)
 
     def _chunk_crate(self) -> float:
         # The aging model averages |dSOC/dt| over a day: one charge and one discharge of the daily swing.
@@ -203,7 +205,7 @@ class MPCCharger(ChargerUnit):
             return self.fallback_policy.decide(now, h)
         if not self._started:
             self._started = True
-            self._dod = max(self.goal_soc - self.SOC, 0.05)
+            self._dod = max(self.goal_soc - self.SOC, MIN_SESSION_DOD)
         planned = self._planned_current(now, h)
         if planned is None:
             if self.objective == "overnight" and not self._late_enough(now):

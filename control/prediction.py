@@ -24,7 +24,8 @@ from typing import Any
 
 from battery_fmu import equations as eq
 from battery_fmu.parameters import CellParameters, load_cell
-from battery_fmu.step import CHARGE_ONLY, CellState, Lookups, advance, boundary, constants, lookups
+from battery_fmu.ops import SCALAR
+from battery_fmu.step import CHARGE_ONLY, CellState, Lookups, advance, boundary, constants, limits, lookups
 
 STATES = CellState._fields
 
@@ -91,6 +92,15 @@ class PredictionModel:
     def node(self, soc, t_cell, ops, resistance_factor=1.0) -> Lookups:
         """The look-ups at a state (charge tables: a charger never discharges the pack)."""
         return lookups(self.p, soc, t_cell, resistance_factor, ops, direction=CHARGE_ONLY)
+
+    def charge_limit(self, x, dt: float, soh: float, resistance_factor: float = 1.0) -> float:
+        """The BMS's charge-current limit [A, pack] for a step of ``dt`` [s] from the cell state ``x``
+        (STATES order): :func:`battery_fmu.step.limits`, the twin's own (rating times temperature
+        derating, voltage and SOC windows), with the relative capacity ``soh`` [1]."""
+        state = CellState(*x)
+        look = self.node(state.soc, state.t_cell, SCALAR, resistance_factor)
+        k = constants(self.p, dt, self.conductance_boundary)
+        return limits(self.p, state, look, k, soh * self.p.capacity).current_charge * self.n_parallel
 
     def interval(
         self,

@@ -87,8 +87,32 @@ def _fmt(value: float) -> str:
     help="Run what the checks refuse as likely a mistake (more than 1e9 macro steps), and overwrite "
     "an output that is an existing file but not an evtwin result.",
 )
-def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: bool, force: bool) -> None:
-    """Run SCENARIO_FILE and write its results to HDF5.
+@click.option(
+    "--parameter-set",
+    default=None,
+    metavar="NAME",
+    help="Of an SSP (SCENARIO_FILE.ssp, or the scenario's from_ssp): apply its parameter set NAME "
+    "instead of every set in order.",
+)
+@click.option(
+    "--realtime",
+    type=float,
+    default=None,
+    metavar="FACTOR",
+    help="Pace the run to the wall clock: FACTOR simulated seconds per second (1 = real time, for a "
+    "live simulator or hardware in the loop); steps that finish late are counted in the summary "
+    "and the file.",
+)
+def run(
+    scenario_file: Path,
+    output: Path | None,
+    duration: str | None,
+    quiet: bool,
+    force: bool,
+    parameter_set: str | None,
+    realtime: float | None,
+) -> None:
+    """Run SCENARIO_FILE (a scenario, or an SSP 1.0 package, .ssp) and write its results to HDF5.
 
     The run never starts on an invalid file. When a unit fails or the run is interrupted
     (Ctrl-C, SIGTERM, SIGHUP), the result file is still readable and the command exits non-zero
@@ -103,15 +127,18 @@ def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: b
     _show_warnings()
     span = _duration(duration)
     err = Console(stderr=True)
-    plan = scenario.check(scenario_file, say=lambda s: click.echo(s, err=True), duration=span, force=force)
+    say = lambda s: click.echo(s, err=True)  # noqa: E731
+    plan = scenario.check(scenario_file, say=say, duration=span, force=force, parameter_set=parameter_set)
     for note in plan.notes:
         click.echo(f"warning: {note}", err=True)
     total = plan.duration if span is None else span
+    if realtime is not None and not realtime > 0:
+        raise click.BadParameter(f"must be > 0 (got {realtime:g})", param_hint="--realtime")
     try:
         if quiet or not err.is_terminal:
-            report = scenario.run_plan(plan, output=output, duration=span, force=force)
+            report = scenario.run_plan(plan, output=output, duration=span, force=force, realtime=realtime)
         else:
-            report = _run_with_bar(plan, output, span, total, err, force)
+            report = _run_with_bar(plan, output, span, total, err, force, realtime)
     except RunInterrupted as stop:
         if stop.report is not None and not quiet and stop.path is not None:
             _print_summary(stop.report, plan, title="summary of what ran (interrupted)")
@@ -121,7 +148,7 @@ def run(scenario_file: Path, output: Path | None, duration: str | None, quiet: b
         _print_summary(report, plan)
 
 
-def _run_with_bar(plan, output, span, total, console, force):
+def _run_with_bar(plan, output, span, total, console, force, realtime=None):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from cosim import scenario
@@ -142,6 +169,7 @@ def _run_with_bar(plan, output, span, total, console, force):
             duration=span,
             progress=lambda t: bar.update(task, completed=t - start),
             force=force,
+            realtime=realtime,
         )
 
 
@@ -162,6 +190,11 @@ def _print_summary(report, plan, title: str = "summary") -> None:
         table.add_row("events", str(len(stats.events)), "")
     table.add_row("wall time", f"{stats.wall_time:.3g}", "s")
     table.add_row("real-time factor", _fmt(stats.real_time_factor), "x")
+    paced = getattr(report, "realtime", None)
+    if paced is not None:
+        table.add_row(f"steps late (paced at {_fmt(paced['factor'])}x)", f"{paced['overruns']:,}", "")
+        table.add_row("max lateness", _fmt(paced["max_lateness_s"]), "s")
+        table.add_row("total lateness", _fmt(paced["total_lateness_s"]), "s")
     Console().print(table)
     click.echo(f"results: {report.path}")
 
@@ -288,4 +321,6 @@ def plot(result_file: Path, output: Path | None) -> None:
     click.echo(str(out))
 
 
-COMMANDS = (run, validate, schema, export, plot)
+from cosim.ssp.cli import ssp  # noqa: E402 - a command group of its own module
+
+COMMANDS = (run, validate, schema, export, plot, ssp)

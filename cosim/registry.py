@@ -11,6 +11,10 @@
 - ``evtwin.file_kinds``: ``name = "module:KIND"``; other YAML files ``evtwin validate`` checks.
   ``KIND.claims(data) -> bool`` says from a file's top-level mapping whether it is one;
   ``KIND.check(path, say) -> (summary, warnings)`` checks it or raises :class:`ScenarioError`.
+- ``evtwin.output_kinds``: ``name = "module:Class"``; a scenario's ``outputs: streams: [{kind: name,
+  settings: {...}}]``. ``Class.signals(settings, available) -> list[str]`` names the ``unit.port``
+  signals it reads (ValueError naming a bad setting); ``Class(settings)`` is a
+  :class:`cosim.master.observer.Observer` with ``close()``, called once the run ends.
 """
 
 from __future__ import annotations
@@ -120,6 +124,22 @@ def climate(name: str) -> Any:
             f"climate {name!r} is registered as {names[name]!r} but cannot be loaded: {err}"
         ) from None
     return factory()
+
+
+def output_kind(name: str) -> Any:
+    """The class registered as output kind ``name``; ValueError naming the registered kinds."""
+    names = {ep.name: ep.value for ep in entry_points(group="evtwin.output_kinds")}
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        known = ", ".join(sorted(names)) or "none (is the package installed?)"
+        raise ValueError(f"no output kind {name!r}; {hint}registered kinds: {known}")
+    try:
+        return _load(names[name])
+    except (ImportError, AttributeError) as err:
+        raise ValueError(
+            f"output kind {name!r} is registered as {names[name]!r} but cannot be loaded: {err}"
+        ) from None
 
 
 def file_kinds() -> dict[str, Any]:

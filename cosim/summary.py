@@ -57,6 +57,20 @@ class SummaryObserver(Observer):
             self.first = list(last)
             self._started = True
 
+    # The master's C core (cosim.master.native) does sample()'s work itself between these calls.
+    def native_reductions(self) -> list[tuple[bool, int, int]]:
+        """The signals reduced: ``(is_output, slot index, position)`` each, after :meth:`start`."""
+        return list(self._at)
+
+    def reduction_state(self, k: int) -> tuple[float, float, float, float]:
+        """``(last, min, max, integral)`` of signal ``k`` so far."""
+        return self.last[k], self.lo[k], self.hi[k], self.integral[k]
+
+    def set_reduction_state(self, k: int, state: tuple[float, float, float, float], t_last: float) -> None:
+        """Signal ``k``'s reductions as the core left them at ``t_last`` [s]."""
+        self.last[k], self.lo[k], self.hi[k], self.integral[k] = state
+        self.t_last = t_last
+
     def values(self) -> list[tuple[str, float, str]]:
         """``(label, value, unit)`` per row."""
         out = []

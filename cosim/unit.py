@@ -20,7 +20,9 @@ Life cycle, in the order the master calls it::
 
 All values crossing the protocol are floats in the port's declared unit (Booleans as
 0.0/1.0). Units that can roll back set ``can_save_state`` and implement
-``save_state``/``restore_state``. What the master may assume about a unit (``steps_ahead``,
+``save_state``/``restore_state``. Between steps an interactive simulation reads and sets ports
+with ``read``/``write`` (:mod:`cosim.simulation`); a unit the master's C core can step without
+Python says how with ``compiled_step`` (:mod:`cosim.master.native`). What the master may assume about a unit (``steps_ahead``,
 ``direct_feedthrough``, ``static``, ``can_vary_step``) is declared on :class:`Unit`, with defaults
 that fit a unit which declares nothing.
 """
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import operator
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -137,6 +139,30 @@ class Unit(ABC):
     def do_step(self, t: float, h: float) -> None:
         """Advance from ``t`` to ``t + h`` [s]. Raise on failure."""
 
+    def read(self, name: str) -> Any:
+        """The current value of port ``name`` (any causality) between steps, in the port's unit."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read {name!r} between steps")
+
+    def write(self, name: str, value: Any) -> None:
+        """Set input or parameter ``name`` between steps (in the port's unit); it holds until set again.
+
+        Before :meth:`setup` this is :meth:`configure` for parameters. Parameters that cannot change
+        once the unit is set up raise ``ValueError``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot set {name!r} between steps")
+
+    def initial_dependencies(self) -> Mapping[str, Collection[str] | None] | None:
+        """Which inputs each output depends on in initialisation, by name (None for an output: every
+        input; an output not named: none), or None when the unit does not say (every output then
+        depends on every input). The master passes the initial values in this order."""
+        return None
+
+    def compiled_step(self) -> Any:
+        """What the master's C core needs to step this unit without Python
+        (:class:`cosim.master.native.CompiledStep`), or None (the default: the Python loop steps it).
+        Asked after :meth:`end_initialization`, before each segment."""
+        return None
+
     def save_state(self) -> Any:
         """An opaque snapshot that :meth:`restore_state` returns to exactly."""
         raise NotImplementedError(f"{type(self).__name__} cannot save its state")
@@ -207,3 +233,17 @@ class PythonUnit(Unit):
 
     def get_outputs(self) -> Sequence[float]:
         return self._get(self)
+
+    def read(self, name: str) -> Any:
+        if name not in {p.name for p in self.ports()}:
+            raise KeyError(f"{type(self).__name__} has no port {name!r}")
+        return getattr(self, name)
+
+    def write(self, name: str, value: Any) -> None:
+        ports = {p.name: p for p in self.ports()}
+        if name not in ports or ports[name].causality == OUTPUT:
+            raise KeyError(f"{type(self).__name__} has no input or parameter {name!r}")
+        if ports[name].causality == PARAMETER:
+            self.configure({name: value})
+        else:
+            setattr(self, name, value)

@@ -49,8 +49,9 @@ class _FleetFileKind:
         problems: list[str] = []
         sample = covering(fleet.vehicles)
         with tempfile.TemporaryDirectory(prefix="evtwin-fleet-check-") as tmp:
+            packed = fleet.model.battery == "in_process" and fleet.model.resolution == "fleet"
             for v in sample:  # the battery in-process: the same ports as the FMU, nothing to build
-                text = vehicle_yaml(v, "in_process", fleet.model.resolution, None)
+                text = vehicle_yaml(v, "in_process", fleet.model.resolution, None, packed=packed)
                 file = Path(tmp) / f"{v.vehicle_id}.yaml"
                 file.write_text(text, encoding="utf-8")
                 try:
@@ -60,8 +61,9 @@ class _FleetFileKind:
         if problems:
             raise ScenarioError(problems)
         years = fleet.vehicle_years
+        hours = years * CPU_S_PER_VEHICLE_YEAR[fleet.model.battery] / 3600
         summary = (f"fleet, {len(fleet.vehicles)} vehicles x {fleet.model.years:g} years = {years:g} vehicle-years "
-                   f"(about {years * CPU_S_PER_VEHICLE_YEAR / 3600:.2g} core-hours); the scenarios of "
+                   f"(about {hours:.2g} core-hours); the scenarios of "
                    f"{len(sample)} vehicles covering every drawn choice check")
         return summary, []
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-#: CPU seconds per vehicle-year in fleet mode with the battery FMU, for the estimate printed before a run
-#: starts: fleets/small.yaml took 253 CPU s for 16 vehicle-years on the shared 2-core development machine
-#: (docs/fleet.md); its mix of styles and habits costs more than the commute alone (10 s a vehicle-year).
-CPU_S_PER_VEHICLE_YEAR = 16.0
+#: CPU seconds per vehicle-year in fleet mode, by battery, for the estimate printed before a run starts:
+#: fleets/small.yaml took 253 CPU s for 16 vehicle-years with the FMU on the shared 2-core development
+#: machine (docs/fleet.md); packed, the commute costs 0.46 of that (benchmarks/bench_fleet.py).
+CPU_S_PER_VEHICLE_YEAR = {"fmu": 16.0, "in_process": 7.5}
 
 
 @click.group()
@@ -27,13 +27,16 @@ def fleet() -> None:
 @click.option("--resume", is_flag=True, help="Finish a stopped run in the output folder; nothing written is recomputed.")
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Simulate only this many days of each vehicle (a quick look).")
+@click.option("--trace", "traces", multiple=True, metavar="ID",
+              help="Keep this vehicle's full-resolution trace (e.g. v00003; repeat for more).")
 def run(fleet_file: Path, output: Path | None, scheduler: str | None, workers: int | None, resume: bool,
-        days: float | None) -> None:
+        days: float | None, traces: tuple[str, ...]) -> None:
     """Run every vehicle of FLEET_FILE; per-vehicle daily summaries and a fleet table go to the output folder."""
     from fleet.runner import run_fleet
 
     out = output or Path("results") / fleet_file.stem
-    failed = run_fleet(fleet_file, out, scheduler=scheduler, workers=workers, resume=resume, days=days)
+    failed = run_fleet(fleet_file, out, scheduler=scheduler, workers=workers, resume=resume, days=days,
+                       traces=traces)
     if failed:
         raise SystemExit(1)
 

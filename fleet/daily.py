@@ -63,6 +63,10 @@ class DailySummary(Observer):
         for sig in SIGNALS:
             i, causality, pos = master.locate(sig)
             self._at.append((causality == OUTPUT, i, pos))
+        self.reset(t0)
+
+    def reset(self, t0: float) -> None:
+        """Start over at ``t0`` [s], before the first :meth:`add`."""
         self.t_last = t0
         self._day = -1
         self._fast_on = False
@@ -81,7 +85,11 @@ class DailySummary(Observer):
         self._hist = [0.0] * (N_BINS + 1)
 
     def sample(self, t: float, outs: list, ins: list) -> None:
-        v = self._read(outs, ins)
+        self.add(t, self._read(outs, ins))
+
+    def add(self, t: float, v: list[float]) -> None:
+        """Account the step that ends at ``t`` [s], with the :data:`SIGNALS` values ``v`` at its end (the
+        first call gives the state at the start). A unit that takes sub-steps reports them here."""
         if self._prev is None:  # the start: the state before any step
             self._prev = v
             self._open(int(t // DAY), v)

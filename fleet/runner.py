@@ -25,19 +25,22 @@ def _fmu_path(fleet_file: Path, model) -> Path | None:
     return path
 
 
-def jobs(fleet, fmu: Path | None, days: float | None):
-    """The batch: one job per vehicle, weighted by its vehicle-years."""
+def jobs(fleet, fmu: Path | None, days: float | None, traces: frozenset[str] = frozenset()):
+    """The batch: one job per vehicle, weighted by its vehicle-years. Vehicles in ``traces`` (or the fleet
+    file's ``traces``) run at full resolution and keep their trace."""
     from cosim.batch import Job
 
     years = fleet.model.years if days is None else days / 365.0
+    traced = set(traces) | set(fleet.model.traces)
     out = []
     for v in fleet.vehicles:
         payload = {
             "vehicle": dataclasses.asdict(v),
             "battery": fleet.model.battery,
-            "resolution": fleet.model.resolution,
+            "resolution": "full" if v.vehicle_id in traced else fleet.model.resolution,
             "fmu": str(fmu) if fmu else None,
             "duration": None if days is None else days * 86400.0,
+            "trace": v.vehicle_id in traced,
         }
         out.append(Job(v.vehicle_id, payload, years))
     return out
@@ -70,8 +73,9 @@ def metadata(fleet, fmu: Path | None, days: float | None) -> dict:
 
 
 def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, workers: int | None = None,
-              resume: bool = False, days: float | None = None) -> int:
-    """Run a fleet file into ``out``; the number of vehicles that failed."""
+              resume: bool = False, days: float | None = None, traces: tuple[str, ...] = ()) -> int:
+    """Run a fleet file into ``out``; the number of vehicles that failed. ``traces``: vehicle ids whose
+    full-resolution trace is kept (besides the fleet file's)."""
     from rich.console import Console
 
     from cosim.batch import run_batch
@@ -82,16 +86,21 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
 
     console = Console(stderr=True)
     fleet = spec.load(fleet_file)
+    unknown = sorted(set(traces) - {v.vehicle_id for v in fleet.vehicles})
+    if unknown:
+        raise EvtwinError(f"--trace: no vehicle {unknown[0]} in {fleet_file} (ids run v00000 to "
+                          f"v{len(fleet.vehicles) - 1:05d})")
     fmu = _fmu_path(fleet_file, fleet.model)
-    batch = jobs(fleet, fmu, days)
+    batch = jobs(fleet, fmu, days, frozenset(traces))
     store = FleetStore(out)
     store.prepare(fleet.text, resume, metadata(fleet, fmu, days))
     total_years = sum(j.weight for j in batch)
+    cpu_s = CPU_S_PER_VEHICLE_YEAR[fleet.model.battery]
     done = store.done()
     left = sum(j.weight for j in batch if j.key not in done)
     console.print(
         f"{len(batch)} vehicles, {total_years:g} vehicle-years ({len(done)} vehicles done already); expected "
-        f"{left * CPU_S_PER_VEHICLE_YEAR / 3600:.2f} core-hours at ~{CPU_S_PER_VEHICLE_YEAR:g} CPU s a "
+        f"{left * cpu_s / 3600:.2f} core-hours at ~{cpu_s:g} CPU s a "
         "vehicle-year"
     )
     bar = _Bar(console, len(batch), len(done), total_years - left)

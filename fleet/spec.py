@@ -75,10 +75,13 @@ class FleetModel(BaseModel):
     charging: Weights = {"plug_in_90": 1.0}
     habits: dict[str, Habit] = {}
     parking: Weights = {"street": 1.0}
-    battery: Literal["fmu", "in_process"] = "fmu"
+    battery: Literal["fmu", "in_process"] = "in_process"
+    """The battery twin in-process (in fleet mode packed with the vehicle: :mod:`fleet.vehicle_pack`) or as
+    the exported FMU (extracted once per worker)."""
     fmu: str = "../fmus/BatteryTwin.fmu"
     """The battery FMU, relative to the fleet file (built when missing); every worker must reach it."""
-    """The battery twin as the exported FMU (extracted once per worker) or the in-process unit."""
+    traces: list[str] = []
+    """Vehicles (ids such as ``v00003``) whose full-resolution trace is kept beside their daily summary."""
     resolution: Literal["fleet", "full"] = "fleet"
     """``fleet``: the battery steps 10 s while driving (the vehicle integrates its 1 s cycle inside);
     ``full``: 1 s driving steps, as the shipped scenarios."""
@@ -171,7 +174,9 @@ def _check_names(model: FleetModel, source) -> list[str]:
     from bridges.presets import get_preset
     from fleet.usage import climate_names, parameter_set
 
-    problems = []
+    problems = [source.problem(("traces",), f"no vehicle {vid!r} in a fleet of {model.vehicles} "
+                               f"(ids run v00000 to v{model.vehicles - 1:05d})")
+                for vid in model.traces if vid not in {f"v{i:05d}" for i in range(model.vehicles)}]
     known = {
         "climates": climate_names(),
         "styles": list(STYLES),

@@ -4,7 +4,8 @@ Layout of ``DIR``::
 
     fleet.yaml            the fleet file as run
     metadata.json         seed, vehicle count, package versions, times
-    vehicles/v00000.h5    one vehicle's daily table and its drawn attributes (written whole, then renamed)
+    vehicles/v00000.h5    one vehicle's daily table, its drawn attributes, its trace when asked (written
+                          whole, then renamed)
     failed/v00003.txt     a vehicle that failed, with its error (removed once it succeeds)
     fleet.h5              every vehicle-day in one table, with the vehicles' attributes
 
@@ -49,6 +50,8 @@ class FleetStore:
                 f.create_dataset(f"daily/{name}", data=col)
             for name in ("annual_km", "steps", "cpu_s", "wall_s"):
                 f.attrs[name] = result[name]
+            for name, col in result.get("trace", {}).items():  # asked-for vehicles only
+                f.create_dataset(f"trace/{name}", data=col, compression="lzf")
             f.attrs["scenario"] = result["scenario"]
             f.attrs["vehicle"] = json.dumps(result["vehicle"])
         os.replace(tmp, final)

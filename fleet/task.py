@@ -10,8 +10,9 @@ from typing import Any
 from fleet.spec import Vehicle
 
 
-def vehicle_yaml(vehicle: Vehicle, battery: str, resolution: str, fmu_path: str | None) -> str:
-    """The vehicle's scenario file text."""
+def vehicle_yaml(vehicle: Vehicle, battery: str, resolution: str, fmu_path: str | None,
+                 packed: bool | None = None) -> str:
+    """The vehicle's scenario file text (``packed`` as :func:`fleet.usage.scenario`)."""
     import io
 
     from ruamel.yaml import YAML
@@ -19,7 +20,7 @@ def vehicle_yaml(vehicle: Vehicle, battery: str, resolution: str, fmu_path: str 
     from fleet.usage import scenario
 
     doc = scenario(vehicle, battery=battery, resolution=resolution,
-                   fmu_path=Path(fmu_path) if fmu_path else None)
+                   fmu_path=Path(fmu_path) if fmu_path else None, packed=packed)
     yaml = YAML()
     yaml.default_flow_style = None
     yaml.width = 120
@@ -32,12 +33,15 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
     """Run one vehicle; the result holds its daily table and what the run cost.
 
     ``job``: ``vehicle`` (a :class:`Vehicle` as a mapping), ``battery``, ``resolution``, ``fmu``
-    (path of the battery FMU on this machine). ``duration`` [s] shortens the run (tests).
+    (path of the battery FMU on this machine), ``trace`` (keep every communication point:
+    :mod:`fleet.trace`). ``duration`` [s] shortens the run (tests).
     """
     from bridges.presets import get_preset
     from cosim import scenario
     from fleet.daily import DailySummary
+    from fleet.trace import Trace
     from fleet.usage import annual_km
+    from fleet.vehicle_pack import VehiclePack
 
     vehicle = Vehicle(**job["vehicle"])
     text = vehicle_yaml(vehicle, job["battery"], job["resolution"], job.get("fmu"))
@@ -48,9 +52,18 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
         plan = scenario.check(path)
         master = scenario.build_master(plan)
         daily = DailySummary(get_preset(vehicle.preset).capacity_Ah)
-        stats = master.run(scenario.segments(plan, duration), observers=[daily])
+        segments = scenario.segments(plan, duration)
+        unit = master.units["vehicle"]
+        trace = Trace() if job.get("trace") else None
+        if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
+            daily.reset(plan.start)
+            unit.on_substep = daily.add
+            stats = master.run(segments, observers=[trace] if trace else [])
+        else:
+            stats = master.run(segments, observers=[daily, trace] if trace else [daily])
         daily.finish()
     return {
+        **({"trace": trace.columns()} if trace else {}),
         "vehicle_id": vehicle.vehicle_id,
         "vehicle": vehicle.as_row(),
         "table": daily.table(),

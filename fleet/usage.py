@@ -19,6 +19,7 @@ from typing import Any
 
 from fleet.daily import SIGNALS
 from fleet.spec import DAYS_PER_YEAR, STYLES, Vehicle
+from fleet.vehicle_pack import SIGNALS as PACK_SIGNALS
 
 DAY = 86400.0
 WEEK = 7 * DAY
@@ -34,6 +35,12 @@ GARAGE_WEIGHT = 0.5
 #: Macro steps [s] by phase and resolution.
 STEPS = {"fleet": {"drive": 10, "charge": 300, "fast": 10, "park": 3600},
          "full": {"drive": 1, "charge": 60, "fast": 10, "park": 3600}}
+#: Fleet mode with the in-process battery: vehicle and pack in one unit (:mod:`fleet.vehicle_pack`),
+#: the master stepping 10 min while driving and the unit taking the 10 s steps inside.
+#: Charging in 900 s steps: under the charger's constant current the pack's states have exact updates,
+#: and the charger trims its last step to land on the target SOC.
+PACKED_STEPS = {"drive": 600, "charge": 900}
+PACKED_SUBSTEP = 10.0
 SOC_INIT, T_INIT_DEGC = 0.9, 25.0
 
 
@@ -115,36 +122,46 @@ def week(vehicle: Vehicle) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+#: What the summary rows of a packed vehicle observe.
+PACKED_SIGNALS = tuple(f"vehicle.{name}" for name in PACK_SIGNALS if name not in ("T_ambient", "I_charge"))
+
+
 def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
-             fmu_path: Path | None = None) -> dict[str, Any]:
-    """The vehicle's scenario (a mapping to write as YAML)."""
+             fmu_path: Path | None = None, packed: bool | None = None) -> dict[str, Any]:
+    """The vehicle's scenario (a mapping to write as YAML).
+
+    ``packed``: vehicle and in-process pack as one unit (:mod:`fleet.vehicle_pack`); by default so in
+    fleet mode with the in-process battery. ``False`` keeps separate ``vehicle`` and ``battery`` units.
+    """
     from bridges.presets import get_preset
 
     preset = get_preset(vehicle.preset)
-    steps = STEPS[resolution]
+    if packed is None:
+        packed = battery == "in_process" and resolution == "fleet"
+    steps = dict(STEPS[resolution], **(PACKED_STEPS if packed else {}))
     habit = vehicle.charging
-    battery_unit: dict[str, Any] = {"fmu": str(fmu_path)} if battery == "fmu" else {"type": "battery"}
-    battery_unit["shared"] = ["capacity_Ah", "n_series", "n_parallel"]  # the pack, as the vehicle's preset states it
-    battery_unit["parameters"] = {
-        "SOC_init": SOC_INIT,
-        "T_init": {"value": T_INIT_DEGC, "unit": "degC"},
-        "parameter_set": parameter_set(preset),
-        **vehicle.variation,
-    }
-    if steps["drive"] == 1:
-        battery_unit["every"] = {"drive": 10}
+    battery_parameters = {"SOC_init": SOC_INIT, "parameter_set": parameter_set(preset), **vehicle.variation}
+    ev_settings = {"preset": vehicle.preset, "on_cycle_end": "next", **STYLES[vehicle.style]}
+    units: dict[str, Any] = {}
+    if packed:
+        units["vehicle"] = {"type": "fleet.vehicle_pack:VehiclePack", "settings": {
+            "vehicle": ev_settings, "battery": {**battery_parameters, "T_init": T_INIT_DEGC + 273.15},
+            "substep": PACKED_SUBSTEP}}
+    else:
+        battery_unit: dict[str, Any] = {"fmu": str(fmu_path)} if battery == "fmu" else {"type": "battery"}
+        battery_unit["shared"] = ["capacity_Ah", "n_series", "n_parallel"]  # the pack, as the preset states it
+        battery_unit["parameters"] = {**battery_parameters, "T_init": {"value": T_INIT_DEGC, "unit": "degC"}}
+        if steps["drive"] == 1:
+            battery_unit["every"] = {"drive": 10}
+        units["vehicle"] = {"type": "ev", "settings": ev_settings}
+        units["battery"] = battery_unit
     home = {
         "type": "cccv_charger",
         "settings": {"mode": habit["mode"], **({"departure": "06:00"} if habit["mode"] == "timer" else {})},
         "parameters": {"power_limit": habit["power_kW"] * 1000.0, "target_soc": habit["target_soc"]},
         "every": {"drive": 10 // steps["drive"]} if steps["drive"] < 10 else 1,
     }
-    units: dict[str, Any] = {
-        "vehicle": {"type": "ev", "settings": {"preset": vehicle.preset, "on_cycle_end": "next",
-                                                **STYLES[vehicle.style]}},
-        "battery": battery_unit,
-        "charger": home,
-    }
+    units["charger"] = home
     pattern = week(vehicle)
     has_fast = any(s["phase"] == "fast" for day in pattern.values() for s in day)
     if has_fast:
@@ -161,7 +178,7 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
         f"{vehicle.habit} charging, {vehicle.parking} parking, {vehicle.climate} climate",
         "experiment": {"start": "0 s", "duration": f"{vehicle.years * DAYS_PER_YEAR:g} d"},
         "units": units,
-        "connections": _connections(vehicle, has_fast),
+        "connections": _connections(vehicle, has_fast, "vehicle" if packed else "battery"),
         "schedule": {
             "phases": {name: {"step": f"{h} s"} for name, h in steps.items() if has_fast or name != "fast"},
             "default": "park",
@@ -169,38 +186,45 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
             "ambient": {"profile": vehicle.climate},
         },
         # the signals the daily summary reads, observed through summary rows
-        "summary": [{"label": sig, "signal": sig, "reduce": "final"} for sig in SIGNALS],
+        "summary": [{"label": sig, "signal": sig, "reduce": "final"}
+                    for sig in (PACKED_SIGNALS if packed else (*SIGNALS, "vehicle.speed"))],
     }
 
 
-def _connections(vehicle: Vehicle, has_fast: bool) -> list[dict[str, Any]]:
+def _connections(vehicle: Vehicle, has_fast: bool, battery: str) -> list[dict[str, Any]]:
+    """The wiring; ``battery`` names the unit with the pack's ports (``vehicle`` when they are one unit)."""
     air: dict[str, Any] = {}
     if vehicle.parking == "garage":
         air = {"gain": 1.0 - GARAGE_WEIGHT, "offset": GARAGE_WEIGHT * GARAGE_K}
     out = [
-        {"from": "vehicle.P_battery", "to": "battery.P_load", "transfer": "mean"},
-        {"from": "battery.P_charge_max", "to": "vehicle.P_charge_max", "delay": 1},
         {"from": "schedule.drive", "to": "vehicle.drive"},
         {"from": "schedule.T_ambient", "to": "vehicle.T_ambient"},
-        {"from": "schedule.T_ambient", "to": "battery.T_ambient", **air},
-        {"from": "schedule.T_ambient", "to": "battery.T_coolant", **air},
     ]
+    if battery == "vehicle":
+        out.append({"from": "schedule.T_ambient", "to": "vehicle.T_air_pack", **air})
+    else:
+        out += [
+            {"from": "vehicle.P_battery", "to": "battery.P_load", "transfer": "mean"},
+            {"from": "battery.P_charge_max", "to": "vehicle.P_charge_max", "delay": 1},
+            {"from": "schedule.T_ambient", "to": "battery.T_ambient", **air},
+            {"from": "schedule.T_ambient", "to": "battery.T_coolant", **air},
+        ]
     chargers = [("charger", "charge")] + ([("fast_charger", "fast")] if has_fast else [])
     for unit, phase in chargers:
         out += [
             {"from": f"schedule.{phase}", "to": f"{unit}.plugged"},
-            {"from": "battery.SOC", "to": f"{unit}.SOC", "delay": 1},
-            {"from": "battery.V_terminal", "to": f"{unit}.V_terminal", "delay": 1},
-            {"from": "battery.I_charge_max", "to": f"{unit}.I_charge_max", "delay": 1},
+            {"from": f"{battery}.SOC", "to": f"{unit}.SOC", "delay": 1},
+            {"from": f"{battery}.V_terminal", "to": f"{unit}.V_terminal", "delay": 1},
+            {"from": f"{battery}.I_charge_max", "to": f"{unit}.I_charge_max", "delay": 1},
         ]
     if has_fast:
         out += [
             {"from": "charger.I_charge", "to": "charge_sum.a"},
             {"from": "fast_charger.I_charge", "to": "charge_sum.b"},
-            {"from": "charge_sum.total", "to": "battery.I_charge"},
+            {"from": "charge_sum.total", "to": f"{battery}.I_charge"},
         ]
     else:
-        out.append({"from": "charger.I_charge", "to": "battery.I_charge"})
+        out.append({"from": "charger.I_charge", "to": f"{battery}.I_charge"})
     return out
 
 

@@ -193,6 +193,11 @@ def build_cooling_plate(out_dir: str | Path) -> Path:
     return _build_named("CoolingPlate", out_dir)
 
 
+def build_coolant_loop(out_dir: str | Path) -> Path:
+    """``evtwin.fmu_builders`` entry for CoolantLoop.fmu."""
+    return _build_named("CoolantLoop", out_dir)
+
+
 def build_temp_sensor(out_dir: str | Path) -> Path:
     """``evtwin.fmu_builders`` entry for TempSensor3.fmu."""
     return _build_named("TempSensor3", out_dir)

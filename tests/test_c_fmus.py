@@ -102,7 +102,11 @@ def test_build_c_without_out_writes_into_the_current_folder_not_the_package(tmp_
         [sys.executable, "-m", "cosim.cli", "fmus", "build-c"], cwd=tmp_path, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in (tmp_path / "fmus").glob("*.fmu")) == ["CoolingPlate.fmu", "TempSensor3.fmu"]
+    assert sorted(p.name for p in (tmp_path / "fmus").glob("*.fmu")) == [
+        "CoolantLoop.fmu",
+        "CoolingPlate.fmu",
+        "TempSensor3.fmu",
+    ]
     assert sorted(package.glob("*.fmu")) == before
 
 # ---- CoolingPlate physics ------------------------------------------------------------------------

@@ -93,6 +93,44 @@ def test_miami_built_from_its_normals_matches_the_measured_year():
     assert np.sum(np.abs(built_ranges - file_ranges) < 1.0) >= 9
 
 
+def _by_month(values) -> tuple[np.ndarray, np.ndarray]:
+    """(mean daily hourly maximum, mean daily hourly minimum) per month of an hourly 365-day year."""
+    days = np.asarray(values, dtype=float).reshape(365, 24)
+    month = np.repeat(np.arange(12), [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    return (np.array([days[month == m].max(axis=1).mean() for m in range(12)]),
+            np.array([days[month == m].min(axis=1).mean() for m in range(12)]))
+
+
+def test_the_miami_normals_agree_with_a_second_measured_miami_year():
+    """TMY2 Miami (typical months of 1961-1990, the normals' period; pvlib's 12839.tm2) checks the typed
+    normals: hourly readings miss the thermometers' extremes, so its mean hourly maximum lies under the
+    normal maximum and its minimum over the normal minimum, by up to about 1.5 K."""
+    normals = normals_table("miami_1961_1990")
+    tmax, tmin = fahrenheit_to_celsius(normals["tmax_degF"]), fahrenheit_to_celsius(normals["tmin_degF"])
+    hi, lo = _by_month(read_hourly(DATA / "miami_tmy2.csv"))
+    assert np.abs(hi - tmax).max() < 1.5 and np.abs(lo - tmin).max() < 1.5
+    assert np.sum(hi < tmax) >= 10 and np.sum(lo > tmin) >= 10
+
+
+def test_no_course_built_from_normals_follows_one_years_monthly_ranges_to_1k():
+    """Month by month, a measured year's daily ranges carry its weather: two measured Miami years differ
+    by up to 2 K, and the shipped year's range grows 2.2 K from June to July where the normals' stays
+    put, so no scaling of the normal range meets both months within 1 K. The year built from the
+    normals is as close to the shipped year as the other measured year is."""
+    normals = normals_table("miami_1961_1990")
+    tmax, tmin = fahrenheit_to_celsius(normals["tmax_degF"]), fahrenheit_to_celsius(normals["tmin_degF"])
+    file_means, file_ranges = monthly_statistics(read_hourly("miami"))
+    tmy2_means, tmy2_ranges = monthly_statistics(read_hourly(DATA / "miami_tmy2.csv"))
+    built_means, built_ranges = monthly_statistics(built_from(normals))
+    assert np.abs(tmy2_ranges - file_ranges).max() > 1.5
+    scale = np.linspace(0.5, 1.5, 1001)[:, None]
+    june_july = slice(5, 7)
+    best = np.abs(scale * (tmax - tmin)[june_july] - file_ranges[june_july]).max(axis=1).min()
+    assert best > 1.0
+    assert np.abs(built_ranges - file_ranges).max() < np.abs(tmy2_ranges - file_ranges).max()
+    assert np.abs(built_means - file_means).max() < np.abs(tmy2_means - file_means).max()
+
+
 def test_recent_normals_are_warmer_than_the_measured_miami_year():
     normals = normals_table("miami_1991_2020")
     built = built_from(normals)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cosim.errors import ScenarioError
 from fleet import spec
 from fleet.spec import FleetModel
 
@@ -64,8 +65,11 @@ def test_no_car_is_aged_with_another_chemistrys_laws(tmp_path):
             continue
         wanted = "LFP" if "LFP" in preset.chemistry.upper() else "NMC"
         assert load_parameters(cell).chemistry.upper().startswith(wanted), (preset.id, cell)
-        doc = usage.scenario(spec.load(path).vehicles[0], battery="in_process")
+        vehicle = spec.load(path).vehicles[0]
+        doc = usage.scenario(vehicle, battery="fmu")
         assert doc["units"]["battery"]["parameters"]["parameter_set"] == cell
+        doc = usage.scenario(vehicle, battery="in_process")  # vehicle and pack as one unit
+        assert doc["units"]["vehicle"]["settings"]["battery"]["parameter_set"] == cell
 
 
 def test_the_week_drives_the_drawn_mileage_in_whole_passes():
@@ -159,6 +163,65 @@ def test_fleet_mode_matches_full_resolution_on_the_commute(tmp_path, battery_fmu
     assert fleet["EFC"] == pytest.approx(full["EFC"], rel=0.01)
 
 
+def test_packed_vehicle_keeps_the_equations_of_separate_units(tmp_path, battery_fmu):
+    """One commuter for three weeks three ways: full resolution (separate vehicle and battery units, 1 s
+    vehicle steps, the battery every 10 s), fleet mode through the FMU (10 s steps), and packed (the
+    in-process pack inside the vehicle unit, 10 s sub-steps, 10 min macro steps)."""
+    from fleet.task import run_vehicle
+
+    v = _vehicle("vehicles: 1\nyears: 1\nannual_km: 16350\n", tmp_path)
+    days = 21 * 86400.0
+    runs = {
+        name: run_vehicle({"vehicle": dataclasses.asdict(v), "battery": battery, "resolution": resolution,
+                           "fmu": str(battery_fmu)}, duration=days)
+        for name, battery, resolution in (("full", "in_process", "full"), ("fmu", "fmu", "fleet"),
+                                          ("packed", "in_process", "fleet"))
+    }
+    full, fmu, packed = (runs[k]["table"] for k in ("full", "fmu", "packed"))
+    assert runs["packed"]["steps"] * 8 < runs["fmu"]["steps"] < runs["full"]["steps"] / 8
+    for t in (fmu, packed):
+        assert t["distance_km"].sum() == pytest.approx(full["distance_km"].sum(), rel=1e-9)
+    # the same 10 s grid and equations as the FMU's fleet mode: only the ambient temperature, held over a
+    # macro step, and the 900 s charging steps differ
+    assert packed["energy_kWh"].sum() == pytest.approx(fmu["energy_kWh"].sum(), rel=1e-3)
+    assert packed["efc"].sum() == pytest.approx(fmu["efc"].sum(), rel=1e-3)
+    assert packed["soh_capacity"][-1] == pytest.approx(fmu["soh_capacity"][-1], abs=1e-6)
+    assert np.allclose(packed["c_rate_p99"], fmu["c_rate_p99"], atol=0.021)  # within one 0.02 C bin
+    # against full resolution: the fleet-mode bounds
+    assert packed["energy_kWh"].sum() == pytest.approx(full["energy_kWh"].sum(), rel=0.01)
+    assert packed["efc"].sum() == pytest.approx(full["efc"].sum(), rel=0.01)
+    fade_full, fade_packed = 1 - full["soh_capacity"][-1], 1 - packed["soh_capacity"][-1]
+    assert fade_packed == pytest.approx(fade_full, rel=0.02)
+
+
+def test_a_traced_vehicle_keeps_every_second_of_its_drives(tmp_path):
+    import h5py
+
+    from fleet import runner
+    from fleet.store import FleetStore
+    from fleet.task import run_vehicle
+
+    (tmp_path / "fleet.yaml").write_text("vehicles: 2\nyears: 1\nbattery: in_process\ntraces: [v00001]\n")
+    fleet = spec.load(tmp_path / "fleet.yaml")
+    batch = runner.jobs(fleet, None, 1.0)
+    assert [(j.payload["trace"], j.payload["resolution"]) for j in batch] == [(False, "fleet"), (True, "full")]
+    result = run_vehicle(batch[1].payload, duration=86400.0)
+    trace, day = result["trace"], result["table"]
+    driving = np.diff(trace["vehicle.distance"]) > 0.0
+    assert np.all(np.diff(trace["t"])[driving] == 1.0) and driving.sum() > 1000
+    # the trace integrates to the day's summary: power means over each step, odometer at its end
+    energy = np.sum(trace["vehicle.P_battery"][1:] * np.diff(trace["t"])) / 3.6e6
+    assert energy == pytest.approx(day["energy_kWh"][0], rel=1e-9)
+    assert trace["vehicle.distance"][-1] / 1000.0 == pytest.approx(day["distance_km"][0], rel=1e-12)
+    assert trace["vehicle.speed"].max() > 20.0  # m/s: the HWFET part of the commute
+    FleetStore(tmp_path / "out").save("v00001", result)
+    with h5py.File(tmp_path / "out" / "vehicles" / "v00001.h5") as f:
+        assert np.array_equal(f["trace/battery.SOC"][()], trace["battery.SOC"])
+    (tmp_path / "bad.yaml").write_text("vehicles: 2\nyears: 1\ntraces: [v00002]\n")
+    with pytest.raises(ScenarioError, match=r"bad.yaml:3 traces: no vehicle 'v00002'"):
+        spec.load(tmp_path / "bad.yaml")
+
+
 def _run_cli(args, **kw):
     return subprocess.Popen([sys.executable, "-m", "cosim.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kw)
@@ -172,7 +235,8 @@ def test_fleet_run_killed_midway_resumes_without_recomputing(tmp_path):
     fleet_file = tmp_path / "tiny.yaml"
     fleet_file.write_text(TINY)
     out = tmp_path / "out"
-    args = ["fleet", "run", str(fleet_file), "-o", str(out), "--workers", "2", "--days", "30"]
+    days = 10  # long enough that the kill comes while vehicles are still running
+    args = ["fleet", "run", str(fleet_file), "-o", str(out), "--workers", "2", "--days", str(days)]
     proc = _run_cli(args, start_new_session=True)
     store = FleetStore(out)
     deadline = time.monotonic() + 240
@@ -194,14 +258,14 @@ def test_fleet_run_killed_midway_resumes_without_recomputing(tmp_path):
     assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.vehicles_dir.glob("*.h5")
             if p.name in kept} == kept
     assert store.done() == {f"v{i:05d}" for i in range(5)}
-    days, vehicles = read_fleet_table(out)
-    assert len(days["day"]) == 5 * 30 and list(vehicles["vehicle_id"]) == [f"v{i:05d}" for i in range(5)]
+    table, vehicles = read_fleet_table(out)
+    assert len(table["day"]) == 5 * days and list(vehicles["vehicle_id"]) == [f"v{i:05d}" for i in range(5)]
     # a vehicle from each run equals the same vehicle run here, in this process
     fleet = spec.load(fleet_file)
     for key in (sorted(kept)[0][:-3], sorted(set(store.done()) - {k[:-3] for k in kept})[0]):
         v = fleet.vehicles[int(key[1:])]
         mine = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
-                           duration=30 * 86400.0)["table"]
+                           duration=days * 86400.0)["table"]
         _, theirs = store.read_vehicle(key)
         np.testing.assert_allclose(theirs["soh_capacity"], mine["soh_capacity"], rtol=0, atol=1e-12)
         np.testing.assert_allclose(theirs["energy_kWh"], mine["energy_kWh"], rtol=1e-12)
@@ -312,7 +376,9 @@ def test_manufacturing_variation_is_drawn_per_vehicle_and_kept_as_truth():
     assert capacity.std() == pytest.approx(variation.SPREAD.capacity_sd, rel=0.15)
     assert cycle.std() == pytest.approx(variation.SPREAD.cycle_log_sd, rel=0.15)
     v = drawn[0]
-    parameters = usage.scenario(v, battery="in_process")["units"]["battery"]["parameters"]
+    parameters = usage.scenario(v, battery="fmu")["units"]["battery"]["parameters"]
+    assert {k: parameters[k] for k in v.variation} == v.variation
+    parameters = usage.scenario(v, battery="in_process")["units"]["vehicle"]["settings"]["battery"]
     assert {k: parameters[k] for k in v.variation} == v.variation
     assert v.as_row()["truth_capacity_factor"] == v.variation["capacity_factor"]
     # SOH is reported against the nominal capacity: a new pack starts at its capacity factor

@@ -171,3 +171,15 @@ def test_charging_doc_lists_every_port():
     for cls in (CCCVCharger, MPCCharger):
         for port in cls.PORTS:
             assert f"| `{port.name}` | {port.causality} | {port.unit} |" in doc, (cls.__name__, port.name)
+
+
+def test_the_plans_current_bound_is_the_batterys_bms_limit():
+    """A cold pack: the BMS derates charging (0 at 0 degC to 0.3 at 10 degC, linear: 0.15 at 5 degC), so
+    the plan's bound is 0.15C, below the 0.65C the fade law was fitted to; warm, the fitted C-rate binds."""
+    chg = mpc(target_soc=0.9, capacity_Ah=200.0, n_parallel=2, current_limit=1000.0)
+    chg.setup(0.0)
+    chg.SOC, chg.T_ambient, chg.V_terminal = 0.5, 278.15, 0.0
+    chg.T_cell = 278.15
+    assert chg._current_max() == pytest.approx(0.15 * 200.0 * 2, rel=1e-9)
+    chg.T_cell = 298.15
+    assert chg._current_max() == pytest.approx(0.65 * 200.0 * 2, rel=1e-9)

@@ -182,3 +182,29 @@ def test_validate_reports_a_pack_stated_twice(tmp_path):
     assert "s.yaml:6 units.cccv.parameters.capacity_Ah: 220.0 contradicts the shared value capacity_Ah" in (
         result.output)
     assert "Traceback" not in result.output
+
+
+def test_a_parameter_set_on_the_battery_reaches_its_mpc(tmp_path):
+    """The battery's own parameter states the fact for the units that take it (no shared section)."""
+    lfp_pack = PACK.replace("ioniq5_rwd", "model3_rwd_lfp")
+    text = lfp_pack.replace("battery: {type: battery}",
+                            "battery: {type: battery, parameters: {coolant_connected: true}}")
+    units = check(tmp_path, text).units
+    assert units["battery"].parameters["coolant_connected"] is True
+    assert units["mpc"].parameters["coolant_connected"] is True
+    # The MPC's prediction is the cooled pack's.
+    from control.mpc import MPCCharger
+
+    mpc = MPCCharger(departure="07:30")
+    mpc.configure(units["mpc"].parameters)
+    mpc._build()
+    assert mpc.model.coolant_connected is True
+    # The MPC stating the opposite is a contradiction, with the line of each side.
+    text = text.replace('mpc: {type: mpc_charger, settings: {departure: "07:30"}}',
+                        'mpc: {type: mpc_charger, settings: {departure: "07:30"}, '
+                        'parameters: {coolant_connected: false}}')
+    assert problems(tmp_path, text) == [
+        "s.yaml:7 units.mpc.parameters.coolant_connected: False contradicts the shared value "
+        "coolant_connected = True stated by unit 'battery' (its parameter coolant_connected): state it once "
+        "(remove this line, or change it there)"
+    ]

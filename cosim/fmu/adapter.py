@@ -34,7 +34,7 @@ from cosim.fmu.description import FMUDescription, file_sha256, ports_with_units,
 from cosim.fmu.instance import FMUState, Instance, embeds_python
 from cosim.fmu.loading import apply_start_values, drops_errors_unless_logging, instantiate, load_slave
 from cosim.fmu.log import LogBuffer
-from cosim.fmu.step_calls import step_calls
+from cosim.fmu.step_calls import address_of, fmpy_type, step_calls, step_failed
 from cosim.fmu.variables import DeclaredUnit, Variable, unknown_units
 from cosim.unit import Port, Unit
 
@@ -260,6 +260,32 @@ class FMUUnit(Unit):
 
             self.do_step = do_step
 
+    def compiled_step(self):
+        """The fmi2 calls and value references for the master's C core; None for FMI 3.0, for
+        non-Real inputs or outputs, and before the FMU is initialised."""
+        from cosim.master.native import CompiledStep
+
+        inst = self._instance
+        if self._fmi3 or inst.component is None or inst.closed or not inst.initialized:
+            return None
+        if not all(v.type == "Real" for v in (*self._inputs, *self._outputs)):
+            return None
+        lib = inst.slave.dll
+        return CompiledStep(
+            component=inst.component,
+            set_real=address_of(lib, "fmi2SetReal"),
+            get_real=address_of(lib, "fmi2GetReal"),
+            do_step=address_of(lib, "fmi2DoStep"),
+            vr_in=[v.value_reference for v in self._inputs],
+            vr_out=[v.value_reference for v in self._outputs],
+            no_prior=self._no_set_prior,
+            unit=self,
+        )
+
+    def _step_failed(self, status: int, t: float):
+        """fmi2DoStep from ``t`` [s] returned ``status`` in the C core: the end it asked for, or the error."""
+        step_failed(self._instance.slave.dll, self._instance.component, status, t, self._fail, self._end)
+
     # ---- errors ---------------------------------------------------------------------------
 
     def _call(self, fn, *args, t: float | None = None):
@@ -289,6 +315,43 @@ class FMUUnit(Unit):
         log = self._log.recent(n=1)
         reason = "the FMU asked to (terminateSimulation)" + (f"; {log}" if log else "")
         raise UnitEnded(self.name, t_last, reason)
+
+    # ---- between steps --------------------------------------------------------------------
+
+    def read(self, name: str) -> Any:
+        """The current value of variable ``name`` (any causality), in its unit."""
+        v = self._bindable(name, "output")
+        inst = self._instance
+        if inst.component is None or inst.closed:
+            self._not_ready()
+        getter = getattr(inst.slave, "get" + fmpy_type(v, self._fmi3))
+        return self._call(getter, [v.value_reference])[0]
+
+    def write(self, name: str, value: Any) -> None:
+        """Set input or parameter ``name``: a start value before :meth:`setup`, else at once.
+
+        Raises
+        ------
+        ValueError
+            For a parameter the FMU fixes at initialisation (variability ``fixed``) once set up.
+        """
+        inst = self._instance
+        if inst.component is None:
+            self.configure({name: value})
+            return
+        staged = settable_values(self.description, self._variables, {name: value}, self.name)
+        v = self._variables[name]
+        if inst.initialized and v.causality != "input" and v.variability != "tunable":
+            raise ValueError(
+                f"unit {self.name!r}: parameter {name!r} is {v.variability}: it can be set before the "
+                "first step only (reset the simulation, set it, then step)"
+            )
+        setter = getattr(inst.slave, "set" + fmpy_type(v, self._fmi3))
+        self._call(setter, [v.value_reference], [staged[name]])
+
+    def initial_dependencies(self):
+        """The FMU's ``InitialUnknowns``: which inputs each initial output depends on (None: not declared)."""
+        return self.description.initial_dependencies
 
     # ---- state ----------------------------------------------------------------------------
 

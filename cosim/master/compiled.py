@@ -222,11 +222,13 @@ class CompiledSegments:
     """The compiled half of :class:`~cosim.master.Master`: runs a segment through a generated runner.
 
     Uses the master's ``slots``, ``_ahead``, ``_blocks``, ``_jacobi``, ``_watched_out``, ``_watched_in``,
-    ``_fast``, ``_runners``, ``outs``, ``ins``, ``_sampled`` and ``_check``.
+    ``_fast``, ``_runners``, ``_native``, ``_cores``, ``outs``, ``ins``, ``_sampled`` and ``_check``.
     """
 
     def _run_segment_compiled(self, seg: Segment, stats: RunStats, progress) -> bool:
         everies = tuple(s.every for s in self.slots)
+        if self._native and self._run_segment_native(seg, stats, progress, everies):
+            return False
         run = self._runners.get(everies)
         if run is None:
             run = build_segment_runner(
@@ -266,6 +268,23 @@ class CompiledSegments:
         stats.steps += n
         stats.end = seg.stop
         return False
+
+    def _run_segment_native(self, seg: Segment, stats: RunStats, progress, everies: tuple[int, ...]) -> bool:
+        """Step ``seg`` in the C core (:mod:`cosim.master.native`) when every unit offers a compiled
+        step and no observer wants each point in Python; False (nothing done) otherwise."""
+        if everies not in self._cores:
+            from cosim.master.native import core_for
+
+            self._cores[everies] = core_for(self, everies)
+        core = self._cores[everies]
+        if core is None:
+            return False
+        core.run_segment(seg, stats, progress)
+        for s in self.slots:
+            s.t_w, s.count = seg.stop, 0
+        stats.steps += seg.n_steps()
+        stats.end = seg.stop
+        return True
 
     def _check_index(self, i: int, values: Sequence[float], t: float) -> None:
         self._check(self.slots[i], values, t)

@@ -8,6 +8,7 @@ import warnings
 
 from cosim import run_warnings
 from cosim.errors import EvtwinWarning
+from cosim.master.cursor import Cursor
 from cosim.master.observer import RunStats
 from cosim.master.settings import Event
 from cosim.timeline import Segment
@@ -25,43 +26,46 @@ class EventLocation:
             warnings.warn(message, EvtwinWarning, stacklevel=3)
 
     def _run_segment_events(self, seg: Segment, stats: RunStats, progress) -> bool:
-        start, h, stop = seg.start, seg.step, seg.stop
-        n = seg.n_steps()
-        k = 0
-        rollback = self.can_roll_back
-        observers = self._observers
-        while k < n:
-            t = start + k * h
-            t_end = stop if k == n - 1 else start + (k + 1) * h
-            before = self._event_values()
-            saved = self._save() if rollback else None
-            self._macro_step(t, t_end - t, k == n - 1)
-            stats.steps += 1
-            fired = self._crossed(before)
-            located = False
-            if fired and rollback and t_end - t > self.settings.event_tolerance:
-                t_end, fired = self._locate(saved, before, t, t_end - t, stats)
-                located = True
-            for obs in observers:
-                obs.sample(t_end, self.outs, self.ins)
-            stats.end = t_end
-            for e in fired:
-                stats.events.append((t_end, e.name))
-                for obs in observers:
-                    obs.event(t_end, e.name)
-            stop_event = next((e for e in fired if e.stop), None)
-            if stop_event is not None:
-                stats.stopped_by = stop_event.name
+        cur = Cursor(seg)
+        while cur.k < cur.n:
+            if self._event_point(cur, stats, progress):
                 return True
-            if located and t_end < stop:
-                # A new grid from the event, so that communication points stay start + k*h.
-                start, k = t_end, 0
-                n = Segment(start, stop, h).n_steps()
-            else:
-                k += 1
-            if progress is not None and not stats.steps & 0xFFF:
-                progress(t_end)
-        stats.end = stop
+        stats.end = seg.stop
+        return False
+
+    def _event_point(self, cur: Cursor, stats: RunStats, progress) -> bool:
+        """One macro step at ``cur`` with event detection (and location); True when an event stops the run."""
+        start, h, stop, k, n = cur.start, cur.seg.step, cur.seg.stop, cur.k, cur.n
+        t = start + k * h
+        t_end = stop if k == n - 1 else start + (k + 1) * h
+        before = self._event_values()
+        saved = self._save() if self.can_roll_back else None
+        self._macro_step(t, t_end - t, k == n - 1)
+        stats.steps += 1
+        fired = self._crossed(before)
+        located = False
+        if fired and saved is not None and t_end - t > self.settings.event_tolerance:
+            t_end, fired = self._locate(saved, before, t, t_end - t, stats)
+            located = True
+        for obs in self._observers:
+            obs.sample(t_end, self.outs, self.ins)
+        stats.end = t_end
+        for e in fired:
+            stats.events.append((t_end, e.name))
+            for obs in self._observers:
+                obs.event(t_end, e.name)
+        stop_event = next((e for e in fired if e.stop), None)
+        if stop_event is not None:
+            stats.stopped_by = stop_event.name
+            return True
+        if located and t_end < stop:
+            # A new grid from the event, so that communication points stay start + k*h.
+            cur.start, cur.k = t_end, 0
+            cur.n = Segment(t_end, stop, h).n_steps()
+        else:
+            cur.k += 1
+        if progress is not None and not stats.steps & 0xFFF:
+            progress(t_end)
         return False
 
     def _event_values(self) -> list[float]:
@@ -90,7 +94,8 @@ class EventLocation:
         states, outs, ins, prev, windows = saved
         for s, st, (count, t_w, acc) in zip(self.slots, states, windows, strict=True):
             s.unit.restore_state(st)
-            s.count, s.t_w, s.acc = count, t_w, acc[:]
+            s.count, s.t_w = count, t_w
+            s.acc[:] = acc  # in place: the segment's step plan holds this list
         self.outs[:] = outs
         self.ins[:] = ins
         self._prev = prev[:]

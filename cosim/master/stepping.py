@@ -33,6 +33,7 @@ from cosim.connection import Connection
 from cosim.errors import EvtwinError, EvtwinWarning, ScenarioError, SimulationError, UnitEnded
 from cosim.master import slots, wiring
 from cosim.master.compiled import CompiledSegments
+from cosim.master.cursor import PointStepping
 from cosim.master.events import EventLocation
 from cosim.master.initial import end_initialization, initial_values, record_unit_end
 from cosim.master.loops import LoopIteration
@@ -45,7 +46,7 @@ from cosim.unit import INPUT, OUTPUT, Port, Unit
 _INF = math.inf
 
 
-class Master(EventLocation, LoopIteration, CompiledSegments):
+class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
     """Steps a set of connected units.
 
     Parameters
@@ -66,6 +67,9 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
     compile : bool
         Run segments without events or loops through generated straight-line code
         (:mod:`cosim.master.compiled`); ``False`` keeps the interpreter (same results, slower).
+    native : bool
+        Run such segments in C (:mod:`cosim.master.native`) when every unit offers a compiled step
+        (FMI 2.0 FMUs) and no observer needs each point in Python; ``False`` keeps the Python loop.
 
     Raises
     ------
@@ -91,6 +95,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
         events: Sequence[Event] = (),
         observe: Iterable[str] = (),
         compile: bool = True,
+        native: bool = True,
     ):
         self.settings = settings or MasterSettings()
         self.units = dict(units)
@@ -127,10 +132,13 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
         self._jacobi = self.settings.method == JACOBI
         self._need_prev = self._jacobi or any(s.delayed for s in self.slots)
         self.rollback_units = [s.name for s in self.slots if not s.unit.can_save_state]
+        self.initial_passes = 0  # passes through the connections the initial values took (set in set-up)
         self.can_roll_back = not self.rollback_units
         self._has_loops = any(type(b) is Loop for b in self._blocks)
         self._compile = compile
         self._runners: dict[tuple[int, ...], Callable] = {}
+        self._native = native
+        self._cores: dict[tuple[int, ...], Any] = {}
         self._fast: list = []
         self.stats: RunStats | None = None
         self.outs: list[Sequence[float]] = [()] * len(self.slots)
@@ -190,16 +198,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
         self._observers = list(observers)
         wall0, cpu0 = time.perf_counter(), time.process_time()
         try:
-            self._setup(first.start)
-            for obs in self._observers:
-                obs.start(self, first.start)
-            self._sample(first.start)
-            self._fast = []
-            if self._compile and not self._has_loops and not self.events:
-                self._fast = [entry for obs in self._observers for entry in obs.fast_sampling()]
-            # Observers whose every sample now goes through the fast path need no call per point.
-            self._sampled = [obs for obs in self._observers if getattr(obs, "samples_each_point", True)]
-            self._warn_events()
+            self._begin(first.start)
             try:
                 for seg in _chain(first, segments):
                     if stats.end != seg.start:
@@ -219,6 +218,23 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
             progress(stats.end)
         return stats
 
+    def _begin(self, t0: float, fast: bool = True) -> None:
+        """Set every unit up at ``t0`` [s], start the observers and take the first sample.
+
+        ``fast``: let observers hand their samples to the generated loop (a run that goes through
+        :meth:`run`); the interactive :class:`~cosim.simulation.Simulation` asks for every sample.
+        """
+        self._setup(t0)
+        for obs in self._observers:
+            obs.start(self, t0)
+        self._sample(t0)
+        self._fast = []
+        if fast and self._compile and not self._has_loops and not self.events:
+            self._fast = [entry for obs in self._observers for entry in obs.fast_sampling()]
+        # Observers whose every sample now goes through the fast path need no call per point.
+        self._sampled = [obs for obs in self._observers if getattr(obs, "samples_each_point", True)]
+        self._warn_events()
+
     def _setup(self, t0: float) -> None:
         for s in self.slots:
             try:
@@ -231,9 +247,10 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
             # Units may replace their step calls in set-up (the FMU adapter binds C functions): take them now.
             s.set_inputs, s.do_step, s.get_outputs = s.unit.set_inputs, s.unit.do_step, s.unit.get_outputs
         self._runners.clear()
+        self._cores.clear()
         outs = self.outs
         loop = self.settings.loop
-        initial_values(self.slots, outs, self.ins, t0, loop.tolerance if loop else 1e-9)
+        self.initial_passes = initial_values(self.slots, outs, self.ins, t0, loop.tolerance if loop else 1e-9)
         end_initialization(self.slots, outs, t0, self._check)
         self._prev = outs[:]
 
@@ -256,30 +273,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
 
     def _run_segment(self, seg: Segment, stats: RunStats, progress) -> bool:
         """Step one segment; True when an event stopped the run."""
-        for s in self.slots:
-            s.every = (
-                s.every_by_phase if isinstance(s.every_by_phase, int) else s.every_by_phase.get(seg.phase, 1)
-            )
-            s.count = 0
-        self._plan = [
-            s
-            if type(s) is Loop
-            else (
-                s,
-                s.i,
-                s.every,
-                s.direct,
-                s.delayed,
-                s.mean,
-                s.acc,
-                s.set_inputs,
-                s.do_step,
-                s.get_outputs,
-                bool(s.bounds),
-                bool(s.inputs),
-            )
-            for s in self._blocks
-        ]
+        self._enter_segment(seg)
         if self.events:
             return self._run_segment_events(seg, stats, progress)
         if self._compile and not self._has_loops:
@@ -305,6 +299,33 @@ class Master(EventLocation, LoopIteration, CompiledSegments):
         stats.steps = done + n
         stats.end = stop
         return False
+
+    def _enter_segment(self, seg: Segment) -> None:
+        """Each unit's step multiple in ``seg``'s phase, windows restarted, and the plan the step walks."""
+        for s in self.slots:
+            s.every = (
+                s.every_by_phase if isinstance(s.every_by_phase, int) else s.every_by_phase.get(seg.phase, 1)
+            )
+            s.count = 0
+        self._plan = [
+            s
+            if type(s) is Loop
+            else (
+                s,
+                s.i,
+                s.every,
+                s.direct,
+                s.delayed,
+                s.mean,
+                s.acc,
+                s.set_inputs,
+                s.do_step,
+                s.get_outputs,
+                bool(s.bounds),
+                bool(s.inputs),
+            )
+            for s in self._blocks
+        ]
 
     # ----------------------------------------------------------- macro step
     # The interpreter's hot path: inlined on purpose (a helper call per unit and step costs more).

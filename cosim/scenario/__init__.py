@@ -17,8 +17,11 @@ from cosim.scenario.runner import RunFailed, RunInterrupted, RunReport, build_ma
 from cosim.scenario.source import Located, load_yaml, schema_problems
 
 
-def load(path: str | Path) -> tuple[Located, ScenarioModel]:
-    """Parse and schema-check a scenario file.
+def load(path: str | Path, parameter_set: str | None = None) -> tuple[Located, ScenarioModel]:
+    """Parse and schema-check a scenario file, or an SSP (``.ssp``: :mod:`cosim.ssp`).
+
+    ``parameter_set``: the SSP's named parameter set to apply (of the file itself, or of the one a
+    scenario names in ``from_ssp:``); None applies every set in order.
 
     Raises
     ------
@@ -27,7 +30,12 @@ def load(path: str | Path) -> tuple[Located, ScenarioModel]:
     """
     from pydantic import ValidationError
 
-    source = load_yaml(path)
+    from cosim.ssp.scenario import expand_from_ssp, is_ssp, ssp_source
+
+    if is_ssp(path):
+        source = ssp_source(path, parameter_set)
+    else:
+        source = expand_from_ssp(load_yaml(path), parameter_set)
     try:
         model = ScenarioModel.model_validate(source.data)
     except ValidationError as err:
@@ -40,13 +48,14 @@ def check(
     say: Callable[[str], None] = lambda s: None,
     duration: float | None = None,
     force: bool = False,
+    parameter_set: str | None = None,
 ) -> Plan:
     """Everything that can be checked before running: the plan, or a :class:`ScenarioError` listing it all.
 
     ``duration`` [s]: the run's, when it replaces the scenario's; ``force``: let a run over the
-    step limit through (see :func:`cosim.scenario.plan.make_plan`).
+    step limit through (see :func:`cosim.scenario.plan.make_plan`); ``parameter_set``: see :func:`load`.
     """
-    source, model = load(path)
+    source, model = load(path, parameter_set)
     return make_plan(source, model, say, duration=duration, force=force)
 
 

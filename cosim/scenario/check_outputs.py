@@ -92,6 +92,27 @@ def groups(f: Findings, available: list[str]) -> list[OutputGroup]:
     return out
 
 
+def streams(f: Findings, available: list[str]) -> list[tuple[Any, dict[str, Any], list[str]]]:
+    """``(kind class, settings, signals)`` of each stream output the file asks for."""
+    from cosim import registry
+
+    out = []
+    for k, spec in enumerate(f.m.outputs.streams):
+        where = ("outputs", "streams", k)
+        try:
+            kind = registry.output_kind(spec.kind)
+        except ValueError as err:
+            f.bad((*where, "kind"), str(err))
+            continue
+        try:
+            signals = list(kind.signals(dict(spec.settings), available))
+        except ValueError as err:
+            f.bad((*where, "settings"), str(err))
+            continue
+        out.append((kind, dict(spec.settings), signals))
+    return out
+
+
 def summary(f: Findings, units: dict[str, UnitPlan], available: list[str]) -> list[SummaryRow]:
     """The summary rows the file asks for, or rows chosen by unit."""
     specs = f.m.summary

@@ -226,8 +226,18 @@ class GroupSpec(_Model):
     """Instead of `every`: at least this long between rows."""
 
 
+class StreamSpec(_Model):
+    """Recorded signals sent somewhere while the run goes, by an output kind a package registers
+    (entry point group `evtwin.output_kinds`, e.g. `service`: the live twin service)."""
+
+    kind: Name
+    """The output kind."""
+    settings: dict[str, Any] = {}
+    """The kind's own settings (where to, which signals)."""
+
+
 class OutputsSpec(_Model):
-    """What the result file holds."""
+    """What the result file holds, and where else the run's signals go."""
 
     file: str | None = None
     """Result path, relative to the current folder (inputs: to the scenario file); default
@@ -236,6 +246,8 @@ class OutputsSpec(_Model):
     """HDF5 compression filter."""
     groups: list[GroupSpec] = [GroupSpec()]
     """Output groups; a signal is stored in the first group that names it."""
+    streams: list[StreamSpec] = []
+    """Outputs of other kinds, fed at every communication point besides the file."""
 
 
 class SummarySpec(_Model):
@@ -262,6 +274,15 @@ class PlotSpec(_Model):
     """Unit to plot in."""
 
 
+class SSPImport(_Model):
+    """An SSP whose FMUs, connections and parameters join the scenario's."""
+
+    file: str
+    """The .ssp file (or a folder holding SystemStructure.ssd), relative to the scenario file."""
+    parameter_set: str | None = None
+    """The SSP's named parameter set to apply; default: every set, in order."""
+
+
 class ScenarioModel(_Model):
     """An evtwin scenario: units, connections, usage schedule, algorithm, events and outputs."""
 
@@ -269,6 +290,9 @@ class ScenarioModel(_Model):
     """Format version."""
     description: str = ""
     """Free text."""
+    from_ssp: str | SSPImport | None = None
+    """An SSP (System Structure and Parameterization 1.0) whose components become units before `units`
+    (a file name, or {file, parameter_set}); its experiment and algorithm apply where none is given."""
     experiment: Experiment
     """Start and duration."""
     shared: dict[Name, Any] = {}

@@ -47,12 +47,15 @@ class Plan:
     summary: list[SummaryRow]
     plots: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    #: Stream outputs: (kind class, settings, signals read) (:func:`check_outputs.streams`).
+    streams: list[tuple[Any, dict[str, Any], list[str]]] = field(default_factory=list)
 
     @property
     def observed(self) -> list[str]:
-        """Every signal an observer reads (recorded or summarised)."""
+        """Every signal an observer reads (recorded, summarised or streamed)."""
         seen = dict.fromkeys(s for g in self.groups for s in g.signals)
         seen.update(dict.fromkeys(r.signal for r in self.summary))
+        seen.update(dict.fromkeys(s for _, _, signals in self.streams for s in signals))
         return list(seen)
 
 
@@ -134,6 +137,7 @@ def make_plan(
     events = check_outputs.events(c, units)
     groups = check_outputs.groups(c, available)
     summary = check_outputs.summary(c, units, available)
+    streams = check_outputs.streams(c, available)
     recorded = [s for g in groups for s in g.signals]
     plots = check_outputs.plots(c, units, recorded)
     check_capabilities(c, units, conns, schedule, events)
@@ -156,6 +160,7 @@ def make_plan(
         summary,
         plots,
         notes=c.warnings,
+        streams=streams,
     )
 
 

@@ -17,7 +17,7 @@ import platform
 import signal
 import subprocess
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,8 @@ class RunReport:
     path: Path
     stats: RunStats
     summary: list[tuple[str, float, str]]
+    #: Of a paced run: factor, points, overruns and lateness (:meth:`cosim.realtime.Pacer.report`).
+    realtime: dict[str, float] | None = None
 
 
 def versions() -> dict[str, str]:
@@ -113,8 +115,8 @@ def segments(plan: Plan, duration: float | None = None):
     return segs
 
 
-def build_master(plan: Plan) -> Master:
-    """Instantiate and configure every unit, and the master over them."""
+def build_master(plan: Plan, observe: Sequence[str] = ()) -> Master:
+    """Instantiate and configure every unit, and the master over them; ``observe``: more signals to bind."""
     units = {}
     try:
         for name, up in plan.units.items():
@@ -136,7 +138,7 @@ def build_master(plan: Plan) -> Master:
             settings=plan.settings,
             every=every,
             events=plan.events,
-            observe=plan.observed,
+            observe=list(dict.fromkeys([*plan.observed, *observe])),
         )
     except BaseException:
         for unit in units.values():
@@ -153,6 +155,7 @@ def run_plan(
     duration: float | None = None,
     progress: Callable[[float], None] | None = None,
     force: bool = False,
+    realtime: float | None = None,
 ) -> RunReport:
     """Run a checked scenario and write its results.
 
@@ -168,6 +171,9 @@ def run_plan(
         Called now and then with the simulated time [s].
     force : bool
         Overwrite ``output`` even when it is an existing file that is not an evtwin result.
+    realtime : float, optional
+        Pace the run to this many simulated seconds per wall-clock second (1: real time); the
+        overruns go to the report and to the file's ``realtime`` attribute (:mod:`cosim.realtime`).
 
     Raises
     ------
@@ -179,16 +185,20 @@ def run_plan(
     src = plan.source
     path = Path(output or plan.model.outputs.file or Path("results") / f"{src.path.stem}.h5")
     segs = segments(plan, duration)
+    pacer = None
+    if realtime is not None:
+        from cosim.realtime import Pacer
+
+        pacer = Pacer(realtime)
     claim = OutputClaim(path, force=force)
     try:
         with interrupts.catching():
-            return _run(plan, path, segs, progress, claim)
+            return _run(plan, path, segs, progress, claim, pacer)
     finally:
         claim.release()
 
 
-def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunReport:
-    src = plan.source
+def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim, pacer=None) -> RunReport:
     try:
         master = build_master(plan)
     except KeyboardInterrupt:
@@ -197,31 +207,20 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunRepor
     facts = {name: {**up.facts, **_metadata(master.units[name])} for name, up in plan.units.items()}
 
     def unit_facts() -> dict[str, Any]:
-        """The facts again at the end, updated by what each unit says now (kept where it cannot say)."""
-        return {name: _updated(facts[name], master.units[name]) for name in facts}
-    compression = plan.model.outputs.compression
-    writer = ResultWriter(
-        path,
-        plan.groups,
-        metadata={
-            "scenario": src.text,
-            "scenario_sha256": hashlib.sha256(src.text.encode()).hexdigest(),
-            "scenario_path": str(src.path),
-            "versions": versions(),
-            "git_commit": git_commit(src.path.parent),
-            "units": facts,
-            "fmu_guids": {n: f["guid"] for n, f in facts.items() if "guid" in f},
-            "order": master.order,
-            "plots": plan.plots,
-            "started_at": _now(),
-        },
-        compression=None if compression == "none" else compression,
-        reserve={"summary": _summary_size(plan.summary), "units": _units_size(facts)},
-        claim=claim,
-    )
+        """The facts again at the end, updated by what each unit says now (kept where it cannot say);
+        and the pacing's overruns, when paced."""
+        units = {"units": {name: _updated(facts[name], master.units[name]) for name in facts}}
+        return units if pacer is None else {**units, "realtime": pacer.report()}
+    writer = _open_writer(plan, master, path, facts, claim, paced=pacer is not None)
     summary = SummaryObserver(plan.summary)
+    streams = [kind(settings) for kind, settings, _ in plan.streams]
+    observers = [writer, summary, *streams] if pacer is None else [writer, summary, pacer, *streams]
     try:
-        stats = master.run(segs, observers=[writer, summary], progress=progress)
+        try:
+            stats = master.run(segs, observers=observers, progress=progress)
+        except BaseException:
+            _close_streams(streams, failing=True)
+            raise
     except KeyboardInterrupt:
         _stop(writer, master, summary, STATUS_INTERRUPTED, unit_facts)
         raise _interrupted(writer, master, summary) from None
@@ -239,17 +238,61 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim) -> RunRepor
     try:
         with interrupts.deferred():
             final = (stats.end, master.outs, master.ins)
-            writer.close(STATUS_COMPLETE, _closing(stats, summary, units=unit_facts()), final=final)
+            writer.close(STATUS_COMPLETE, _closing(stats, summary, **unit_facts()), final=final)
     except ResultsWriteError as err:
         raise RunFailed(err, path, RunReport(path, stats, summary.values())) from None
-    return RunReport(path, stats, summary.values())
+    pacing = pacer.report() if pacer is not None else None
+    try:
+        _close_streams(streams, failing=False)
+    except EvtwinError as err:
+        raise RunFailed(err, path, RunReport(path, stats, summary.values(), pacing)) from None
+    return RunReport(path, stats, summary.values(), pacing)
+
+
+def _open_writer(plan: Plan, master, path: Path, facts: dict, claim: OutputClaim, paced: bool) -> ResultWriter:
+    """The result file's writer, with the run's provenance as metadata and room reserved for what the
+    run adds at its end (summary, the units' facts again, the pacing's report)."""
+    src = plan.source
+    compression = plan.model.outputs.compression
+    reserve = {"summary": _summary_size(plan.summary), "units": _units_size(facts)}
+    if paced:
+        reserve["realtime"] = 256  # room for the pacing's report (JSON)
+    return ResultWriter(
+        path,
+        plan.groups,
+        metadata={
+            "scenario": src.text,
+            "scenario_sha256": hashlib.sha256(src.text.encode()).hexdigest(),
+            "scenario_path": str(src.path),
+            "versions": versions(),
+            "git_commit": git_commit(src.path.parent),
+            "units": facts,
+            "fmu_guids": {n: f["guid"] for n, f in facts.items() if "guid" in f},
+            "order": master.order,
+            "plots": plan.plots,
+            "started_at": _now(),
+        },
+        compression=None if compression == "none" else compression,
+        reserve=reserve,
+        claim=claim,
+    )
+
+
+def _close_streams(streams: list, failing: bool) -> None:
+    """End the stream outputs: each sends what it holds. While a run fails, its error is the one to report."""
+    for stream in streams:
+        try:
+            stream.close()
+        except EvtwinError:
+            if not failing:
+                raise
 
 
 def _stop(writer: ResultWriter, master: Master, summary: SummaryObserver, status: str, unit_facts) -> None:
     """Close the file of a run that did not complete; its own rows give its end time and steps."""
     try:
         with interrupts.deferred():
-            writer.close(status, _closing(None, summary, master.stats, units=unit_facts()))
+            writer.close(status, _closing(None, summary, master.stats, **unit_facts()))
     except ResultsWriteError:
         pass  # the writer said what was kept; the run's own error is the one to report
 
@@ -322,12 +365,15 @@ def _closing(
     summary: SummaryObserver,
     partial: RunStats | None = None,
     units: dict[str, Any] | None = None,
+    realtime: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Closing attributes; ``stats`` of a complete run, or ``partial`` ones of a run cut short; ``units``:
     each unit's facts read again at the end (what a unit counts during the run is only known then)."""
     attrs: dict[str, Any] = {"finished_at": _now()}
     if units is not None:
         attrs["units"] = units
+    if realtime is not None:
+        attrs["realtime"] = realtime
     values = _summary_values(summary)
     if values:
         attrs["summary"] = [{"label": label, "value": value, "unit": unit} for label, value, unit in values]

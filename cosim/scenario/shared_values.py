@@ -5,7 +5,9 @@ and taken from there, so that a contradiction cannot pass silently. The engine g
 meaning; a value comes from
 
 - the scenario's ``shared:`` section, which wins: ``shared: {capacity_Ah: 150 Ah}``, or else
-- a unit that states it: :meth:`cosim.unit.Unit.shared_values` (a vehicle preset knows its pack).
+- a unit that states it: :meth:`cosim.unit.Unit.shared_values` (a vehicle preset knows its pack), or else
+- a parameter the scenario sets on a unit that takes the name: ``battery: {parameters:
+  {coolant_connected: true}}`` reaches every other unit that takes ``coolant_connected``.
 
 A unit takes a shared value into one of its parameters
 
@@ -50,6 +52,7 @@ def bind_shared_values(model, plans: Mapping[str, Any], bad: Callable[[tuple, st
     """Resolve the shared values and fill every bound parameter of ``plans`` (converted to its port's
     unit); report each contradiction through ``bad(where, message)``. Returns the values by name."""
     values = _collect(model, plans, bad)
+    _collect_parameters(model, plans, values)
     for name, plan in plans.items():
         spec = model.units.get(name)
         for parameter, (shared, explicit) in _bindings(plan, spec).items():
@@ -72,6 +75,19 @@ def _collect(model, plans, bad) -> dict[str, SharedValue]:
                 bad(mine.where, f"states {name} = {value!r}, but {known.origin} states {known.value!r}: "
                                 f"settle it once in the scenario's shared section (shared: {{{name}: ...}})")
     return values
+
+
+def _collect_parameters(model, plans, values: dict[str, SharedValue]) -> None:
+    """Add the names nothing else states from the parameters the scenario sets on units that take them
+    (the first such unit in the file states it; another that disagrees is a contradiction, :func:`_bind`)."""
+    for unit_name, plan in plans.items():
+        spec = model.units.get(unit_name)
+        explicit = getattr(spec, "parameters", None) or {}
+        for parameter, (shared, _) in _bindings(plan, spec).items():
+            if shared not in values and parameter in explicit and parameter in plan.parameters:
+                where = ("units", unit_name, "parameters", parameter)
+                values[shared] = SharedValue(plan.parameters[parameter], where,
+                                             f"unit {unit_name!r} (its parameter {parameter})")
 
 
 def _bindings(plan, spec) -> dict[str, tuple[str, bool]]:

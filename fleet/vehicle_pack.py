@@ -1,0 +1,143 @@
+"""A fleet vehicle and its pack as one unit, fleet mode's fast path (type ``fleet.vehicle_pack:VehiclePack``).
+
+While driving, the master steps this unit over long macro steps (minutes) and the unit takes the
+10 s steps of fleet mode inside: each sub-step the built-in EV (:class:`bridges.vehicle_unit.EVUnit`)
+integrates its 1 s cycle and hands its mean power to the battery twin's pack
+(:class:`battery_fmu.model.BatteryPack`, the same ``step`` the FMU and the ``battery`` unit call), and
+the EV's regen limit is the pack's charge power at the sub-step's start, as the ``delay: 1``
+connection hands it over between separate units. Parked or charging, one macro step is one step of
+both. So the equations and the 10 s grid are those of the two separate units; what goes is the
+master's work per 10 s (the schedule, the chargers, the connections, the observers), which cost more
+than the battery step itself. The ambient temperature is the one at the macro step's start.
+
+``on_substep(t, values)`` (set by the caller, optional) receives every sub-step's end time [s] and
+:data:`SIGNALS` values, so a daily summary sees the 10 s steps rather than the macro steps. The SOH
+values in them are those of the macro step's start, except at its end (aging moves by about 1e-7 in
+a 10 min drive; a day ends in a parked or charging step, where macro step and sub-step are one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from battery_fmu.unit import BatteryUnit
+from bridges.vehicle_unit import EVUnit
+from cosim.errors import SimulationError
+from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
+
+#: What a sub-step reports, in this order (the daily summary's signals).
+SIGNALS = ("distance", "P_battery", "P_regen", "SOC", "I_terminal", "V_terminal", "T_cell", "EFC",
+           "SOH_capacity", "SOH_resistance", "T_ambient", "I_charge")
+PACK_SHARED = ("capacity_Ah", "n_series", "n_parallel")
+
+
+class VehiclePack(PythonUnit):
+    """The EV and its battery pack in one unit, taking ``substep`` [s] steps while driving.
+
+    Parameters
+    ----------
+    vehicle : mapping
+        The EV's settings (``preset``, ``cycle``, ``regen_strength``, ``on_cycle_end``, ...).
+    battery : mapping
+        The battery's parameters (``SOC_init``, ``T_init`` [K], ``parameter_set``, variation factors);
+        the pack's size comes from the vehicle's preset.
+    substep : float
+        Step [s] of the vehicle and the battery inside a driving macro step.
+    """
+
+    PORTS: ClassVar[tuple[Port, ...]] = (
+        Port("drive", INPUT, "1", "1 while a drive is scheduled, 0 while parked", 1.0, 0.0, 1.0),
+        Port("T_ambient", INPUT, "K", "Outdoor air (the vehicle's HVAC load)", 296.15, 0.0),
+        Port("T_air_pack", INPUT, "K", "Air around the pack (battery ambient, coolant)", 296.15, 0.0),
+        Port("I_charge", INPUT, "A", "Current from the chargers into the pack", 0.0, 0.0),
+        Port("distance", OUTPUT, "m", "Odometer at the end of the step", 0.0),
+        Port("P_battery", OUTPUT, "W", "Mean power drawn at the pack terminals over the step", 0.0),
+        Port("P_regen", OUTPUT, "W", "Mean power returned by the motor over the step", 0.0),
+        Port("SOC", OUTPUT, "1", "State of charge at the end of the step", 0.0),
+        Port("I_terminal", OUTPUT, "A", "Mean pack current over the step (discharge > 0)", 0.0),
+        Port("V_terminal", OUTPUT, "V", "Pack voltage over the last sub-step", 0.0),
+        Port("T_cell", OUTPUT, "K", "Cell temperature at the end of the step", 0.0),
+        Port("EFC", OUTPUT, "1", "Equivalent full cycles so far", 0.0),
+        Port("SOH_capacity", OUTPUT, "1", "Capacity relative to nominal", 1.0),
+        Port("SOH_resistance", OUTPUT, "1", "Resistance relative to new", 1.0),
+        Port("I_charge_max", OUTPUT, "A", "Charge current the pack accepts now", 0.0),
+    )
+    can_save_state: ClassVar[bool] = True
+
+    def __init__(self, vehicle: Mapping[str, Any], battery: Mapping[str, Any] | None = None,
+                 substep: float = 10.0):
+        self.ev = EVUnit(**dict(vehicle))
+        pack = self.ev.preset.pack()
+        self.battery = BatteryUnit(**{k: pack[k] for k in PACK_SHARED}, **dict(battery or {}))
+        if not substep > 0.0:
+            raise ValueError(f"substep must be > 0 s (got {substep!r})")
+        self.substep = float(substep)
+        self.on_substep: Callable[[float, list[float]], None] | None = None
+        super().__init__()
+
+    def setup(self, start_time: float) -> None:
+        self.ev.setup(start_time)
+        self.battery.setup(start_time)
+        self._publish(self.ev.P_battery, self.ev.P_regen, self.battery.pack.current)
+        if self.on_substep is not None:
+            self.on_substep(start_time, self._values())
+
+    def do_step(self, t: float, h: float) -> None:
+        if self.I_charge < 0.0:
+            raise SimulationError(f"input I_charge must be >= 0, got {self.I_charge}", self.name, t)
+        ev, pack = self.ev, self.battery.pack
+        ev.drive, ev.T_ambient = self.drive, self.T_ambient
+        air, i_charge, report = self.T_air_pack, self.I_charge, self.on_substep
+        n = max(1, math.ceil(h / self.substep - 1e-9)) if self.drive >= 0.5 else 1
+        e_battery = e_regen = charge = 0.0
+        done = 0.0
+        soh = (self.SOH_capacity, self.SOH_resistance)
+        for k in range(n):
+            last = k == n - 1
+            dt = h - done if last else self.substep
+            ev.P_charge_max = pack.power_charge_max
+            ev.do_step(t + done, dt)
+            pack.step(dt, ev.P_battery, i_charge, air, air)
+            done += dt
+            e_battery += ev.P_battery * dt
+            e_regen += ev.P_regen * dt
+            charge += pack.current * dt
+            if report is not None:
+                if last:
+                    soh = (pack.soh_capacity, pack.soh_resistance)
+                report(t + done, [ev.distance, ev.P_battery, ev.P_regen, pack.soc, pack.current, pack.voltage,
+                                  pack.t_cell, pack.efc, *soh, self.T_ambient, i_charge])
+        self._publish(e_battery / h, e_regen / h, charge / h)
+
+    def _publish(self, p_battery: float, p_regen: float, current: float) -> None:
+        """Set the outputs at a macro step's end (power and current: means over it)."""
+        ev, pack = self.ev, self.battery.pack
+        self.distance, self.P_battery, self.P_regen = ev.distance, p_battery, p_regen
+        self.SOC, self.I_terminal, self.V_terminal, self.T_cell = pack.soc, current, pack.voltage, pack.t_cell
+        self.EFC, self.I_charge_max = pack.efc, pack.current_charge_max
+        self.SOH_capacity, self.SOH_resistance = pack.soh_capacity, pack.soh_resistance
+
+    def _values(self) -> list[float]:
+        return [self.distance, self.P_battery, self.P_regen, self.SOC, self.I_terminal, self.V_terminal,
+                self.T_cell, self.EFC, self.SOH_capacity, self.SOH_resistance, self.T_ambient, self.I_charge]
+
+    def shared_values(self) -> dict[str, Any]:
+        """The preset's pack, for the chargers."""
+        return self.ev.preset.pack()
+
+    def save_state(self) -> tuple:
+        outputs = tuple(getattr(self, p.name) for p in self.PORTS if p.causality == OUTPUT)
+        return self.ev.save_state(), self.battery.save_state(), outputs
+
+    def restore_state(self, state: tuple) -> None:
+        ev, battery, outputs = state
+        self.ev.restore_state(ev)
+        self.battery.restore_state(battery)
+        for p, value in zip((p for p in self.PORTS if p.causality == OUTPUT), outputs, strict=True):
+            setattr(self, p.name, value)
+
+    def metadata(self) -> dict[str, str]:
+        return {**self.ev.metadata(), "type": "fleet.vehicle_pack:VehiclePack",
+                "battery": self.battery.metadata()["parameter_set"], "substep_s": f"{self.substep:g}"}
