@@ -115,7 +115,7 @@ class CCCVCharger(ChargerUnit):
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
         charge_for: str = "target",
         reserve: Any = None,
-        trip_margin: float = 0.3,
+        trip_margin: float = 0.4,
         min_soc: float = 0.0,
         top_up: Any = None,
         top_up_soc: float = 1.0,

@@ -163,7 +163,7 @@ class SessionNeeds:
     ``tariff``: :class:`Tariff` spec (None: no price).
     """
 
-    def __init__(self, charge_for: str = "target", reserve: Any = None, trip_margin: float = 0.3,
+    def __init__(self, charge_for: str = "target", reserve: Any = None, trip_margin: float = 0.4,
                  min_soc: float = 0.0, top_up: Any = None, top_up_soc: float = 1.0, tariff: Any = None):
         if charge_for not in CHARGE_FOR:
             raise ScenarioError(f"charge_for: expected one of {', '.join(CHARGE_FOR)}, got {charge_for!r}")

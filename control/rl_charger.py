@@ -109,7 +109,7 @@ class RLCharger(ChargerUnit):
         departure: str | Mapping[str, str] | None = None,
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
         reserve: Any = "20 %",
-        trip_margin: float = 0.3,
+        trip_margin: float = 0.4,
         min_soc: float = 0.0,
         top_up: Any = None,
         top_up_soc: float = 1.0,

@@ -47,7 +47,7 @@ class Usage:
     variation: tuple = (0.7, 1.3)
     tariff: Any = field(default_factory=lambda: {"00:00": 0.08, "06:00": 0.15, "16:00": 0.35, "21:00": 0.15})
     reserve: str = "20 %"
-    trip_margin: float = 0.3
+    trip_margin: float = 0.4
     preset: str = "model3_rwd_lfp"
     cycle: str = "commute"
     climate: str = "miami"

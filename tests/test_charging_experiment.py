@@ -160,8 +160,19 @@ def test_fade_per_year_of_a_short_run_is_projected_not_extrapolated():
     assert fade_per_year(0.02, 2.0, whole, 0.012 * (whole / year) ** 0.526) == 0.01  # the mean over two years
 
 
-@pytest.mark.parametrize("name", ["charging_experiment", "charging_experiment_long_commute"])
-def test_shipped_experiments_and_their_scenarios_check(name, tmp_path, battery_fmu):
+NAMED = {"cccv_plug_in", "cccv_timer", "charge_to_need", "mpc", "rl"}
+
+
+@pytest.mark.parametrize(
+    "name, policies",
+    [
+        ("charging_experiment", NAMED | {"mpc_weekly_top_up"}),
+        ("charging_experiment_hot", NAMED),
+        ("charging_experiment_low_mileage", NAMED),
+        ("charging_experiment_long_commute", {"cccv_plug_in", "cccv_timer", "mpc"}),
+    ],
+)
+def test_shipped_experiments_and_their_scenarios_check(name, policies, tmp_path, battery_fmu):
     from cosim import scenario
 
     exp = load_experiment(SCENARIOS / f"{name}.yaml")
@@ -170,4 +181,4 @@ def test_shipped_experiments_and_their_scenarios_check(name, tmp_path, battery_f
     copy = tmp_path / exp.scenario.name
     copy.write_text(text, encoding="utf-8")
     scenario.check(copy)
-    assert set(exp.policies) == {"cccv_plug_in", "cccv_timer", "mpc"}
+    assert set(exp.policies) == policies
