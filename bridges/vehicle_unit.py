@@ -61,6 +61,9 @@ _OUTPUTS = (
     Port("speed_deficit", OUTPUT, "m/s", "Trace speed minus vehicle speed at the end of the step", min=0.0),
     Port("time_limited", OUTPUT, "s", "Time held below the trace by the battery's power limit", min=0.0),
     Port("stranded", OUTPUT, "1", "1 while the pack cannot power the car (it stands until the drive ends)"),
+    Port("consumption", OUTPUT, "J/m",
+         "Forecast consumption: battery energy per metre over the cycle mix at the ambient temperature", min=0.0),
+    Port("E_planned", OUTPUT, "J", "Forecast battery energy of the planned_distance input's trips", min=0.0),
 )
 
 
@@ -87,7 +90,10 @@ class EVUnit(PythonUnit):
     behind the trace, see :mod:`bridges.limited_drive`; at or below the auxiliary load the car is
     stranded: it stops, ``stranded`` goes to 1 and stays there until ``drive`` falls),
     ``drive`` [1] (1 while a drive is scheduled, 0 parked), ``T_ambient`` [K],
-    ``trip`` [1] (index into the mix for the next trip; < 0 takes them in order).
+    ``trip`` [1] (index into the mix for the next trip; < 0 takes them in order),
+    ``trip_distance`` [m] (the car parks once this drive has covered it; 0: it drives until the drive
+    ends), ``planned_distance`` [m] (the trips ahead, whose energy ``E_planned`` forecasts from the
+    ``consumption`` of the cycle mix at the present ambient temperature).
     """
 
     can_save_state = True
@@ -154,6 +160,11 @@ class EVUnit(PythonUnit):
             Port(
                 "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
             ),
+            Port("trip_distance", INPUT, "m",
+                 "Distance of this drive; the car parks once it has driven it (0: drive until the drive ends)",
+                 start=0.0, min=0.0),
+            Port("planned_distance", INPUT, "m", "Distance of the planned trips E_planned forecasts", start=0.0,
+                 min=0.0),
         ) + _OUTPUTS
         super().__init__()
         self._reset()
@@ -170,6 +181,9 @@ class EVUnit(PythonUnit):
         self._aux_P = 0.0
         self._next_idx = 0
         self._pos = 0.0
+        self._trip_start = 0.0  # odometer [m] as this drive began
+        self._trip_done = False
+        self._consumption: dict[float, float] = {}
         self.trips = 0
         self.over_limit_time = 0.0
         for p in _OUTPUTS:
@@ -188,6 +202,8 @@ class EVUnit(PythonUnit):
             self.trips,
             self.over_limit_time,
             outputs,
+            self._trip_start,
+            self._trip_done,
         )
 
     def restore_state(self, state: tuple) -> None:
@@ -199,6 +215,8 @@ class EVUnit(PythonUnit):
             self.trips,
             self.over_limit_time,
             outputs,
+            self._trip_start,
+            self._trip_done,
         ) = state
         self._table = self.table(self._cycle_idx) if self._cycle_idx >= 0 else None
         for p, value in zip(_OUTPUTS, outputs, strict=True):
@@ -239,15 +257,40 @@ class EVUnit(PythonUnit):
             self._cycle_idx = -1
             self._table = None
 
+    def forecast_consumption(self, t_ambient: float) -> float:
+        """Battery energy per metre [J/m] over the whole cycle mix at ``t_ambient`` [K] (HVAC included)."""
+        key = round(t_ambient, 1)
+        value = self._consumption.get(key)
+        if value is None:
+            aux = aux_power(self.params, key, True)
+            energy = distance = 0.0
+            for idx, cycle in enumerate(self.cycles):
+                tb = self.table(idx)
+                energy += tb.cum_elec[-1] + aux * cycle.duration
+                distance += tb.dist[-1]
+            value = self._consumption[key] = energy / distance if distance > 0.0 else 0.0
+        return value
+
     def do_step(self, t: float, h: float) -> None:
         if not h > 0:
             raise SimulationError(f"step size must be > 0 (got {h!r} s)", self.name or "ev", t)
+        self.consumption = self.forecast_consumption(self.T_ambient)
+        self.E_planned = self.planned_distance * self.consumption
         if self.drive < 0.5:
+            self._trip_done = False
             self._park(h)
+            return
+        if self._trip_done or (
+            self._driving and 0.0 < self.trip_distance <= self.distance - self._trip_start
+        ):
+            self._trip_done = True  # this drive's distance is covered: parked until the drive ends
+            self._park(h)
+            self._driving = True
             return
         if not self._driving:
             self._driving = True
             self.stranded = 0.0
+            self._trip_start = self.distance
             trip = self.trip
             self._start_cycle(int(trip) % len(self.cycles) if trip >= 0 else self._next_idx)
         if self.T_ambient != self._aux_T:  # the HVAC load changes only with the ambient temperature
