@@ -93,8 +93,12 @@ def test_inspect_corrupt_zip_exits_2(evtwin, tmp_path):
 def test_fmus_build_c_command(evtwin, tmp_path):
     result = evtwin("fmus", "build-c", "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["CoolingPlate.fmu", "TempSensor3.fmu"]
-    assert "built 2 FMUs" in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "CoolantLoop.fmu",
+        "CoolingPlate.fmu",
+        "TempSensor3.fmu",
+    ]
+    assert "built 3 FMUs" in result.output
 
 
 def test_fmus_build_c_bad_source_folder_exits_2(evtwin, tmp_path):

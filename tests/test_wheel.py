@@ -80,7 +80,11 @@ def test_the_quickstart_runs_from_an_empty_folder(installed, tmp_path):
 def test_the_c_fmus_and_the_shipped_profiles_come_with_the_package(installed, tmp_path):
     env = _user_env(installed)
     _run(["evtwin", "fmus", "build-c"], cwd=tmp_path, env=env)
-    assert sorted(p.name for p in (tmp_path / "fmus").glob("*.fmu")) == ["CoolingPlate.fmu", "TempSensor3.fmu"]
+    assert sorted(p.name for p in (tmp_path / "fmus").glob("*.fmu")) == [
+        "CoolantLoop.fmu",
+        "CoolingPlate.fmu",
+        "TempSensor3.fmu",
+    ]
     _run(["evtwin", "scenarios", "copy", "quickstart_liquid_cooling", "."], cwd=tmp_path, env=env)
     _run(["evtwin", "validate", "quickstart_liquid_cooling.yaml"], cwd=tmp_path, env=env)
     life = _run(["evtwin", "life", "personal_ev_smallbatt_week", "--years", "1", "--json"], cwd=tmp_path, env=env)
