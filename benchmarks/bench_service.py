@@ -61,8 +61,10 @@ def run(workers: int, args, folder: Path) -> dict:
         stop = threading.Event()
         acked: list[list[int]] = [[] for _ in vehicles]
         latencies: list[float] = []
-        threads = [threading.Thread(target=_feed, args=(server.url, key, vid, args.batch, stop, a))
-                   for vid, a in zip(vehicles, acked)]
+        threads = [
+            threading.Thread(target=_feed, args=(server.url, key, vid, args.batch, stop, a))
+            for vid, a in zip(vehicles, acked, strict=True)
+        ]
         threads.append(threading.Thread(target=_read, args=(server.url, key, vehicles[0], stop, latencies)))
         t0 = time.perf_counter()
         for t in threads:
@@ -79,9 +81,14 @@ def run(workers: int, args, folder: Path) -> dict:
         stored = tx.one("SELECT COUNT(*) FROM samples WHERE fleet = ?", (fleet,))[0]
     db.close()
     total = sum(sum(a) for a in acked)
-    return {"rate": total / wall, "acked": total, "stored": stored,
-            "p50": 1e3 * float(np.percentile(latencies, 50)), "p99": 1e3 * float(np.percentile(latencies, 99)),
-            "reads": len(latencies)}
+    return {
+        "rate": total / wall,
+        "acked": total,
+        "stored": stored,
+        "p50": 1e3 * float(np.percentile(latencies, 50)),
+        "p99": 1e3 * float(np.percentile(latencies, 99)),
+        "reads": len(latencies),
+    }
 
 
 def main() -> None:
@@ -89,17 +96,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="load time per worker count [s]")
     parser.add_argument("--clients", type=int, default=4, help="feeding threads, one vehicle each")
     parser.add_argument("--batch", type=int, default=100, help="samples per request")
-    parser.add_argument("--db", help="a PostgreSQL URL to use instead of a fresh SQLite file (emptied by hand)")
+    parser.add_argument(
+        "--db", help="a PostgreSQL URL to use instead of a fresh SQLite file (emptied by hand)"
+    )
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (1, 2):
             r = results[workers] = run(workers, args, Path(tmp))
-            print(f"{workers} worker(s): {r['rate']:8.0f} samples/s acknowledged; GET /state p50 {r['p50']:6.1f} ms, "
-                  f"p99 {r['p99']:6.1f} ms over {r['reads']} reads; acknowledged {r['acked']}, stored {r['stored']}"
-                  f" ({'equal' if r['acked'] == r['stored'] else 'DIFFERENT'})")
-    print(f"2 workers / 1 worker: ingestion x{results[2]['rate'] / results[1]['rate']:.2f}, "
-          f"p99 of GET /state x{results[2]['p99'] / results[1]['p99']:.2f}")
+            print(
+                f"{workers} worker(s): {r['rate']:8.0f} samples/s acknowledged; "
+                f"GET /state p50 {r['p50']:6.1f} ms, p99 {r['p99']:6.1f} ms over {r['reads']} reads; "
+                f"acknowledged {r['acked']}, stored {r['stored']}"
+                f" ({'equal' if r['acked'] == r['stored'] else 'DIFFERENT'})"
+            )
+    print(
+        f"2 workers / 1 worker: ingestion x{results[2]['rate'] / results[1]['rate']:.2f}, "
+        f"p99 of GET /state x{results[2]['p99'] / results[1]['p99']:.2f}"
+    )
 
 
 if __name__ == "__main__":

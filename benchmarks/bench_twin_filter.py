@@ -44,7 +44,7 @@ def main() -> None:
         print(f"  ingest, batches of {batch:5d}: {rate:8.0f} samples/s  ({1e6 / rate:6.0f} us per sample)")
     print(f"  one scalar battery step:     {1 / per_step:8.0f} steps/s   ({1e6 * per_step:6.1f} us)")
     print(f"  ratio ingest (batch 100) / scalar step: {(1 / best[100]) / per_step:.1f}x "
-          f"(22 sigma points through the step, plus the filter's algebra)")
+          f"(25 sigma points through the step, plus the filter's algebra)")
 
 
 if __name__ == "__main__":

@@ -9,15 +9,14 @@ sample and the field.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from bridges import replay_checks
 from bridges.errors import TelemetryError
+from bridges.log_files import ELECTRICS, POWERTRAIN, load_samples, log_files
 from bridges.powertrain import MotorLossModel
 from bridges.telemetry import SampleError, device_power, motor_names, number, split_sample
 from bridges.vehicle_params import VehicleParams
@@ -55,119 +54,36 @@ class Recording:
 
 
 # --- reading JSON logs ------------------------------------------------------------------------------
-def _load_json_samples(path: Path, drop_partial_tail: bool) -> list[tuple[str, Any]]:
-    """(label, sample) pairs; the label names the sample (and line) in error messages."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise TelemetryError(f"cannot read telemetry log {str(path)!r}: {err.strerror or err}") from err
-    stripped = text.strip()
-    if not stripped:
-        raise TelemetryError(f"{path}: the telemetry log is empty")
-    if stripped[0] == "[" or (stripped[0] == "{" and "\n{" not in stripped):
-        return _whole_document(path, text)
-    return _json_lines(path, text, drop_partial_tail)
-
-
-def _whole_document(path: Path, text: str) -> list[tuple[str, Any]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        why = "the JSON ends early (a partial log?)" if _unclosed(text) else f"invalid JSON: {err.msg}"
-        raise TelemetryError(f"{path}: line {err.lineno} column {err.colno}: {why}") from None
-    if isinstance(data, dict) and "samples" in data:
-        data = data["samples"]
-    elif isinstance(data, dict) and ("time" in data or "t" in data):
-        data = [data]
-    elif isinstance(data, dict) and data and all(_is_number_key(k) for k in data):
-        data = [data[k] for k in sorted(data, key=float)]  # a PowertrainSensor poll result
-    if not isinstance(data, list):
-        raise TelemetryError(f"{path}: expected a list of samples, an object with 'samples', or JSON Lines")
-    return [(f"sample {i + 1}", s) for i, s in enumerate(data)]
-
-
-def _json_lines(path: Path, text: str, drop_partial_tail: bool) -> list[tuple[str, Any]]:
-    samples = []
-    lines = text.splitlines()
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            samples.append((f"sample {len(samples) + 1} (line {i + 1})", json.loads(line)))
-        except json.JSONDecodeError as err:
-            if i == last and drop_partial_tail:
-                break
-            why = "is cut off (a partial log?)" if i == last else f"is not valid JSON ({err.msg})"
-            hint = "; set `drop_partial_tail: true` to replay the samples before it" if i == last else ""
-            raise TelemetryError(f"{path}: sample {len(samples) + 1} (line {i + 1}) {why}{hint}") from None
-    return samples
-
-
-def _unclosed(text: str) -> bool:
-    """Whether a JSON text stops inside a string or with brackets still open (a cut-off log)."""
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return in_string or depth > 0
-
-
-def _is_number_key(k: Any) -> bool:
-    try:
-        float(k)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 def read_json_log(
     path: str | Path,
     model: MotorLossModel,
     motors: list[str] | None = None,
     drop_partial_tail: bool = False,
     params: VehicleParams | None = None,
+    *,
+    powertrain_path: str | Path | None = None,
+    run: str | None = None,
+    duplicate_times: str = "refuse",
 ) -> Recording:
-    """Read a JSON telemetry log into a :class:`Recording` (power through ``model``).
+    """Read a JSON telemetry log (one file, or the two-file layout of :mod:`bridges.log_files`) into a
+    :class:`Recording` (power through ``model``).
 
-    With ``params`` (the preset's vehicle), the log is checked for plausibility first
-    (:mod:`bridges.replay_checks`)."""
+    ``duplicate_times``: ``"refuse"`` a sample at the time of the one before (naming it), or ``"drop"``
+    it (the first sample at each time is kept). With ``params`` (the preset's vehicle), the log is
+    checked for plausibility first (:mod:`bridges.replay_checks`)."""
+    if duplicate_times not in DUPLICATE_TIMES:
+        raise TelemetryError(
+            f"duplicate_times is {duplicate_times!r}; expected one of {', '.join(DUPLICATE_TIMES)}"
+        )
     path = Path(path)
+    files = log_files(path, Path(powertrain_path) if powertrain_path is not None else None, run)
+    reader = _SampleReader(model, list(motors) if motors else None)
     power_rows, speed_rows = [], []
-    names = list(motors) if motors else None
-    split_model = None
-    for label, sample in _load_json_samples(path, drop_partial_tail):
-        where = label
-        try:
-            t, electrics, devices = split_sample(sample)
-            where = f"{label} (t = {t:g} s)"
-            speed = electrics.get("wheelspeed", electrics.get("airspeed"))
-            if speed is not None:
-                key = "wheelspeed" if "wheelspeed" in electrics else "airspeed"
-                speed_rows.append((t, abs(number(speed, f"electrics.{key}")), label))
-            if devices:
-                if names is None:
-                    names = motor_names(devices, None)
-                if split_model is None:
-                    share = 1.0 / len(names)
-                    split_model = MotorLossModel.scaled(
-                        model.peak_power * share, model.max_speed, model.max_speed / model.base_speed
-                    )
-                p_e, p_m, torque, av = device_power(devices, names, split_model)
-                power_rows.append((t, p_e, p_e - p_m, torque, av, label))
-        except SampleError as err:
-            raise TelemetryError(f"{path}: {where}: {err}") from None
+    for file, role in files:
+        prefix = f"{file.name} " if len(files) > 1 else ""
+        power, speed = reader.read(file, role, prefix, drop_partial_tail)
+        power_rows += _in_time_order(path, power, "powertrain", duplicate_times)
+        speed_rows += _in_time_order(path, speed, "speed", duplicate_times)
     if not power_rows:
         raise TelemetryError(
             f"{path}: no powertrain samples with motor devices (e.g. rearMotor.outputTorque1, "
@@ -175,13 +91,8 @@ def read_json_log(
         )
     if not speed_rows:
         raise TelemetryError(f"{path}: no speed samples (electrics.wheelspeed or electrics.airspeed)")
-    for rows, what in ((power_rows, "powertrain"), (speed_rows, "speed")):
-        for a, b in zip(rows, rows[1:], strict=False):
-            if b[0] <= a[0]:
-                raise TelemetryError(
-                    f"{path}: {b[-1]}: time {b[0]:g} s is not after {a[0]:g} s of the "
-                    f"{what} sample before ({a[-1]})"
-                )
+    if len(files) > 1:
+        _check_same_clock(path, power_rows, speed_rows)
     if params is not None:
         replay_checks.check(path, params, power_rows, speed_rows)
     pw = np.array([r[:5] for r in power_rows], dtype=float)
@@ -189,7 +100,112 @@ def read_json_log(
     return Recording("linear", pw[:, 0], pw[:, 1], pw[:, 2], pw[:, 3], pw[:, 4], sp[:, 0], sp[:, 1])
 
 
+#: What ``duplicate_times`` may say.
+DUPLICATE_TIMES = ("refuse", "drop")
+
+
+class _SampleReader:
+    """Samples into power rows ``(t, p_e, loss, torque, av, label)`` and speed rows ``(t, v, label)``."""
+
+    def __init__(self, model: MotorLossModel, motors: list[str] | None):
+        self.model, self.names, self.split_model = model, motors, None
+
+    def read(self, file: Path, role: str, prefix: str, drop_partial_tail: bool) -> tuple[list, list]:
+        power_rows, speed_rows = [], []
+        for own, sample in load_samples(file, drop_partial_tail):
+            label = prefix + own  # the sample among both files' samples
+            where = own
+            try:
+                t, electrics, devices = split_sample(sample)
+                if role == ELECTRICS:
+                    devices = {}
+                if role == POWERTRAIN:
+                    electrics = {}
+                elif not electrics:  # the Electrics sensor's values at the sample's top level
+                    electrics = {
+                        k: v for k, v in sample.items() if k not in ("time", "t") and k not in devices
+                    }
+                where = f"{own} (t = {t:g} s)"
+                key = "wheelspeed" if "wheelspeed" in electrics else "airspeed"
+                if key in electrics:
+                    speed_rows.append((t, abs(number(electrics[key], f"electrics.{key}")), label))
+                if devices:
+                    p_e, p_m, torque, av = device_power(devices, self._motors(devices), self._split_model())
+                    power_rows.append((t, p_e, p_e - p_m, torque, av, label))
+            except SampleError as err:
+                raise TelemetryError(f"{file}: {where}: {err}") from None
+        return power_rows, speed_rows
+
+    def _motors(self, devices: dict) -> list[str]:
+        if self.names is None:
+            self.names = motor_names(devices, None)
+        return self.names
+
+    def _split_model(self) -> MotorLossModel:
+        """The loss model of one of the motors (the preset's peak shared among them)."""
+        if self.split_model is None:
+            m = self.model
+            share = 1.0 / len(self.names)
+            self.split_model = MotorLossModel.scaled(
+                m.peak_power * share, m.max_speed, m.max_speed / m.base_speed
+            )
+        return self.split_model
+
+
+def _in_time_order(path: Path, rows: list, what: str, duplicate_times: str) -> list:
+    """``rows`` checked to run forward in time; samples repeating a time dropped or refused."""
+    kept = rows[:1]
+    for row in rows[1:]:
+        before = kept[-1]
+        if row[0] > before[0]:
+            kept.append(row)
+        elif row[0] == before[0] and duplicate_times == "drop":
+            continue
+        elif row[0] == before[0]:
+            raise TelemetryError(
+                f"{path}: {row[-1]}: time {row[0]:g} s repeats the time of the {what} sample before "
+                f"({before[-1]}); set `duplicate_times: drop` to keep the first sample at each time"
+            )
+        else:
+            raise TelemetryError(
+                f"{path}: {row[-1]}: time {row[0]:g} s is not after {before[0]:g} s of the "
+                f"{what} sample before ({before[-1]})"
+            )
+    return kept
+
+
+def _check_same_clock(path: Path, power_rows: list, speed_rows: list) -> None:
+    """Two files merged on time must share their clock: their spans overlap."""
+    p0, p1 = power_rows[0][0], power_rows[-1][0]
+    s0, s1 = speed_rows[0][0], speed_rows[-1][0]
+    if p1 < s0 or s1 < p0:
+        raise TelemetryError(
+            f"{path}: the powertrain samples span t = {p0:g} to {p1:g} s and the electrics samples "
+            f"t = {s0:g} to {s1:g} s: they do not overlap, so they cannot be merged on time (both files "
+            "need the same clock, e.g. the simulator's time)"
+        )
+
+
 # --- reading evtwin results -------------------------------------------------------------------------
+def _unit_group(f, path: Path, unit: str | None):
+    """(the signals group of the vehicle unit, its name) in the open results file ``f``: the one named,
+    or the only unit that recorded both ``P_battery`` and ``speed``."""
+    signals = f.get("signals")
+    if signals is None:
+        raise TelemetryError(f"{path}: not an evtwin results file (no /signals group)")
+    candidates = sorted(u for u in signals if "P_battery" in signals[u] and "speed" in signals[u])
+    if unit is None:
+        if len(candidates) != 1:
+            raise TelemetryError(
+                f"{path}: {'several' if candidates else 'no'} units with P_battery and speed "
+                f"({', '.join(candidates) or 'none'}); name one with the `unit` setting"
+            )
+        unit = candidates[0]
+    if unit not in signals:
+        raise TelemetryError(f"{path}: no unit {unit!r} in the results (units: {', '.join(sorted(signals))})")
+    return signals[unit], unit
+
+
 def read_results(path: str | Path, unit: str | None = None) -> Recording:
     """Read one unit's signals from an evtwin HDF5 results file into a :class:`Recording`."""
     import h5py
@@ -200,22 +216,7 @@ def read_results(path: str | Path, unit: str | None = None) -> Recording:
     except OSError as err:
         raise TelemetryError(f"cannot read results file {str(path)!r}: {err}") from err
     with f:
-        signals = f.get("signals")
-        if signals is None:
-            raise TelemetryError(f"{path}: not an evtwin results file (no /signals group)")
-        candidates = sorted(u for u in signals if "P_battery" in signals[u] and "speed" in signals[u])
-        if unit is None:
-            if len(candidates) != 1:
-                raise TelemetryError(
-                    f"{path}: {'several' if candidates else 'no'} units with P_battery and speed "
-                    f"({', '.join(candidates) or 'none'}); name one with the `unit` setting"
-                )
-            unit = candidates[0]
-        if unit not in signals:
-            raise TelemetryError(
-                f"{path}: no unit {unit!r} in the results (units: {', '.join(sorted(signals))})"
-            )
-        group = signals[unit]
+        group, unit = _unit_group(f, path, unit)
 
         def series(port: str, required: bool = True):
             if port not in group:

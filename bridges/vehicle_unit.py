@@ -321,8 +321,9 @@ class EVUnit(PythonUnit):
                     dist += piece.distance
                     v = piece.speed
                     limited_time += span if piece.limited else 0.0
-                self._pos = end
-                remaining -= span
+            # also past a sliver (steps of 0.1 s leave the position a rounding error before a second's end)
+            self._pos = end
+            remaining -= span
             if self._pos >= table.n_segments - 1e-9:
                 self._end_cycle()
         self.distance = dist

@@ -48,6 +48,7 @@ from control.mpc_settings import (
     FIRST_GUESS_FRACTION,
     LANDING_TOLERANCE,
     MIN_HORIZON,
+    MIN_SESSION_DOD,
     MPC_PORTS,
     OFF_CURRENT,
     checked_choices,
@@ -192,7 +193,7 @@ class MPCCharger(ChargerUnit):
             return self.fallback_policy.decide(now, h)
         if not self._started:
             self._started = True
-            self._dod = max(self.target_soc - self.SOC, 0.05)
+            self._dod = max(self.target_soc - self.SOC, MIN_SESSION_DOD)
         planned = self._planned_current(now, h)
         if planned is None:
             return self.fallback_policy.decide(now, h)  # CC-CV: a failed solve, or too close to departure

@@ -25,6 +25,10 @@ OFF_CURRENT = 0.05
 #: the terminal voltage last read, and the plan checks the power at the (higher) voltage at an
 #: interval's end, where 3 % covers the voltage rise of a charge to full.
 FIRST_GUESS_FRACTION = 0.97
+#: The least depth of discharge [1] a session's fade prediction assumes for its chunk: the charge it
+#: starts is the chunk's SOC swing, and a top-up of a few percent would otherwise predict cycling
+#: with no depth (the cycle law's DOD term is fitted from full cycles down, never at zero).
+MIN_SESSION_DOD = 0.05
 
 
 #: Weight of the target's slack overnight [per unit SOC]: large enough that missing the target is a

@@ -137,7 +137,9 @@ def output_kind(name: str) -> Any:
     try:
         return _load(names[name])
     except (ImportError, AttributeError) as err:
-        raise ValueError(f"output kind {name!r} is registered as {names[name]!r} but cannot be loaded: {err}") from None
+        raise ValueError(
+            f"output kind {name!r} is registered as {names[name]!r} but cannot be loaded: {err}"
+        ) from None
 
 
 def file_kinds() -> dict[str, Any]:

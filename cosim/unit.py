@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import operator
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -150,6 +150,12 @@ class Unit(ABC):
         once the unit is set up raise ``ValueError``.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot set {name!r} between steps")
+
+    def initial_dependencies(self) -> Mapping[str, Collection[str] | None] | None:
+        """Which inputs each output depends on in initialisation, by name (None for an output: every
+        input; an output not named: none), or None when the unit does not say (every output then
+        depends on every input). The master passes the initial values in this order."""
+        return None
 
     def compiled_step(self) -> Any:
         """What the master's C core needs to step this unit without Python

@@ -61,8 +61,9 @@ class _FleetFileKind:
         if problems:
             raise ScenarioError(problems)
         years = fleet.vehicle_years
+        hours = years * CPU_S_PER_VEHICLE_YEAR[fleet.model.battery] / 3600
         summary = (f"fleet, {len(fleet.vehicles)} vehicles x {fleet.model.years:g} years = {years:g} vehicle-years "
-                   f"(about {years * CPU_S_PER_VEHICLE_YEAR / 3600:.2g} core-hours); the scenarios of "
+                   f"(about {hours:.2g} core-hours); the scenarios of "
                    f"{len(sample)} vehicles covering every drawn choice check")
         return summary, []
 

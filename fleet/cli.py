@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-#: CPU seconds per vehicle-year in fleet mode with the battery FMU, for the estimate printed before a run
-#: starts: fleets/small.yaml took 253 CPU s for 16 vehicle-years on the shared 2-core development machine
-#: (docs/fleet.md); its mix of styles and habits costs more than the commute alone (10 s a vehicle-year).
-CPU_S_PER_VEHICLE_YEAR = 16.0
+#: CPU seconds per vehicle-year in fleet mode, by battery, for the estimate printed before a run starts:
+#: fleets/small.yaml took 253 CPU s for 16 vehicle-years with the FMU on the shared 2-core development
+#: machine (docs/fleet.md); packed, the commute costs 0.46 of that (benchmarks/bench_fleet.py).
+CPU_S_PER_VEHICLE_YEAR = {"fmu": 16.0, "in_process": 7.5}
 
 
 @click.group()

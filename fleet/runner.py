@@ -95,11 +95,12 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     store = FleetStore(out)
     store.prepare(fleet.text, resume, metadata(fleet, fmu, days))
     total_years = sum(j.weight for j in batch)
+    cpu_s = CPU_S_PER_VEHICLE_YEAR[fleet.model.battery]
     done = store.done()
     left = sum(j.weight for j in batch if j.key not in done)
     console.print(
         f"{len(batch)} vehicles, {total_years:g} vehicle-years ({len(done)} vehicles done already); expected "
-        f"{left * CPU_S_PER_VEHICLE_YEAR / 3600:.2f} core-hours at ~{CPU_S_PER_VEHICLE_YEAR:g} CPU s a "
+        f"{left * cpu_s / 3600:.2f} core-hours at ~{cpu_s:g} CPU s a "
         "vehicle-year"
     )
     bar = _Bar(console, len(batch), len(done), total_years - left)

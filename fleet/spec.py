@@ -75,10 +75,11 @@ class FleetModel(BaseModel):
     charging: Weights = {"plug_in_90": 1.0}
     habits: dict[str, Habit] = {}
     parking: Weights = {"street": 1.0}
-    battery: Literal["fmu", "in_process"] = "fmu"
+    battery: Literal["fmu", "in_process"] = "in_process"
+    """The battery twin in-process (in fleet mode packed with the vehicle: :mod:`fleet.vehicle_pack`) or as
+    the exported FMU (extracted once per worker)."""
     fmu: str = "../fmus/BatteryTwin.fmu"
     """The battery FMU, relative to the fleet file (built when missing); every worker must reach it."""
-    """The battery twin as the exported FMU (extracted once per worker) or the in-process unit."""
     traces: list[str] = []
     """Vehicles (ids such as ``v00003``) whose full-resolution trace is kept beside their daily summary."""
     resolution: Literal["fleet", "full"] = "fleet"

@@ -93,8 +93,10 @@ class VehiclePack(PythonUnit):
         n = max(1, math.ceil(h / self.substep - 1e-9)) if self.drive >= 0.5 else 1
         e_battery = e_regen = charge = 0.0
         done = 0.0
+        soh = (self.SOH_capacity, self.SOH_resistance)
         for k in range(n):
-            dt = h - done if k == n - 1 else self.substep
+            last = k == n - 1
+            dt = h - done if last else self.substep
             ev.P_charge_max = pack.power_charge_max
             ev.do_step(t + done, dt)
             pack.step(dt, ev.P_battery, i_charge, air, air)
@@ -103,18 +105,19 @@ class VehiclePack(PythonUnit):
             e_regen += ev.P_regen * dt
             charge += pack.current * dt
             if report is not None:
-                self._publish(ev.P_battery, ev.P_regen, pack.current, k == n - 1)
-                report(t + done, self._values())
+                if last:
+                    soh = (pack.soh_capacity, pack.soh_resistance)
+                report(t + done, [ev.distance, ev.P_battery, ev.P_regen, pack.soc, pack.current, pack.voltage,
+                                  pack.t_cell, pack.efc, *soh, self.T_ambient, i_charge])
         self._publish(e_battery / h, e_regen / h, charge / h)
 
-    def _publish(self, p_battery: float, p_regen: float, current: float, health: bool = True) -> None:
-        """Set the outputs; the SOH ones (the costliest) only where ``health``: a macro step's end."""
+    def _publish(self, p_battery: float, p_regen: float, current: float) -> None:
+        """Set the outputs at a macro step's end (power and current: means over it)."""
         ev, pack = self.ev, self.battery.pack
         self.distance, self.P_battery, self.P_regen = ev.distance, p_battery, p_regen
         self.SOC, self.I_terminal, self.V_terminal, self.T_cell = pack.soc, current, pack.voltage, pack.t_cell
         self.EFC, self.I_charge_max = pack.efc, pack.current_charge_max
-        if health:
-            self.SOH_capacity, self.SOH_resistance = pack.soh_capacity, pack.soh_resistance
+        self.SOH_capacity, self.SOH_resistance = pack.soh_capacity, pack.soh_resistance
 
     def _values(self) -> list[float]:
         return [self.distance, self.P_battery, self.P_regen, self.SOC, self.I_terminal, self.V_terminal,

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+#: The models `evtwin ml train` knows (ml.training.CLASSES; repeated here so --help imports no model).
+TRAINABLE = ("forest", "lstm", "transformer", "pinn")
+
 
 @click.group()
 def ml() -> None:
@@ -52,7 +55,7 @@ def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ..
 
 
 @ml.command("train")
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option(
     "-o",
     "--output",
@@ -79,33 +82,84 @@ def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ..
     help="Periods between forecast origins in a vehicle's series.",
 )
 @click.option(
+    "--models",
+    "names",
+    default=",".join(TRAINABLE),
+    show_default=True,
+    help="Models to train, comma-separated; the ensemble is their mean.",
+)
+@click.option(
     "--trees", type=click.IntRange(min=1), default=200, show_default=True, help="Trees of the forest."
 )
 @click.option(
-    "--epochs", type=click.IntRange(min=1), default=60, show_default=True, help="Epochs of the LSTM."
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Epochs of every network (default: each one's own: LSTM 60, transformer 40, PINN 150).",
 )
-@click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="LSTM state size.")
+@click.option(
+    "--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="State size of the networks."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Workers of the training fleet's run (without DATA; default: the CPU count).",
+)
 def train(
-    data: Path, output: Path, history: int, horizons: str, stride: int, trees: int, epochs: int, hidden: int
+    data: Path | None,
+    output: Path,
+    history: int,
+    horizons: str,
+    stride: int,
+    names: str,
+    trees: int,
+    epochs: int | None,
+    hidden: int,
+    workers: int | None,
 ) -> None:
-    """Train the forecasters on DATA (from `evtwin ml dataset`), with 90 % conformal intervals."""
+    """Train the forecasters on DATA (from `evtwin ml dataset`), with 90 % conformal intervals.
+
+    Without DATA: the default training fleet is run once to results/ml, its dataset built to
+    results/ml.h5 (both kept for next time), and the default configuration trained.
+    """
+    import time
+
     from ml import dataset as ds_mod
     from ml.task import Task
     from ml.training import train as run_training
 
+    started = time.perf_counter()
+    models = _models(names)
+    if data is None:
+        from ml.defaults import default_dataset
+
+        data = default_dataset(click.echo, workers)
     task = Task(history, _horizons(horizons), stride)
-    meta = run_training(
-        ds_mod.load(data),
-        output,
-        task,
-        config={"forest": {"n_estimators": trees}, "lstm": {"epochs": epochs, "hidden": hidden}},
-        say=click.echo,
+    nets = {} if epochs is None else {"epochs": epochs}
+    config = {
+        "forest": {"n_estimators": trees},
+        "lstm": {"hidden": hidden, **nets},
+        "transformer": {"width": max(4, hidden - hidden % 4), **nets},
+        "pinn": {"hidden": hidden, **nets},
+    }
+    meta = run_training(ds_mod.load(data), output, task, models=models, config=config, say=click.echo)
+    click.echo(
+        f"{output}: {', '.join(meta['models'])} ({meta['calibration_windows']} calibration windows) "
+        f"in {time.perf_counter() - started:.0f} s"
     )
-    click.echo(f"{output}: {', '.join(meta['models'])} ({meta['calibration_windows']} calibration windows)")
+
+
+def _models(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in TRAINABLE]
+    if not names or unknown:
+        raise click.BadParameter(f"{text!r}: choose from {', '.join(TRAINABLE)}", param_hint="--models")
+    return names
 
 
 @ml.command("evaluate")
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option(
     "-m",
     "--models",
@@ -115,13 +169,18 @@ def train(
     help="Folder of the trained models.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def evaluate(data: Path, models: Path, as_json: bool) -> None:
-    """Score the trained models and the baselines on DATA's held-out vehicles and climates."""
+def evaluate(data: Path | None, models: Path, as_json: bool) -> None:
+    """Score the trained models and the baselines on DATA's held-out vehicles and climates.
+
+    Without DATA: the default dataset (results/ml.h5, from `evtwin ml train` without arguments).
+    """
     import json
 
     from ml import dataset as ds_mod
+    from ml.defaults import DATASET
     from ml.training import evaluate as run_evaluation
 
+    data = data or DATASET
     result = run_evaluation(models, ds_mod.load(data))
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -180,3 +239,28 @@ def export(models: Path, output: Path | None) -> None:
     meta, trained = load_models(models)
     for path in run_export(meta, trained, output or models):
         click.echo(f"wrote {path}")
+
+
+@ml.command("cycle-life")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def cycle_life(as_json: bool) -> None:
+    """Cycle life of 45 real LFP cells (Attia et al. 2020) from their first 100 cycles, cross-validated."""
+    import json
+
+    from ml.cycle_life import evaluate as run_evaluation
+
+    result = run_evaluation()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['cells']} cells, {result['protocols']} charge protocols; mean absolute % error of the "
+        f"cycle life (Severson et al. 2019: {result['severson_2019_mape']} % from 100 cycles)"
+    )
+    click.echo(f"  {'':24}{'first 100 cycles':>18}{'protocol only':>15}{'training mean':>15}")
+    for split in ("leave_one_cell_out", "leave_one_protocol_out"):
+        s = result[split]
+        click.echo(
+            f"  {split.replace('_', ' '):24}{s['mape_first_100_cycles']:>17.1f}%"
+            f"{s['mape_protocol_only']:>14.1f}%{s['mape_training_mean']:>14.1f}%"
+        )

@@ -2,6 +2,9 @@
 
 - ``lstm.onnx``: input the raw window ``[n, history, features + 1]`` (the dataset's features, then
   ``soh_reported``), output SOH ``[n, horizons]``; ``history`` in its metadata.
+- ``transformer.onnx``: as the LSTM's.
+- ``pinn.onnx``: input the window summary of :func:`ml.forest.summarise` ``[n, features + 3]``, output
+  SOH ``[n, horizons]``.
 - ``forest.onnx``: input the window summary of :func:`ml.forest.summarise` ``[n, features + 3]``, output
   SOH ``[n, horizons]`` (the forest's change plus the recent reported SOH, added inside the graph).
 """
@@ -14,6 +17,8 @@ import numpy as np
 
 from ml.forest import summary_names
 from ml.onnx_model import ModelInfo, save_model
+
+WINDOW_MODELS = ("lstm", "transformer")  # input the raw window; the others read its summary
 
 
 def _forest_graph(forest, n_inputs: int):
@@ -45,31 +50,32 @@ def export(meta: dict, models: dict, out: Path) -> list[Path]:
     history = int(meta["task"]["history"])
     horizons = [f"soh_{h}" for h in meta["task"]["horizons"]]
     units = dict(meta["units"], soh_reported="1")
+    columns = [*meta["features"], "soh_reported"]
+    summary = summary_names(columns)
+    summary_units = {n: units.get(n.removeprefix("mean_"), "1") for n in summary} | {
+        "t_origin_years": "yr",
+        "soh_sqrt_slope": "1/yr^0.5",
+    }
     written = []
-    common = dict(
-        outputs=horizons, output_units={h: "1" for h in horizons}, training_data_sha256=meta["dataset_sha256"]
-    )
-    if "forest" in models:
-        names = summary_names([*meta["features"], "soh_reported"])
+    for name, model in models.items():
+        if name in WINDOW_MODELS:
+            features, feature_units, window = columns, {c: units[c] for c in columns}, history
+            graph = model.to_onnx(np.zeros((1, history, len(columns)), dtype=np.float32))
+        elif name == "forest":
+            features, feature_units, window = summary, summary_units, 1
+            graph = _forest_graph(model, len(summary))
+        else:  # the physics-informed network reads the summary too
+            features, feature_units, window = summary, summary_units, 1
+            graph = model.to_onnx(np.zeros((1, len(summary)), dtype=np.float32))
         info = ModelInfo(
-            features=names,
-            units={n: units.get(n.removeprefix("mean_"), "1") for n in names}
-            | {"t_origin_years": "yr", "soh_sqrt_slope": "1/yr^0.5"},
-            history=1,
-            kind="forest",
-            metrics={"conformal_90": meta["conformal"]["forest"]},
-            **common,
+            features=features,
+            units=feature_units,
+            history=window,
+            kind=name,
+            metrics={"conformal_90": meta["conformal"][name]},
+            outputs=horizons,
+            output_units={h: "1" for h in horizons},
+            training_data_sha256=meta["dataset_sha256"],
         )
-        written.append(save_model(_forest_graph(models["forest"], len(names)), info, out / "forest.onnx"))
-    if "lstm" in models:
-        columns = [*meta["features"], "soh_reported"]
-        info = ModelInfo(
-            features=columns,
-            units={c: units[c] for c in columns},
-            history=history,
-            kind="lstm",
-            metrics={"conformal_90": meta["conformal"]["lstm"]},
-            **common,
-        )
-        written.append(save_model(models["lstm"].to_onnx(history, len(columns)), info, out / "lstm.onnx"))
+        written.append(save_model(graph, info, out / f"{name}.onnx"))
     return written

@@ -22,7 +22,14 @@ from ml.dataset import Dataset
 from ml.task import Samples, Task, samples
 
 ALPHA = 0.1  # 90 % intervals
-TRAINABLE = ("forest", "lstm")
+TRAINABLE = ("forest", "lstm", "transformer", "pinn")
+#: Model name -> (module, class): each trains on Samples and predicts SOH at the horizons.
+CLASSES = {
+    "forest": ("ml.forest", "Forest"),
+    "lstm": ("ml.lstm", "LSTMForecaster"),
+    "transformer": ("ml.transformer", "TransformerForecaster"),
+    "pinn": ("ml.pinn", "PhysicsInformedForecaster"),
+}
 
 
 def _split(ds: Dataset, name: str, task: Task) -> Samples | None:
@@ -36,20 +43,27 @@ def _split(ds: Dataset, name: str, task: Task) -> Samples | None:
 
 
 def horizon_keys(task: Task, period_days: int) -> list[str]:
-    """``1y``, ``5y``, ...: each horizon in years (``0.5y`` for 26 weeks)."""
-    return [f"{round(h * period_days / 365.0, 2):g}y" for h in task.horizons]
+    """``1y``, ``5y``, ...: each horizon in years to the quarter where it is that within 2 % (52 weeks
+    is 0.997 years: ``1y``), else in days (``3d``)."""
+    keys = []
+    for h in task.horizons:
+        days = h * period_days
+        quarters = round(days / 365.0 * 4) / 4
+        close = quarters > 0 and abs(days / 365.0 - quarters) <= 0.02 * quarters
+        keys.append(f"{quarters:g}y" if close else f"{days:g}d")
+    return keys
 
 
 def _make(name: str, config: dict, say: Callable[[str], None]):
-    if name == "forest":
-        from ml.forest import Forest
+    import importlib
 
-        return Forest(**config.get("forest", {}))
-    if name == "lstm":
-        from ml.lstm import LSTMForecaster
-
-        return LSTMForecaster(**config.get("lstm", {}), progress=say)
-    raise EvtwinError(f"unknown model {name!r}; known: {list(TRAINABLE)}")
+    if name not in CLASSES:
+        raise EvtwinError(f"unknown model {name!r}; known: {list(CLASSES)}")
+    module, cls = CLASSES[name]
+    settings = dict(config.get(name, {}))
+    if name != "forest":
+        settings["progress"] = say
+    return getattr(importlib.import_module(module), cls)(**settings)
 
 
 def train(

@@ -77,9 +77,11 @@ def needed(name: str) -> list[Path]:
     """The shipped files that ``name`` needs, itself first: the files it names, recursively.
 
     A file is needed when its path relative to this folder (``charging_commute.yaml``,
-    ``data/quickstart_drive.csv``) appears in a needed file outside its comments.
+    ``data/quickstart_drive.csv``), or the folder it lies in (``data/battery_sensor_data``, a recorded
+    log's files), appears in a needed file outside its comments.
     """
-    candidates = [p for p in sorted(FOLDER.rglob("*")) if p.is_file() and p.suffix in (".yaml", ".csv")]
+    suffixes = (".yaml", ".csv", ".json")
+    candidates = [p for p in sorted(FOLDER.rglob("*")) if p.is_file() and p.suffix in suffixes]
     todo, found = [path(name)], []
     while todo:
         current = todo.pop(0)
@@ -87,8 +89,20 @@ def needed(name: str) -> list[Path]:
             continue
         found.append(current)
         text = _COMMENT.sub("", current.read_text(encoding="utf-8"))
-        todo += [p for p in candidates if p.relative_to(FOLDER).as_posix() in text and p not in found]
+        todo += [p for p in candidates if _named(p.relative_to(FOLDER), text) and p not in found]
     return found
+
+
+def _named(relative: Path, text: str) -> bool:
+    """Whether ``text`` names the file ``relative``, or the folder it lies in as a whole."""
+    if relative.as_posix() in text:
+        return True
+    folder = relative.parent.as_posix()
+    return (
+        folder != "."
+        and re.search(r"(?<![\w/.-])" + re.escape(folder) + r"/?(?=[\s'\",}\]]|$)", text, re.MULTILINE)
+        is not None
+    )
 
 
 def copy(name: str, dest: str | Path, *, force: bool = False) -> list[Path]:

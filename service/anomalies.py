@@ -23,6 +23,19 @@ from typing import Any
 from battery_fmu.step import CellState, advance, boundary, constants, lookups
 from service.twin_model import HYST, RESISTANCE, SOC, SOH, T_BOUNDARY, T_CELL, T_HOUSING, V1, V2
 
+#: The step's constants by (cell, step length, boundary conductance): a service's samples come at few lengths.
+_CONSTANTS: dict[tuple, object] = {}
+
+
+def _constants(p, length: float, kb: float):
+    key = (id(p), length, kb)
+    k = _CONSTANTS.get(key)
+    if k is None:
+        if len(_CONSTANTS) > 1024:
+            _CONSTANTS.clear()
+        k = _CONSTANTS[key] = constants(p, length, kb)
+    return k
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -65,12 +78,13 @@ class Detectors:
     resistance_deviation: float = 0.0  # estimated / predicted resistance - 1, last sample [1]
     events: dict[str, Event] = field(default_factory=dict)
 
-    def update(self, twin, t: float, dt: float, hold: float, start, cell_current: float, measured_t: float,
+    def update(self, twin, t: float, dt: float, segments: list[tuple[float, float]], start, measured_t: float,
                innovation) -> None:
-        """Check one sample taken at ``t`` [unix s]; ``start``: the filter's mean before it."""
+        """Check one sample taken at ``t`` [unix s], ``dt`` [s] after the previous one; ``segments``:
+        (length [s], cell current [A]) of the interval; ``start``: the filter's mean before its last one."""
         self._resistance(twin, t)
         if math.isfinite(measured_t):
-            self._temperature(twin, t, dt, hold, start, cell_current, measured_t)
+            self._temperature(twin, t, dt, segments, start, measured_t)
 
     def _resistance(self, twin, t: float) -> None:
         s = SETTINGS
@@ -86,7 +100,7 @@ class Detectors:
         self._flag("resistance", t, deviation,
                    abs(deviation) > s.resistance_deviation and abs(r - predicted) > s.resistance_sigmas * sd)
 
-    def _temperature(self, twin, t, dt, hold, start, cell_current, measured_t) -> None:
+    def _temperature(self, twin, t, dt, segments, start, measured_t) -> None:
         s = SETTINGS
         x = twin.x
         window = s.temperature_window_s
@@ -102,11 +116,9 @@ class Detectors:
         state = CellState(float(start[SOC]), float(start[V1]), float(start[V2]), float(start[HYST]), tc, th)
         capacity = p.capacity * max(float(start[SOH]), 0.2)
         kb, _ = boundary(p, tb, tb, twin.pack["coolant_connected"])
-        for length, current in ((dt - hold, 0.0), (hold, cell_current)):
-            if length <= 0.0:
-                continue
+        for length, current in segments:
             look = lookups(p, state.soc, state.t_cell, max(float(start[RESISTANCE]), 0.2))
-            state, _ = advance(p, state, look, constants(p, length, kb), current, tb, capacity)
+            state, _ = advance(p, state, look, _constants(p, length, kb), current, tb, capacity)
         self.predictor = [t0, state.t_cell, state.t_housing, tb]
         weight = 1.0 - math.exp(-dt / s.temperature_smoothing_s)
         residual = self.temperature_residual

@@ -29,7 +29,9 @@ class PackSpec(_Strict):
     capacity_Ah: Finite | None = Field(None, description="Nominal cell capacity [A h]")
     n_series: int | None = Field(None, description="Cells in series")
     n_parallel: int | None = Field(None, description="Cells in parallel")
-    coolant_connected: bool | None = Field(None, description="Whether the housing exchanges heat with a coolant")
+    coolant_connected: bool | None = Field(
+        None, description="Whether the housing exchanges heat with a coolant"
+    )
 
     def stated(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -81,7 +83,9 @@ class StepRequest(_Strict):
     preset: str | None = Field(None, max_length=100)
     pack: PackSpec | None = None
     state: CellStateIn = CellStateIn()
-    power_W: Finite | None = Field(None, ge=-5e6, le=5e6, description="Power at the terminals [W], + discharging")
+    power_W: Finite | None = Field(
+        None, ge=-5e6, le=5e6, description="Power at the terminals [W], + discharging"
+    )
     current_A: Finite | None = Field(None, ge=-1e5, le=1e5, description="Pack current [A], + discharging")
     dt_s: Finite = Field(gt=0.0, le=86400.0, description="Step length [s]")
     t_ambient_K: Finite = Field(298.15, ge=200.0, le=400.0)

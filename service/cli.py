@@ -14,11 +14,21 @@ _DB_HELP = f"Database: sqlite:///PATH or postgresql://USER@HOST/NAME (default {D
 @click.command()
 @click.option("--db", "db_url", default=DEFAULT_URL, show_default=True, help=_DB_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes; they share the database.")
-@click.option("--forecast-model", type=click.Path(exists=True, dir_okay=False),
-              help="SOH forecaster (an ONNX file from `evtwin ml export`) for GET /vehicles/{id}/forecast.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on."
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes; they share the database.",
+)
+@click.option(
+    "--forecast-model",
+    type=click.Path(exists=True, dir_okay=False),
+    help="SOH forecaster (an ONNX file from `evtwin ml export`) for GET /vehicles/{id}/forecast.",
+)
 def serve(db_url: str, host: str, port: int, workers: int, forecast_model: str | None) -> None:
     """Run the live twin service (API at /docs, dashboard at /)."""
     import uvicorn
@@ -33,8 +43,15 @@ def serve(db_url: str, host: str, port: int, workers: int, forecast_model: str |
         Forecaster(forecast_model)
     os.environ[ENV_DB] = db_url
     os.environ[ENV_FORECAST] = forecast_model or ""
-    uvicorn.run("service.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        "service.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
 
 
 @click.group()
@@ -62,5 +79,7 @@ def key_create(fleet: str, db_url: str) -> None:
         raise click.BadParameter(str(err), param_hint="FLEET") from None
     finally:
         db.close()
-    click.echo(f"API key for fleet {fleet!r} (stored hashed: keep it now, it cannot be shown again):", err=True)
+    click.echo(
+        f"API key for fleet {fleet!r} (stored hashed: keep it now, it cannot be shown again):", err=True
+    )
     click.echo(new)

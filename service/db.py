@@ -80,7 +80,8 @@ class Transaction:
 
     def lock_vehicle(self, fleet: str, vehicle_id: str) -> tuple | None:
         """The vehicle's row ``(registration, twin, newest_t, accepted, duplicates)``, locked until commit."""
-        sql = "SELECT registration, twin, newest_t, accepted, duplicates FROM vehicles WHERE fleet = ? AND vehicle_id = ?"
+        sql = ("SELECT registration, twin, newest_t, accepted, duplicates FROM vehicles "
+               "WHERE fleet = ? AND vehicle_id = ?")
         return self.one(sql + (" FOR UPDATE" if self.postgres else ""), (fleet, vehicle_id))
 
 
@@ -91,25 +92,35 @@ class Database:
         self.url = url
         scheme = urlsplit(url).scheme
         if scheme == "sqlite":
-            path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+            path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
             if not path:
                 raise DatabaseError(f"database URL {url!r}: write sqlite:///path/to/file.db")
             self.postgres, self._path = False, path
         elif scheme in ("postgresql", "postgres"):
             self.postgres, self._path = True, None
         else:
-            raise DatabaseError(f"database URL {url!r}: the service speaks sqlite:///PATH and postgresql://...")
-        self._pool: queue.LifoQueue = queue.LifoQueue(maxsize=pool_size)
-        with self.transaction(write=True) as tx:
-            for statement in SCHEMA:
-                tx.execute(statement)
-
-    def _connect(self) -> Any:
+            raise DatabaseError(
+                f"database URL {url!r}: the service speaks sqlite:///PATH and postgresql://..."
+            )
+        #: What a broken uniqueness constraint raises (a row another process inserted first).
+        self.integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
         if self.postgres:
             try:
                 import psycopg
             except ImportError:
                 raise DatabaseError("PostgreSQL needs psycopg: pip install 'evtwin[service]'") from None
+            self.integrity_errors = (psycopg.IntegrityError,)
+        self._pool: queue.LifoQueue = queue.LifoQueue(maxsize=pool_size)
+        with self.transaction(write=True) as tx:
+            if self.postgres:  # server processes starting together must not create the tables twice
+                tx.execute("SELECT pg_advisory_xact_lock(7231)")
+            for statement in SCHEMA:
+                tx.execute(statement)
+
+    def _connect(self) -> Any:
+        if self.postgres:
+            import psycopg
+
             try:
                 return psycopg.connect(self.url, autocommit=False)
             except psycopg.Error as err:
@@ -118,7 +129,9 @@ class Database:
             parent = Path(self._path).parent
             if not parent.is_dir():
                 raise DatabaseError(f"database {self._path}: folder {parent} does not exist")
-        conn = sqlite3.connect(self._path, timeout=LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self._path, timeout=LOCK_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk (not only in the OS's cache) before the request is acknowledged.
         conn.execute("PRAGMA synchronous=FULL")

@@ -1,7 +1,10 @@
 """``GET /vehicles/{id}/forecast``: the SOH forecaster's trajectory for a vehicle.
 
 The forecaster is an ONNX file written by ``evtwin ml export`` (it carries its features, history
-length and horizons). Without one the route answers 503 naming what is missing.
+length and horizons). Without one the route answers 503 naming what is missing. With one it answers
+503 too, naming the features it needs: the models read per-period usage features of a fleet run
+(:data:`ml.dataset.FEATURES`, ambient temperatures among them), which the service does not derive
+from telemetry yet.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ class Forecaster:
         if self._model is None:
             raise ForecastUnavailable(
                 "no SOH forecaster is configured: start the service with `evtwin serve --forecast-model "
-                "MODEL.onnx` (a file written by `evtwin ml export`)")
+                "MODEL.onnx` (a file written by `evtwin ml export`)"
+            )
         info = self._model.info
         raise ForecastUnavailable(
             f"the forecaster {self.path.name} needs {info.history} periods of the features "
-            f"{', '.join(info.features)}; the service does not derive them from telemetry yet")
+            f"{', '.join(info.features)}; the service does not derive them from telemetry yet"
+        )

@@ -29,11 +29,15 @@ def _digest(secret: str) -> str:
 def create_key(db: Database, fleet: str) -> str:
     """A new key for ``fleet``; only its digest is stored, so this is the one time it is seen."""
     if not FLEET_NAME.match(fleet):
-        raise ValueError(f"fleet name {fleet!r}: 1-64 letters, digits, '_', '.', '-', starting with a letter or digit")
+        raise ValueError(
+            f"fleet name {fleet!r}: 1-64 letters, digits, '_', '.', '-', starting with a letter or digit"
+        )
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     with db.transaction(write=True) as tx:
-        tx.execute("INSERT INTO api_keys (key_id, fleet, secret_sha256, created) VALUES (?, ?, ?, ?)",
-                   (key_id, fleet, _digest(secret), time.time()))
+        tx.execute(
+            "INSERT INTO api_keys (key_id, fleet, secret_sha256, created) VALUES (?, ?, ?, ?)",
+            (key_id, fleet, _digest(secret), time.time()),
+        )
     return f"{PREFIX}{key_id}_{secret}"
 
 

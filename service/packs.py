@@ -16,7 +16,9 @@ class PackError(ValueError):
 def resolve(preset: str | None, pack: dict[str, Any] | None) -> dict[str, Any]:
     """The full pack from a preset id or from stated parameters (exactly one of them)."""
     if (preset is None) == (pack is None):
-        raise PackError("give either 'preset' (a vehicle preset id) or 'pack' (its parameters), not both or neither")
+        raise PackError(
+            "give either 'preset' (a vehicle preset id) or 'pack' (its parameters), not both or neither"
+        )
     try:
         return twin_pack.resolve({"preset": preset} if preset is not None else dict(pack))
     except (ValueError, ParameterError, OSError) as err:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from battery_fmu.aging_laws import aging_model
+from service.twin_pack import aging
 
 DAY = 86400.0
 MONTH = 30.4375 * DAY
@@ -45,8 +45,7 @@ def project(twin, months: float) -> list[tuple[float, float]] | None:
     depth = min(max(efc_per_day, 0.0), 1.0)
     high = min(1.0, soc_mean + depth / 2.0)
     low = max(0.0, high - depth)
-    model = aging_model(twin.params, warn=_ignore)
-    model.set_state(twin.aging.get_state())
+    model = aging(twin.params, twin.aging.get_state())
     current = efc_per_day * 2.0 * twin.params.capacity / DAY  # cell current giving that throughput [A]
     now = model.soh_capacity
     scale = twin.state()["soh_capacity"] / now if now > 0.0 else 1.0
@@ -65,6 +64,3 @@ def crossing(trajectory: list[tuple[float, float]], threshold: float) -> float |
             return month
     return None
 
-
-def _ignore(message: str) -> None:
-    """Out-of-range notes of a projection: it is an extrapolation by nature."""

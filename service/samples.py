@@ -41,13 +41,18 @@ def check_sample(index: int, sample: dict[str, Any]) -> dict[str, Any] | None:
         if not math.isfinite(value):
             return _problem(index, name, f"{name} must be a finite number, got {value}", "value_error")
         if not lo <= value <= hi:
-            return _problem(index, name, f"{name} = {value:g} is outside the physical range [{lo:g}, {hi:g}] {unit}",
-                            "out_of_range")
+            return _problem(
+                index,
+                name,
+                f"{name} = {value:g} is outside the physical range [{lo:g}, {hi:g}] {unit}",
+                "out_of_range",
+            )
     return None
 
 
-def check_batch(samples: Sequence[dict[str, Any]], oldest_allowed: float | None,
-                window_s: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+def check_batch(
+    samples: Sequence[dict[str, Any]], oldest_allowed: float | None, window_s: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """``(valid samples, problems, repeats within the batch)``.
 
     A sample must be in range, no earlier than the one before it in the batch (an equal time repeats
@@ -61,11 +66,21 @@ def check_batch(samples: Sequence[dict[str, Any]], oldest_allowed: float | None,
         if problem is None:
             t = sample["t"]
             if t < previous:
-                problem = _problem(i, "t", f"t = {t!r} is earlier than the sample before it ({previous!r}): "
-                                   "a batch must be in time order", "out_of_order")
+                problem = _problem(
+                    i,
+                    "t",
+                    f"t = {t!r} is earlier than the sample before it ({previous!r}): "
+                    "a batch must be in time order",
+                    "out_of_order",
+                )
             elif oldest_allowed is not None and t < oldest_allowed:
-                problem = _problem(i, "t", f"t = {t!r} is more than {window_s:g} s older than the newest "
-                                   "stored sample: too late to accept", "too_late")
+                problem = _problem(
+                    i,
+                    "t",
+                    f"t = {t!r} is more than {window_s:g} s older than the newest "
+                    "stored sample: too late to accept",
+                    "too_late",
+                )
             elif t == previous:
                 repeats += 1
                 continue
@@ -84,4 +99,4 @@ def as_row(fleet: str, vehicle_id: str, sample: dict[str, Any]) -> tuple:
 
 def from_row(row: Sequence[Any]) -> dict[str, Any]:
     """A stored sample (the columns of :data:`COLUMNS`) as the twin takes it: absent optionals left out."""
-    return {name: value for name, value in zip(COLUMNS, row) if value is not None}
+    return {name: value for name, value in zip(COLUMNS, row, strict=True) if value is not None}

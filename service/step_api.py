@@ -19,7 +19,7 @@ class StepError(ValueError):
 
 
 def _current_for_power(p_cell: float, look, e: float, r_rc: float) -> float:
-    """The cell current [A] that delivers ``p_cell`` [W] at the terminals over the step (the root nearer 0)."""
+    """The cell current [A] that delivers ``p_cell`` [W] at the terminals (the root nearer 0)."""
     r = (look.r0_charge if p_cell < 0.0 else look.r0_discharge) + r_rc
     disc = e * e - 4.0 * r * p_cell
     if disc <= 0.0:
@@ -32,7 +32,9 @@ def run_step(params, pack: dict[str, Any], req: dict[str, Any]) -> dict[str, Any
     ns, npar = pack["n_series"], pack["n_parallel"]
     cells = ns * npar
     st = req["state"]
-    state = CellState(st["soc"], st["v1_V"], st["v2_V"], st["hysteresis_V"], st["t_cell_K"], st["t_housing_K"])
+    state = CellState(
+        st["soc"], st["v1_V"], st["v2_V"], st["hysteresis_V"], st["t_cell_K"], st["t_housing_K"]
+    )
     dt = req["dt_s"]
     kb, tb = boundary(params, req["t_ambient_K"], req.get("t_coolant_K"), pack["coolant_connected"])
     k = constants(params, dt, kb)
@@ -47,8 +49,14 @@ def run_step(params, pack: dict[str, Any], req: dict[str, Any]) -> dict[str, Any
     current = min(max(requested, -lim.current_charge), lim.current_discharge)
     new, means = advance(params, state, look, k, current, tb, capacity)
     return {
-        "state": {"soc": new.soc, "v1_V": new.v1, "v2_V": new.v2, "hysteresis_V": new.hysteresis,
-                  "t_cell_K": new.t_cell, "t_housing_K": new.t_housing},
+        "state": {
+            "soc": new.soc,
+            "v1_V": new.v1,
+            "v2_V": new.v2,
+            "hysteresis_V": new.hysteresis,
+            "t_cell_K": new.t_cell,
+            "t_housing_K": new.t_housing,
+        },
         "outputs": {
             "current_A": current * npar,
             "voltage_V": means.voltage * ns,

@@ -12,11 +12,12 @@ In a scenario::
             key_env: EVTWIN_API_KEY              # the environment variable that holds the key (default)
             interval_s: 10                       # data time between samples (default: every point)
             signals: {current_A: battery.I_terminal, voltage_V: battery.V_terminal,
-                      temperature_degC: battery.T_cell, speed_mps: vehicle.v}
+                      temperature_degC: battery.T_cell, speed_mps: vehicle.speed}
 
 Telemetry time is ``start_unix`` plus the run's time; by default the Monday 00:00 UTC a week before
-this week's (:func:`default_start_unix`), so time 0 is a Monday as for the run's schedule. Samples go in batches of ``batch`` (default 500) and at the run's end; a batch the service
-does not acknowledge is retried, then the run fails with the reason (its result file is kept).
+this week's (:func:`default_start_unix`), so time 0 is a Monday as for the run's schedule. Samples
+go in batches of ``batch`` (default 500) and at the run's end; a batch the service does not acknowledge
+is retried, then the run fails with the reason (its result file is kept).
 Only the standard library speaks HTTP here, so a run needs nothing of the service's extra.
 """
 
@@ -35,10 +36,20 @@ from cosim.master.observer import Observer
 from cosim.unit import OUTPUT
 
 #: Telemetry fields -> the battery unit's ports they come from by default.
-DEFAULT_SIGNALS = {"current_A": "battery.I_terminal", "voltage_V": "battery.V_terminal",
-                   "temperature_degC": "battery.T_cell"}
-FIELDS = ("current_A", "voltage_V", "temperature_degC", "speed_mps", "motor_torque_Nm", "motor_speed_radps",
-          "soc_bms")
+DEFAULT_SIGNALS = {
+    "current_A": "battery.I_terminal",
+    "voltage_V": "battery.V_terminal",
+    "temperature_degC": "battery.T_cell",
+}
+FIELDS = (
+    "current_A",
+    "voltage_V",
+    "temperature_degC",
+    "speed_mps",
+    "motor_torque_Nm",
+    "motor_speed_radps",
+    "soc_bms",
+)
 SETTINGS = ("url", "vehicle", "register", "key", "key_env", "interval_s", "signals", "batch", "start_unix")
 RETRIES = (0.5, 1.0, 2.0)  # waits [s] before each retry of a batch
 
@@ -67,7 +78,9 @@ class ServiceStream(Observer):
             raise ValueError(f"signals: {bad[0]!r} is not a telemetry field; fields: {', '.join(FIELDS)}")
         for field, sig in mapping.items():
             if sig not in available:
-                raise ValueError(f"signals.{field}: {sig!r} is not an output or a connected input of the scenario")
+                raise ValueError(
+                    f"signals.{field}: {sig!r} is not an output or a connected input of the scenario"
+                )
         return list(mapping.values())
 
     def __init__(self, settings: dict[str, Any]):

@@ -1,6 +1,6 @@
 """The live twin of one vehicle's pack: SOC, capacity, resistance and temperature estimated from telemetry.
 
-An unscented Kalman filter (:mod:`service.ukf`, cubature form) whose process model is the battery step
+A sigma-point Kalman filter (:mod:`service.ukf`, Gauss-Hermite along the SOC) whose process model is the step
 (:mod:`service.twin_model` calls :func:`battery_fmu.step.advance` on every sigma point) and whose
 measurements are the terminal voltage and the cell temperature. The resistance and capacity factors, the
 temperature the housing exchanges heat with and the current sensor's offset are states of the same filter
@@ -19,9 +19,10 @@ anomaly detectors (:mod:`service.anomalies`) compare the data with that predicti
     twin = LiveTwin.from_json(twin.to_json())
 
 A sample's current and voltage describe the interval since the previous sample (the current held over
-it, the voltage its mean, as a BMS samples them); after a gap longer than :data:`MAX_HOLD_S` the pack is
-taken to have rested until :data:`MAX_HOLD_S` before the sample. The twin is causal: a sample not newer
-than the last one it used is skipped (counted in ``skipped``).
+it, the voltage its mean, as a BMS samples them) up to :data:`MAX_HOLD_S`; over a longer gap the
+previous sample's current goes on for up to :data:`CARRY_S` (a charge sampled every few minutes), then
+the pack rests. The twin is causal: a sample not newer than the last one it used is skipped (counted in
+``skipped``).
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ from service.twin_model import (
     process_noise,
 )
 
-#: Longest time [s] a sample's current is taken to have flowed before it; a longer gap is a rest before that.
+#: Longest time [s] a sample's current is taken to have flowed before it.
 MAX_HOLD_S = 60.0
+#: Longest time [s] the previous sample's current is taken to go on into a longer gap (a charge sampled every
+#: few minutes); the rest of the gap is a rest. A drive that ends with a current keeps it this long at most.
+CARRY_S = 900.0
 ZERO_CELSIUS = 273.15
 FORMAT_VERSION = 1
 
@@ -67,15 +71,16 @@ class LiveTwin:
         self.x, self.P = x, p
         self.model = CellModel(self.params, pack["n_parallel"], pack["coolant_connected"],
                                noise.voltage_bias_time)
-        self.aging = aging_model(self.params, soh_capacity=pack["soh"], warn=_ignore)
-        if aging_state is not None:
-            self.aging.set_state(aging_state)
+        if aging_state is None:
+            aging_state = aging_model(self.params, soh_capacity=pack["soh"], warn=_ignore).get_state()
+        self.aging = twin_pack.aging(self.params, aging_state)
         self.last_sample_t: float | None = None
         self.efc = 0.0
         self.samples = 0
         self.skipped = 0
         self.detectors = anomalies.Detectors()
         self.usage = Usage()
+        self.last_current = 0.0  # [A] the last sample's pack current
         voltage_var = noise.voltage_sd_cell ** 2 + noise.model_voltage_sd ** 2
         self._r = np.diag([voltage_var, noise.temperature_sd ** 2])
 
@@ -125,19 +130,26 @@ class LiveTwin:
         self.samples += 1
 
     def _advance(self, t: float, dt: float, current: float, voltage: float, temperature: float) -> None:
-        """One sample: a rest over a long gap, then the held current with the sample's measurements."""
+        """One sample: over a long gap the previous current goes on for a while, then a rest; then the
+        sample's own current with its measurements."""
         hold = min(dt, MAX_HOLD_S)
-        if dt > hold:
-            self._filter_step(dt - hold, 0.0, None)
+        carry = min(dt - hold, CARRY_S) if self.last_current != 0.0 else 0.0
+        segments = [(length, i) for length, i in ((carry, self.last_current), (dt - hold - carry, 0.0))
+                    if length > 0.0]
+        for length, i in segments:
+            self._filter_step(length, i, None)
+        segments.append((hold, current))
         y = np.array([voltage / self.pack["n_series"], temperature])
         start = self.x.copy()
         innovation = self._filter_step(hold, current, y)
-        cell_current = (current - float(start[OFFSET])) / self.pack["n_parallel"]
-        efc = abs(cell_current) * hold / (2.0 * self.params.capacity)
+        offset, n_parallel = float(start[OFFSET]), self.pack["n_parallel"]
+        cells = [(length, 0.0 if i == 0.0 else (i - offset) / n_parallel) for length, i in segments]
+        efc = sum(abs(i) * length for length, i in cells) / (2.0 * self.params.capacity)
         self.efc += efc
         self.usage.add(dt, _clip(float(self.x[SOC])), float(self.x[T_CELL]), efc)
-        self.detectors.update(self, t, dt, hold, start, cell_current, temperature, innovation)
+        self.detectors.update(self, t, dt, cells, start, temperature, innovation)
         self.last_sample_t = t
+        self.last_current = current
         self.samples += 1
 
     def _filter_step(self, dt: float, current: float, y: np.ndarray | None):
@@ -179,7 +191,7 @@ class LiveTwin:
             "version": FORMAT_VERSION, "pack": self.pack, "noise": as_dict(self.noise),
             "prior": as_dict(self.prior), "x": self.x.tolist(), "P": self.P.tolist(),
             "aging": self.aging.get_state(), "last_sample_t": self.last_sample_t, "efc": self.efc,
-            "samples": self.samples, "skipped": self.skipped,
+            "samples": self.samples, "skipped": self.skipped, "last_current": self.last_current,
             "detectors": self.detectors.to_dict(), "usage": as_dict(self.usage),
         })
 
@@ -193,7 +205,7 @@ class LiveTwin:
         twin = cls(d["pack"], np.array(d["x"], dtype=float), np.array(d["P"], dtype=float),
                    from_dict(NoiseModel, d["noise"]), from_dict(Prior, d["prior"]), d["aging"])
         twin.last_sample_t, twin.efc = d["last_sample_t"], d["efc"]
-        twin.samples, twin.skipped = d["samples"], d["skipped"]
+        twin.samples, twin.skipped, twin.last_current = d["samples"], d["skipped"], d["last_current"]
         twin.detectors = anomalies.Detectors.from_dict(d["detectors"])
         twin.usage = Usage(**d["usage"])
         return twin

@@ -8,9 +8,11 @@ twin's default, as in a scenario.
 
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 from typing import Any
 
+from battery_fmu.aging_laws import aging_model
 from battery_fmu.interface import INTERFACE
 from battery_fmu.parameters import CellParameters, load_cell
 
@@ -64,3 +66,21 @@ def cell(pack: dict[str, Any]) -> CellParameters:
     if "/" in name or "\\" in name or name.endswith(".toml"):
         raise ValueError(f"pack.parameter_set must name a shipped parameter set, got {name!r}")
     return _cell(name, pack["capacity_Ah"])
+
+
+@lru_cache(maxsize=32)
+def _aging_prototype(params: CellParameters):
+    return aging_model(params, warn=_ignore)
+
+
+def aging(params: CellParameters, state: list):
+    """The aging model of ``params`` at ``state`` (:meth:`AgingModel.get_state`), its out-of-range notes
+    ignored: an estimate or a projection goes on. A copy of one model per cell, whose look-up tables take
+    a noticeable time to build, so that a twin restored for every request is quick."""
+    model = copy.copy(_aging_prototype(params))
+    model.set_state(state)
+    return model
+
+
+def _ignore(message: str) -> None:
+    """The aging model's notes on its fitted range: not the service's to log."""

@@ -53,9 +53,22 @@ class PostgresServer:
             shutil.chown(self.dir, "postgres", "postgres")
             self._as = ["runuser", "-u", "postgres", "--"]
         data = self.dir / "data"
-        self._run(find_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "evtwin", "--no-sync", "-E", "UTF8")
-        self._run(find_bin("pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w", "-t", "60", "-o",
-                  f"-p {self.port} -k {self.dir} -h 127.0.0.1 -c fsync=off", "start")
+        self._run(
+            find_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "evtwin", "--no-sync", "-E", "UTF8"
+        )
+        self._run(
+            find_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port} -k {self.dir} -h 127.0.0.1 -c fsync=off",
+            "start",
+        )
         import psycopg
 
         with psycopg.connect(f"postgresql://evtwin@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:

@@ -31,8 +31,19 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         out = open(log, "ab") if log else subprocess.DEVNULL
-        cmd = [sys.executable, "-m", "cosim.cli", "serve", "--db", db_url, "--port", str(self.port),
-               "--workers", str(workers), *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "cosim.cli",
+            "serve",
+            "--db",
+            db_url,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            *extra,
+        ]
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         if log:
             out.close()
@@ -42,8 +53,10 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"evtwin serve exited with {self.proc.returncode}"
-                                   + (f": {self.log.read_text()[-2000:]}" if self.log else ""))
+                raise RuntimeError(
+                    f"evtwin serve exited with {self.proc.returncode}"
+                    + (f": {self.log.read_text()[-2000:]}" if self.log else "")
+                )
             try:
                 if httpx.get(self.url + "/health", timeout=2.0).status_code == 200:
                     return
@@ -52,6 +65,17 @@ class Server:
             time.sleep(0.1)
         self.kill()
         raise RuntimeError("evtwin serve did not answer /health within a minute")
+
+    def new_key(self, fleet: str) -> str:
+        """A new API key for ``fleet`` in this server's database."""
+        from service.db import Database
+        from service.keys import create_key
+
+        db = Database(self.db_url)
+        try:
+            return create_key(db, fleet)
+        finally:
+            db.close()
 
     def client(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-API-Key": key} if key else {}, timeout=60.0)
@@ -67,5 +91,12 @@ class Server:
 
 def samples(n: int, t0: float = T0, dt: float = 1.0, current_A: float = 20.0) -> list[dict]:
     """``n`` samples of a steady discharge of :data:`PACK` (plausible voltage and temperature)."""
-    return [{"t": t0 + i * dt, "current_A": current_A, "voltage_V": 106 * 3.3 - 0.05 * current_A,
-             "temperature_degC": 25.0} for i in range(n)]
+    return [
+        {
+            "t": t0 + i * dt,
+            "current_A": current_A,
+            "voltage_V": 106 * 3.3 - 0.05 * current_A,
+            "temperature_degC": 25.0,
+        }
+        for i in range(n)
+    ]

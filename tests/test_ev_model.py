@@ -154,6 +154,21 @@ def test_step_size_does_not_change_the_energy():
         assert e == pytest.approx(e1, rel=1e-5), h
 
 
+def test_steps_that_do_not_sum_exactly_to_whole_seconds_keep_driving():
+    # 0.1 s steps leave the position a rounding error before a second's end (0.9999999999999999)
+    coarse, fine = EVUnit(preset="bolt", cycle="us06"), EVUnit(preset="bolt", cycle="us06")
+    for unit in (coarse, fine):
+        unit.bind([], [])
+        unit.setup(0.0)
+    energy = 0.0
+    for k in range(300):
+        fine.do_step(0.1 * k, 0.1)
+        energy += 0.1 * fine.P_battery
+    coarse.do_step(0.0, 30.0)
+    assert fine.distance == pytest.approx(coarse.distance, rel=1e-9)
+    assert energy == pytest.approx(30.0 * coarse.P_battery, rel=1e-5)
+
+
 def test_regen_is_limited_exactly_to_the_charge_power_limit():
     limit = 5000.0
     cycle = drive_cycles.load_cycle("us06")

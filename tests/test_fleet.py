@@ -235,7 +235,8 @@ def test_fleet_run_killed_midway_resumes_without_recomputing(tmp_path):
     fleet_file = tmp_path / "tiny.yaml"
     fleet_file.write_text(TINY)
     out = tmp_path / "out"
-    args = ["fleet", "run", str(fleet_file), "-o", str(out), "--workers", "2", "--days", "30"]
+    days = 10  # long enough that the kill comes while vehicles are still running
+    args = ["fleet", "run", str(fleet_file), "-o", str(out), "--workers", "2", "--days", str(days)]
     proc = _run_cli(args, start_new_session=True)
     store = FleetStore(out)
     deadline = time.monotonic() + 240
@@ -257,14 +258,14 @@ def test_fleet_run_killed_midway_resumes_without_recomputing(tmp_path):
     assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in store.vehicles_dir.glob("*.h5")
             if p.name in kept} == kept
     assert store.done() == {f"v{i:05d}" for i in range(5)}
-    days, vehicles = read_fleet_table(out)
-    assert len(days["day"]) == 5 * 30 and list(vehicles["vehicle_id"]) == [f"v{i:05d}" for i in range(5)]
+    table, vehicles = read_fleet_table(out)
+    assert len(table["day"]) == 5 * days and list(vehicles["vehicle_id"]) == [f"v{i:05d}" for i in range(5)]
     # a vehicle from each run equals the same vehicle run here, in this process
     fleet = spec.load(fleet_file)
     for key in (sorted(kept)[0][:-3], sorted(set(store.done()) - {k[:-3] for k in kept})[0]):
         v = fleet.vehicles[int(key[1:])]
         mine = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
-                           duration=30 * 86400.0)["table"]
+                           duration=days * 86400.0)["table"]
         _, theirs = store.read_vehicle(key)
         np.testing.assert_allclose(theirs["soh_capacity"], mine["soh_capacity"], rtol=0, atol=1e-12)
         np.testing.assert_allclose(theirs["energy_kWh"], mine["energy_kWh"], rtol=1e-12)

@@ -164,6 +164,19 @@ def test_inspect_flags_arrays_binary_and_strings(reference_fmu):
     assert "can be set as parameters, not connected" not in hints
 
 
+def test_inspect_lists_unitless_ports_with_the_line_to_add(reference_fmu, plate_fmu):
+    from cosim.fmu import read_description
+    from cosim.fmu.inspect import as_dict, cosim_hints
+
+    d = read_description(reference_fmu("Feedthrough", 2))  # declares no units at all
+    line = next(h for h in cosim_hints(d) if h.startswith("Real ports without a unit"))
+    assert "Float64_continuous_input" in line and "Float64_continuous_output" in line
+    assert "port_units: {" in line and ": <unit>" in line
+    assert "Float64_continuous_input" in as_dict(d)["unitless"]
+    # an FMU whose Real ports all declare units gets no such line
+    assert not any("without a unit" in h for h in cosim_hints(read_description(plate_fmu)))
+
+
 # ---- integers -------------------------------------------------------------------------------
 
 
@@ -285,6 +298,49 @@ def test_connected_inputs_reach_the_fmu_in_initialisation_mode(tmp_path, plate_f
     t_out = read_result(tmp_path / "r.h5")["plate.coolant_out.T"]
     assert t_out.values[0] == pytest.approx(19.0, abs=1e-12)
     np.testing.assert_allclose(t_out.values, 19.0, atol=1e-9)
+
+
+def test_initial_values_follow_the_fmus_initial_unknowns_through_a_chain(tmp_path, plate_fmu, monkeypatch):
+    # Three plates in series, each starting at its inlet temperature (InitialUnknowns: coolant_out.T
+    # depends on coolant_in.T), the links delayed and listed against the flow. At rest the whole loop
+    # sits at the inlet's 19 degC from t = 0. In dependency order one sweep gets there (the passes after
+    # it only confirm); in execution order alone it takes one pass per link.
+    from cosim.master import initial
+    from cosim.scenario.runner import build_master
+
+    path = write(
+        tmp_path,
+        f"""\
+        experiment: {{duration: 1 s}}
+        units:
+          p3: {{fmu: {plate_fmu}, parameters: {{start_at_inlet: true}}}}
+          p2: {{fmu: {plate_fmu}, parameters: {{start_at_inlet: true}}}}
+          p1: {{fmu: {plate_fmu}, parameters: {{start_at_inlet: true}}}}
+          inlet: {{type: constant, settings: {{outputs: {{T: {{value: 19, unit: degC}}}}}}}}
+        connections:
+          - {{from: inlet.T, to: p1.coolant_in.T}}
+          - {{from: p1.coolant_out.T, to: p2.coolant_in.T, delay: 1}}
+          - {{from: p2.coolant_out.T, to: p3.coolant_in.T, delay: 1}}
+        algorithm: {{step: 1 s}}
+        """,
+    )
+    from cosim.fmu import read_description
+
+    declared_deps = read_description(plate_fmu).initial_dependencies
+    assert declared_deps["coolant_out.T"] == ("coolant_in.T",)  # inputs only; parameters are not ports
+    passes = {}
+    for declared in (True, False):
+        if not declared:
+            monkeypatch.setattr(initial, "dependency_order", lambda slots: None)
+        master = build_master(scenario.check(path))
+        try:
+            master._setup(0.0)
+            i, _, pos = master.locate("p3.coolant_out.T")
+            assert master.outs[i][pos] == pytest.approx(19.0, abs=1e-12)
+            passes[declared] = master.initial_passes
+        finally:
+            master._terminate()
+    assert passes == {True: 1, False: 4}
 
 
 def test_an_initial_loop_is_iterated_to_its_fixed_point(reference_fmu):

@@ -83,3 +83,31 @@ def _evtwin(*args, cwd=None):
         text=True,
         cwd=cwd or Path(__file__).parent,
     )
+
+
+def test_the_default_dataset_is_built_once_and_again_when_the_fleet_table_changes(
+    fleet_dir, tmp_path, monkeypatch
+):
+    import shutil
+
+    import h5py
+
+    from ml import defaults
+
+    run = tmp_path / "run"
+    shutil.copytree(fleet_dir, run)
+    fleet_file = tmp_path / "training_fleet.yaml"  # as many vehicles as the run holds: nothing to run
+    fleet_file.write_text("version: 1\nvehicles: 9\nyears: 2\nseed: 1\nbattery: in_process\n")
+    monkeypatch.setattr(defaults, "FLEET_FILE", fleet_file)
+    monkeypatch.setattr(defaults, "FLEET_RUN", run)
+    monkeypatch.setattr(defaults, "DATASET", tmp_path / "ml.h5")
+    said: list[str] = []
+    path = defaults.default_dataset(said.append)
+    assert said[-1].startswith("building") and dataset.load(path).vehicles["vehicle_id"].size == 9
+    built = path.stat().st_mtime_ns
+    assert defaults.default_dataset(said.append) == path and path.stat().st_mtime_ns == built
+    assert said[-1] == f"dataset {path} is up to date with {run / 'fleet.h5'}"
+    with h5py.File(run / "fleet.h5", "a") as f:  # the fleet table changes
+        f.attrs["touched"] = 1
+    defaults.default_dataset(said.append)
+    assert said[-1].startswith("building")

@@ -11,32 +11,34 @@ import sys
 import pytest
 
 pytest.importorskip("fastapi")
-from service_server import PACK, T0, Server, samples  # noqa: E402
+from service_server import PACK, T0, samples  # noqa: E402
 
 from battery_fmu.model import BatteryPack  # noqa: E402
 from battery_fmu.parameters import load_cell  # noqa: E402
 from service.api_models import MAX_BATCH  # noqa: E402
 from service.store import LATE_WINDOW_S  # noqa: E402
 
-needs_twin = pytest.mark.skipif(importlib.util.find_spec("service.twin") is None,
-                                reason="the live twin (service.twin) is not in this tree")
+needs_twin = pytest.mark.skipif(
+    importlib.util.find_spec("service.twin") is None,
+    reason="the live twin (service.twin) is not in this tree",
+)
 
 
 def _key(db_url: str, fleet: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "cosim.cli", "service", "key", "create", fleet, "--db", db_url],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "cosim.cli", "service", "key", "create", fleet, "--db", db_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("service")
-    db_url = f"sqlite:///{folder / 'twin.db'}"
-    keys = {"alpha": _key(db_url, "alpha"), "beta": _key(db_url, "beta")}
-    srv = Server(db_url, log=folder / "server.log")
-    srv.keys, srv.db_path = keys, folder / "twin.db"
-    yield srv
-    srv.stop()
+def server(twin_service):
+    # One key from the command line as a user makes it, the other through the library.
+    twin_service.keys = {"alpha": _key(twin_service.db_url, "alpha"), "beta": twin_service.new_key("beta")}
+    return twin_service
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,10 @@ def test_telemetry_is_idempotent_and_checked_per_sample(alpha):
     r = alpha.post("/vehicles/car1/telemetry", json={"samples": bad})
     assert r.status_code == 422
     body = r.json()
-    assert [p["loc"] for p in body["detail"]] == [["body", "samples", 3, "voltage_V"], ["body", "samples", 6, "t"]]
+    assert [p["loc"] for p in body["detail"]] == [
+        ["body", "samples", 3, "voltage_V"],
+        ["body", "samples", 6, "t"],
+    ]
     assert body["accepted"] == 8 and "9000" in body["detail"][0]["msg"]
 
     state = alpha.get("/vehicles/car1/state").json()
@@ -142,8 +147,11 @@ def test_the_same_data_late_or_in_order_gives_the_same_twin(alpha):
 def test_limits(server, alpha):
     too_many = alpha.post("/vehicles/car1/telemetry", json={"samples": samples(MAX_BATCH + 1)})
     assert too_many.status_code == 422 and "samples" in too_many.text
-    huge = alpha.post("/vehicles/car1/telemetry", content=b'{"samples": [' + b" " * 3_000_000 + b"]}",
-                      headers={"content-type": "application/json"})
+    huge = alpha.post(
+        "/vehicles/car1/telemetry",
+        content=b'{"samples": [' + b" " * 3_000_000 + b"]}",
+        headers={"content-type": "application/json"},
+    )
     assert huge.status_code == 413
 
 
@@ -162,8 +170,12 @@ def test_step_delivers_the_power_asked_on_the_twins_step(alpha):
     charge = alpha.post("/step", json={"preset": "model3_rwd_lfp", "current_A": -1e5 + 1, "dt_s": 60.0})
     assert charge.json()["outputs"]["limited"] is True
     assert alpha.post("/step", json={"pack": PACK, "dt_s": 1.0}).status_code == 422
-    assert alpha.post("/step", json={"pack": {"parameter_set": "../x"}, "dt_s": 1.0,
-                                     "current_A": 1.0}).status_code == 422
+    assert (
+        alpha.post(
+            "/step", json={"pack": {"parameter_set": "../x"}, "dt_s": 1.0, "current_A": 1.0}
+        ).status_code
+        == 422
+    )
 
 
 @needs_twin
@@ -183,6 +195,24 @@ def test_logs_hold_no_key_and_no_telemetry(server, alpha):
     alpha.post("/vehicles/logged/telemetry", json={"samples": [{**marked[0], "voltage_V": 98765.4321}]})
     log = server.log.read_text()
     assert "POST /vehicles/logged/telemetry" in log  # the access log is there
-    for secret in (*server.keys.values(), *(k.rsplit("_", 1)[1] for k in server.keys.values()),
-                   "347.123456789", "98765.4321"):
+    for secret in (
+        *server.keys.values(),
+        *(k.rsplit("_", 1)[1] for k in server.keys.values()),
+        "347.123456789",
+        "98765.4321",
+    ):
         assert secret not in log
+
+
+def test_command_line_errors_are_one_line(tmp_path):
+    cases = {
+        "serve --db mysql://somewhere/x": "sqlite:///PATH and postgresql://",
+        f"service key create bad! --db sqlite:///{tmp_path}/k.db": "fleet name 'bad!'",
+    }
+    for args, named in cases.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "cosim.cli", *args.split()], capture_output=True, text=True, timeout=120
+        )
+        last = done.stderr.strip().splitlines()[-1]
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        assert last.lower().startswith("error") and named in last, done.stderr

@@ -18,9 +18,11 @@ from service_server import PACK, T0, Server, samples  # noqa: E402
 from service.db import Database  # noqa: E402
 from service.keys import create_key  # noqa: E402
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("service.twin") is None,
-                                reason="the live twin (service.twin) is not in this tree")
-VEHICLES = ("v0", "v1", "v2")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("service.twin") is None,
+    reason="the live twin (service.twin) is not in this tree",
+)
+VEHICLES = ("v0", "v1")
 BATCH = 40
 
 
@@ -63,7 +65,7 @@ class Feeder(threading.Thread):
                 self.in_flight = set()
                 self.batches += 1
                 k += 1
-                if self.batches >= 4:
+                if self.batches >= 3:
                     self.enough.set()
 
 
@@ -87,7 +89,7 @@ def test_sigkill_under_load_loses_no_acknowledged_sample_and_a_restart_resumes(d
             for vid in VEHICLES:
                 assert c.put(f"/vehicles/{vid}", json={"pack": PACK}).status_code == 201
         enough = [threading.Event() for _ in VEHICLES]
-        feeders = [Feeder(server.url, key, vid, ev) for vid, ev in zip(VEHICLES, enough)]
+        feeders = [Feeder(server.url, key, vid, ev) for vid, ev in zip(VEHICLES, enough, strict=True)]
         for f in feeders:
             f.start()
         for ev in enough:
@@ -99,13 +101,18 @@ def test_sigkill_under_load_loses_no_acknowledged_sample_and_a_restart_resumes(d
 
     with db.transaction() as tx:
         for f in feeders:
-            stored = {r[0] for r in tx.all("SELECT t FROM samples WHERE fleet = 'fleet' AND vehicle_id = ?",
-                                           (f.vehicle,))}
+            stored = {
+                r[0]
+                for r in tx.all(
+                    "SELECT t FROM samples WHERE fleet = 'fleet' AND vehicle_id = ?", (f.vehicle,)
+                )
+            }
             assert f.acked <= stored, f"{len(f.acked - stored)} acknowledged samples of {f.vehicle} are lost"
             # Anything more was in the request the kill interrupted (stored, never answered).
             assert stored - f.acked <= f.in_flight
-            twin_state, accepted = tx.one("SELECT state, accepted FROM vehicles WHERE fleet = 'fleet' AND "
-                                          "vehicle_id = ?", (f.vehicle,))
+            twin_state, accepted = tx.one(
+                "SELECT state, accepted FROM vehicles WHERE fleet = 'fleet' AND vehicle_id = ?", (f.vehicle,)
+            )
             # The twin and the counters moved in the same transactions as the samples.
             assert accepted == len(stored)
             assert json.loads(twin_state)["last_sample_t"] == max(stored)

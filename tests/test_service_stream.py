@@ -14,20 +14,20 @@ import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
-from service_server import Server  # noqa: E402
-
 from cosim import scenario  # noqa: E402
 from cosim.errors import ScenarioError  # noqa: E402
 from service.db import Database  # noqa: E402
-from service.keys import create_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 START_UNIX = 1_767_225_600.0
 
 
 def test_bad_stream_settings_are_named_before_the_run(tmp_path):
-    text = (ROOT / "scenarios" / "live_twin.yaml").read_text().replace("temperature_degC: battery.T_cell",
-                                                                           "temperature_degC: battery.T_nowhere")
+    text = (
+        (ROOT / "scenarios" / "live_twin.yaml")
+        .read_text()
+        .replace("temperature_degC: battery.T_cell", "temperature_degC: battery.T_nowhere")
+    )
     path = tmp_path / "bad.yaml"
     path.write_text(text.replace("../fmus/", str(ROOT / "fmus") + "/"))
     with pytest.raises(ScenarioError) as err:
@@ -36,35 +36,45 @@ def test_bad_stream_settings_are_named_before_the_run(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("service.twin") is None,
-                    reason="the live twin (service.twin) is not in this tree")
-def test_the_live_twin_scenario_feeds_a_running_service(tmp_path):
-    db_url = f"sqlite:///{tmp_path / 'twin.db'}"
-    db = Database(db_url)
-    key = create_key(db, "demo")
-    server = Server(db_url, log=tmp_path / "server.log")
+@pytest.mark.skipif(
+    importlib.util.find_spec("service.twin") is None,
+    reason="the live twin (service.twin) is not in this tree",
+)
+def test_the_live_twin_scenario_feeds_a_running_service(twin_service, tmp_path):
+    server = twin_service
+    key = server.new_key("stream")
     text = (ROOT / "scenarios" / "live_twin.yaml").read_text()
     text = text.replace("http://127.0.0.1:8000", server.url).replace(
-        "interval_s: 10", f"interval_s: 10\n        start_unix: {START_UNIX}")
+        "interval_s: 10", f"interval_s: 10\n        start_unix: {START_UNIX}"
+    )
     text = text.replace("../fmus/", str(ROOT / "fmus") + "/")
     (tmp_path / "live.yaml").write_text(text)
-    try:
-        done = subprocess.run([sys.executable, "-m", "cosim.cli", "run", "live.yaml", "--duration", "9 h",
-                               "-o", "run.h5"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "EVTWIN_API_KEY": key})
-        assert done.returncode == 0, done.stderr
-        with server.client(key) as c:
-            state = c.get("/vehicles/quickstart-car/state").json()
-    finally:
-        server.stop()
+    done = subprocess.run(
+        [sys.executable, "-m", "cosim.cli", "run", "live.yaml", "--duration", "9 h", "-o", "run.h5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "EVTWIN_API_KEY": key},
+    )
+    assert done.returncode == 0, done.stderr
+    with server.client(key) as c:
+        state = c.get("/vehicles/quickstart-car/state").json()
+    db = Database(server.db_url)
     with db.transaction() as tx:
-        rows = np.array(tx.all("SELECT t, current_A, voltage_V, temperature_degC, speed_mps FROM samples "
-                               "WHERE vehicle_id = 'quickstart-car' ORDER BY t"))
+        rows = np.array(
+            tx.all(
+                "SELECT t, current_A, voltage_V, temperature_degC, speed_mps FROM samples "
+                "WHERE fleet = 'stream' AND vehicle_id = 'quickstart-car' ORDER BY t"
+            )
+        )
     db.close()
     with h5py.File(tmp_path / "run.h5", "r") as f:
         t = f["time/main"][:]
-        recorded = {name: f[f"signals/{name}"][:] for name in
-                    ("battery/I_terminal", "battery/V_terminal", "battery/T_cell", "vehicle/speed")}
+        recorded = {
+            name: f[f"signals/{name}"][:]
+            for name in ("battery/I_terminal", "battery/V_terminal", "battery/T_cell", "vehicle/speed")
+        }
     # The morning commute (07:30, 2134 s) streamed every 10 s, and the parked hours around it.
     assert 213 <= len(rows) <= 260
     at = np.searchsorted(t, rows[:, 0] - START_UNIX)

@@ -63,11 +63,11 @@ def test_a_normal_month_raises_no_alert():
             car.park(HOUR, sample_every=HOUR)
 
     for day in range(30):
-        car.drive("commute", dt=5.0)
-        park(9)
-        car.drive("commute", dt=5.0)
+        car.drive("udds" if day % 2 else "hwfet", dt=5.0)
+        park(10)
+        car.drive("udds", dt=5.0)
         if day % 3 == 2:
-            car.charge(11e3, until_soc=0.9, sample_every=120.0)
+            car.charge(11e3, until_soc=0.9, sample_every=300.0)
         park(12)
     twin = LiveTwin.new({"preset": PRESET}, soc_init=0.7)
     raised = []

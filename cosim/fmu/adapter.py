@@ -349,6 +349,10 @@ class FMUUnit(Unit):
         setter = getattr(inst.slave, "set" + fmpy_type(v, self._fmi3))
         self._call(setter, [v.value_reference], [staged[name]])
 
+    def initial_dependencies(self):
+        """The FMU's ``InitialUnknowns``: which inputs each initial output depends on (None: not declared)."""
+        return self.description.initial_dependencies
+
     # ---- state ----------------------------------------------------------------------------
 
     def save_state(self) -> FMUState:

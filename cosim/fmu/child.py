@@ -1,8 +1,10 @@
 """The child process of an isolated FMU (``isolate: true``): one :class:`FMUUnit`, driven over a socket.
 
 Started by :class:`~cosim.fmu.isolated.IsolatedFMU` (``python -c "...child import main; main()" FD``).
-The step loop's messages are packed doubles (:mod:`struct`), one round trip per macro step; everything
-else is pickled. The FMU's log goes to stderr, one message per line, where the parent relays it.
+The step loop's messages are packed values (:mod:`struct`: float64, and 64-bit integers for integer
+ports, so every value crosses exactly), one round trip per macro step; everything else is pickled.
+Saved FMU states stay here, under keys the parent holds (:meth:`IsolatedFMU.save_state`). The FMU's
+log goes to stderr, one message per line, where the parent relays it.
 Nothing here outlives the parent: end of input ends the child.
 """
 
@@ -35,11 +37,63 @@ def error_message(err: BaseException) -> bytes:
     return ERR + pickle.dumps(data)
 
 
+def wire_formats(unit) -> tuple[struct.Struct, struct.Struct]:
+    """The packing of a bound unit's inputs and outputs (:func:`~cosim.fmu.step_calls.wire_codes`)."""
+    from cosim.fmu.step_calls import wire_codes
+
+    fmi3 = unit.description.fmi_version.startswith("3.")
+    return (
+        struct.Struct("<" + wire_codes(unit._inputs, fmi3)),
+        struct.Struct("<" + wire_codes(unit._outputs, fmi3)),
+    )
+
+
+class _Child:
+    """The FMU unit of this process and what the parent's messages need: the packing, the saved states."""
+
+    def __init__(self):
+        self.unit = None
+        self.in_format = self.out_format = struct.Struct("<0d")
+        self.states: dict[int, object] = {}  # saved FMU states, by the key the parent holds
+
+    def outputs(self) -> bytes:
+        return OUT + self.out_format.pack(*self.unit.get_outputs())
+
+    def step(self, kind: bytes, msg: bytes) -> bytes:
+        if self.in_format.size:
+            self.unit.set_inputs(self.in_format.unpack_from(msg, 17 if kind == STEP else 1))
+        if kind == STEP:
+            t, h = struct.unpack_from("<dd", msg, 1)
+            self.unit.do_step(t, h)
+        return self.outputs()
+
+    def call(self, method: str, args: tuple) -> bytes:
+        if method == "open":
+            from cosim.fmu.adapter import FMUUnit
+
+            path, name, options = args
+            self.unit = FMUUnit(path, name, **options)
+            return OUT + pickle.dumps(None)
+        if method == "save_state":
+            key, freed = args
+            for old in freed:
+                self.states.pop(old, None)
+            self.states[key] = self.unit.save_state()
+            return OUT + pickle.dumps(None)
+        if method == "state_count":  # how many saved states the child holds
+            return OUT + pickle.dumps(len(self.states))
+        if method == "restore_state":
+            self.unit.restore_state(self.states[args[0]])
+            return self.outputs()
+        result = getattr(self.unit, method)(*args)
+        if method == "bind":
+            self.in_format, self.out_format = wire_formats(self.unit)
+        return OUT + pickle.dumps(dict(result) if method == "metadata" else result)
+
+
 def serve(conn: Connection) -> None:
     """Answer the parent's requests until it closes the connection or says ``exit``."""
-    unit = None
-    n_in = 0
-    out_format = struct.Struct("<0d")
+    child = _Child()
     while True:
         try:
             msg = conn.recv_bytes()
@@ -48,31 +102,13 @@ def serve(conn: Connection) -> None:
         kind = msg[:1]
         try:
             if kind == STEP or kind == GET:
-                if n_in:
-                    unit.set_inputs(struct.unpack_from(f"<{n_in}d", msg, 17 if kind == STEP else 1))
-                if kind == STEP:
-                    t, h = struct.unpack_from("<dd", msg, 1)
-                    unit.do_step(t, h)
-                conn.send_bytes(OUT + out_format.pack(*unit.get_outputs()))
+                conn.send_bytes(child.step(kind, msg))
                 continue
             method, args = pickle.loads(msg[1:])
-            if method == "open":
-                from cosim.fmu.adapter import FMUUnit
-
-                path, name, options = args
-                unit = FMUUnit(path, name, **options)
-                result = None
-            elif method == "exit":
+            if method == "exit":
                 conn.send_bytes(OUT + pickle.dumps(None))
                 return
-            else:
-                result = getattr(unit, method)(*args)
-                if method == "bind":
-                    n_in = len(args[0])
-                    out_format = struct.Struct(f"<{len(args[1])}d")
-                if method == "metadata":
-                    result = dict(result)
-            conn.send_bytes(OUT + pickle.dumps(result))
+            conn.send_bytes(child.call(method, args))
         except Exception as err:  # every failure goes back to the parent, which raises it there
             conn.send_bytes(error_message(err))
 

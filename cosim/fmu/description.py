@@ -65,6 +65,10 @@ class FMUDescription:
         Whether the archive has a binary for this machine.
     log_categories : tuple of str
         The FMU's ``LogCategories``.
+    initial_dependencies : dict or None
+        From ``ModelStructure/InitialUnknowns``: for each output whose initial value the FMU computes,
+        the inputs it depends on (None: on every input); an output not listed depends on none (its
+        start value holds). None when the FMU declares no InitialUnknowns.
     """
 
     path: Path
@@ -88,6 +92,7 @@ class FMUDescription:
     platform: str
     runs_here: bool
     log_categories: tuple[str, ...]
+    initial_dependencies: dict[str, tuple[str, ...] | None] | None = None
 
     def variable(self, name: str) -> Variable:
         """The variable called ``name``; KeyError with close matches when there is none."""
@@ -181,7 +186,23 @@ def read_description(
         platform=platform,
         runs_here=runs_here,
         log_categories=tuple(c.name for c in md.logCategories),
+        initial_dependencies=_initial_dependencies(md),
     )
+
+
+def _initial_dependencies(md) -> dict[str, tuple[str, ...] | None] | None:
+    """Outputs' initial dependencies on inputs, by name, from ``InitialUnknowns``; None if not declared."""
+    if not md.initialUnknowns:
+        return None
+    result = {}
+    for u in md.initialUnknowns:
+        if u.variable.causality != "output":
+            continue
+        deps = u.dependencies
+        result[u.variable.name] = (
+            None if deps is None else tuple(v.name for v in deps if v.causality == "input")
+        )
+    return result
 
 
 def _require_co_simulation(path: Path, md) -> None:

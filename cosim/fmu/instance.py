@@ -13,6 +13,7 @@ from ctypes import c_void_p
 
 from cosim.fmu.description import FMUDescription
 from cosim.fmu.log import release
+from cosim.fmu.python_modules import forget_modules_under
 
 _log = logging.getLogger("cosim.fmu")
 
@@ -99,6 +100,8 @@ class Instance:
                 release(self.env_id)
             if not self.keep_files:
                 shutil.rmtree(self.unzipdir, ignore_errors=True)
+                if self.embeds_python:
+                    forget_modules_under(self.unzipdir)
 
 
 def embeds_python(description: FMUDescription) -> bool:

@@ -12,8 +12,11 @@ The FMU's log is relayed: the child writes each message to its stderr, and a thr
 each line on to the ``cosim.fmu`` logger and keeps the last ones for the crash report.
 
 Costs: a round trip per step (``benchmarks/bench_isolation.py`` measures it against the
-in-process adapter), values cross as float64, and saved states stay in the child (no rollback:
-``can_save_state`` is false).
+in-process adapter). Values cross exactly: reals as float64, integer ports as 64-bit integers (checked
+against their type's range here, as the in-process adapter checks them). Rollback works as in-process
+where the FMU can save its state (``canGetAndSetFMUstate``): the states stay in the child, the parent
+holds keys to them (:class:`IsolatedState`), and a key no longer referenced frees its state in the
+child with the next save.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import struct
 import subprocess
 import sys
 import threading
+import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
@@ -37,6 +41,7 @@ import cosim
 from cosim.errors import FMUFileError, ScenarioError, SimulationError, UnitEnded
 from cosim.fmu.child import CALL, ERR, GET, STEP
 from cosim.fmu.description import UnknownNameError, ports_with_units, read_description
+from cosim.fmu.step_calls import integer_guard, to_wire, wire_codes
 from cosim.unit import Port, Unit
 
 _log = logging.getLogger("cosim.fmu")
@@ -48,6 +53,15 @@ _RERAISE = {"KeyError": UnknownNameError, "ValueError": ValueError, "RuntimeErro
             "NotImplementedError": NotImplementedError}  # fmt: skip
 
 
+class IsolatedState:
+    """A saved FMU state, kept in the child process of ``unit`` under ``key``."""
+
+    __slots__ = ("unit", "key", "__weakref__")
+
+    def __init__(self, unit: IsolatedFMU, key: int):
+        self.unit, self.key = unit, key
+
+
 class IsolatedFMU(Unit):
     """An FMI 2.0 or 3.0 co-simulation FMU run in a child process; same parameters as :class:`FMUUnit`.
 
@@ -56,8 +70,6 @@ class IsolatedFMU(Unit):
     FMUFileError
         As :class:`FMUUnit` does, read here before the child starts.
     """
-
-    can_save_state = False
 
     def __init__(
         self,
@@ -77,6 +89,10 @@ class IsolatedFMU(Unit):
         except ValueError as err:
             raise FMUFileError(str(self.path), f"unit {name!r}: port_units: {err}") from None
         self.can_vary_step = self.description.can_vary_step
+        self.can_save_state = self.description.can_save_state
+        self._fmi3 = self.description.fmi_version.startswith("3.")
+        self._next_key = 0
+        self._freed: list[int] = []  # keys of states nothing refers to any more: freed with the next save
         self._t = None  # the time of the step under way, for the crash report
         self._metadata: dict[str, str] | None = None
         self._outs: list[float] | None = None
@@ -184,11 +200,14 @@ class IsolatedFMU(Unit):
         self._request("configure", (dict(parameters),))
 
     def bind(self, inputs: Sequence[str], outputs: Sequence[str]) -> None:
-        self._request("bind", (list(inputs), list(outputs)))
-        self._in_format = struct.Struct(f"<{len(inputs)}d")
-        self._out_format = struct.Struct(f"<{len(outputs)}d")
-        self._ins = self._in_format.pack(*[0.0] * len(inputs))
-        self._dirty = False
+        self._request("bind", (list(inputs), list(outputs)))  # the child checks the names
+        variables = {v.name: v for v in self.description.variables}
+        ins = [variables[n] for n in inputs]
+        self._in_format = struct.Struct("<" + wire_codes(ins, self._fmi3))
+        self._out_format = struct.Struct("<" + wire_codes([variables[n] for n in outputs], self._fmi3))
+        self._check_ints = integer_guard(ins, self._fmi3, self.name)
+        self._to_wire = to_wire(ins, self._fmi3)
+        self._ins = self._in_format.pack(*self._to_wire([0] * len(inputs)))
 
     def setup(self, start_time: float) -> None:
         self._t = start_time
@@ -199,7 +218,8 @@ class IsolatedFMU(Unit):
         self._request("end_initialization")
 
     def set_inputs(self, values: Sequence[float]) -> None:
-        self._ins = self._in_format.pack(*values)
+        self._check_ints(values)
+        self._ins = self._in_format.pack(*self._to_wire(values))
         self._outs = None
 
     def get_outputs(self) -> Sequence[float]:
@@ -210,6 +230,31 @@ class IsolatedFMU(Unit):
     def do_step(self, t: float, h: float) -> None:
         self._t = t
         reply = self._exchange(STEP + struct.pack("<dd", t, h) + self._ins, "do_step")
+        self._outs = list(self._out_format.unpack(reply))
+
+    def initial_dependencies(self):
+        """The FMU's ``InitialUnknowns``: which inputs each initial output depends on (None: not declared)."""
+        return self.description.initial_dependencies
+
+    def save_state(self) -> IsolatedState:
+        """Snapshot the FMU in the child; see :meth:`restore_state`."""
+        if not self.can_save_state:
+            raise NotImplementedError(
+                f"unit {self.name!r}: FMU {self.description.model_name!r} cannot save its "
+                "state (canGetAndSetFMUstate is false): no rollback with this unit"
+            )
+        key, self._next_key = self._next_key, self._next_key + 1
+        freed, self._freed = self._freed, []
+        self._request("save_state", (key, freed))
+        state = IsolatedState(self, key)
+        weakref.finalize(state, self._freed.append, key)  # only noted: a message now could cut into a step
+        return state
+
+    def restore_state(self, state: IsolatedState) -> None:
+        """Return the FMU to a snapshot from :meth:`save_state` of this unit."""
+        if not isinstance(state, IsolatedState) or state.unit is not self:
+            raise ValueError(f"unit {self.name!r}: not a state saved by this unit")
+        reply = self._exchange(CALL + pickle.dumps(("restore_state", (state.key,))), "restore_state")
         self._outs = list(self._out_format.unpack(reply))
 
     def terminate(self) -> None:

@@ -213,15 +213,11 @@ def _groups(variables: tuple[Variable, ...], fmi3: bool) -> list[tuple[str, list
     return [(kind, positions, vrs) for kind, (positions, vrs) in groups.items()]
 
 
-def _typed_setter(slave, call, inputs, fmi3, name=""):
-    """Inputs of several types: one fmpy call per type; integers checked against their type's range."""
-    plan = [
-        (getattr(slave, "set" + kind), _caster(kind), positions, vrs)
-        for kind, positions, vrs in _groups(inputs, fmi3)
-    ]
+def integer_guard(inputs: Sequence[Variable], fmi3: bool, name: str = ""):
+    """A check of input values against the range of each integer input (a value outside would wrap)."""
     ranges = [(i, v, r) for i, v in enumerate(inputs) if (r := integer_range(v, fmi3)) is not None]
 
-    def set_inputs(values: Sequence[float]) -> None:
+    def check(values: Sequence[float]) -> None:
         for i, v, (lo, hi) in ranges:
             x = values[i]
             if not lo <= x <= hi or x != x:
@@ -230,8 +226,46 @@ def _typed_setter(slave, call, inputs, fmi3, name=""):
                     f"[{lo}, {hi}]; the value would wrap around",
                     name or None,
                 )
-        for setter, cast, positions, vrs in plan:
-            call(setter, vrs, [cast(values[i]) for i in positions])
+
+    return check
+
+
+def wire_codes(variables: Sequence[Variable], fmi3: bool) -> str:
+    """:mod:`struct` codes that carry each variable's values exactly: ``q``/``Q`` for integers (an Int64
+    above 2**53 keeps every digit), ``d`` for the rest (Float32 and Boolean values fit a float64)."""
+    codes = []
+    for v in variables:
+        r = integer_range(v, fmi3)
+        codes.append("d" if r is None else "Q" if r[1] > 2**63 - 1 else "q")
+    return "".join(codes)
+
+
+def to_wire(variables: Sequence[Variable], fmi3: bool):
+    """Values as :func:`wire_codes` packs them: integers cast as the FMU's setter casts them."""
+    integers = [i for i, v in enumerate(variables) if integer_range(v, fmi3) is not None]
+    to_int = _caster("Integer")
+
+    def convert(values: Sequence[float]) -> list:
+        values = list(values)
+        for i in integers:
+            values[i] = to_int(values[i])
+        return values
+
+    return convert
+
+
+def _typed_setter(slave, call, inputs, fmi3, name=""):
+    """Inputs of several types: one fmpy call per type; integers checked against their type's range."""
+    plan = [
+        (getattr(slave, "set" + kind), _caster(kind), positions, vrs)
+        for kind, positions, vrs in _groups(inputs, fmi3)
+    ]
+    check = integer_guard(inputs, fmi3, name)
+
+    def set_inputs(values: Sequence[float]) -> None:
+        check(values)
+        for setter, caster, positions, vrs in plan:
+            call(setter, vrs, [caster(values[i]) for i in positions])
 
     return set_inputs
 

@@ -3,9 +3,13 @@
 Every connected input gets its initial value before stepping starts.
 
 Units are set up (an FMU enters its initialisation mode), then the initial outputs are passed
-through the connections in execution order, pass after pass, until no input changes: one pass
-settles a run without loops (its second pass only confirms it), an initial algebraic loop takes
-as many as its fixed-point iteration needs, or fails naming the units whose inputs kept changing.
+through the connections in dependency order: where units say which inputs each initial output
+depends on (an FMU's ``InitialUnknowns``, :meth:`~cosim.unit.Unit.initial_dependencies`), every output
+is computed after the outputs it depends on, through delayed connections too, so one sweep gives every
+input its value. Then passes in execution order, until no input changes, confirm it (one pass), or
+iterate an initial algebraic loop to its fixed point, or fail naming the units whose inputs kept
+changing. Without declared dependencies (or with a loop among them) the passes alone do the work: a
+chain that runs against the execution order takes one pass per link.
 Only then does each unit end its initialisation (``Unit.end_initialization``), so an FMU that
 computes its initial state from its inputs starts from the values they really have.
 """
@@ -34,17 +38,18 @@ def initial_values(slots: Sequence[Slot], outs: list, ins: list, t0: float, tole
     """
     for s in slots:
         outs[s.i] = s.get_outputs()
+    for s in dependency_order(slots) or ():
+        vals = _gathered(s, outs)
+        s.set_inputs(vals)
+        ins[s.i] = vals
+        outs[s.i] = s.get_outputs()
     changing: list[str] = []
     for n in range(1, MAX_PASSES + 1):
         changing = []
         for s in slots:
             if not s.inputs:
                 continue
-            vals = (
-                [outs[a][b] * g + o for a, b, g, o in s.direct]
-                + [outs[a][b] * g + o for a, b, g, o in s.delayed]
-                + [outs[a][b] * g + o for a, b, g, o in s.mean]
-            )
+            vals = _gathered(s, outs)
             if not _settled(ins[s.i], vals, tolerance):
                 changing.append(s.name)
             s.set_inputs(vals)
@@ -59,6 +64,64 @@ def initial_values(slots: Sequence[Slot], outs: list, ins: list, t0: float, tole
         None,
         t0,
     )
+
+
+def _gathered(s: Slot, outs: list) -> list:
+    """The values of ``s``'s inputs from the outputs ``outs``, in bind order."""
+    return (
+        [outs[a][b] * g + o for a, b, g, o in s.direct]
+        + [outs[a][b] * g + o for a, b, g, o in s.delayed]
+        + [outs[a][b] * g + o for a, b, g, o in s.mean]
+    )
+
+
+def dependency_order(slots: Sequence[Slot]) -> list[Slot] | None:
+    """The slots to visit (set inputs, read outputs), in order, so that each initial output is read
+    after every output it depends on; a slot may come more than once. None when no unit declares its
+    initial dependencies, or they form a loop (the passes then iterate)."""
+    declared = {s.i: s.unit.initial_dependencies() for s in slots}
+    if all(d is None for d in declared.values()):
+        return None
+    sources = {s.i: [(a, b) for a, b, _, _ in (*s.direct, *s.delayed, *s.mean)] for s in slots}
+    needs: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for s in slots:
+        deps = declared[s.i]
+        for p, name in enumerate(s.outputs):
+            wanted = None if deps is None else deps.get(name, ())
+            needs[s.i, p] = [
+                src
+                for src, port in zip(sources[s.i], s.inputs, strict=True)
+                if wanted is None or port in wanted
+            ]
+    level = _levels(needs)
+    if level is None:
+        return None
+    order = []
+    for depth in range(1, max(level.values(), default=0) + 1):
+        order += [s for s in slots if any(level[s.i, p] == depth for p in range(len(s.outputs)))]
+    # and the inputs no output depends on, so that the passes after find every input settled
+    return order + [s for s in slots if s.inputs and s not in order]
+
+
+def _levels(needs: dict) -> dict | None:
+    """Each output's depth: 0 without dependencies, else one more than its deepest; None on a loop."""
+    level: dict = {}
+    for start in needs:
+        stack = [(start, iter(needs[start]))]
+        on_path = {start}
+        while stack:
+            node, pending = stack[-1]
+            nxt = next((m for m in pending if m not in level), None)
+            if nxt is None:
+                stack.pop()
+                on_path.discard(node)
+                level[node] = 1 + max((level[m] for m in needs[node]), default=-1)
+            elif nxt in on_path:
+                return None
+            else:
+                on_path.add(nxt)
+                stack.append((nxt, iter(needs[nxt])))
+    return level
 
 
 def _settled(old: Sequence[float], new: Sequence[float], tolerance: float) -> bool:

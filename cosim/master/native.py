@@ -205,27 +205,7 @@ class NativeCore:
         self.out = (C.c_double * max(n_out, 1))()
         self.prev = (C.c_double * max(n_out, 1))()
         self.ins = (C.c_double * max(n_in, 1))()
-        terms, bounds, cslots, n_acc = [], [], [], 0
-        for s, step in zip(slots, steps, strict=True):
-            cs = _Slot(n_in=len(s.inputs), n_out=len(s.outputs), in_off=in_off[s.i], out_off=out_off[s.i])
-            cs.term_off, cs.acc_off, cs.bound_off = len(terms), n_acc, len(bounds)
-            for kind, plan in ((_DIRECT, s.direct), (_DELAYED, s.delayed), (_MEAN, s.mean)):
-                for a, b, g, o in plan:
-                    acc = n_acc if kind == _MEAN else -1
-                    n_acc += kind == _MEAN
-                    terms.append(_Term(kind, out_off[a] + b, acc, g, o))
-            cs.n_mean = len(s.mean)
-            bounds += s.bounds
-            cs.n_bounds = len(s.bounds)
-            cs.every, cs.count, cs.stepped = everies[s.i], 0, step is not None
-            if step is not None:
-                vr_in = (C.c_uint * max(len(step.vr_in), 1))(*step.vr_in)
-                vr_out = (C.c_uint * max(len(step.vr_out), 1))(*step.vr_out)
-                self.keep += [vr_in, vr_out]
-                cs.component, cs.set_real, cs.get_real = step.component, step.set_real, step.get_real
-                cs.do_step, cs.no_prior = step.do_step, int(step.no_prior)
-                cs.vr_in, cs.vr_out = vr_in, vr_out
-            cslots.append(cs)
+        cslots, terms, bounds, n_acc = self._slot_tables(slots, steps, everies)
         self.steps = steps
         self.slots = (_Slot * len(cslots))(*cslots)
         self.terms = (_Term * max(len(terms), 1))(*terms)
@@ -234,19 +214,7 @@ class NativeCore:
         self.bound_lo = (C.c_double * max(len(bounds), 1))(*(lo for _, lo, _ in bounds))
         self.bound_hi = (C.c_double * max(len(bounds), 1))(*(hi for _, _, hi in bounds))
         self.fast = list(fast)
-        rows = []
-        for entry in self.fast:
-            gather = []
-            for is_out, i in entry.vectors:
-                s = slots[i]
-                if is_out:
-                    gather += [out_off[i] + p for p in range(len(s.outputs))]
-                else:
-                    gather += [-1 - (in_off[i] + p) for p in range(len(s.inputs))]
-            g = (C.c_int * max(len(gather), 1))(*gather)
-            self.keep.append(g)
-            address = C.addressof(C.c_char.from_buffer(entry.buffer))
-            rows.append(_Rows(address, 0, 0, len(gather), g))
+        rows = self._fast_rows(slots)
         self.rows = (_Rows * max(len(rows), 1))(*rows)
         # Observers whose per-point work the core does (the summary's reductions), and where each signal is.
         self.reducers = list(reducers)
@@ -279,6 +247,51 @@ class NativeCore:
             reductions=self.reductions,
         )
         self.run = core_library().evtwin_core_run
+
+    def _slot_tables(self, slots, steps, everies) -> tuple[list, list, list, int]:
+        """(the C slots, the connection terms, the input bounds, the number of mean accumulators): each
+        unit's wiring flattened into offsets in the core's value arrays, and its fmi2 calls."""
+        terms, bounds, cslots, n_acc = [], [], [], 0
+        out_off, in_off = self.out_off, self.in_off
+        for s, step in zip(slots, steps, strict=True):
+            cs = _Slot(n_in=len(s.inputs), n_out=len(s.outputs), in_off=in_off[s.i], out_off=out_off[s.i])
+            cs.term_off, cs.acc_off, cs.bound_off = len(terms), n_acc, len(bounds)
+            for kind, plan in ((_DIRECT, s.direct), (_DELAYED, s.delayed), (_MEAN, s.mean)):
+                for a, b, g, o in plan:
+                    acc = n_acc if kind == _MEAN else -1
+                    n_acc += kind == _MEAN
+                    terms.append(_Term(kind, out_off[a] + b, acc, g, o))
+            cs.n_mean = len(s.mean)
+            bounds += s.bounds
+            cs.n_bounds = len(s.bounds)
+            cs.every, cs.count, cs.stepped = everies[s.i], 0, step is not None
+            if step is not None:
+                vr_in = (C.c_uint * max(len(step.vr_in), 1))(*step.vr_in)
+                vr_out = (C.c_uint * max(len(step.vr_out), 1))(*step.vr_out)
+                self.keep += [vr_in, vr_out]
+                cs.component, cs.set_real, cs.get_real = step.component, step.set_real, step.get_real
+                cs.do_step, cs.no_prior = step.do_step, int(step.no_prior)
+                cs.vr_in, cs.vr_out = vr_in, vr_out
+            cslots.append(cs)
+        return cslots, terms, bounds, n_acc
+
+    def _fast_rows(self, slots) -> list:
+        """One row description per packed output buffer: which values it gathers (an output's offset,
+        or ``-1 - offset`` for an input) and where its rows go."""
+        rows = []
+        for entry in self.fast:
+            gather = []
+            for is_out, i in entry.vectors:
+                s = slots[i]
+                if is_out:
+                    gather += [self.out_off[i] + p for p in range(len(s.outputs))]
+                else:
+                    gather += [-1 - (self.in_off[i] + p) for p in range(len(s.inputs))]
+            g = (C.c_int * max(len(gather), 1))(*gather)
+            self.keep.append(g)
+            address = C.addressof(C.c_char.from_buffer(entry.buffer))
+            rows.append(_Rows(address, 0, 0, len(gather), g))
+        return rows
 
     # ------------------------------------------------------------------------------------------
     def run_segment(self, seg: Segment, stats: RunStats, progress) -> None:

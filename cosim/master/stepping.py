@@ -132,6 +132,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
         self._jacobi = self.settings.method == JACOBI
         self._need_prev = self._jacobi or any(s.delayed for s in self.slots)
         self.rollback_units = [s.name for s in self.slots if not s.unit.can_save_state]
+        self.initial_passes = 0  # passes through the connections the initial values took (set in set-up)
         self.can_roll_back = not self.rollback_units
         self._has_loops = any(type(b) is Loop for b in self._blocks)
         self._compile = compile
@@ -249,7 +250,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
         self._cores.clear()
         outs = self.outs
         loop = self.settings.loop
-        initial_values(self.slots, outs, self.ins, t0, loop.tolerance if loop else 1e-9)
+        self.initial_passes = initial_values(self.slots, outs, self.ins, t0, loop.tolerance if loop else 1e-9)
         end_initialization(self.slots, outs, t0, self._check)
         self._prev = outs[:]
 

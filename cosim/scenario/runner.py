@@ -199,7 +199,6 @@ def run_plan(
 
 
 def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim, pacer=None) -> RunReport:
-    src = plan.source
     try:
         master = build_master(plan)
     except KeyboardInterrupt:
@@ -212,28 +211,7 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim, pacer=None)
         and the pacing's overruns, when paced."""
         units = {"units": {name: _updated(facts[name], master.units[name]) for name in facts}}
         return units if pacer is None else {**units, "realtime": pacer.report()}
-
-    compression = plan.model.outputs.compression
-    paced = {} if pacer is None else {"realtime": 256}  # room for the pacing's report (JSON)
-    writer = ResultWriter(
-        path,
-        plan.groups,
-        metadata={
-            "scenario": src.text,
-            "scenario_sha256": hashlib.sha256(src.text.encode()).hexdigest(),
-            "scenario_path": str(src.path),
-            "versions": versions(),
-            "git_commit": git_commit(src.path.parent),
-            "units": facts,
-            "fmu_guids": {n: f["guid"] for n, f in facts.items() if "guid" in f},
-            "order": master.order,
-            "plots": plan.plots,
-            "started_at": _now(),
-        },
-        compression=None if compression == "none" else compression,
-        reserve={"summary": _summary_size(plan.summary), "units": _units_size(facts), **paced},
-        claim=claim,
-    )
+    writer = _open_writer(plan, master, path, facts, claim, paced=pacer is not None)
     summary = SummaryObserver(plan.summary)
     streams = [kind(settings) for kind, settings, _ in plan.streams]
     observers = [writer, summary, *streams] if pacer is None else [writer, summary, pacer, *streams]
@@ -269,6 +247,35 @@ def _run(plan: Plan, path: Path, segs, progress, claim: OutputClaim, pacer=None)
     except EvtwinError as err:
         raise RunFailed(err, path, RunReport(path, stats, summary.values(), pacing)) from None
     return RunReport(path, stats, summary.values(), pacing)
+
+
+def _open_writer(plan: Plan, master, path: Path, facts: dict, claim: OutputClaim, paced: bool) -> ResultWriter:
+    """The result file's writer, with the run's provenance as metadata and room reserved for what the
+    run adds at its end (summary, the units' facts again, the pacing's report)."""
+    src = plan.source
+    compression = plan.model.outputs.compression
+    reserve = {"summary": _summary_size(plan.summary), "units": _units_size(facts)}
+    if paced:
+        reserve["realtime"] = 256  # room for the pacing's report (JSON)
+    return ResultWriter(
+        path,
+        plan.groups,
+        metadata={
+            "scenario": src.text,
+            "scenario_sha256": hashlib.sha256(src.text.encode()).hexdigest(),
+            "scenario_path": str(src.path),
+            "versions": versions(),
+            "git_commit": git_commit(src.path.parent),
+            "units": facts,
+            "fmu_guids": {n: f["guid"] for n, f in facts.items() if "guid" in f},
+            "order": master.order,
+            "plots": plan.plots,
+            "started_at": _now(),
+        },
+        compression=None if compression == "none" else compression,
+        reserve=reserve,
+        claim=claim,
+    )
 
 
 def _close_streams(streams: list, failing: bool) -> None:

@@ -1,0 +1,118 @@
+"""SOH forecasters per call: onnxruntime (one thread) against torch / scikit-learn, side by side.
+
+A co-simulation unit or a service asks for one forecast at a time: the time of one call with a batch
+of one window, for every exported model, through onnxruntime with one intra-op thread (the goal:
+<= 50 us for the forecaster) and through the framework it was trained in (torch with one thread,
+scikit-learn with one job), with the ratio; and the largest difference of their outputs (<= 1e-5).
+
+The models: those of ``--models`` (a folder from ``evtwin ml train`` + ``evtwin ml export``); without
+it, the default architectures (104 weeks of history, 200 trees) trained for one epoch on a synthetic
+fleet: the weights do not change the time of a call.
+
+    python benchmarks/bench_onnx.py [--models results/models] [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _per_call_us(fn, calls: int, repeats: int = 5) -> tuple[float, float]:
+    """(wall, CPU) time of one call [us]: medians over ``repeats`` of the mean over ``calls`` calls.
+
+    The CPU time (this process's) is what a call costs on a machine that others load too."""
+    fn()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            fn()
+        wall.append((time.perf_counter() - t0) / calls * 1e6)
+        cpu.append((time.process_time() - c0) / calls * 1e6)
+    return float(np.median(wall)), float(np.median(cpu))
+
+
+def _synthetic_models(tmp: Path) -> tuple[Path, Path]:
+    """A synthetic eight-year fleet's dataset and the default architectures trained on it briefly."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from ml_fleet import write_fleet
+
+    from ml import dataset
+    from ml.export import export
+    from ml.task import Task
+    from ml.training import load_models, train
+
+    write_fleet(tmp / "fleet", vehicles=12, days=8 * 365, climates=("miami", "phoenix", "oslo"))
+    ds = dataset.build(tmp / "fleet", 7)
+    dataset.save(ds, tmp / "data.h5", tmp / "fleet")
+    ds = dataset.load(tmp / "data.h5")
+    one_epoch = {"epochs": 1}
+    config = {"lstm": one_epoch, "transformer": one_epoch, "pinn": one_epoch}
+    train(ds, tmp / "models", Task(104, (52, 260), 26), config=config, say=lambda _: None)
+    export(*load_models(tmp / "models", ds), tmp / "models")
+    return tmp / "data.h5", tmp / "models"
+
+
+def bench(data: Path, models: Path, calls: int) -> None:
+    import torch
+
+    from ml import dataset
+    from ml.forest import summarise
+    from ml.onnx_model import OnnxModel
+    from ml.task import Task, samples
+    from ml.training import load_models
+
+    torch.set_num_threads(1)
+    ds = dataset.load(data)
+    meta, trained = load_models(models, ds)
+    task = Task(**{k: tuple(v) if k == "horizons" else v for k, v in meta["task"].items()})
+    s = samples(ds, ds.vehicle_indices("test"), task)
+    one = samples(ds, ds.vehicle_indices("test")[:1], task)
+    one = type(one)(*(getattr(one, f)[:1] for f in ("x", "t", "y", "t_target", "vehicle")), one.columns)
+    print(
+        f"one forecast per call ({task.history} periods of history, {len(task.horizons)} horizons), "
+        f"{calls} calls; wall / CPU us per call"
+    )
+    head = f"{'model':13}{'onnxruntime':>16}{'trained in':>12}{'its time':>16}"
+    print(f"{head}{'ratio CPU':>10}{'max |diff|':>12}")
+    for name, model in trained.items():
+        onnx = OnnxModel(models / f"{name}.onnx", threads=1)
+        window = onnx.info.history > 1
+        x_one = (one.x if window else summarise(one)).astype(np.float32)
+        ort = _per_call_us(lambda x=x_one, m=onnx: m.run(x), calls)
+        if hasattr(model, "net"):
+            framework, xt = "torch", torch.tensor(x_one)
+
+            def native(net=model.net, xt=xt):
+                with torch.no_grad():
+                    return net(xt)
+        else:
+            framework = "sklearn"
+            native = lambda m=model, o=one: m.predict(o)  # noqa: E731
+        own = _per_call_us(native, max(calls // 10, 20))
+        diff = np.abs(onnx.run(s.x if window else summarise(s)) - model.predict(s)).max()
+        times = f"{ort[0]:>8.1f} /{ort[1]:>6.1f}{framework:>12}{own[0]:>9.1f} /{own[1]:>6.1f}"
+        print(f"{name:13}{times}{own[1] / ort[1]:>9.1f}x{diff:>12.1e}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", type=Path, default=None, help="Trained and exported models (folder).")
+    ap.add_argument("--data", type=Path, default=Path("results/ml.h5"), help="Their dataset (with --models).")
+    ap.add_argument("--calls", type=int, default=2000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data, models = (args.data, args.models) if args.models else _synthetic_models(Path(tmp))
+        bench(data, models, args.calls)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""What ``evtwin ml train`` does with no arguments: the training fleet, its dataset (cached), the task.
+
+The fleet (``ml/data/training_fleet.yaml``) runs to ``results/ml`` once (a stopped run resumes where it
+stopped); its dataset is ``results/ml.h5``, built again only when the fleet table changed (the file
+keeps the table's hash). The default task: two years of weekly history, one and five years ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ml.task import Task
+
+FLEET_FILE = Path(__file__).parent / "data" / "training_fleet.yaml"
+FLEET_RUN = Path("results/ml")
+DATASET = Path("results/ml.h5")
+TASK = Task(history=104, horizons=(52, 260), stride=13)
+MODELS = Path("results/models")
+
+
+def _cached_source_hash(path: Path) -> str | None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return str(f.attrs["source_sha256"])
+    except (OSError, KeyError):
+        return None
+
+
+def default_dataset(say: Callable[[str], None], workers: int | None = None) -> Path:
+    """The default dataset file, running the training fleet and building the dataset where needed."""
+    from fleet.runner import run_fleet
+    from fleet.spec import load
+    from fleet.store import FleetStore
+    from ml import dataset as ds_mod
+
+    fleet = load(FLEET_FILE)
+    table = FLEET_RUN / "fleet.h5"
+    store = FleetStore(FLEET_RUN)
+    if not table.exists() or len(store.done()) < len(fleet.vehicles):
+        say(f"running the training fleet {FLEET_FILE.name} into {FLEET_RUN} (kept for next time)")
+        failed = run_fleet(FLEET_FILE, FLEET_RUN, workers=workers, resume=FLEET_RUN.exists())
+        if failed:
+            from cosim.errors import EvtwinError
+
+            raise EvtwinError(f"{failed} vehicles of the training fleet failed: see {FLEET_RUN}")
+    if DATASET.exists() and _cached_source_hash(DATASET) == ds_mod.file_sha256(table):
+        say(f"dataset {DATASET} is up to date with {table}")
+        return DATASET
+    say(f"building the dataset {DATASET} from {FLEET_RUN}")
+    ds_mod.save(ds_mod.build(FLEET_RUN), DATASET, FLEET_RUN)
+    return DATASET

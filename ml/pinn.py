@@ -1,0 +1,189 @@
+"""A physics-informed forecaster: a network draws each vehicle's fade ahead, the aging law checks it.
+
+From the window's summary (:func:`ml.forest.summarise`: mean usage, recent reported SOH, its slope in
+sqrt(time), the time at the origin) a network gives, for the vehicle,
+
+- two rate factors ``f_cal``, ``f_cyc`` (in ``[e^-3, e^3]``) that scale the calendar and cycle rate
+  constants of the battery twin's fade laws (what the hidden manufacturing variation and the usage
+  summary's blind spots do to them), and
+- the calendar and cycle fade over ``steps`` equal intervals from the origin to the farthest
+  horizon, each a softplus (never negative).
+
+The forecast is ``SOH(tau) = clip(recent reports, 0, 1) - (fade from 0 to tau)``, read at the
+horizons by linear interpolation on the grid: it never rises and stays within ``[0, 1]`` whatever
+the weights (monotone and bounded by construction). The loss is the squared error at the horizons
+plus the residual of the aging law on every interval, ``(dq - rate(q_mid) dt)``, with the rates of
+``battery_fmu.equations.fade_rates`` (Gasper et al. 2023, the twin's own laws; evaluated with the
+torch backend so the residual is differentiable) at the window's mean cell temperature, SOC, cycle
+depth, C-rate and EFC per second, with the vehicle's factors applied to the rate constants. The
+fade at the origin starts the laws' virtual time: ``f k t^p`` at the origin's age and EFC.
+
+The ONNX export is the network alone (input the summary ``[n, features + 3]``, output SOH
+``[n, horizons]``); the law is needed only to train.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from ml.forest import summarise
+from ml.task import Samples
+from ml.torch_fit import TorchForecaster, normaliser
+
+K0 = 273.15
+SECONDS_PER_YEAR = 365.0 * 86400.0
+FACTOR_RANGE = 3.0  # log of the largest rate factor
+DATA_SCALE = 0.005  # SOH error the data term counts as one (half a %-point)
+RESIDUAL_SCALE = 0.001  # fade per interval the residual counts as one (a tenth of a %-point)
+STRESSORS = ("t_cell_mean_degC", "soc_mean", "cycle_depth", "c_rate_p99", "efc")
+
+
+@lru_cache(maxsize=4)
+def _cell(parameter_set: str):
+    from battery_fmu.parameters import load_cell
+
+    return load_cell(parameter_set)
+
+
+def _network(n_inputs, hidden, steps, lo, weight, mean, scale):
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, value in (("mean", mean), ("scale", scale), ("weight", weight)):
+                self.register_buffer(name, torch.tensor(value, dtype=torch.float32))
+            self.register_buffer("lo", torch.tensor(lo, dtype=torch.int64))
+            self.body = nn.Sequential(
+                nn.Linear(n_inputs, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh()
+            )
+            self.head = nn.Linear(hidden, 2 + 2 * steps)
+            self.steps = steps
+
+        def parts(self, z):
+            """(rate factors [n, 2], calendar and cycle fade per interval [n, steps] each)."""
+            out = self.head(self.body((z - self.mean) / self.scale))
+            factors = torch.exp(FACTOR_RANGE * torch.tanh(out[:, :2]))
+            fade = 0.003 * nn.functional.softplus(out[:, 2:])
+            return factors, fade[:, : self.steps], fade[:, self.steps :]
+
+        def forward(self, z):
+            _, cal, cyc = self.parts(z)
+            total = torch.cat([torch.zeros_like(cal[:, :1]), torch.cumsum(cal + cyc, dim=1)], dim=1)
+            at = total[:, self.lo] * (1.0 - self.weight) + total[:, self.lo + 1] * self.weight
+            start = torch.clamp(z[:, -3:-2], 0.0, 1.0)  # the recent reports
+            return torch.clamp(start - at, min=0.0)
+
+    return Net()
+
+
+def _grid(horizon_years: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Interval index and weight of each horizon on ``steps`` equal intervals up to the last."""
+    pos = np.asarray(horizon_years) / max(horizon_years) * steps
+    lo = np.minimum(np.floor(pos), steps - 1).astype(np.int64)
+    return lo, pos - lo
+
+
+class PhysicsInformedForecaster(TorchForecaster):
+    """Trains :func:`_network` on the data and the aging law's residual (see the module docstring).
+
+    Parameters
+    ----------
+    parameter_set : str
+        The battery twin's cell parameter set whose fade laws the residual uses.
+    physics_weight : float
+        Weight of the residual term against the data term.
+    """
+
+    name = "pinn"
+
+    def __init__(
+        self,
+        hidden: int = 32,
+        steps: int = 20,
+        physics_weight: float = 1.0,
+        parameter_set: str = "lfp_220ah",
+        epochs: int = 150,
+        lr: float = 3e-3,
+        batch: int = 64,
+        seed: int = 0,
+        progress: Callable[[str], None] | None = None,
+    ):
+        super().__init__(epochs, lr, batch, seed, progress)
+        self.hidden, self.steps, self.physics_weight = hidden, steps, physics_weight
+        self.parameter_set = parameter_set
+        self.columns: list[str] = []
+        self.span_years = 1.0
+        self.period_s = 7 * 86400.0
+
+    def _inputs(self, s: Samples) -> np.ndarray:
+        return summarise(s)
+
+    def _build(self, weights, s):
+        if weights is None:
+            self.columns = list(s.columns)
+            self.span_years = float(np.mean(s.t_target[:, -1] - s.t[:, -1]))
+            self.period_s = float(np.mean(s.t[:, 1] - s.t[:, 0])) * SECONDS_PER_YEAR
+            mean, scale = normaliser(summarise(s))
+            horizon_years = np.mean(s.t_target - s.t[:, -1:], axis=0)
+        else:
+            mean, scale = weights["mean"], weights["scale"]
+            horizon_years = None
+        if horizon_years is not None:
+            lo, weight = _grid(horizon_years, self.steps)
+        else:
+            lo, weight = weights["lo"], weights["weight"]
+        return _network(len(mean), self.hidden, self.steps, lo, weight, mean, scale)
+
+    def _loss(self, net, z, y):
+        import torch
+
+        err = torch.sum((net(z) - y) ** 2, dim=1)
+        loss = err.mean() / DATA_SCALE**2 + self.physics_weight * torch.mean(self.residual(net, z) ** 2)
+        return loss, float(err.detach().sum())
+
+    def residual(self, net, z):
+        """Law residual per interval [n, 2 steps], in units of RESIDUAL_SCALE of fade."""
+        import torch
+
+        from battery_fmu import equations as eq
+        from battery_fmu.ops import torch_ops
+
+        ops = torch_ops()
+        p = _cell(self.parameter_set)
+        factors, cal, cyc = net.parts(z)
+        z, factors, cal, cyc = z.double(), factors.double(), cal.double(), cyc.double()
+        idx = {name: self.columns.index(name) for name in STRESSORS}
+        col = lambda name: z[:, idx[name] : idx[name] + 1]  # noqa: E731 - [n, 1] for broadcasting
+        temp, soc, dod = col("t_cell_mean_degC") + K0, col("soc_mean"), col("cycle_depth")
+        crate = 0.5 * col("c_rate_p99")  # the mean C-rate is well under the 99th percentile
+        efc_per_s = torch.clamp(col("efc"), min=0.0) / self.period_s
+        a = p.aging
+        scaled = dataclasses.replace(
+            p,
+            aging=dataclasses.replace(
+                a,
+                p1=a.p1 * factors[:, :1],
+                p4=a.p4 * factors[:, 1:],
+                p5=a.p5 * factors[:, 1:],
+                p6=a.p6 * factors[:, 1:],
+            ),
+        )
+        age_s = z[:, -1:] * SECONDS_PER_YEAR
+        k_cal = eq.calendar_rate(temp, eq.graphite_potential(soc, scaled, ops), scaled, ops)
+        k_cyc = eq.cycle_rate(dod, crate, eq.cycle_temperature_factor(temp, scaled, ops), scaled)
+        q_cal0 = eq.power_law_value(k_cal, age_s / 86400.0, a.pcal, ops)
+        q_cyc0 = eq.power_law_value(k_cyc, efc_per_s * age_s + 1e-9, a.pcyc, ops)
+        q_cal = q_cal0 + torch.cumsum(cal, dim=1)
+        q_cyc = q_cyc0 + torch.cumsum(cyc, dim=1)
+        dt = self.span_years * SECONDS_PER_YEAR / self.steps
+        current = efc_per_s * 2.0 * p.capacity  # the mean current that cycles the EFC per second
+        rate_cal, rate_cyc = eq.fade_rates(
+            q_cal - 0.5 * cal, q_cyc - 0.5 * cyc, temp, soc, current, dod, crate, scaled, ops
+        )
+        return torch.cat([cal - rate_cal * dt, cyc - rate_cyc * dt], dim=1) / RESIDUAL_SCALE

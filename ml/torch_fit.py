@@ -1,0 +1,124 @@
+"""What the torch forecasters share: the training loop, pickling as numpy weights, the ONNX export.
+
+A forecaster subclasses :class:`TorchForecaster` and gives ``_build(weights_or_None, s)`` (its
+network, with the training set's normalisation kept inside so the ONNX file takes raw values),
+``_inputs(s)`` (the tensor the network reads from :class:`ml.task.Samples`) and, where its loss has
+more than the squared error of SOH, ``_loss``. torch is imported only when a model trains or loads.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ml.task import Samples
+
+
+def normaliser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, spread) of the last axis over all others; a constant column gets spread 1."""
+    flat = x.reshape(-1, x.shape[-1])
+    scale = flat.std(axis=0)
+    return flat.mean(axis=0), np.where(scale > 0, scale, 1.0)
+
+
+class TorchForecaster:
+    """Adam on minibatches of windows; ``epochs``, ``lr``, ``batch``, ``seed`` as attributes."""
+
+    name = "torch"
+
+    def __init__(self, epochs: int, lr: float, batch: int, seed: int, progress: Callable[[str], None] | None):
+        self.epochs, self.lr, self.batch, self.seed = epochs, lr, batch, seed
+        self.progress = progress
+        self.net = None
+
+    # -- what a subclass gives
+    def _build(self, weights: dict | None, s: Samples | None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _inputs(self, s: Samples) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _loss(self, net, x, y):
+        """(loss to minimise, squared error of SOH summed over the batch) for a batch."""
+        import torch
+
+        err = torch.sum((net(x) - y) ** 2, dim=1)
+        return err.mean(), float(err.detach().sum())
+
+    # -- shared
+    def __getstate__(self):  # pickled as numpy weights, not the torch module
+        state = dict(self.__dict__, progress=None)
+        state["net"] = {k: v.numpy().copy() for k, v in self.net.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        import torch
+
+        weights = state.pop("net")
+        self.__dict__.update(state)
+        self.net = self._build(weights, None)
+        self.net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+        self.net.eval()
+
+    def fit(self, s: Samples):
+        import torch
+
+        threads = torch.get_num_threads()
+        # These networks are small: spreading each operation over threads costs more than it gains
+        # (20x slower per step on a busy 2-core machine than one thread).
+        torch.set_num_threads(1)
+        try:
+            return self._fit(s)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, s: Samples):
+        import torch
+
+        torch.manual_seed(self.seed)
+        self.net = self._build(None, s)
+        xt = torch.tensor(self._inputs(s), dtype=torch.float32)
+        yt = torch.tensor(s.y, dtype=torch.float32)
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
+        gen = torch.Generator().manual_seed(self.seed)
+        self.net.train()
+        for epoch in range(self.epochs):
+            total = 0.0
+            for idx in torch.randperm(len(xt), generator=gen).split(self.batch):
+                opt.zero_grad()
+                loss, squared = self._loss(self.net, xt[idx], yt[idx])
+                loss.backward()
+                opt.step()
+                total += squared
+            if self.progress and (epoch + 1) % max(self.epochs // 5, 1) == 0:
+                rmse = 100 * math.sqrt(total / yt.numel())
+                self.progress(f"  {self.name} epoch {epoch + 1}/{self.epochs}: RMSE {rmse:.3f} %-points")
+        self.net.eval()
+        return self
+
+    def predict(self, s: Samples) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.net(torch.tensor(self._inputs(s), dtype=torch.float32)).numpy().astype(float)
+
+    def to_onnx(self, example: np.ndarray):
+        """The network as an ONNX graph: ``x`` float32 shaped like ``example`` (batch first) -> ``soh``."""
+        import onnx
+        import torch
+
+        buf = io.BytesIO()
+        self.net.eval()
+        torch.onnx.export(
+            self.net,
+            (torch.tensor(example[:1], dtype=torch.float32),),
+            buf,
+            dynamo=False,
+            input_names=["x"],
+            output_names=["soh"],
+            dynamic_axes={"x": {0: "n"}, "soh": {0: "n"}},
+        )
+        return onnx.load_from_string(buf.getvalue())

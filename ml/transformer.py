@@ -1,0 +1,95 @@
+"""A transformer forecaster: self-attention over the window of usage and reported SOH (torch, ONNX).
+
+Input as the LSTM's: the raw window ``[n, history, features + 1]``, normalised inside the network.
+Each period is embedded (a linear map plus a learnt position), passes ``layers`` pre-norm encoder
+blocks (multi-head self-attention, then a two-layer feed-forward, each with a residual), and the
+mean over the window maps to the change from the mean of the last four reports to each horizon.
+The attention is written out with matrix products so the ONNX export needs no fused kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ml.task import Samples
+from ml.torch_fit import TorchForecaster, normaliser
+
+RECENT = 4
+
+
+def _network(n_inputs, n_outputs, history, width, heads, layers, mean, scale):
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            self.qkv, self.mix = nn.Linear(width, 3 * width), nn.Linear(width, width)
+            self.ff = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+
+        def forward(self, h):
+            n, t, _ = h.shape
+            qkv = self.qkv(self.norm1(h)).reshape(n, t, 3, heads, width // heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            att = torch.softmax(q @ k.transpose(-1, -2) / (width // heads) ** 0.5, dim=-1)
+            h = h + self.mix((att @ v).transpose(1, 2).reshape(n, t, width))
+            return h + self.ff(self.norm2(h))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+            self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
+            self.embed = nn.Linear(n_inputs, width)
+            self.position = nn.Parameter(0.02 * torch.randn(history, width))
+            self.blocks = nn.ModuleList(Block() for _ in range(layers))
+            self.norm = nn.LayerNorm(width)
+            self.head = nn.Linear(width, n_outputs)
+
+        def forward(self, x):
+            recent = x[:, -RECENT:, -1].mean(dim=1, keepdim=True)
+            h = self.embed((x - self.mean) / self.scale) + self.position
+            for block in self.blocks:
+                h = block(h)
+            return recent + 0.01 * self.head(self.norm(h).mean(dim=1))  # the change in %-points / 100
+
+    return Net()
+
+
+class TransformerForecaster(TorchForecaster):
+    """Trains :func:`_network` with Adam on the mean squared error of SOH.
+
+    ``width`` must be a multiple of ``heads``.
+    """
+
+    name = "transformer"
+
+    def __init__(
+        self,
+        width: int = 32,
+        heads: int = 4,
+        layers: int = 2,
+        epochs: int = 40,
+        lr: float = 2e-3,
+        batch: int = 64,
+        seed: int = 0,
+        progress: Callable[[str], None] | None = None,
+    ):
+        if width % heads:
+            raise ValueError(f"transformer width {width} is not a multiple of its {heads} heads")
+        super().__init__(epochs, lr, batch, seed, progress)
+        self.width, self.heads, self.layers = width, heads, layers
+
+    def _inputs(self, s: Samples) -> np.ndarray:
+        return s.x
+
+    def _build(self, weights, s):
+        if weights is not None:
+            mean, scale = weights["mean"], weights["scale"]
+            history, n_out = weights["position"].shape[0], weights["head.bias"].shape[0]
+        else:
+            (mean, scale), history, n_out = normaliser(s.x), s.x.shape[1], s.y.shape[1]
+        return _network(len(mean), n_out, history, self.width, self.heads, self.layers, mean, scale)

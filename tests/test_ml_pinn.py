@@ -1,0 +1,95 @@
+"""The physics-informed network: monotone and bounded whatever its weights, and its residual is the
+battery twin's aging law (checked against the law's closed form)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.forest import summarise
+from ml.task import Samples
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: threads only add synchronisation
+    yield
+    torch.set_num_threads(threads)
+
+
+COLUMNS = ["efc", "t_cell_mean_degC", "soc_mean", "cycle_depth", "c_rate_p99", "soh_reported"]
+
+
+def _samples(n: int, seed: int = 0) -> Samples:
+    """Weekly windows of one year at an origin two years in, horizons one and five years ahead."""
+    rng = np.random.default_rng(seed)
+    history = 52
+    t = 1.0 + np.arange(1, history + 1) / 52.0
+    x = np.zeros((n, history, len(COLUMNS)))
+    x[:, :, 0] = rng.uniform(2.0, 8.0, (n, 1))  # EFC a week
+    x[:, :, 1] = rng.uniform(15.0, 40.0, (n, 1))  # cell temperature, degC
+    x[:, :, 2] = rng.uniform(0.4, 0.8, (n, 1))
+    x[:, :, 3] = rng.uniform(0.2, 0.8, (n, 1))
+    x[:, :, 4] = rng.uniform(0.3, 1.5, (n, 1))
+    x[:, :, 5] = 0.97 - 0.01 * rng.standard_normal((n, history))
+    ts = np.repeat(t[None], n, axis=0)
+    tt = np.repeat(np.array([[t[-1] + 1.0, t[-1] + 5.0]]), n, axis=0)
+    return Samples(x, ts, np.full((n, 2), 0.9), tt, np.arange(n), COLUMNS)
+
+
+def _model(s: Samples, **kw):
+    from ml.pinn import PhysicsInformedForecaster
+
+    m = PhysicsInformedForecaster(hidden=16, steps=20, **kw)
+    m.net = m._build(None, s)
+    return m
+
+
+def test_forecasts_never_rise_and_stay_within_0_and_1_whatever_the_weights():
+    s = _samples(64)
+    s.x[:8, :, -1] = 1.2  # reports above 1 and below 0 (a broken BMS) are clipped, not extrapolated
+    s.x[8:16, :, -1] = -0.1
+    m = _model(s)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for p in m.net.parameters():
+            p.normal_(0.0, 3.0)  # wild weights: the bounds hold by construction, not by training
+    soh = m.predict(s)
+    assert np.all((soh >= 0.0) & (soh <= 1.0))
+    assert np.all(np.diff(soh, axis=1) <= 0.0)  # one year ahead >= five years ahead
+    assert np.all(soh <= np.clip(s.x[:, -4:, -1].mean(axis=1), 0, 1)[:, None] + 1e-7)
+
+
+def test_the_residual_is_the_twins_aging_law_in_rate_form():
+    """Trained on the residual alone, the network's fade over the horizon is the closed form of the
+    Gasper et al. laws, ``f k ((t0 + T)^p - t0^p)``, at the vehicle's own rate factors."""
+    from battery_fmu import equations as eq
+    from battery_fmu.parameters import load_cell
+
+    s = _samples(6, seed=1)
+    m = _model(s)
+    z = torch.tensor(summarise(s), dtype=torch.float32)
+    opt = torch.optim.Adam(m.net.parameters(), lr=2e-2)
+    for _ in range(400):
+        opt.zero_grad()
+        loss = torch.mean(m.residual(m.net, z) ** 2)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        factors, cal, cyc = (v.numpy().astype(float) for v in m.net.parts(z))
+    p, a = load_cell("lfp_220ah"), load_cell("lfp_220ah").aging
+    t0_days, span_days = s.t[:, -1] * 365.0, 5.0 * 365.0
+    temp = s.x[:, 0, 1] + 273.15
+    k_cal = factors[:, 0] * eq.calendar_rate(temp, eq.graphite_potential(s.x[:, 0, 2], p, np), p, np)
+    expected_cal = k_cal * ((t0_days + span_days) ** a.pcal - t0_days**a.pcal)
+    efc_day = s.x[:, 0, 0] / 7.0
+    k_cyc = factors[:, 1] * eq.cycle_rate(
+        s.x[:, 0, 3], 0.5 * s.x[:, 0, 4], eq.cycle_temperature_factor(temp, p, np), p
+    )
+    efc0 = efc_day * t0_days
+    expected_cyc = k_cyc * ((efc0 + efc_day * span_days) ** a.pcyc - efc0**a.pcyc)
+    assert cal.sum(axis=1) == pytest.approx(expected_cal, rel=0.03)
+    assert cyc.sum(axis=1) == pytest.approx(expected_cyc, rel=0.03)
