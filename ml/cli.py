@@ -279,3 +279,30 @@ def cycle_life(as_json: bool) -> None:
             f"  {split.replace('_', ' '):24}{s['mape_first_100_cycles']:>17.1f}%"
             f"{s['mape_protocol_only']:>14.1f}%{s['mape_training_mean']:>14.1f}%"
         )
+
+
+@ml.command("train-charger")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("control/data/rl_charger.onnx"),
+    show_default=True,
+    help="The ONNX policy to write (its training metadata goes beside it, .json).",
+)
+@click.option("--timesteps", type=click.IntRange(min=64), default=40000, show_default=True,
+              help="Environment steps of 15 min to train for.")
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, help="Days per episode.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training.")
+@click.option("--eval-episodes", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Two-week episodes to compare the policy with the fixed rules on (0: none).")
+def train_charger(output: Path, timesteps: int, days: int, seed: int, eval_episodes: int) -> None:
+    """Train the RL charging policy (PPO on the twin's charging environment) and export it to ONNX."""
+    from ml.rl_train import train_and_export
+
+    meta = train_and_export(output, timesteps, days, seed, eval_episodes)
+    click.echo(f"{output}: {timesteps} steps in {meta['training_seconds']:.0f} s")
+    for name, row in meta.get("evaluation", {}).items():
+        if isinstance(row, dict):
+            click.echo(f"  {name:12s} return {row['return']:9.2f}  fade {row['fade']:.3e}  "
+                       f"grid {row['grid_kWh']:.1f} kWh")
