@@ -51,6 +51,12 @@ from service.twin_model import (
     process_noise,
 )
 
+#: Bounds the estimate is held within (SOC, v1, v2, hysteresis [V], temperatures [K], resistance and capacity
+#: factors, current offset [A], voltage bias [V]): far outside what a pack reaches, they keep absurd data
+#: from driving the filter into numbers the step cannot evaluate.
+LOWER = np.array([-0.5, -1.0, -1.0, -0.5, 200.0, 200.0, 200.0, 0.2, 0.2, -1e3, -0.5])
+UPPER = np.array([1.5, 1.0, 1.0, 0.5, 450.0, 450.0, 450.0, 20.0, 1.5, 1e3, 0.5])
+
 #: Longest time [s] a sample's current is taken to have flowed before it.
 MAX_HOLD_S = 60.0
 #: Longest time [s] the previous sample's current is taken to go on into a longer gap (a charge sampled every
@@ -81,6 +87,7 @@ class LiveTwin:
         self.detectors = anomalies.Detectors()
         self.usage = Usage()
         self.last_current = 0.0  # [A] the last sample's pack current
+        self.rejected = 0  # steps whose data could not be used at all
         voltage_var = noise.voltage_sd_cell ** 2 + noise.model_voltage_sd ** 2
         self._r = np.diag([voltage_var, noise.temperature_sd ** 2])
 
@@ -156,14 +163,31 @@ class LiveTwin:
         start_soc = float(self.x[SOC])
         q = process_noise(self.noise, dt, self.noise.current_sd / self.pack["n_parallel"],
                           self.params.capacity * max(float(self.x[SOH]), 0.2))
-        self.x, self.P, innovation, _ = ukf.step(
-            self.x, self.P, lambda sig: self.model.propagate(sig, current, dt), q, self._r, y)
+        x, p, innovation, _ = self._guarded_step(current, dt, q, y)
+        self.x, self.P = np.clip(x, LOWER, UPPER), p
         cell_current = 0.0
         if current != 0.0:
             cell_current = (current - float(self.x[OFFSET])) / self.pack["n_parallel"]
         end_soc = _clip(float(self.x[SOC]))
         self.aging.advance(dt, _clip(start_soc), end_soc, float(self.x[T_CELL]), cell_current)
         return innovation
+
+    def _guarded_step(self, current: float, dt: float, q: np.ndarray, y: np.ndarray | None):
+        """The filter's step; a measurement that would leave the estimate undefined (data no pack gives: a
+        voltage of zero under thousands of amperes) is not used, and neither is an input that would."""
+        def propagate(sig):
+            return self.model.propagate(sig, current, dt)
+
+        with np.errstate(all="ignore"):
+            for measured in (y, None):
+                try:
+                    x, p, innovation, pyy = ukf.step(self.x, self.P, propagate, q, self._r, measured)
+                except np.linalg.LinAlgError:
+                    continue
+                if np.all(np.isfinite(x)) and np.all(np.isfinite(p)):
+                    return x, p, innovation, pyy
+        self.rejected += 1
+        return self.x, self.P + q, None, None
 
     # ------------------------------------------------------------------ outputs
 
@@ -192,6 +216,7 @@ class LiveTwin:
             "prior": as_dict(self.prior), "x": self.x.tolist(), "P": self.P.tolist(),
             "aging": self.aging.get_state(), "last_sample_t": self.last_sample_t, "efc": self.efc,
             "samples": self.samples, "skipped": self.skipped, "last_current": self.last_current,
+            "rejected": self.rejected,
             "detectors": self.detectors.to_dict(), "usage": as_dict(self.usage),
         })
 
@@ -206,6 +231,7 @@ class LiveTwin:
                    from_dict(NoiseModel, d["noise"]), from_dict(Prior, d["prior"]), d["aging"])
         twin.last_sample_t, twin.efc = d["last_sample_t"], d["efc"]
         twin.samples, twin.skipped, twin.last_current = d["samples"], d["skipped"], d["last_current"]
+        twin.rejected = d["rejected"]
         twin.detectors = anomalies.Detectors.from_dict(d["detectors"])
         twin.usage = Usage(**d["usage"])
         return twin

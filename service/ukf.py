@@ -53,9 +53,10 @@ def sigma_points(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         root = np.linalg.cholesky(p)
     except np.linalg.LinAlgError:
-        # Round-off after many updates: symmetrise and lift the smallest eigenvalues (then triangular again).
+        # Round-off after many updates: symmetrise and lift the smallest eigenvalues. The root is then not
+        # triangular: the nodes along its first column move the other states too, which costs accuracy only.
         w, v = np.linalg.eigh(0.5 * (p + p.T))
-        root = np.linalg.cholesky((v * np.maximum(w, 1e-18)) @ v.T + 1e-15 * np.eye(len(x)))
+        root = v * np.sqrt(np.maximum(w, 1e-12 * max(float(w.max()), 1e-12)))
     unit, weights = rule(len(x))
     return x + unit @ root.T, weights
 

@@ -102,3 +102,24 @@ def test_alerts_are_dicts_with_the_agreed_keys(telemetry):
     twin.ingest(telemetry)
     for alert in evaluate_alerts(twin, horizon_months=1200):
         assert set(alert) == {"kind", "severity", "message", "t"}
+
+
+def test_absurd_data_leaves_a_defined_estimate():
+    """Values within the API's physical ranges that no pack gives together (thousands of amperes at zero
+    volts, temperature leaps) must not make the estimate undefined or the twin fail."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    for _ in range(40):
+        twin = LiveTwin.new({"preset": PRESET}, soc_init=0.5)
+        t, batch = 1.7e9, []
+        for _ in range(15):
+            t += rng.choice([0.0, 1.0, rng.uniform(0.0, 7200.0)])
+            batch.append({"t": t, "current_A": rng.choice([0.0, rng.uniform(-5000.0, 5000.0)]),
+                          "voltage_V": rng.choice([0.0, rng.uniform(0.0, 2000.0)]),
+                          "temperature_degC": rng.choice([0.0, rng.uniform(-60.0, 150.0)])})
+        twin.ingest(batch)
+        state = twin.state()
+        assert all(v is None or math.isfinite(v) for v in state.values()), state
+        assert LiveTwin.from_json(twin.to_json()).state() == state
