@@ -61,6 +61,9 @@ _OUTPUTS = (
     Port("speed_deficit", OUTPUT, "m/s", "Trace speed minus vehicle speed at the end of the step", min=0.0),
     Port("time_limited", OUTPUT, "s", "Time held below the trace by the battery's power limit", min=0.0),
     Port("stranded", OUTPUT, "1", "1 while the pack cannot power the car (it stands until the drive ends)"),
+    Port("consumption", OUTPUT, "J/m",
+         "Forecast consumption: battery energy per metre over the cycle mix at the ambient temperature", min=0.0),
+    Port("E_planned", OUTPUT, "J", "Forecast battery energy of the planned_distance input's trips", min=0.0),
 )
 
 
@@ -87,7 +90,10 @@ class EVUnit(PythonUnit):
     behind the trace, see :mod:`bridges.limited_drive`; at or below the auxiliary load the car is
     stranded: it stops, ``stranded`` goes to 1 and stays there until ``drive`` falls),
     ``drive`` [1] (1 while a drive is scheduled, 0 parked), ``T_ambient`` [K],
-    ``trip`` [1] (index into the mix for the next trip; < 0 takes them in order).
+    ``trip`` [1] (index into the mix for the next trip; < 0 takes them in order),
+    ``trip_distance`` [m] (the car parks once this drive has covered it; 0: it drives until the drive
+    ends), ``planned_distance`` [m] (the trips ahead, whose energy ``E_planned`` forecasts from the
+    ``consumption`` of the cycle mix at the present ambient temperature).
     """
 
     can_save_state = True
@@ -124,37 +130,7 @@ class EVUnit(PythonUnit):
             self.cycle_spec = cycle
         self._omega_per_speed = self.params.gear_ratio / self.params.wheel_radius
         self._tables: dict[int, CycleTable] = {}
-        self._ports = (
-            Port(
-                "P_charge_max",
-                INPUT,
-                "W",
-                "Charge power the battery accepts now; regen is limited to it",
-                start=self.params.regen_max,
-                min=0.0,
-            ),
-            Port(
-                "P_discharge_max",
-                INPUT,
-                "W",
-                "Power the battery delivers now; traction is limited to it",
-                start=math.inf,
-                min=0.0,
-            ),
-            Port(
-                "drive",
-                INPUT,
-                "1",
-                "1 while a drive is scheduled, 0 while parked",
-                start=1.0,
-                min=0.0,
-                max=1.0,
-            ),
-            Port("T_ambient", INPUT, "K", "Ambient temperature", start=DEFAULT_AMBIENT, min=0.0),
-            Port(
-                "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
-            ),
-        ) + _OUTPUTS
+        self._ports = _inputs(self.params) + _OUTPUTS
         super().__init__()
         self._reset()
 
@@ -170,6 +146,9 @@ class EVUnit(PythonUnit):
         self._aux_P = 0.0
         self._next_idx = 0
         self._pos = 0.0
+        self._trip_start = 0.0  # odometer [m] as this drive began
+        self._trip_done = False
+        self._consumption: dict[float, float] = {}
         self.trips = 0
         self.over_limit_time = 0.0
         for p in _OUTPUTS:
@@ -188,6 +167,8 @@ class EVUnit(PythonUnit):
             self.trips,
             self.over_limit_time,
             outputs,
+            self._trip_start,
+            self._trip_done,
         )
 
     def restore_state(self, state: tuple) -> None:
@@ -199,6 +180,8 @@ class EVUnit(PythonUnit):
             self.trips,
             self.over_limit_time,
             outputs,
+            self._trip_start,
+            self._trip_done,
         ) = state
         self._table = self.table(self._cycle_idx) if self._cycle_idx >= 0 else None
         for p, value in zip(_OUTPUTS, outputs, strict=True):
@@ -239,15 +222,40 @@ class EVUnit(PythonUnit):
             self._cycle_idx = -1
             self._table = None
 
+    def forecast_consumption(self, t_ambient: float) -> float:
+        """Battery energy per metre [J/m] over the whole cycle mix at ``t_ambient`` [K] (HVAC included)."""
+        key = round(t_ambient, 1)
+        value = self._consumption.get(key)
+        if value is None:
+            aux = aux_power(self.params, key, True)
+            energy = distance = 0.0
+            for idx, cycle in enumerate(self.cycles):
+                tb = self.table(idx)
+                energy += tb.cum_elec[-1] + aux * cycle.duration
+                distance += tb.dist[-1]
+            value = self._consumption[key] = energy / distance if distance > 0.0 else 0.0
+        return value
+
     def do_step(self, t: float, h: float) -> None:
         if not h > 0:
             raise SimulationError(f"step size must be > 0 (got {h!r} s)", self.name or "ev", t)
+        self.consumption = self.forecast_consumption(self.T_ambient)
+        self.E_planned = self.planned_distance * self.consumption
         if self.drive < 0.5:
+            self._trip_done = False
             self._park(h)
+            return
+        if self._trip_done or (
+            self._driving and 0.0 < self.trip_distance <= self.distance - self._trip_start
+        ):
+            self._trip_done = True  # this drive's distance is covered: parked until the drive ends
+            self._park(h)
+            self._driving = True
             return
         if not self._driving:
             self._driving = True
             self.stranded = 0.0
+            self._trip_start = self.distance
             trip = self.trip
             self._start_cycle(int(trip) % len(self.cycles) if trip >= 0 else self._next_idx)
         if self.T_ambient != self._aux_T:  # the HVAC load changes only with the ambient temperature
@@ -363,3 +371,43 @@ class EVUnit(PythonUnit):
 def cycle_duration(unit: EVUnit) -> float:
     """Total duration of every cycle of the unit's mix, back to back [s]."""
     return sum(c.duration for c in unit.cycles)
+
+
+def _inputs(params: VehicleParams) -> tuple[Port, ...]:
+    """The vehicle's input ports; regen starts limited to what ``params`` allow."""
+    return (
+        Port(
+            "P_charge_max",
+            INPUT,
+            "W",
+            "Charge power the battery accepts now; regen is limited to it",
+            start=params.regen_max,
+            min=0.0,
+        ),
+        Port(
+            "P_discharge_max",
+            INPUT,
+            "W",
+            "Power the battery delivers now; traction is limited to it",
+            start=math.inf,
+            min=0.0,
+        ),
+        Port(
+            "drive",
+            INPUT,
+            "1",
+            "1 while a drive is scheduled, 0 while parked",
+            start=1.0,
+            min=0.0,
+            max=1.0,
+        ),
+        Port("T_ambient", INPUT, "K", "Ambient temperature", start=DEFAULT_AMBIENT, min=0.0),
+        Port(
+            "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
+        ),
+        Port("trip_distance", INPUT, "m",
+             "Distance of this drive; the car parks once it has driven it (0: drive until the drive ends)",
+             start=0.0, min=0.0),
+        Port("planned_distance", INPUT, "m", "Distance of the planned trips E_planned forecasts", start=0.0,
+             min=0.0),
+    )

@@ -29,6 +29,7 @@ from control.charger_unit import (
     charger_output_ports,
     limit_ports,
     pack_ports,
+    trip_ports,
 )
 from control.efficiency import DEFAULT_EFFICIENCY
 from cosim.errors import ScenarioError
@@ -53,7 +54,7 @@ class CCCVPolicy:
         i_cc = u.cc_current()
         if departure is None or i_cc <= 0.0:
             return True
-        charge_needed = max(u.target_soc - u.SOC, 0.0) * u.pack_capacity()  # C, nominal capacity
+        charge_needed = max(u.goal_soc - u.SOC, 0.0) * u.pack_capacity()  # C, nominal capacity
         duration = charge_needed / i_cc
         return now >= departure - u.timer_margin - duration
 
@@ -68,7 +69,7 @@ class CCCVPolicy:
             return 0.0
         if u.done >= 0.5:
             return 0.0
-        if u.SOC >= u.target_soc:
+        if u.SOC >= u.goal_soc:
             u.done = 1.0
             return 0.0
         if not self.timer_allows(now):
@@ -81,7 +82,7 @@ class CCCVPolicy:
             return 0.0
         if u._coulomb_gain > 0.0 and h > 0.0:
             # Land on the target instead of passing it by up to a step's worth.
-            current = min(current, (u.target_soc - u.SOC) / (u._coulomb_gain * h))
+            current = min(current, (u.goal_soc - u.SOC) / (u._coulomb_gain * h))
         return max(current, 0.0)
 
 
@@ -93,12 +94,14 @@ class CCCVCharger(ChargerUnit):
     mode : str
         ``"plug_in"``: charge as soon as plugged in; ``"timer"``: start so the charge ends
         ``timer_margin`` [s] before the next departure.
-    departure, efficiency
-        As :class:`control.charger_unit.ChargerUnit`.
+    departure, efficiency, charge_for, reserve, trip_margin, min_soc, top_up, top_up_soc, tariff
+        As :class:`control.charger_unit.ChargerUnit`. With ``charge_for="trips"`` this is the
+        ``charge_to_need`` heuristic: CC-CV to the reserve plus the forecast trips (with their margin).
     """
 
     PORTS: ClassVar[tuple[Port, ...]] = (
         *charger_input_ports(),
+        *trip_ports(),
         *charger_output_ports(),
         *limit_ports(),
         *pack_ports(),
@@ -110,10 +113,18 @@ class CCCVCharger(ChargerUnit):
         mode: str = "plug_in",
         departure: str | Mapping[str, str] | None = None,
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
+        charge_for: str = "target",
+        reserve: Any = None,
+        trip_margin: float = 0.4,
+        min_soc: float = 0.0,
+        top_up: Any = None,
+        top_up_soc: float = 1.0,
+        tariff: Any = None,
     ):
         if mode not in MODES:
             raise ScenarioError(f"cccv_charger: mode must be one of {', '.join(MODES)}, got {mode!r}")
-        super().__init__(departure, efficiency)
+        super().__init__(departure, efficiency, charge_for, reserve, trip_margin, min_soc, top_up, top_up_soc,
+                         tariff)
         self.mode = mode
         self.policy = CCCVPolicy(self, mode)
 
@@ -129,4 +140,5 @@ class CCCVCharger(ChargerUnit):
         return self.policy.decide(now, h)
 
     def metadata(self) -> dict[str, str]:
-        return {"type": "cccv_charger", "mode": self.mode, "efficiency": self.efficiency.describe()}
+        return {"type": "cccv_charger", "mode": self.mode, "efficiency": self.efficiency.describe(),
+                **self.needs.describe()}

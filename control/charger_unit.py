@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from control.charge_need import SessionNeeds
 from control.departure import DepartureError, Departures
 from control.efficiency import DEFAULT_EFFICIENCY, ChargerEfficiency, EfficiencyError
 from cosim.errors import ScenarioError
@@ -89,10 +90,25 @@ def charger_output_ports() -> tuple[Port, ...]:
             "missed_departures",
             OUTPUT,
             "1",
-            "Of those, departures with the SOC under the target (by > 1e-3)",
+            "Of those, departures missed: with a reserve, the car came home under it; without, it left "
+            "under the target (by > 1e-3)",
             0.0,
             0.0,
         ),
+        Port("goal_soc", OUTPUT, "1", "SOC this session charges to (the target, the trips' need, a top-up)",
+             0.0, 0.0, 1.0),
+        Port("cost", OUTPUT, "1", "Cost of the grid energy so far, at the tariff (0 without one)", 0.0, 0.0),
+        Port("stranded_events", OUTPUT, "1", "Times the vehicle was stranded so far", 0.0, 0.0),
+    )
+
+
+def trip_ports() -> tuple[Port, ...]:
+    """Inputs of a charger that charges for the trips ahead (all optional)."""
+    return (
+        Port("E_planned", INPUT, "J", "Forecast battery energy of the next departure day's trips (the vehicle's)",
+             0.0, 0.0),
+        Port("consumption", INPUT, "J/m", "The vehicle's forecast consumption (a reserve in km needs it)", 0.0, 0.0),
+        Port("stranded", INPUT, "1", "1 while the vehicle is stranded (counted in stranded_events)", 0.0, 0.0, 1.0),
     )
 
 
@@ -155,6 +171,9 @@ class ChargerUnit(PythonUnit):
     efficiency : float, str or mapping
         Grid-to-pack efficiency: a constant, a shipped curve name or a table (see
         :class:`control.efficiency.ChargerEfficiency`). Default: the ADAC 2022 Model 3 AC curve.
+    charge_for, reserve, trip_margin, min_soc, top_up, top_up_soc, tariff
+        What a session charges to and what energy costs: see :class:`control.charge_need.SessionNeeds`
+        (default: the fixed ``target_soc``, no reserve, no top-up, no tariff).
     """
 
     can_save_state: ClassVar[bool] = True
@@ -164,10 +183,18 @@ class ChargerUnit(PythonUnit):
         self,
         departure: str | Mapping[str, str] | None = None,
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
+        charge_for: str = "target",
+        reserve: Any = None,
+        trip_margin: float = 0.4,
+        min_soc: float = 0.0,
+        top_up: Any = None,
+        top_up_soc: float = 1.0,
+        tariff: Any = None,
     ):
         super().__init__()
         self.departure_clock = make_departures(departure)
         self.efficiency = make_efficiency(efficiency)
+        self.needs = SessionNeeds(charge_for, reserve, trip_margin, min_soc, top_up, top_up_soc, tariff)
         self._reset_session()
 
     def _reset_session(self) -> None:
@@ -176,14 +203,19 @@ class ChargerUnit(PythonUnit):
         self._t_at_apply = 0.0  # and the time [s] it was decided for
         self._coulomb_gain = 0.0  # observed dSOC per coulomb [1/C]
         self._started = False
+        self._v_rest = 0.0  # terminal voltage [V] read as the session began (pack energy per SOC)
 
     def setup(self, start_time: float) -> None:
         self._reset_session()
         self.I_charge = self.P_grid = self.P_loss = self.charging = self.done = 0.0
         self.E_grid = self.E_loss = self.charge_time = self.sessions = 0.0
         self.departures = self.missed_departures = self.departures_count = self.missed_count = 0.0
+        self.goal_soc = self.cost = self.stranded_events = 0.0
         self._pending_departure: float | None = None
         self._session_counted = False
+        self._away = False  # left for a departure, not plugged in again yet
+        self._was_plugged = False
+        self._was_stranded = False
 
     # ------------------------------------------------------------------ what a policy reads
 
@@ -206,6 +238,19 @@ class ChargerUnit(PythonUnit):
             return self.departure_time
         return self.departure_clock.next_after(now) if self.departure_clock is not None else None
 
+    def pack_energy(self) -> float:
+        """Energy [J] the pack holds from empty to full now: capacity (times SOH when read) at the
+        voltage read as the session began."""
+        v = self._v_rest or self.V_terminal
+        return self.pack_capacity() * getattr(self, "SOH_capacity", 1.0) * v
+
+    def session_goal(self, now: float) -> float:
+        """The SOC [1] this session charges to: ``target_soc``, or the trips' need, or a top-up."""
+        if self._v_rest <= 0.0 and self.V_terminal > 0.0:
+            self._v_rest = self.V_terminal
+        return self.needs.goal(self.next_departure(now), self.target_soc, getattr(self, "E_planned", 0.0),
+                               self.pack_energy(), getattr(self, "consumption", 0.0))
+
     def _observe(self, now: float) -> None:
         """Update the SOC gain per coulomb from the current decided at the last step and the SOC since."""
         elapsed = now - self._t_at_apply
@@ -221,8 +266,12 @@ class ChargerUnit(PythonUnit):
     # ------------------------------------------------------------------ stepping
 
     def do_step(self, t: float, h: float) -> None:
+        self._t_now = t
         self._observe(t)
         self._check_departure(t)
+        self._check_return_and_stranding()
+        if self.plugged >= 0.5:
+            self.goal_soc = self.session_goal(t)
         self._prepare_step(t, h)
         current = self.decide(t, h)
         self.set_command(current)
@@ -240,13 +289,31 @@ class ChargerUnit(PythonUnit):
             return
         if t >= self._pending_departure - 1e-6:
             self.departures_count += 1.0
-            if self.SOC < self.target_soc - MISSED_TOLERANCE:
+            if self.needs.reserve is None and self.SOC < self.goal_soc - MISSED_TOLERANCE:
                 self.missed_count += 1.0
+            self._away = self.needs.reserve is not None
             self._pending_departure = None
+
+    def _check_return_and_stranding(self) -> None:
+        """With a reserve: a car that comes home (plugs in again) under it missed that departure; and
+        count the vehicle's strandings."""
+        plugged = self.plugged >= 0.5
+        if plugged and not self._was_plugged and self._away:
+            reserve = self.needs.reserve_soc(self.pack_energy(), getattr(self, "consumption", 0.0))
+            if self.SOC < reserve - MISSED_TOLERANCE:
+                self.missed_count += 1.0
+            self._away = False
+        self._was_plugged = plugged
+        stranded = getattr(self, "stranded", 0.0) >= 0.5
+        if stranded and not self._was_stranded:
+            self.stranded_events += 1.0
+        self._was_stranded = stranded
 
     def _count(self, current: float, h: float) -> None:
         self.E_grid += self.P_grid * h
         self.E_loss += self.P_loss * h
+        if self.P_grid > 0.0:
+            self.cost += self.P_grid * h / 3.6e6 * self.needs.price(self._t_now, h)
         if current > 0.0:
             self.charge_time += h
             if not self._session_counted:
@@ -288,6 +355,13 @@ class ChargerUnit(PythonUnit):
         "missed_count",
         "_pending_departure",
         "_session_counted",
+        "_v_rest",
+        "goal_soc",
+        "cost",
+        "stranded_events",
+        "_away",
+        "_was_plugged",
+        "_was_stranded",
     )
 
     def save_state(self) -> Any:

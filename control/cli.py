@@ -40,6 +40,14 @@ def _duration(text: str | None) -> float | None:
 @click.option("--short", is_flag=True, help="Run the file's short override (a quick look, tests).")
 @click.option("--duration", default=None, metavar="D", help="Simulate D instead: seconds, or '7 d', '1 yr'.")
 @click.option(
+    "-p",
+    "--policy",
+    "only",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this policy of the file (repeatable; default: all).",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
@@ -59,6 +67,7 @@ def charging(
     as_json: bool,
     short: bool,
     duration: str | None,
+    only: tuple[str, ...],
     jobs: int | None,
     out: Path | None,
 ) -> None:
@@ -71,6 +80,12 @@ def charging(
     from control.experiment import load_experiment
 
     exp = load_experiment(experiment_file)
+    unknown = [name for name in only if name not in exp.policies]
+    if unknown:
+        raise click.BadParameter(f"{unknown[0]!r} is not a policy of {exp.path.name} "
+                                 f"(policies: {', '.join(exp.policies)})", param_hint="--policy")
+    if only:
+        exp.policies = {name: spec for name, spec in exp.policies.items() if name in only}
     seconds = _duration(duration)
     if seconds is None and short:
         seconds = _duration(str(exp.short.get("duration"))) if exp.short.get("duration") else None

@@ -72,8 +72,11 @@ KEYS = (
     "scenario",
     "battery",
     "charger",
+    "vehicle",
     "plugged",
     "departure",
+    "reserve",
+    "tariff",
     "target_soc",
     "duration",
     "short",
@@ -103,6 +106,9 @@ class ChargingExperiment:
     target_soc: float
     battery: str = "battery"
     charger: str = "charger"
+    vehicle: str | None = "vehicle"
+    reserve: object = "20 %"
+    tariff: object = None
     plugged: str = "schedule.charge"
     duration: str | float | None = None
     short: dict[str, Any] = field(default_factory=dict)
@@ -151,6 +157,9 @@ def load_experiment(path: str | Path) -> ChargingExperiment:
         target_soc=target,
         battery=str(data.get("battery", "battery")),
         charger=str(data.get("charger", "charger")),
+        vehicle=str(data.get("vehicle", "vehicle")),
+        reserve=data.get("reserve", "20 %"),
+        tariff=data.get("tariff"),
         plugged=str(data.get("plugged", "schedule.charge")),
         duration=data.get("duration"),
         short=short,
@@ -191,4 +200,12 @@ def _check_values(data: dict, where, problems: list[str]) -> tuple[float, dict]:
             Departures(data["departure"])
         except DepartureError as err:
             problems.append(_problem(where("departure"), str(err)))
+    from control.charge_need import Reserve, Tariff
+
+    for key, check in (("reserve", Reserve.parse), ("tariff", Tariff)):
+        if data.get(key) is not None:
+            try:
+                check(data[key])
+            except ScenarioError as err:
+                problems.append(_problem(where(key), "; ".join(err.problems)))
     return float(target), short

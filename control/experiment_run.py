@@ -30,6 +30,13 @@ BATTERY_SIGNALS = (
 )
 
 
+#: Vehicle outputs a policy's inputs of the same name are fed from (with delay: 1).
+VEHICLE_SIGNALS = ("E_planned", "consumption", "stranded")
+
+#: Experiment keys every policy gets as a setting of the same name, where its unit type takes it.
+SHARED_SETTINGS = ("departure", "reserve", "tariff")
+
+
 def _settings_of(cls) -> list[str] | None:
     """The keyword settings a unit type takes (None when it takes any)."""
     import inspect
@@ -58,6 +65,9 @@ def policy_scenario(exp: ChargingExperiment, policy: str):
     base = load_yaml(exp.scenario)
     data = copy.deepcopy(base.data)
     units = data.get("units", {})
+    if exp.vehicle is not None and exp.vehicle not in units:
+        exp = copy.copy(exp)
+        exp.vehicle = None  # a scenario without a vehicle: no forecast, no strandings to read
     for name in (exp.battery, exp.charger):
         if name not in units:
             raise ScenarioError(
@@ -96,8 +106,10 @@ def _policy_unit(exp: ChargingExperiment, units: dict, policy: str) -> tuple[dic
     for key, value in (base_charger.get("settings") or {}).items():
         if _accepts(cls, key) and key != "mode":
             settings.setdefault(key, value)
-    if _accepts(cls, "departure"):
-        settings.setdefault("departure", exp.departure)
+    for key in SHARED_SETTINGS:
+        value = getattr(exp, key)
+        if value is not None and _accepts(cls, key):
+            settings.setdefault(key, value)
     known = _settings_of(cls)
     for key in spec.get("settings") or {}:
         if known is not None and key not in known:
@@ -136,6 +148,10 @@ def _wiring(exp: ChargingExperiment, ports: dict) -> list[dict]:
     ]
     if "T_ambient" in inputs:
         wiring.append({"from": "schedule.T_ambient", "to": f"{charger}.T_ambient"})
+    if exp.vehicle is not None:
+        # The trips ahead (the vehicle's forecast) and its strandings, for the chargers that read them.
+        wiring += [{"from": f"{exp.vehicle}.{s}", "to": f"{charger}.{s}", "delay": 1}
+                   for s in VEHICLE_SIGNALS if s in inputs]
     wiring.append({"from": f"{charger}.I_charge", "to": f"{battery}.I_charge"})
     return wiring
 
@@ -158,11 +174,15 @@ def _recording(exp: ChargingExperiment, ports: dict) -> tuple[dict, list[dict]]:
         "missed_departures",
         "solves",
         "fallbacks",
+        "cost",
+        "stranded_events",
     ]
     summary = [{"label": n, "signal": f"{charger}.{n}", "reduce": "final"} for n in totals if n in ports]
     summary += [
         {"label": "soh_start", "signal": f"{battery}.SOH_capacity", "reduce": "initial"},
         {"label": "soh_end", "signal": f"{battery}.SOH_capacity", "reduce": "final"},
+        {"label": "r_start", "signal": f"{battery}.SOH_resistance", "reduce": "initial"},
+        {"label": "r_end", "signal": f"{battery}.SOH_resistance", "reduce": "final"},
         {"label": "efc", "signal": f"{battery}.EFC", "reduce": "final"},
         {"label": "peak_cell_temp", "signal": f"{battery}.T_cell", "reduce": "max"},
     ]

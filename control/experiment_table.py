@@ -13,10 +13,13 @@ COLUMNS = (
     ("mean_charge_hours", "mean charge (h)", "{:.2f}"),
     ("grid_energy_kWh", "grid energy (kWh)", "{:.1f}"),
     ("losses_kWh", "charger losses (kWh)", "{:.1f}"),
+    ("cost", "cost", "{:.2f}"),
     ("capacity_fade_per_year", "fade (%/yr)", "{:.3%}"),
+    ("resistance_growth_per_year", "R growth (%/yr)", "{:.2%}"),
     ("years_to_80", "years to 80 %", "{:.1f}"),
     ("peak_cell_temp_degC", "peak cell T (degC)", "{:.1f}"),
     ("missed_departures", "missed / departures", "{}"),
+    ("stranded", "stranded", "{}"),
 )
 
 
@@ -33,6 +36,8 @@ def figures(policy: str, report, target_soc: float) -> dict:
     seconds = report.stats.end - report.stats.start
     years = seconds / (365.0 * 86400.0)
     fade = rows["soh_start"] - rows["soh_end"]
+    # Resistance grows linearly in time and charge throughput (Naumann et al.): a short run scales.
+    growth = rows.get("r_end", 1.0) - rows.get("r_start", 1.0)
     sessions = rows.get("sessions", 0.0)
     return {
         "policy": policy,
@@ -43,9 +48,12 @@ def figures(policy: str, report, target_soc: float) -> dict:
         "capacity_fade": fade,
         "capacity_fade_per_year": fade_per_year(fade, years, health.time, rows["soh_start"] - health.values),
         "years_to_80": projected_years_to(0.8, years, health.time, rows["soh_start"] - health.values),
+        "resistance_growth_per_year": growth / years if years > 0.0 else 0.0,
+        "cost": rows.get("cost", 0.0),
         "peak_cell_temp_degC": rows["peak_cell_temp"] - 273.15,
         "departures": int(rows.get("departures", 0)),
         "missed_departures": int(rows.get("missed_departures", 0)),
+        "stranded": int(rows.get("stranded_events", 0)),
         "efc": rows["efc"],
         "mpc_solves": int(rows.get("solves", 0)),
         "mpc_fallbacks": int(rows.get("fallbacks", 0)),

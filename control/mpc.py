@@ -79,6 +79,9 @@ class MPCCharger(ChargerUnit):
     duty_cycle : bool, optional
         Deliver an interval's planned charge at full current over the interval's last part (default:
         when the efficiency is a curve, which rises with power) instead of at the planned current.
+    charge_for, reserve, trip_margin, min_soc, top_up, top_up_soc, tariff
+        As :class:`control.charger_unit.ChargerUnit`: with ``charge_for="trips"`` the plan's target is
+        the trips' need; with a ``tariff`` the grid energy's price is in the objective.
     """
 
     SHARED_PARAMETERS: ClassVar[dict[str, str]] = {
@@ -93,13 +96,21 @@ class MPCCharger(ChargerUnit):
         efficiency: float | str | Mapping[str, Any] = DEFAULT_EFFICIENCY,
         crate_stressor: str | None = None,
         duty_cycle: bool | None = None,
+        charge_for: str = "target",
+        reserve: Any = None,
+        trip_margin: float = 0.4,
+        min_soc: float = 0.0,
+        top_up: Any = None,
+        top_up_soc: float = 1.0,
+        tariff: Any = None,
     ):
         self.crate_stressor = checked_choices(objective, crate_stressor)
         self.objective = objective
         self.problem = None
         self.model = None
         self.carried: CarriedState | None = None
-        super().__init__(departure, efficiency)
+        super().__init__(departure, efficiency, charge_for, reserve, trip_margin, min_soc, top_up, top_up_soc,
+                         tariff)
         self.fallback_policy = CCCVPolicy(self)
         # Full power or off within an interval pays where efficiency rises with power (a measured curve).
         self._duty_cycle = bool(self.efficiency.table is not None if duty_cycle is None else duty_cycle)
@@ -148,6 +159,7 @@ class MPCCharger(ChargerUnit):
         self._built_for = key
 
     def _reset_plan(self) -> None:
+        self._retry_at = -np.inf
         self._plan = None  # (t0 [s], interval lengths [s], currents [A]) of the last successful solve
         self._dod = 0.5
         self._departure = None
@@ -189,23 +201,34 @@ class MPCCharger(ChargerUnit):
         self.fallback = 0.0
 
     def decide(self, now: float, h: float) -> float:
-        if self.plugged < 0.5 or self.done >= 0.5 or self.SOC >= self.target_soc:
+        if self.plugged < 0.5 or self.done >= 0.5 or self.SOC >= self.goal_soc:
             return self.fallback_policy.decide(now, h)
         if not self._started:
             self._started = True
-            self._dod = max(self.target_soc - self.SOC, MIN_SESSION_DOD)
+            self._dod = max(self.goal_soc - self.SOC, MIN_SESSION_DOD)
         planned = self._planned_current(now, h)
         if planned is None:
+            if self.objective == "overnight" and not self._late_enough(now):
+                return 0.0  # no plan (a failed first solve): wait as the CC-CV timer would
             return self.fallback_policy.decide(now, h)  # CC-CV: a failed solve, or too close to departure
         limit = min(self.I_charge_max, self.cc_current())
         current = min(planned, limit)
         if self._coulomb_gain > 0.0 and h > 0.0:
             # Never past the target; and where the plan ends a hair short of it (within its tolerance),
             # land on it in this step rather than leave the rest for a step of its own.
-            needed = (self.target_soc - self.SOC) / (self._coulomb_gain * h)
+            needed = (self.goal_soc - self.SOC) / (self._coulomb_gain * h)
             short = (needed - current) * self._coulomb_gain * h
             current = needed if needed <= limit and short <= LANDING_TOLERANCE else min(current, needed)
         return max(current, 0.0)
+
+    def _late_enough(self, now: float) -> bool:
+        """Whether a CC-CV charge must start now to reach the goal by ``departure_margin`` (plus 15 min)
+        before the departure."""
+        i_cc = self.cc_current()
+        if i_cc <= 0.0:
+            return True
+        needed = max(self.goal_soc - self.SOC, 0.0) * self.pack_capacity() / i_cc
+        return now >= self.next_departure(now) - self.departure_margin - 900.0 - needed
 
     def _planned_current(self, now: float, h: float) -> float | None:
         """The current for the step ``[now, now + h]`` [s], replanning at each interval boundary; None:
@@ -216,11 +239,20 @@ class MPCCharger(ChargerUnit):
                 self._departure, self._plan = departure, None
             if departure - now < MIN_HORIZON:
                 return None
+        if now < self._retry_at:
+            return None  # CC-CV until the next try, after a failed first solve
         if self._plan is None or now >= next_boundary(self._plan):
             if not self._replan(now):
                 return None
         full = min(self.cc_current(), self.I_charge_max, self._current_max())
         return step_current(self._plan, now, h, full, self._duty_cycle)
+
+    def _prices(self, now: float, dts) -> np.ndarray:
+        """Each interval's mean tariff price [per kWh] (zeros without a tariff)."""
+        if self.needs.tariff is None:
+            return np.zeros(len(dts))
+        ends = now + np.cumsum(dts)
+        return np.array([self.needs.tariff.mean(b - d, b) for b, d in zip(ends, dts)])
 
     def _horizon(self, now: float):
         """(interval lengths, first guess, intervals passed or None) for a solve at ``now`` [s]."""
@@ -230,7 +262,7 @@ class MPCCharger(ChargerUnit):
             if moved is not None:
                 return moved
         first_guess = FIRST_GUESS_FRACTION * min(self.cc_current() or self._current_max(), self._current_max())
-        need = max(self.target_soc - self.SOC, 0.0) * self.SOH_capacity * self.pack_capacity()
+        need = max(self.goal_soc - self.SOC, 0.0) * self.SOH_capacity * self.pack_capacity()
         departure = self._departure if self.objective == "overnight" else None
         dts, guess = new_grid(now, int(self.intervals), self.resolution, departure, first_guess, need,
                               late=self.objective == "overnight")
@@ -243,7 +275,7 @@ class MPCCharger(ChargerUnit):
             "power_max": self.power_limit,
             "v_max": self._v_max(),
             "t_max": max(self.t_max, self.T_cell),
-            "soc_max": max(self.target_soc, self.SOC),
+            "soc_max": max(self.goal_soc, self.SOC),
         }
         params = {
             "T_ambient": self.T_ambient,
@@ -253,12 +285,15 @@ class MPCCharger(ChargerUnit):
             "q_cyc": self.aging.q_cyc,
             "dod": self._dod,
             "crate": self._chunk_crate(),
-            "target": self.target_soc,
+            "target": self.goal_soc,
             "u_previous": self._applied,
             "efficiency": self.efficiency.at_pack_power(self.power_limit),
             **weights(self.objective, self.degradation_weight, self.loss_weight, self.time_weight),
+            "resistance_weight": self.resistance_weight,
+            "tariff_weight": self.tariff_weight,
         }
         dts, guess, shift = self._horizon(now)
+        params["prices"] = self._prices(now, dts)
         solution = self.problem.solve(
             self.carried.now(self), dts, limits, params, guess, time_budget=self.time_budget, shift=shift
         )
@@ -269,18 +304,26 @@ class MPCCharger(ChargerUnit):
         if not solution.success:
             self.fallback = 1.0
             self.fallbacks += 1.0
-            self._plan = None
+            # Keep following the last plan, moved on, to its next boundary; without one, CC-CV for an
+            # interval (a solve that failed under load would fail again at the next step).
+            moved = moved_grid(self._plan, now, DEAD_INTERVAL) if self._plan is not None else None
+            if moved is not None:
+                self._plan = (now, moved[0], moved[1])
+            else:
+                self._plan = None
+                self._retry_at = now + self.resolution
             log.warning(
                 "unit %r, t = %g s: MPC fell back to CC-CV for this step: IPOPT returned %s after %d "
-                "iterations in %.1f ms (budget %.1f ms)",
+                "iterations in %.1f ms (budget %.1f ms)%s",
                 self.name,
                 now,
                 solution.status,
                 solution.iterations,
                 1e3 * solution.solve_time,
                 1e3 * self.time_budget,
+                "; following the last plan" if moved is not None else "",
             )
-            return False
+            return moved is not None
         self._plan = (now, dts, np.where(solution.current < OFF_CURRENT, 0.0, solution.current))
         self.soc_departure = solution.soc_end
         self.last_solution = solution
@@ -289,7 +332,7 @@ class MPCCharger(ChargerUnit):
     # ------------------------------------------------------------------ state
 
     # Everything beyond the base charger's state that decides the next steps (dotted: on sub-objects).
-    _MPC_STATE = ("_plan", "carried.x", "_dod", "_departure", "aging.q_cal", "aging.q_cyc", "aging._soc",
+    _MPC_STATE = ("_plan", "_retry_at", "carried.x", "_dod", "_departure", "aging.q_cal", "aging.q_cyc", "aging._soc",
                   "solve_time", "fallback", "soc_departure", "solves", "fallbacks", "problem.warm_start")
 
     def save_state(self) -> Any:
@@ -310,4 +353,5 @@ class MPCCharger(ChargerUnit):
             "parameter_set": self.parameter_set,
             "crate_stressor": self.crate_stressor,
             "intervals": str(int(self.intervals)),
+            **self.needs.describe(),
         }

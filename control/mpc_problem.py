@@ -11,6 +11,8 @@ the weights and the limits.
 Objective (all in kWh-equivalent):
 
     degradation_weight * 100 * sum(calendar + cycle fade)       [kWh per % of capacity]
+  + resistance_weight * 100 * sum(calendar resistance growth)   [kWh per % of resistance]
+  + tariff_weight * sum(price_k * grid energy_k)                [kWh per currency unit]
   + loss_weight * (battery irreversible heat + charger losses)  [per kWh]
 
 The charger losses are priced at one efficiency (parameter ``efficiency``): the charger's at its
@@ -66,6 +68,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Parameters a solve may leave out (0: the term is off).
+OPTIONAL = ("resistance_weight", "tariff_weight")
 
 
 class ChargingProblem:
@@ -182,7 +187,8 @@ class ChargingProblem:
         """Solve from cell state ``x0`` over intervals of lengths ``dts`` [s], starting from ``currents``.
 
         ``limits``: ``current_max`` [A, pack], ``power_max`` [W, pack], ``v_max`` [V, cell], ``t_max``
-        [K, cell], ``soc_max`` [1]. ``params``: every name of :data:`PARAMETERS`. ``currents`` [A, pack,
+        [K, cell], ``soc_max`` [1]. ``params``: every name of :data:`PARAMETERS`, and optionally
+        ``prices`` (each interval's mean grid price per kWh; default 0). ``currents`` [A, pack,
         N]: the initial guess (the states are simulated from it). Intervals of length
         :data:`DEAD_INTERVAL` carry no current. ``shift``: the last successful solve's multipliers,
         moved ``shift`` intervals earlier, start IPOPT (its warm start); ``None``: a cold start.
@@ -193,7 +199,9 @@ class ChargingProblem:
         u_max = np.where(live, limits["current_max"], 0.0)
         currents = np.clip(np.asarray(currents, float), 0.0, u_max)
         states = self.simulate(x0, currents, dts, params)
-        pvec = np.concatenate([np.asarray(x0, float), dts, [params[k] for k in PARAMETERS]])
+        prices = np.broadcast_to(np.asarray(params.get("prices", 0.0), float), (n,))
+        pvec = np.concatenate([np.asarray(x0, float), dts, prices, [params.get(k, 0.0) if k in OPTIONAL else params[k]
+                                                                     for k in PARAMETERS]])
         upper = state_upper(limits)
         guess_states = np.clip(states, state_lower()[:, None], upper[:, None])
         z0 = np.concatenate([currents / cs, np.ravel(scaled(guess_states.T).T, order="F"), [0.0]])

@@ -10,7 +10,8 @@ import numpy as np
 
 from control.prediction import STATES
 
-#: Names of the scalar NLP parameters, in order (after the initial state and the N interval lengths).
+#: Names of the scalar NLP parameters, in order (after the initial state, the N interval lengths and the
+#: N interval prices).
 PARAMETERS = (
     "T_ambient",
     "soh",
@@ -26,6 +27,8 @@ PARAMETERS = (
     "time_weight",
     "slack_weight",
     "u_previous",
+    "resistance_weight",
+    "tariff_weight",
 )
 NX = len(STATES)
 _INF = float("inf")

@@ -6,7 +6,7 @@ The numbers here are choices with a reason each, kept apart from the controller 
 from __future__ import annotations
 
 from battery_fmu.parameters import DEFAULT_CELL
-from control.charger_unit import charger_input_ports, charger_output_ports, limit_ports, pack_ports
+from control.charger_unit import charger_input_ports, charger_output_ports, limit_ports, pack_ports, trip_ports
 from cosim.errors import ScenarioError
 from cosim.unit import INPUT, OUTPUT, PARAMETER, Port
 
@@ -66,6 +66,7 @@ def weights(objective: str, degradation_weight: float, loss_weight: float, time_
 #: own outputs, the limits, the pack and the program's settings.
 MPC_PORTS: tuple[Port, ...] = (
     *charger_input_ports(),
+    *trip_ports(),
     Port("T_cell", INPUT, "K", "Battery cell temperature", 298.15),
     Port(
         "T_housing",
@@ -177,4 +178,9 @@ MPC_PORTS: tuple[Port, ...] = (
         1.0,
         0.0,
     ),
+    Port("resistance_weight", PARAMETER, "1",
+         "Cost of 1 % of resistance growth (the calendar law), in kWh-equivalent; 0: not traded", 0.0, 0.0),
+    Port("tariff_weight", PARAMETER, "1",
+         "kWh-equivalent of one currency unit of the tariff's bill (1 / 0.15: the degradation weight's price)",
+         1.0 / 0.15, 0.0),
 )

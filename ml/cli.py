@@ -169,7 +169,14 @@ def _models(text: str) -> tuple[str, ...]:
     help="Folder of the trained models.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def evaluate(data: Path | None, models: Path, as_json: bool) -> None:
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also plot the forecasts with their intervals for a few held-out vehicles (PNG).",
+)
+def evaluate(data: Path | None, models: Path, as_json: bool, plot_file: Path | None) -> None:
     """Score the trained models and the baselines on DATA's held-out vehicles and climates.
 
     Without DATA: the default dataset (results/ml.h5, from `evtwin ml train` without arguments).
@@ -180,8 +187,17 @@ def evaluate(data: Path | None, models: Path, as_json: bool) -> None:
     from ml.defaults import DATASET
     from ml.training import evaluate as run_evaluation
 
+    if data is None and not DATASET.exists():
+        from cosim.errors import EvtwinError
+
+        raise EvtwinError(f"{DATASET} does not exist: `evtwin ml train` without arguments builds it")
     data = data or DATASET
-    result = run_evaluation(models, ds_mod.load(data))
+    ds = ds_mod.load(data)
+    result = run_evaluation(models, ds)
+    if plot_file is not None:
+        from ml.plots import plot_forecasts
+
+        click.echo(f"wrote {plot_forecasts(models, ds, plot_file)}", err=as_json)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -207,7 +223,6 @@ def _print_scores(title: str, result: dict) -> None:
     )
     click.echo(f"  {'':18}" + "".join(f"{k:>11}" for k in keys) + f"{'within 5 %':>12}{'cover 90':>10}")
     rows = [(n, s) for n, s in result["baselines"].items()] + list(result["models"].items())
-    rows.append(("ensemble", result))
     for name, s in rows:
         cover = f"{s['coverage_90']:>10.3f}" if "coverage_90" in s else ""
         click.echo(
@@ -264,3 +279,30 @@ def cycle_life(as_json: bool) -> None:
             f"  {split.replace('_', ' '):24}{s['mape_first_100_cycles']:>17.1f}%"
             f"{s['mape_protocol_only']:>14.1f}%{s['mape_training_mean']:>14.1f}%"
         )
+
+
+@ml.command("train-charger")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("control/data/rl_charger.onnx"),
+    show_default=True,
+    help="The ONNX policy to write (its training metadata goes beside it, .json).",
+)
+@click.option("--timesteps", type=click.IntRange(min=64), default=40000, show_default=True,
+              help="Environment steps of 15 min to train for.")
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, help="Days per episode.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training.")
+@click.option("--eval-episodes", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Two-week episodes to compare the policy with the fixed rules on (0: none).")
+def train_charger(output: Path, timesteps: int, days: int, seed: int, eval_episodes: int) -> None:
+    """Train the RL charging policy (PPO on the twin's charging environment) and export it to ONNX."""
+    from ml.rl_train import train_and_export
+
+    meta = train_and_export(output, timesteps, days, seed, eval_episodes)
+    click.echo(f"{output}: {timesteps} steps in {meta['training_seconds']:.0f} s")
+    for name, row in meta.get("evaluation", {}).items():
+        if isinstance(row, dict):
+            click.echo(f"  {name:12s} return {row['return']:9.2f}  fade {row['fade']:.3e}  "
+                       f"grid {row['grid_kWh']:.1f} kWh")

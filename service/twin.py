@@ -46,16 +46,11 @@ from service.twin_model import (
     NoiseModel,
     Prior,
     as_dict,
+    bounded,
     from_dict,
     initial_state,
     process_noise,
 )
-
-#: Bounds the estimate is held within (SOC, v1, v2, hysteresis [V], temperatures [K], resistance and capacity
-#: factors, current offset [A], voltage bias [V]): far outside what a pack reaches, they keep absurd data
-#: from driving the filter into numbers the step cannot evaluate.
-LOWER = np.array([-0.5, -1.0, -1.0, -0.5, 200.0, 200.0, 200.0, 0.2, 0.2, -1e3, -0.5])
-UPPER = np.array([1.5, 1.0, 1.0, 0.5, 450.0, 450.0, 450.0, 20.0, 1.5, 1e3, 0.5])
 
 #: Longest time [s] a sample's current is taken to have flowed before it.
 MAX_HOLD_S = 60.0
@@ -84,10 +79,10 @@ class LiveTwin:
         self.efc = 0.0
         self.samples = 0
         self.skipped = 0
+        self.diverged = 0  # intervals the filter could not follow (telemetry beyond any pack)
         self.detectors = anomalies.Detectors()
         self.usage = Usage()
         self.last_current = 0.0  # [A] the last sample's pack current
-        self.rejected = 0  # steps whose data could not be used at all
         voltage_var = noise.voltage_sd_cell ** 2 + noise.model_voltage_sd ** 2
         self._r = np.diag([voltage_var, noise.temperature_sd ** 2])
 
@@ -163,31 +158,25 @@ class LiveTwin:
         start_soc = float(self.x[SOC])
         q = process_noise(self.noise, dt, self.noise.current_sd / self.pack["n_parallel"],
                           self.params.capacity * max(float(self.x[SOH]), 0.2))
-        x, p, innovation, _ = self._guarded_step(current, dt, q, y)
-        self.x, self.P = np.clip(x, LOWER, UPPER), p
+        try:
+            with np.errstate(all="ignore"):
+                x, p, innovation, _ = ukf.step(
+                    self.x, self.P, lambda sig: self.model.propagate(sig, current, dt), q, self._r, y)
+        except np.linalg.LinAlgError:  # the predicted measurements' covariance overflowed to a singular one
+            x = p = np.array([np.nan])
+        if np.isfinite(x).all() and np.isfinite(p).all():
+            self.x, self.P = bounded(x, p)
+        else:
+            # Telemetry no pack produces (thousands of amperes for hours) takes the step's spread of states
+            # out of the numbers' range: such an interval teaches nothing, so the estimate stays as it was.
+            self.diverged += 1
+            innovation = None
         cell_current = 0.0
         if current != 0.0:
             cell_current = (current - float(self.x[OFFSET])) / self.pack["n_parallel"]
         end_soc = _clip(float(self.x[SOC]))
         self.aging.advance(dt, _clip(start_soc), end_soc, float(self.x[T_CELL]), cell_current)
         return innovation
-
-    def _guarded_step(self, current: float, dt: float, q: np.ndarray, y: np.ndarray | None):
-        """The filter's step; a measurement that would leave the estimate undefined (data no pack gives: a
-        voltage of zero under thousands of amperes) is not used, and neither is an input that would."""
-        def propagate(sig):
-            return self.model.propagate(sig, current, dt)
-
-        with np.errstate(all="ignore"):
-            for measured in (y, None):
-                try:
-                    x, p, innovation, pyy = ukf.step(self.x, self.P, propagate, q, self._r, measured)
-                except np.linalg.LinAlgError:
-                    continue
-                if np.all(np.isfinite(x)) and np.all(np.isfinite(p)):
-                    return x, p, innovation, pyy
-        self.rejected += 1
-        return self.x, self.P + q, None, None
 
     # ------------------------------------------------------------------ outputs
 
@@ -215,8 +204,8 @@ class LiveTwin:
             "version": FORMAT_VERSION, "pack": self.pack, "noise": as_dict(self.noise),
             "prior": as_dict(self.prior), "x": self.x.tolist(), "P": self.P.tolist(),
             "aging": self.aging.get_state(), "last_sample_t": self.last_sample_t, "efc": self.efc,
-            "samples": self.samples, "skipped": self.skipped, "last_current": self.last_current,
-            "rejected": self.rejected,
+            "samples": self.samples, "skipped": self.skipped, "diverged": self.diverged,
+            "last_current": self.last_current,
             "detectors": self.detectors.to_dict(), "usage": as_dict(self.usage),
         })
 
@@ -231,7 +220,7 @@ class LiveTwin:
                    from_dict(NoiseModel, d["noise"]), from_dict(Prior, d["prior"]), d["aging"])
         twin.last_sample_t, twin.efc = d["last_sample_t"], d["efc"]
         twin.samples, twin.skipped, twin.last_current = d["samples"], d["skipped"], d["last_current"]
-        twin.rejected = d["rejected"]
+        twin.diverged = d.get("diverged", 0)
         twin.detectors = anomalies.Detectors.from_dict(d["detectors"])
         twin.usage = Usage(**d["usage"])
         return twin

@@ -53,10 +53,11 @@ def sigma_points(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         root = np.linalg.cholesky(p)
     except np.linalg.LinAlgError:
-        # Round-off after many updates: symmetrise and lift the smallest eigenvalues. The root is then not
-        # triangular: the nodes along its first column move the other states too, which costs accuracy only.
+        # Round-off after many updates (or an update far outside the model's linear reach): any S with
+        # S S^T = P spreads the points; the symmetric one from the eigenvectors exists for every
+        # symmetric P, with eigenvalues that round-off made negative taken as zero.
         w, v = np.linalg.eigh(0.5 * (p + p.T))
-        root = v * np.sqrt(np.maximum(w, 1e-12 * max(float(w.max()), 1e-12)))
+        root = v * np.sqrt(np.maximum(w, 0.0))
     unit, weights = rule(len(x))
     return x + unit @ root.T, weights
 

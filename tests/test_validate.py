@@ -293,7 +293,7 @@ def test_runtime_warnings_are_printed_by_validate_and_by_the_run(tmp_path, monke
 def test_experiment_files_validate_as_experiments():
     res = invoke("validate", *map(str, sorted((ROOT / "scenarios").glob("*.yaml"))))
     assert res.exit_code == 0, res.output
-    assert "charging_experiment.yaml (charging experiment, 3 policies" in res.output
+    assert "charging_experiment.yaml (charging experiment, 6 policies" in res.output
 
 
 def test_experiment_file_problems_carry_file_and_line(tmp_path):
