@@ -204,7 +204,8 @@ class LiveTwin:
             "version": FORMAT_VERSION, "pack": self.pack, "noise": as_dict(self.noise),
             "prior": as_dict(self.prior), "x": self.x.tolist(), "P": self.P.tolist(),
             "aging": self.aging.get_state(), "last_sample_t": self.last_sample_t, "efc": self.efc,
-            "samples": self.samples, "skipped": self.skipped, "diverged": self.diverged, "last_current": self.last_current,
+            "samples": self.samples, "skipped": self.skipped, "diverged": self.diverged,
+            "last_current": self.last_current,
             "detectors": self.detectors.to_dict(), "usage": as_dict(self.usage),
         })
 

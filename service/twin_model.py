@@ -33,7 +33,8 @@ DAY = 86400.0
 #: a current no cell carries for an hour) would otherwise drag the estimate where the step has no meaning
 #: (a cell at 30 K, then overflow); the filter's mean is held inside these bounds after every update, and
 #: no standard deviation is let grow beyond their width. In use the estimate stays far inside them.
-STATE_LOWER = np.array([-0.1, -1.0, -1.0, -0.1, 213.15, 213.15, 213.15, FACTOR_FLOOR, FACTOR_FLOOR, -100.0, -0.5])
+STATE_LOWER = np.array([-0.1, -1.0, -1.0, -0.1, 213.15, 213.15, 213.15, FACTOR_FLOOR, FACTOR_FLOOR, -100.0,
+                        -0.5])
 STATE_UPPER = np.array([1.1, 1.0, 1.0, 0.1, 423.15, 423.15, 423.15, 10.0, 1.5, 100.0, 0.5])
 
 

@@ -116,7 +116,8 @@ def test_telemetry_no_pack_produces_leaves_a_finite_estimate():
     for _ in range(40):
         t += rng.choice([0.5, 600.0, 7200.0])
         twin.ingest([{"t": t, "current_A": rng.choice([-5000.0, 0.0, 5000.0]),
-                      "voltage_V": rng.choice([0.0, 2000.0]), "temperature_degC": rng.choice([-60.0, 150.0])}])
+                      "voltage_V": rng.choice([0.0, 2000.0]),
+                      "temperature_degC": rng.choice([-60.0, 150.0])}])
     state = twin.state()
     assert all(math.isfinite(state[k]) for k in ("soc", "soc_std", "soh_capacity", "soh_resistance",
                                                    "temperature_degC"))
