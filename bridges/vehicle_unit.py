@@ -67,46 +67,6 @@ _OUTPUTS = (
 )
 
 
-def _input_ports(params: VehicleParams) -> tuple[Port, ...]:
-    """The vehicle's inputs (the regen limit starts at the vehicle's own)."""
-    return (
-        Port(
-            "P_charge_max",
-            INPUT,
-            "W",
-            "Charge power the battery accepts now; regen is limited to it",
-            start=params.regen_max,
-            min=0.0,
-        ),
-        Port(
-            "P_discharge_max",
-            INPUT,
-            "W",
-            "Power the battery delivers now; traction is limited to it",
-            start=math.inf,
-            min=0.0,
-        ),
-        Port(
-            "drive",
-            INPUT,
-            "1",
-            "1 while a drive is scheduled, 0 while parked",
-            start=1.0,
-            min=0.0,
-            max=1.0,
-        ),
-        Port("T_ambient", INPUT, "K", "Ambient temperature", start=DEFAULT_AMBIENT, min=0.0),
-        Port(
-            "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
-        ),
-        Port("trip_distance", INPUT, "m",
-             "Distance of this drive; the car parks once it has driven it (0: drive until the drive ends)",
-             start=0.0, min=0.0),
-        Port("planned_distance", INPUT, "m", "Distance of the planned trips E_planned forecasts", start=0.0,
-             min=0.0),
-    )
-
-
 class EVUnit(PythonUnit):
     """Built-in EV on drive cycles.
 
@@ -170,7 +130,7 @@ class EVUnit(PythonUnit):
             self.cycle_spec = cycle
         self._omega_per_speed = self.params.gear_ratio / self.params.wheel_radius
         self._tables: dict[int, CycleTable] = {}
-        self._ports = _input_ports(self.params) + _OUTPUTS
+        self._ports = _inputs(self.params) + _OUTPUTS
         super().__init__()
         self._reset()
 
@@ -411,3 +371,43 @@ class EVUnit(PythonUnit):
 def cycle_duration(unit: EVUnit) -> float:
     """Total duration of every cycle of the unit's mix, back to back [s]."""
     return sum(c.duration for c in unit.cycles)
+
+
+def _inputs(params: VehicleParams) -> tuple[Port, ...]:
+    """The vehicle's input ports; regen starts limited to what ``params`` allow."""
+    return (
+        Port(
+            "P_charge_max",
+            INPUT,
+            "W",
+            "Charge power the battery accepts now; regen is limited to it",
+            start=params.regen_max,
+            min=0.0,
+        ),
+        Port(
+            "P_discharge_max",
+            INPUT,
+            "W",
+            "Power the battery delivers now; traction is limited to it",
+            start=math.inf,
+            min=0.0,
+        ),
+        Port(
+            "drive",
+            INPUT,
+            "1",
+            "1 while a drive is scheduled, 0 while parked",
+            start=1.0,
+            min=0.0,
+            max=1.0,
+        ),
+        Port("T_ambient", INPUT, "K", "Ambient temperature", start=DEFAULT_AMBIENT, min=0.0),
+        Port(
+            "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
+        ),
+        Port("trip_distance", INPUT, "m",
+             "Distance of this drive; the car parks once it has driven it (0: drive until the drive ends)",
+             start=0.0, min=0.0),
+        Port("planned_distance", INPUT, "m", "Distance of the planned trips E_planned forecasts", start=0.0,
+             min=0.0),
+    )

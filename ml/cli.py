@@ -169,7 +169,14 @@ def _models(text: str) -> tuple[str, ...]:
     help="Folder of the trained models.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def evaluate(data: Path | None, models: Path, as_json: bool) -> None:
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also plot the forecasts with their intervals for a few held-out vehicles (PNG).",
+)
+def evaluate(data: Path | None, models: Path, as_json: bool, plot_file: Path | None) -> None:
     """Score the trained models and the baselines on DATA's held-out vehicles and climates.
 
     Without DATA: the default dataset (results/ml.h5, from `evtwin ml train` without arguments).
@@ -180,8 +187,17 @@ def evaluate(data: Path | None, models: Path, as_json: bool) -> None:
     from ml.defaults import DATASET
     from ml.training import evaluate as run_evaluation
 
+    if data is None and not DATASET.exists():
+        from cosim.errors import EvtwinError
+
+        raise EvtwinError(f"{DATASET} does not exist: `evtwin ml train` without arguments builds it")
     data = data or DATASET
-    result = run_evaluation(models, ds_mod.load(data))
+    ds = ds_mod.load(data)
+    result = run_evaluation(models, ds)
+    if plot_file is not None:
+        from ml.plots import plot_forecasts
+
+        click.echo(f"wrote {plot_forecasts(models, ds, plot_file)}", err=as_json)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -207,7 +223,6 @@ def _print_scores(title: str, result: dict) -> None:
     )
     click.echo(f"  {'':18}" + "".join(f"{k:>11}" for k in keys) + f"{'within 5 %':>12}{'cover 90':>10}")
     rows = [(n, s) for n, s in result["baselines"].items()] + list(result["models"].items())
-    rows.append(("ensemble", result))
     for name, s in rows:
         cover = f"{s['coverage_90']:>10.3f}" if "coverage_90" in s else ""
         click.echo(

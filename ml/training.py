@@ -143,15 +143,25 @@ def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str]) -> di
         scored[name] = _scores(preds[name], s, keys)
         half = np.asarray(meta["conformal"][name])
         scored[name]["coverage_90"] = conformal.coverage(s.y, preds[name] - half, preds[name] + half)
-    result["models"] = scored
     # The headline: the ensemble (the mean of the trained models) with its own calibrated width.
-    best = np.mean(list(preds.values()), axis=0)
-    result.update(_scores(best, s, keys))
-    half = np.asarray(meta["conformal_ensemble"])
-    cov = conformal.coverage(s.y, best - half, best + half)
-    result["coverage_90"] = cov
-    result["coverage_90_ci95"] = list(conformal.wilson_interval(cov, s.y.size))
+    best, half = ensemble(preds, meta)
+    ens = _scores(best, s, keys)
+    ens["coverage_90"] = conformal.coverage(s.y, best - half, best + half)
+    ens["coverage_90_ci95"] = list(conformal.wilson_interval(ens["coverage_90"], s.y.size))
+    result["models"] = {**scored, "ensemble": ens}
+    result.update(ens)
     return result
+
+
+def ensemble(preds: dict[str, np.ndarray], meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(the mean of the models' forecasts [n, horizons], its calibrated 90 % half-width [horizons])."""
+    return np.mean(list(preds.values()), axis=0), np.asarray(meta["conformal_ensemble"])
+
+
+def split_task(ds: Dataset, meta: dict, split: str) -> Samples | None:
+    """The windows of ``split`` for the task the models of ``meta`` were trained on."""
+    task = Task(**{k: tuple(v) if k == "horizons" else v for k, v in meta["task"].items()})
+    return _split(ds, split, task)
 
 
 def evaluate(folder: Path, ds: Dataset) -> dict:

@@ -14,6 +14,7 @@ sample up to its time"; those from the late sample on are dropped, since they mi
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -112,12 +113,7 @@ def ingest(db: Database, fleet: str, vehicle_id: str, batch: list[dict[str, Any]
             )
             return IngestResult(0, repeats, problems)
         tx.executemany(_INSERT_SAMPLE, [sample_rows.as_row(fleet, vehicle_id, s) for s in new])
-        twin = live_twin.from_json(twin_json)
-        last = twin.state().get("last_sample_t")
-        if last is not None and new[0]["t"] <= last:
-            twin = _rerun(tx, key, new[0]["t"], live_twin)
-        else:
-            _advance(tx, key, twin, new)
+        twin, failure = _updated_twin(tx, key, twin_json, new, live_twin)
         newest = new[-1]["t"] if newest is None else max(newest, new[-1]["t"])
         twin_json, state = twin.to_json(), twin.state()
         tx.execute(
@@ -126,8 +122,38 @@ def ingest(db: Database, fleet: str, vehicle_id: str, batch: list[dict[str, Any]
             (twin_json, json.dumps(state), newest, accepted + len(new), duplicates + repeats, *key),
         )
         _checkpoint(tx, key, state.get("last_sample_t"), twin_json, newest)
-        _record_alerts(tx, key, evaluate_alerts(twin))
+        _record_alerts(tx, key, evaluate_alerts(twin) + ([failure] if failure else []))
     return IngestResult(len(new), repeats, problems)
+
+
+def _updated_twin(
+    tx: Transaction, key: tuple[str, str], twin_json: str, new: list[dict[str, Any]], live_twin
+) -> tuple[Any, dict[str, Any] | None]:
+    """The twin advanced over ``new`` (re-run from a checkpoint when one is late), and None; or, when the
+    estimate fails on them, the twin as it was and the alert that says so (the samples stay stored)."""
+    tx.execute("SAVEPOINT twin_update")
+    try:
+        twin = live_twin.from_json(twin_json)
+        last = twin.state().get("last_sample_t")
+        if last is not None and new[0]["t"] <= last:
+            twin = _rerun(tx, key, new[0]["t"], live_twin)
+        else:
+            _advance(tx, key, twin, new)
+        bad = [k for k, v in twin.state().items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            raise FloatingPointError(f"the estimate of {', '.join(bad)} is not a finite number")
+    except (ArithmeticError, ValueError) as err:
+        tx.execute("ROLLBACK TO SAVEPOINT twin_update")
+        return live_twin.from_json(twin_json), {
+            "kind": "estimate_failed",
+            "severity": "critical",
+            "t": new[-1]["t"],
+            "message": f"the twin could not take the samples from t = {new[0]['t']:.0f} s to "
+            f"{new[-1]['t']:.0f} s ({type(err).__name__}: {err}); they are stored, and the estimate stays "
+            "at its last good sample",
+        }
+    tx.execute("RELEASE SAVEPOINT twin_update")
+    return twin, None
 
 
 def _new_samples(tx: Transaction, key: tuple[str, str], valid: list[dict[str, Any]]) -> list[dict[str, Any]]:

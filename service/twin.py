@@ -46,6 +46,7 @@ from service.twin_model import (
     NoiseModel,
     Prior,
     as_dict,
+    bounded,
     from_dict,
     initial_state,
     process_noise,
@@ -78,6 +79,7 @@ class LiveTwin:
         self.efc = 0.0
         self.samples = 0
         self.skipped = 0
+        self.diverged = 0  # intervals the filter could not follow (telemetry beyond any pack)
         self.detectors = anomalies.Detectors()
         self.usage = Usage()
         self.last_current = 0.0  # [A] the last sample's pack current
@@ -156,8 +158,19 @@ class LiveTwin:
         start_soc = float(self.x[SOC])
         q = process_noise(self.noise, dt, self.noise.current_sd / self.pack["n_parallel"],
                           self.params.capacity * max(float(self.x[SOH]), 0.2))
-        self.x, self.P, innovation, _ = ukf.step(
-            self.x, self.P, lambda sig: self.model.propagate(sig, current, dt), q, self._r, y)
+        try:
+            with np.errstate(all="ignore"):
+                x, p, innovation, _ = ukf.step(
+                    self.x, self.P, lambda sig: self.model.propagate(sig, current, dt), q, self._r, y)
+        except np.linalg.LinAlgError:  # the predicted measurements' covariance overflowed to a singular one
+            x = p = np.array([np.nan])
+        if np.isfinite(x).all() and np.isfinite(p).all():
+            self.x, self.P = bounded(x, p)
+        else:
+            # Telemetry no pack produces (thousands of amperes for hours) takes the step's spread of states
+            # out of the numbers' range: such an interval teaches nothing, so the estimate stays as it was.
+            self.diverged += 1
+            innovation = None
         cell_current = 0.0
         if current != 0.0:
             cell_current = (current - float(self.x[OFFSET])) / self.pack["n_parallel"]
@@ -191,7 +204,7 @@ class LiveTwin:
             "version": FORMAT_VERSION, "pack": self.pack, "noise": as_dict(self.noise),
             "prior": as_dict(self.prior), "x": self.x.tolist(), "P": self.P.tolist(),
             "aging": self.aging.get_state(), "last_sample_t": self.last_sample_t, "efc": self.efc,
-            "samples": self.samples, "skipped": self.skipped, "last_current": self.last_current,
+            "samples": self.samples, "skipped": self.skipped, "diverged": self.diverged, "last_current": self.last_current,
             "detectors": self.detectors.to_dict(), "usage": as_dict(self.usage),
         })
 
@@ -206,6 +219,7 @@ class LiveTwin:
                    from_dict(NoiseModel, d["noise"]), from_dict(Prior, d["prior"]), d["aging"])
         twin.last_sample_t, twin.efc = d["last_sample_t"], d["efc"]
         twin.samples, twin.skipped, twin.last_current = d["samples"], d["skipped"], d["last_current"]
+        twin.diverged = d.get("diverged", 0)
         twin.detectors = anomalies.Detectors.from_dict(d["detectors"])
         twin.usage = Usage(**d["usage"])
         return twin

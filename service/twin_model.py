@@ -29,6 +29,21 @@ SOC, V1, V2, HYST, T_CELL, T_HOUSING, T_BOUNDARY, RESISTANCE, SOH, OFFSET, BIAS 
 FACTOR_FLOOR = 0.2
 HOUR = 3600.0
 DAY = 86400.0
+#: Where each state can physically be (SI, per cell). Telemetry that no pack could produce (a 2 kV reading,
+#: a current no cell carries for an hour) would otherwise drag the estimate where the step has no meaning
+#: (a cell at 30 K, then overflow); the filter's mean is held inside these bounds after every update, and
+#: no standard deviation is let grow beyond their width. In use the estimate stays far inside them.
+STATE_LOWER = np.array([-0.1, -1.0, -1.0, -0.1, 213.15, 213.15, 213.15, FACTOR_FLOOR, FACTOR_FLOOR, -100.0, -0.5])
+STATE_UPPER = np.array([1.1, 1.0, 1.0, 0.1, 423.15, 423.15, 423.15, 10.0, 1.5, 100.0, 0.5])
+
+
+def bounded(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` held inside the state's bounds and ``p`` with no standard deviation wider than them (scaled
+    as D P D with D diagonal, which keeps it a covariance)."""
+    width = STATE_UPPER - STATE_LOWER
+    sd = np.sqrt(np.maximum(np.diag(p), 0.0))
+    scale = np.minimum(1.0, width / np.maximum(sd, 1e-300))
+    return np.clip(x, STATE_LOWER, STATE_UPPER), p * scale[:, None] * scale[None, :]
 
 
 @dataclass(frozen=True)

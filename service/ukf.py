@@ -53,9 +53,11 @@ def sigma_points(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         root = np.linalg.cholesky(p)
     except np.linalg.LinAlgError:
-        # Round-off after many updates: symmetrise and lift the smallest eigenvalues (then triangular again).
+        # Round-off after many updates (or an update far outside the model's linear reach): any S with
+        # S S^T = P spreads the points; the symmetric one from the eigenvectors exists for every
+        # symmetric P, with eigenvalues that round-off made negative taken as zero.
         w, v = np.linalg.eigh(0.5 * (p + p.T))
-        root = np.linalg.cholesky((v * np.maximum(w, 1e-18)) @ v.T + 1e-15 * np.eye(len(x)))
+        root = v * np.sqrt(np.maximum(w, 0.0))
     unit, weights = rule(len(x))
     return x + unit @ root.T, weights
 
@@ -85,12 +87,13 @@ def step(x: np.ndarray, p: np.ndarray, propagate: Callable[[np.ndarray], tuple[n
     if y is None:
         return xm, pxx, None, None
     used = ~np.isnan(y)
-    meas = meas[:, used]
+    if not used.all():
+        meas, r, y = meas[:, used], r[np.ix_(used, used)], y[used]
     ym = w @ meas
     dy = meas - ym
-    pyy = (dy * w[:, None]).T @ dy + r[np.ix_(used, used)]
+    pyy = (dy * w[:, None]).T @ dy + r
     pxy = wdx.T @ dy
     gain = np.linalg.solve(pyy, pxy.T).T
-    innovation = y[used] - ym
+    innovation = y - ym
     pn = pxx - gain @ pyy @ gain.T
     return xm + gain @ innovation, 0.5 * (pn + pn.T), innovation, pyy

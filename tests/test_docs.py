@@ -122,12 +122,12 @@ def test_doc_block(page, example, workspace):
 
 
 def test_every_block_is_of_a_known_language():
-    # A language typo (```shell, ```py) would hide a block from the runs above. Diagrams (mermaid) are
-    # drawings, not code.
+    # A language typo (```shell, ```py) would hide a block from the runs above. Diagrams (mermaid),
+    # folder listings (text) and sample records (json) are shown, not run.
     languages = re.compile(r"^```(\w+)", re.MULTILINE)
     for page in PAGES:
         for language in languages.findall(page.read_text(encoding="utf-8")):
-            assert language in ("sh", "python", "yaml", "mermaid"), (
+            assert language in ("sh", "python", "yaml", "mermaid", "text", "json"), (
                 f"{page.name}: a ```{language} block is neither run nor known")
 
 

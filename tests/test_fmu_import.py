@@ -363,6 +363,25 @@ def test_an_initial_loop_is_iterated_to_its_fixed_point(reference_fmu):
     m._terminate()
 
 
+def test_an_initial_loop_without_a_reachable_fixed_point_is_reported_naming_its_units(reference_fmu):
+    # u_a = 2 u_a + 1: the fixed point (-1) repels the iteration, which doubles away from it
+    from cosim.master import LoopSolver, MasterSettings
+
+    fmu = reference_fmu("Feedthrough", 2)
+    a, b = FMUUnit(fmu, "a"), FMUUnit(fmu, "b")
+    conns = [
+        Connection("a.Float64_continuous_output", "b.Float64_continuous_input", gain=2.0),
+        Connection("b.Float64_continuous_output", "a.Float64_continuous_input", offset=1.0),
+    ]
+    m = Master({"a": a, "b": b}, conns, settings=MasterSettings(loop=LoopSolver(max_iterations=60)))
+    try:
+        with pytest.raises(SimulationError, match=r"the initial values did not settle after 100 passes .*the "
+                           r"inputs of a, b kept changing \(an initial algebraic loop"):  # fmt: skip
+            m._setup(0.0)
+    finally:
+        m._terminate()
+
+
 # ---- ports without units ----------------------------------------------------------------------
 
 
@@ -471,6 +490,7 @@ def test_a_segfaulting_fmu_in_isolation_ends_the_run_with_one_line_and_keeps_the
         "unit 'plate', t = 50 s: the FMU's process (isolate: true) was killed by signal SIGSEGV"
         in done.stderr
     )
+    assert "crashing on purpose at t = 50 s" in done.stderr  # the FMU's own last words, relayed
     result = read_result(tmp_path / "r.h5")
     assert result.status.startswith("failed: unit 'plate', t = 50 s")
     t = result["plate.coolant_out.T"].time

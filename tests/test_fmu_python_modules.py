@@ -52,3 +52,4 @@ def test_a_python_fmu_built_again_after_one_ran_and_was_deleted(battery_fmu, tmp
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("ok ")
+

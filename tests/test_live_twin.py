@@ -102,3 +102,23 @@ def test_alerts_are_dicts_with_the_agreed_keys(telemetry):
     twin.ingest(telemetry)
     for alert in evaluate_alerts(twin, horizon_months=1200):
         assert set(alert) == {"kind", "severity", "message", "t"}
+
+
+def test_telemetry_no_pack_produces_leaves_a_finite_estimate():
+    """Readings inside the API's accepted ranges but impossible together (full-scale current for hours,
+    0 V then 2 kV): the estimate stays a number inside the state's physical bounds."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    twin = LiveTwin.new({"preset": PRESET}, 0.5)
+    t = 1_767_225_600.0
+    for _ in range(40):
+        t += rng.choice([0.5, 600.0, 7200.0])
+        twin.ingest([{"t": t, "current_A": rng.choice([-5000.0, 0.0, 5000.0]),
+                      "voltage_V": rng.choice([0.0, 2000.0]), "temperature_degC": rng.choice([-60.0, 150.0])}])
+    state = twin.state()
+    assert all(math.isfinite(state[k]) for k in ("soc", "soc_std", "soh_capacity", "soh_resistance",
+                                                   "temperature_degC"))
+    assert 0.0 <= state["soc"] <= 1.0 and -60.0 <= state["temperature_degC"] <= 150.0
+    assert LiveTwin.from_json(twin.to_json()).state() == state

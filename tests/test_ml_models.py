@@ -116,7 +116,10 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     # the forest sees the trend and the usage and must beat persistence half a year ahead
     forest, persistence = result["models"]["forest"], result["baselines"]["persistence"]
     assert forest["rmse_0.5y"] < persistence["rmse_0.5y"]
-    table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models))
+    assert result["models"]["ensemble"]["coverage_90"] == result["coverage_90"]
+    plot = tmp_path / "forecasts.png"
+    table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--plot", str(plot))
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "held-out climates" in table.stdout
     assert all(name in table.stdout for name in ("forest", "lstm", "transformer", "pinn", "ensemble"))
     _exported_models_answer_as_trained(data_file, models)

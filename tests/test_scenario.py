@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import textwrap
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
+
 import pytest
 
 from cosim import scenario
@@ -217,7 +219,9 @@ def test_missing_fmu_says_how_to_build_it(tmp_path):
     assert got[0].startswith(
         "s.yaml:3 units.thermal.fmu: FMU file 'fmus/Radiator.fmu' does not exist (looked for "
     )
-    assert "evtwin builds these when missing: BatteryTwin.fmu, CoolingPlate.fmu, TempSensor3.fmu" in got[0]
+    builders = sorted(ep.name for ep in entry_points(group="evtwin.fmu_builders"))
+    assert {"BatteryTwin.fmu", "CoolingPlate.fmu", "TempSensor3.fmu"} <= set(builders)
+    assert f"evtwin builds these when missing: {', '.join(builders)};" in got[0]
     assert "`evtwin fmus build-c`" in got[0]
 
 

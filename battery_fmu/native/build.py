@@ -163,17 +163,8 @@ def _start_number(v, capacity_ah: float) -> str:
 
 
 def _model_description(p, parameter_set: str, capacity_ah: float, guid: str) -> bytes:
-    from battery_fmu.model import BatteryPack
     from battery_fmu.model_description import add_ranges, add_units
 
-    defaults = {v.name: v.start for v in INTERFACE}
-    pack = BatteryPack(
-        p,
-        n_series=defaults["n_series"],
-        n_parallel=defaults["n_parallel"],
-        soc=defaults["SOC_init"],
-        temperature=defaults["T_init"],
-    )
     root = ET.Element(
         "fmiModelDescription",
         {
@@ -203,7 +194,29 @@ def _model_description(p, parameter_set: str, capacity_ah: float, guid: str) -> 
     ET.SubElement(
         ET.SubElement(root, "LogCategories"), "Category", {"name": "logStatusError", "description": "Errors"}
     )
-    variables = ET.SubElement(root, "ModelVariables")
+    outputs = _variables(ET.SubElement(root, "ModelVariables"), p, parameter_set, capacity_ah)
+    add_units(root, {v.name: v.unit for v in INTERFACE})
+    add_ranges(root, {v.name: (v.min, v.max) for v in INTERFACE})
+    structure = ET.SubElement(ET.SubElement(root, "ModelStructure"), "Outputs")
+    for index in outputs:
+        ET.SubElement(structure, "Unknown", {"index": str(index)})
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _variables(variables: ET.Element, p, parameter_set: str, capacity_ah: float) -> list[int]:
+    """The interface's variables, numbered as in BatteryTwin.fmu; the 1-based indices of the outputs.
+
+    Outputs start at what a default pack shows before its first step (as pythonfmu writes them)."""
+    from battery_fmu.model import BatteryPack
+
+    defaults = {v.name: v.start for v in INTERFACE}
+    pack = BatteryPack(
+        p,
+        n_series=defaults["n_series"],
+        n_parallel=defaults["n_parallel"],
+        soc=defaults["SOC_init"],
+        temperature=defaults["T_init"],
+    )
     outputs = []
     for i, v in enumerate(INTERFACE):
         attrs = {
@@ -218,19 +231,10 @@ def _model_description(p, parameter_set: str, capacity_ah: float, guid: str) -> 
             start = getattr(pack, PACK_ATTRIBUTE[v.name])
         else:
             attrs["variability"] = "continuous" if v.causality == "input" else "fixed"
-            start = v.start
-        if v.name == "parameter_set":
-            start = parameter_set
-        elif v.name == "capacity_Ah":
-            start = capacity_ah
+            start = {"parameter_set": parameter_set, "capacity_Ah": capacity_ah}.get(v.name, v.start)
         sv = ET.SubElement(variables, "ScalarVariable", attrs)
         ET.SubElement(sv, v.type, {"start": _start_text(v.type, start)})
-    add_units(root, {v.name: v.unit for v in INTERFACE})
-    add_ranges(root, {v.name: (v.min, v.max) for v in INTERFACE})
-    structure = ET.SubElement(ET.SubElement(root, "ModelStructure"), "Outputs")
-    for index in outputs:
-        ET.SubElement(structure, "Unknown", {"index": str(index)})
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return outputs
 
 
 def _start_text(kind: str, value) -> str:

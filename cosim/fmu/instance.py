@@ -101,7 +101,10 @@ class Instance:
             if not self.keep_files:
                 shutil.rmtree(self.unzipdir, ignore_errors=True)
                 if self.embeds_python:
-                    forget_modules_under(self.unzipdir)
+                    try:
+                        forget_modules_under(self.unzipdir)
+                    except Exception as err:  # a finalizer must not raise
+                        _log.warning("forgetting the modules of %s failed: %s", self.unzipdir, err)
 
 
 def embeds_python(description: FMUDescription) -> bool:

@@ -33,8 +33,14 @@ def forget_modules_under(folder: str) -> list[str]:
     inside = _inside(folder)
 
     def loaded_from_folder(module) -> bool:
-        paths = getattr(module, "__path__", None) or ()
-        return inside(getattr(module, "__file__", None)) or any(inside(p) for p in paths)
+        # Not every entry of sys.modules is a module: some libraries register objects whose attribute
+        # lookup makes things up (torch's ``torch.classes`` answers any name), so neither attribute can be
+        # trusted to be what a module's is.
+        try:
+            paths = list(getattr(module, "__path__", None) or ())
+            return inside(getattr(module, "__file__", None)) or any(inside(p) for p in paths)
+        except Exception:
+            return False
 
     gone = [name for name, module in list(sys.modules.items())
             if module is not None and loaded_from_folder(module)]
