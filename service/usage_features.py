@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from fleet.daily import COLUMNS, DailySummary
+from fleet.daily import COLUMNS, DAY, DailySummary
 from ml.dataset import aggregate
 from service.twin import MAX_HOLD_S
 
@@ -37,7 +37,9 @@ LEVELS = ("soc_min", "soc_max", "soc_mean", "t_cell_min_degC", "t_cell_mean_degC
           "t_ambient_mean_degC", "soh_capacity", "soh_resistance")
 
 
-def step_signals(samples: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def step_signals(
+    samples: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]]
+) -> tuple[np.ndarray, np.ndarray]:
     """(times [unix s] of ``states``, [n, 12] the :data:`fleet.daily.SIGNALS` of the step ending at each).
 
     ``samples``: the stored telemetry in time order; ``states``: the twin's kept states in time order. Row 0
@@ -82,10 +84,18 @@ def step_signals(samples: Sequence[dict[str, Any]], states: Sequence[dict[str, A
 
 
 def daily_table(
-    samples: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]], capacity_Ah: float
+    samples: Sequence[dict[str, Any]],
+    states: Sequence[dict[str, Any]],
+    capacity_Ah: float,
+    first_day: int | None = None,
+    from_day: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """The :mod:`fleet.daily` table of the vehicle's days (``day`` 0: its first day of telemetry), one row a
-    calendar day; ``capacity_Ah``: the pack's nominal capacity [A.h]."""
+    """The :mod:`fleet.daily` table of the vehicle's days, one row a calendar day (UTC).
+
+    ``capacity_Ah``: the pack's nominal capacity [A.h]; ``first_day``: the vehicle's first day of telemetry
+    [days since the epoch], the table's day 0 (default: the first state's); ``from_day``: the first row's
+    day (default ``first_day``; what comes before it is left out).
+    """
     if len(states) < 2:
         return {name: np.zeros(0) for name in COLUMNS}
     ts, signals = step_signals(samples, _with_rests(samples, states))
@@ -94,7 +104,8 @@ def daily_table(
     for t, v in zip(ts, signals, strict=True):
         summary.add(float(t), list(map(float, v)))
     summary.finish()
-    return _every_day(summary.table())
+    first = int(ts[0] // DAY) if first_day is None else int(first_day)
+    return _every_day(summary.table(), first, first if from_day is None else int(from_day))
 
 
 def _with_rests(samples: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -112,23 +123,36 @@ def _with_rests(samples: Sequence[dict[str, Any]], states: Sequence[dict[str, An
     return out
 
 
-def _every_day(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``table`` with a row for each day from its first, counted from 0 (missing days parked, see above)."""
-    days = table["day"] - table["day"][0]
+def _every_day(table: dict[str, np.ndarray], first_day: int, from_day: int) -> dict[str, np.ndarray]:
+    """``table`` with a row for each day from ``from_day`` on, numbered from ``first_day`` (days without
+    telemetry parked, see above)."""
+    keep = table["day"] >= from_day
+    days = table["day"][keep] - from_day
+    if not len(days):
+        return {name: np.zeros(0) for name in COLUMNS}
     n = int(days[-1]) + 1
-    out = {name: np.zeros(n) for name in COLUMNS}
+    src = np.maximum(np.searchsorted(days, np.arange(n), side="right") - 1, 0)  # the last day with data
+    out = {}
     for name in COLUMNS:
-        out[name][days] = table[name]
-    last = np.maximum.accumulate(np.where(np.isin(np.arange(n), days), np.arange(n), 0))
-    for name in LEVELS:
-        out[name] = out[name][last]
-    out["day"] = np.arange(n, dtype=np.int32)
+        column = np.asarray(table[name], dtype=float)[keep]
+        if name in LEVELS:
+            out[name] = column[src]
+        else:
+            out[name] = np.zeros(n)
+            out[name][days] = column
+    out["day"] = np.arange(n, dtype=np.int32) + (from_day - first_day)
     return out
 
 
 def period_features(
-    samples: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]], capacity_Ah: float, period_days: int
+    samples: Sequence[dict[str, Any]],
+    states: Sequence[dict[str, Any]],
+    capacity_Ah: float,
+    period_days: int,
+    first_day: int | None = None,
+    from_day: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """:func:`ml.dataset.aggregate` of :func:`daily_table`: the features per whole period, ``soh_true`` (here
-    the twin's capacity SOH at each period's end) and ``t_years`` (the vehicle's age then)."""
-    return aggregate(daily_table(samples, states, capacity_Ah), period_days)
+    """:func:`ml.dataset.aggregate` of :func:`daily_table`: the features per whole period from ``from_day``,
+    ``soh_true`` (here the twin's capacity SOH at each period's end) and ``t_years`` (the vehicle's age then,
+    from ``first_day``)."""
+    return aggregate(daily_table(samples, states, capacity_Ah, first_day, from_day), period_days)

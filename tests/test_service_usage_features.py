@@ -13,10 +13,13 @@ VOLT = 400.0
 
 
 def _day():
-    """An hour's drive at 100 A (1 C), ten minutes moving with 50 A of regen, an hour parked, half an hour's
-    charge at 60 A (0.6 C) standing; a sample every second (every minute while parked), a state every minute."""
+    """An hour's drive at 100 A (1 C), ten minutes moving with 50 A of regen, an hour parked, half an
+    hour's charge at 60 A (0.6 C) standing; a sample every second (every minute while parked), a state
+    every minute."""
     samples = [{"t": T0, "current_A": 0.0, "voltage_V": VOLT, "speed_mps": 0.0}]
-    segments = [(3600, 1.0, 100.0, 10.0), (600, 1.0, -50.0, 5.0), (3600, 60.0, 0.0, 0.0), (1800, 1.0, -60.0, 0.0)]
+    # (span [s], sample every [s], current [A], speed [m/s])
+    segments = [(3600, 1.0, 100.0, 10.0), (600, 1.0, -50.0, 5.0), (3600, 60.0, 0.0, 0.0),
+                (1800, 1.0, -60.0, 0.0)]
     t = T0
     for span, every, current, speed in segments:
         for _ in range(int(span / every)):
@@ -51,7 +54,9 @@ def test_the_features_of_a_hand_made_day_follow_from_their_definitions():
 def test_days_without_telemetry_are_parked_days_and_periods_are_whole():
     samples, states = _day()
     later = T0 + 3 * 86400.0  # three days on: days 1 and 2 have no telemetry
-    samples += [{"t": later + k, "current_A": 100.0, "voltage_V": VOLT, "speed_mps": 10.0} for k in range(121)]
+    samples += [
+        {"t": later + k, "current_A": 100.0, "voltage_V": VOLT, "speed_mps": 10.0} for k in range(121)
+    ]
     states += [dict(states[-1], last_sample_t=later + 60.0 * k, soh_capacity=0.96) for k in (1, 2)]
     day = daily_table(samples, states, CAPACITY_AH)
     assert list(day["day"]) == [0, 1, 2, 3]
