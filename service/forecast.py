@@ -61,6 +61,10 @@ class Forecaster:
                 f"vehicle {vehicle_id!r} has {have}"
             )
         soh = self._model.run(self._inputs(periods, window)).reshape(-1).astype(float)
+        if not np.all(np.isfinite(soh)):
+            raise ForecastUnavailable(
+                f"the forecaster {self.path.name} gave no finite SOH for vehicle {vehicle_id!r}'s features"
+            )
         origin_soh = float(periods["soh_true"][-1])
         soh = np.clip(np.minimum.accumulate(np.concatenate([[origin_soh], soh]))[1:], 0.0, 1.0)
         half = np.asarray(info.metrics.get("conformal_90", [np.inf] * len(soh)), dtype=float)

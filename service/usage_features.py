@@ -14,7 +14,8 @@ the one definition. A step's signals:
 - ``SOC``, ``T_cell``, ``EFC``, ``SOH_capacity``, ``SOH_resistance``: the twin's estimates at the step's end;
 - ``T_ambient``: the twin's estimate of the temperature the housing exchanges heat with
   (``t_boundary_degC``). Telemetry carries no ambient temperature, so this is its stand-in: the ambient
-  for an air-cooled pack, the coolant for a liquid-cooled one.
+  for an air-cooled pack, the coolant for a liquid-cooled one. (States kept before the twin reported it
+  give the cell temperature instead.)
 
 Days are counted from the vehicle's first day of telemetry (the model's age axis). A day without any
 telemetry is taken as a parked day at the last known state: no usage, the same SOC, temperatures and SOH.
@@ -76,7 +77,7 @@ def step_signals(
         [s["efc"] for s in states],
         [s["soh_capacity"] for s in states],
         [s["soh_resistance"] for s in states],
-        [s["t_boundary_degC"] + ZERO_CELSIUS for s in states],
+        [s.get("t_boundary_degC", s["temperature_degC"]) + ZERO_CELSIUS for s in states],
         per_step(np.where(charging, -current[keep] * hold, 0.0)) / h,
     ])
     out[0, [1, 2, 4, 11]] = 0.0
