@@ -82,8 +82,10 @@ def fleet_folder(path: Path) -> Path:
     return folder
 
 
-def _aggregate(daily: dict[str, np.ndarray], period: int) -> dict[str, np.ndarray]:
-    """Whole periods of one vehicle's days (a trailing partial period is dropped)."""
+def aggregate(daily: dict[str, np.ndarray], period: int) -> dict[str, np.ndarray]:
+    """:data:`FEATURES`, ``soh_true`` and ``t_years`` (years at each period's end) of one vehicle's days
+    (a daily table of ``fleet/daily.py``, day 0 its first) in whole periods of ``period`` days (a
+    trailing partial period is dropped)."""
     n = len(daily["day"]) // period
     out: dict[str, np.ndarray] = {}
     for name, (col, how, _) in FEATURES.items():
@@ -142,7 +144,7 @@ def build(
     parts: dict[str, list[np.ndarray]] = {}
     for v in range(len(vehicles["vehicle_id"])):
         sel = days["vehicle"] == v
-        agg = _aggregate({k: c[sel] for k, c in days.items()}, period_days)
+        agg = aggregate({k: c[sel] for k, c in days.items()}, period_days)
         agg["soh_reported"] = bms.report(v, agg["t_years"], agg["soh_true"])
         agg["vehicle"] = np.full(len(agg["t_years"]), v, dtype=np.int32)
         for k, c in agg.items():

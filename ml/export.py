@@ -71,6 +71,8 @@ def export(meta: dict, models: dict, out: Path) -> list[Path]:
             features=features,
             units=feature_units,
             history=window,
+            period_days=int(meta.get("period_days", 7)),
+            window_periods=history,
             kind=name,
             metrics={"conformal_90": meta["conformal"][name]},
             outputs=horizons,

@@ -2,7 +2,10 @@
 
 The metadata (ONNX ``metadata_props`` key ``evtwin``, JSON) says what the model expects and what it is:
 ``features`` (input columns, in order) with ``units``, ``outputs`` with ``output_units``, ``history``
-(samples per window, 1 for a model of one sample), ``training_data_sha256`` (the dataset file's hash),
+(samples per window, 1 for a model of one sample), ``period_days`` (the days one sample of
+the window and one step of the horizons aggregate), ``window_periods`` (the periods of history a
+forecaster looks back over, for one of a window's summary too; 0: not recorded),
+``training_data_sha256`` (the dataset file's hash),
 ``metrics`` (from evaluation) and ``kind``. A model loaded against a different feature list is refused,
 so a model trained on one set of columns never silently reads another.
 
@@ -32,6 +35,8 @@ class ModelInfo:
     outputs: list[str]
     output_units: dict[str, str]
     history: int = 1
+    period_days: int = 7
+    window_periods: int = 0
     kind: str = ""
     training_data_sha256: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)

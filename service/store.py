@@ -259,6 +259,30 @@ def history(db: Database, fleet: str, vehicle_id: str, since: float, limit: int)
     return [json.loads(r[0]) for r in reversed(rows)]
 
 
+def usage_record(
+    db: Database, fleet: str, vehicle_id: str, since: float
+) -> tuple[dict[str, Any], float | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the twin's pack, the time of the vehicle's first sample [unix s] or None, its samples and the twin's
+    kept states from ``since`` [unix s] on, in time order): what its usage features are made of."""
+    key = (fleet, vehicle_id)
+    with db.transaction() as tx:
+        row = tx.one("SELECT twin FROM vehicles WHERE fleet = ? AND vehicle_id = ?", key)
+        if row is None:
+            raise VehicleNotFound(vehicle_id)
+        (first,) = tx.one("SELECT MIN(t) FROM samples WHERE fleet = ? AND vehicle_id = ?", key)
+        rows = tx.all(
+            f"SELECT {', '.join(sample_rows.COLUMNS)} FROM samples WHERE fleet = ? AND vehicle_id = ? "
+            "AND t >= ? ORDER BY t",
+            (*key, since),
+        )
+        states = tx.all(
+            "SELECT state FROM history WHERE fleet = ? AND vehicle_id = ? AND t >= ? ORDER BY t",
+            (*key, since),
+        )
+    pack = json.loads(row[0])["pack"]
+    return pack, first, [sample_rows.from_row(r) for r in rows], [json.loads(s[0]) for s in states]
+
+
 def alerts(db: Database, fleet: str, vehicle_id: str, limit: int = 100) -> list[dict[str, Any]]:
     """The vehicle's alerts, newest first."""
     with db.transaction() as tx:

@@ -41,6 +41,7 @@ from service.twin_model import (
     RESISTANCE,
     SOC,
     SOH,
+    T_BOUNDARY,
     T_CELL,
     CellModel,
     NoiseModel,
@@ -184,14 +185,16 @@ class LiveTwin:
         return math.sqrt(max(float(self.P[index, index]), 0.0))
 
     def state(self) -> dict[str, Any]:
-        """SOC and its standard deviation, capacity and resistance relative to new, cell temperature [degC],
-        equivalent full cycles and the time of the last sample used [unix s]."""
+        """SOC and its standard deviation, capacity and resistance relative to new, cell temperature and the
+        estimated temperature the housing exchanges heat with (ambient or coolant) [degC], equivalent full
+        cycles and the time of the last sample used [unix s]."""
         return {
             "soc": _clip(float(self.x[SOC])),
             "soc_std": self.std(SOC),
             "soh_capacity": float(self.x[SOH]),
             "soh_resistance": float(self.x[RESISTANCE]),
             "temperature_degC": float(self.x[T_CELL]) - ZERO_CELSIUS,
+            "t_boundary_degC": float(self.x[T_BOUNDARY]) - ZERO_CELSIUS,
             "efc": self.efc,
             "last_sample_t": self.last_sample_t,
         }

@@ -110,7 +110,7 @@ async function refreshVehicle() {
   try {
     const f = await api(`/vehicles/${vid}/forecast`);
     plots.forecast.setData([f.t, f.upper.map((x) => 100 * x), f.soh.map((x) => 100 * x), f.lower.map((x) => 100 * x)]);
-    status.textContent = f.model || "";
+    status.textContent = `${f.model}: 90 % interval, usage features from ${f.features_from}`;
   } catch (err) {
     status.textContent = "No forecast: " + err.message;
   }
