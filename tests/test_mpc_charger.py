@@ -23,10 +23,15 @@ def battery(**parameters):
     return unit
 
 
+#: Wall-time budget of a solve in these tests: what they check is the optimiser's plan, and a solve that
+#: ran out of the product's 1 s budget only because the machine was busy would hand the step to CC-CV.
+TEST_TIME_BUDGET = 60.0
+
+
 def mpc(settings=None, **parameters):
     unit = MPCCharger(**{"departure": "07:30", **(settings or {})})
     unit.name = "charger"
-    unit.configure(parameters)
+    unit.configure({"time_budget": TEST_TIME_BUDGET, **parameters})
     return unit
 
 
@@ -117,6 +122,7 @@ def test_dc_fast_charge_keeps_the_voltage_and_temperature_limits():
         "resolution": 300.0,
         "intervals": 24,
         "degradation_weight": 100.0,
+        "time_budget": TEST_TIME_BUDGET,
     }
     runs = {}
     for name, limits in (("free", {}), ("limited", {"t_max": 310.15, "v_max": 3.43})):
