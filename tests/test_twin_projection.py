@@ -38,7 +38,7 @@ def test_projected_crossing_matches_the_aging_model_run_on_the_same_usage(rest_s
     """Tolerance 5 % of the crossing time: the projection replaces the day by its mean SOC, temperature and
     throughput, so the calendar law sees the SOC spread a little differently (parked at 0.95 the typical
     day rests at 1.0), and both answers resolve a day. A typical day whose mean SOC is not the observed one
-    (a swing clipped at full charge) is 11 % late here."""
+    (a swing clipped at full charge) is 12 % late here."""
     twin = LiveTwin.new({"preset": PRESET}, soc_init=rest_soc)
     capacity = twin.params.capacity
     day = _day(capacity, rest_soc)
