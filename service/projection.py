@@ -2,15 +2,15 @@
 
 The twin feeds its aging model (:mod:`battery_fmu.aging`, the battery twin's own laws) with the
 estimated SOC, temperature and current. To look ahead, a copy of that model is run day by day on a
-typical day of the observed usage: the mean SOC and temperature, the equivalent full cycles per day as
-one discharge and one charge of that depth, with a rest at the swing's edge where the mean SOC lies
-outside what a swing of that depth within 0..1 can average. The trajectory is scaled to the filter's
+typical day of the observed usage: the mean temperature, the equivalent full cycles per day as one
+discharge and one charge of that depth at the observed mean current, and the rest of the day at the SOCs
+where the pack rested (a dwell record by SOC bin: the calendar law is far from linear in SOC). The trajectory is scaled to the filter's
 capacity estimate, so the data set the level and the laws the slope.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.twin_pack import aging
 
@@ -18,6 +18,11 @@ DAY = 86400.0
 MONTH = 30.4375 * DAY
 #: Usage observed for less than this [s] says too little about a typical day to project.
 MIN_OBSERVED_S = DAY
+
+
+#: SOC bins of the dwell-time record: the calendar law is far from linear in SOC (the graphite potential's
+#: stages), so where the SOC spent its time matters, not only its mean.
+SOC_BINS = 20
 
 
 @dataclass
@@ -28,12 +33,21 @@ class Usage:
     soc: float = 0.0  # integral of SOC dt [s]
     temperature: float = 0.0  # integral of T dt [K s]
     efc: float = 0.0  # equivalent full cycles in that time
+    moving: float = 0.0  # [s] of that time with a current the aging laws count as cycling
+    soc_time: list[float] = field(default_factory=lambda: [0.0] * SOC_BINS)  # [s] per SOC bin
+    soc_sum: list[float] = field(default_factory=lambda: [0.0] * SOC_BINS)  # integral of SOC dt per bin [s]
 
-    def add(self, dt: float, soc: float, temperature: float, efc: float) -> None:
+    def add(self, dt: float, soc: float, temperature: float, efc: float, moving: float = 0.0) -> None:
         self.time += dt
         self.soc += soc * dt
         self.temperature += temperature * dt
         self.efc += efc
+        self.moving += moving
+        rest = dt - moving
+        if rest > 0.0:
+            k = min(max(int(soc * SOC_BINS), 0), SOC_BINS - 1)
+            self.soc_time[k] += rest
+            self.soc_sum[k] += soc * rest
 
 
 def project(twin, months: float) -> list[tuple[float, float]] | None:
@@ -46,6 +60,8 @@ def project(twin, months: float) -> list[tuple[float, float]] | None:
     now = model.soh_capacity
     scale = twin.state()["soh_capacity"] / now if now > 0.0 else 1.0
     day_steps = typical_day(u.soc / u.time, u.efc / u.time * DAY, twin.params.capacity)
+    if sum(u.soc_time) > 0.0:
+        day_steps = typical_day_from_dwell(u, twin.params.capacity)
     out = []
     for day in range(1, int(months * MONTH / DAY) + 1):
         for dt, soc_start, soc_end, current in day_steps:
@@ -54,25 +70,42 @@ def project(twin, months: float) -> list[tuple[float, float]] | None:
     return out
 
 
-def typical_day(soc_mean: float, efc_per_day: float,
-                capacity: float) -> list[tuple[float, float, float, float]]:
+def typical_day(soc_mean: float, efc_per_day: float, capacity: float,
+                length: float = DAY) -> list[tuple[float, float, float, float]]:
     """One day of [(dt [s], SOC at start, SOC at end, cell current [A])] with the observed mean SOC [1] and
     throughput (``efc_per_day``, a cell of ``capacity`` [A s]): one discharge and one charge of that depth
     around the mean. Where that swing would leave 0..1 it is held at the edge, and the day rests at that
     edge for as long as keeps the time-averaged SOC the observed one (the calendar fade's main stressor);
-    the swing then runs faster, so that the throughput stays the observed one."""
+    the swing then runs faster, so that the throughput stays the observed one. ``length`` [s]: the swing's
+    and rest's time together (a day by default)."""
     depth = min(max(efc_per_day, 0.0), 1.0)
     high = min(1.0, soc_mean + depth / 2.0)
     low = max(0.0, min(high, soc_mean + depth / 2.0) - depth)
     swing_mean, rest_soc = (high + low) / 2.0, (high if soc_mean > (high + low) / 2.0 else low)
     gap = rest_soc - swing_mean
-    rest = min(max((soc_mean - swing_mean) / gap, 0.0), 0.99) * DAY if abs(gap) > 1e-12 else 0.0
-    swing = DAY - rest
+    rest = min(max((soc_mean - swing_mean) / gap, 0.0), 0.99) * length if abs(gap) > 1e-12 else 0.0
+    swing = length - rest
     current = efc_per_day * 2.0 * capacity / swing  # cell current giving that throughput [A]
     steps = [(swing / 2.0, high, low, current), (swing / 2.0, low, high, -current)]
     if rest > 0.0:
         steps.insert(0 if rest_soc == high else 1, (rest, rest_soc, rest_soc, 0.0))
     return steps
+
+
+def typical_day_from_dwell(u: Usage, capacity: float) -> list[tuple[float, float, float, float]]:
+    """One day as :func:`typical_day`, from the dwell record: the swing at the observed mean current [A] for
+    the observed share of time spent cycling, then a rest at each SOC bin's mean SOC for that bin's share of
+    the time at rest. The calendar law then sees the SOC where it was, not its mean."""
+    efc_per_day = u.efc / u.time * DAY
+    swing = min(max(u.moving / u.time, 1e-3), 1.0) * DAY
+    steps = [step for step in typical_day(u.soc / u.time, efc_per_day, capacity, swing)
+             if step[3] != 0.0]  # the swing alone: the dwell record says where the pack rests
+    rest, resting = DAY - sum(step[0] for step in steps), sum(u.soc_time)
+    for seconds, soc_sum in zip(u.soc_time, u.soc_sum):
+        if seconds > 0.0:
+            soc = soc_sum / seconds
+            steps.append((rest * seconds / resting, soc, soc, 0.0))
+    return [step for step in steps if step[0] > 0.0]
 
 
 def crossing(trajectory: list[tuple[float, float]], threshold: float) -> float | None:

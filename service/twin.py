@@ -149,7 +149,9 @@ class LiveTwin:
         cells = [(length, 0.0 if i == 0.0 else (i - offset) / n_parallel) for length, i in segments]
         efc = sum(abs(i) * length for length, i in cells) / (2.0 * self.params.capacity)
         self.efc += efc
-        self.usage.add(dt, _clip(float(self.x[SOC])), float(self.x[T_CELL]), efc)
+        floor = self.params.aging.crate_floor * self.params.capacity / 3600.0  # below it: storage [A]
+        moving = sum(length for length, i in cells if abs(i) >= floor)
+        self.usage.add(dt, _clip(float(self.x[SOC])), float(self.x[T_CELL]), efc, moving)
         self.detectors.update(self, t, dt, cells, start, temperature, innovation)
         self.last_sample_t = t
         self.last_current = current
