@@ -4,8 +4,8 @@ The twin feeds its aging model (:mod:`battery_fmu.aging`, the battery twin's own
 estimated SOC, temperature and current. To look ahead, a copy of that model is run day by day on a
 typical day of the observed usage: the mean temperature, the equivalent full cycles per day as one
 discharge and one charge of that depth at the observed mean current, and the rest of the day at the SOCs
-where the pack rested (a dwell record by SOC bin: the calendar law is far from linear in SOC). The trajectory is scaled to the filter's
-capacity estimate, so the data set the level and the laws the slope.
+where the pack rested (a dwell record by SOC bin: the calendar law is far from linear in SOC). The
+trajectory is scaled to the filter's capacity estimate, so the data set the level and the laws the slope.
 """
 
 from __future__ import annotations
