@@ -1,30 +1,38 @@
-"""A physics-informed forecaster: a network draws each vehicle's fade ahead, the aging law checks it.
+"""A physics-informed forecaster: the aging law draws each vehicle's fade ahead, a network bends it.
 
 From the window's summary (:func:`ml.forest.summarise`: mean usage, recent reported SOH, its slope in
 sqrt(time), the time at the origin) a network gives, for the vehicle,
 
-- two rate factors ``f_cal``, ``f_cyc`` (in ``[e^-3, e^3]``) that scale the calendar and cycle rate
-  constants of the battery twin's fade laws (what the hidden manufacturing variation and the usage
-  summary's blind spots do to them), and
-- the calendar and cycle fade over ``steps`` equal intervals from the origin to the farthest
-  horizon, each a softplus (never negative).
+- two rate factors ``f_cal``, ``f_cyc`` in ``[1/2, 2]`` (``2^tanh``) that scale the calendar and
+  cycle rate constants of the battery twin's fade laws (what the hidden manufacturing variation and
+  the usage summary's blind spots do to them), and
+- a correction in ``[1/2, 2]`` of the calendar and of the cycle fade on each of ``steps`` equal
+  intervals from the origin to the farthest horizon.
+
+The fade on each interval is the law's rate at the interval's middle times its length, times the
+interval's correction: the rates of ``battery_fmu.equations.fade_rates`` (Gasper et al. 2023, the
+twin's own laws, through the torch backend) at the law's own state there and the window's mean cell
+temperature, SOC, cycle depth, C-rate and EFC per second, with the vehicle's factors applied to the
+rate constants (the law's state is its closed form, so every interval is computed at once). The
+fade at the origin starts the laws' virtual time: ``f k t^p`` at the origin's age and EFC. So in a
+climate the network never saw the forecast still follows the law there: the factors and corrections
+can move the fade by at most a factor 4 either way.
 
 The forecast is ``SOH(tau) = clip(recent reports, 0, 1) - (fade from 0 to tau)``, read at the
-horizons by linear interpolation on the grid: it never rises and stays within ``[0, 1]`` whatever
-the weights (monotone and bounded by construction). The loss is the squared error at the horizons
-plus the residual of the aging law on every interval, ``(dq - rate(q_mid) dt)``, with the rates of
-``battery_fmu.equations.fade_rates`` (Gasper et al. 2023, the twin's own laws; evaluated with the
-torch backend so the residual is differentiable) at the window's mean cell temperature, SOC, cycle
-depth, C-rate and EFC per second, with the vehicle's factors applied to the rate constants. The
-fade at the origin starts the laws' virtual time: ``f k t^p`` at the origin's age and EFC.
+horizons by linear interpolation on the grid: the rates are never negative, so it never rises, and
+it stays within ``[0, 1]`` whatever the weights (monotone and bounded by construction). The loss is
+the squared error at the horizons plus the residual of the aging law on every interval,
+``dq - rate(q_mid) dt``: what the correction adds to the law's own fade, so the network bends the
+law only where the data ask for it.
 
-The ONNX export is the network alone (input the summary ``[n, features + 3]``, output SOH
-``[n, horizons]``); the law is needed only to train.
+The ONNX export carries the law with the network (input the summary ``[n, features + 3]``, output
+SOH ``[n, horizons]``), in float64 inside.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -36,7 +44,8 @@ from ml.torch_fit import TorchForecaster, normaliser
 
 K0 = 273.15
 SECONDS_PER_YEAR = 365.0 * 86400.0
-FACTOR_RANGE = 3.0  # log of the largest rate factor
+FACTOR_RANGE = math.log(2.0)  # log of the largest rate factor: each factor lies in [1/2, 2]
+CORRECTION_RANGE = math.log(2.0)  # log of the largest learnt correction of the law's fade on an interval
 DATA_SCALE = 0.005  # SOH error the data term counts as one (half a %-point)
 RESIDUAL_SCALE = 0.001  # fade per interval the residual counts as one (a tenth of a %-point)
 STRESSORS = ("t_cell_mean_degC", "soc_mean", "cycle_depth", "c_rate_p99", "efc")
@@ -49,7 +58,7 @@ def _cell(parameter_set: str):
     return load_cell(parameter_set)
 
 
-def _network(n_inputs, hidden, steps, lo, weight, mean, scale):
+def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law):
     import torch
     from torch import nn
 
@@ -65,19 +74,25 @@ def _network(n_inputs, hidden, steps, lo, weight, mean, scale):
             self.head = nn.Linear(hidden, 2 + 2 * steps)
             self.steps = steps
 
+        def integrate(self, z):
+            """(factors [n, 2], calendar and cycle fade per interval [n, steps] each, and the law's
+            own fade per interval at the midpoint rates [n, steps] each)."""
+            out = self.head(self.body((z - self.mean) / self.scale)).double()
+            factors = torch.exp(FACTOR_RANGE * torch.tanh(out[:, :2]))
+            correction = torch.exp(CORRECTION_RANGE * torch.tanh(out[:, 2:]))
+            return (factors, *law(z.double(), factors, correction[:, :steps], correction[:, steps:]))
+
         def parts(self, z):
             """(rate factors [n, 2], calendar and cycle fade per interval [n, steps] each)."""
-            out = self.head(self.body((z - self.mean) / self.scale))
-            factors = torch.exp(FACTOR_RANGE * torch.tanh(out[:, :2]))
-            fade = 0.003 * nn.functional.softplus(out[:, 2:])
-            return factors, fade[:, : self.steps], fade[:, self.steps :]
+            factors, cal, cyc, _, _ = self.integrate(z)
+            return factors, cal, cyc
 
         def forward(self, z):
             _, cal, cyc = self.parts(z)
             total = torch.cat([torch.zeros_like(cal[:, :1]), torch.cumsum(cal + cyc, dim=1)], dim=1)
             at = total[:, self.lo] * (1.0 - self.weight) + total[:, self.lo + 1] * self.weight
-            start = torch.clamp(z[:, -3:-2], 0.0, 1.0)  # the recent reports
-            return torch.clamp(start - at, min=0.0)
+            start = torch.clamp(z[:, -3:-2].double(), 0.0, 1.0)  # the recent reports
+            return torch.clamp(start - at, min=0.0).float()
 
     return Net()
 
@@ -95,7 +110,7 @@ class PhysicsInformedForecaster(TorchForecaster):
     Parameters
     ----------
     parameter_set : str
-        The battery twin's cell parameter set whose fade laws the residual uses.
+        The battery twin's cell parameter set whose fade laws the forecast follows.
     physics_weight : float
         Weight of the residual term against the data term.
     """
@@ -124,6 +139,14 @@ class PhysicsInformedForecaster(TorchForecaster):
     def _inputs(self, s: Samples) -> np.ndarray:
         return summarise(s)
 
+    def to_onnx(self, example: np.ndarray):
+        import warnings
+
+        with warnings.catch_warnings():
+            # The law's plain-float parameters become tensors while tracing: constants indeed.
+            warnings.filterwarnings("ignore", message="torch.tensor results are registered as constants")
+            return super().to_onnx(example)
+
     def _build(self, weights, s):
         if weights is None:
             self.columns = list(s.columns)
@@ -138,7 +161,7 @@ class PhysicsInformedForecaster(TorchForecaster):
             lo, weight = _grid(horizon_years, self.steps)
         else:
             lo, weight = weights["lo"], weights["weight"]
-        return _network(len(mean), self.hidden, self.steps, lo, weight, mean, scale)
+        return _network(len(mean), self.hidden, self.steps, lo, weight, mean, scale, self._law)
 
     def _loss(self, net, z, y):
         import torch
@@ -148,7 +171,19 @@ class PhysicsInformedForecaster(TorchForecaster):
         return loss, float(err.detach().sum())
 
     def residual(self, net, z):
-        """Law residual per interval [n, 2 steps], in units of RESIDUAL_SCALE of fade."""
+        """Law residual per interval [n, 2 steps], in units of RESIDUAL_SCALE of fade: what the
+        learnt correction adds to (or takes from) the law's own fade on each interval."""
+        import torch
+
+        _, cal, cyc, law_cal, law_cyc = net.integrate(z)
+        return torch.cat([cal - law_cal, cyc - law_cyc], dim=1) / RESIDUAL_SCALE
+
+    def _law(self, z, factors, c_cal, c_cyc):
+        """The aging law ahead of the origin (see the module docstring), in float64.
+
+        Returns the calendar and cycle fade per interval (the law's times the correction) and the
+        law's own fade per interval at the midpoint rates, each [n, steps].
+        """
         import torch
 
         from battery_fmu import equations as eq
@@ -156,13 +191,15 @@ class PhysicsInformedForecaster(TorchForecaster):
 
         ops = torch_ops()
         p = _cell(self.parameter_set)
-        factors, cal, cyc = net.parts(z)
-        z, factors, cal, cyc = z.double(), factors.double(), cal.double(), cyc.double()
         idx = {name: self.columns.index(name) for name in STRESSORS}
         col = lambda name: z[:, idx[name] : idx[name] + 1]  # noqa: E731 - [n, 1] for broadcasting
-        temp, soc, dod = col("t_cell_mean_degC") + K0, col("soc_mean"), col("cycle_depth")
-        crate = 0.5 * col("c_rate_p99")  # the mean C-rate is well under the 99th percentile
-        efc_per_s = torch.clamp(col("efc"), min=0.0) / self.period_s
+        temp = torch.clamp(col("t_cell_mean_degC"), -60.0, 100.0) + K0
+        soc = torch.clamp(col("soc_mean"), 0.0, 1.0)
+        dod = torch.clamp(col("cycle_depth"), 0.0, 1.0)
+        # the mean C-rate is well under the 99th percentile
+        crate = 0.5 * torch.clamp(col("c_rate_p99"), 0.0, 20.0)
+        # A vehicle that never cycles still gets a (vanishing) cycle state, so the law's slope is finite.
+        efc_per_s = torch.clamp(col("efc"), min=1e-6) / self.period_s
         a = p.aging
         scaled = dataclasses.replace(
             p,
@@ -174,16 +211,16 @@ class PhysicsInformedForecaster(TorchForecaster):
                 p6=a.p6 * factors[:, 1:],
             ),
         )
-        age_s = z[:, -1:] * SECONDS_PER_YEAR
+        age_s = torch.clamp(z[:, -1:], min=1.0 / 365.0) * SECONDS_PER_YEAR
         k_cal = eq.calendar_rate(temp, eq.graphite_potential(soc, scaled, ops), scaled, ops)
         k_cyc = eq.cycle_rate(dod, crate, eq.cycle_temperature_factor(temp, scaled, ops), scaled)
-        q_cal0 = eq.power_law_value(k_cal, age_s / 86400.0, a.pcal, ops)
-        q_cyc0 = eq.power_law_value(k_cyc, efc_per_s * age_s + 1e-9, a.pcyc, ops)
-        q_cal = q_cal0 + torch.cumsum(cal, dim=1)
-        q_cyc = q_cyc0 + torch.cumsum(cyc, dim=1)
         dt = self.span_years * SECONDS_PER_YEAR / self.steps
+        # The law's own state at each interval's middle ([n, steps]: every interval at once, not one
+        # after the other), the laws' virtual time started at the origin's age and EFC.
+        mid_s = age_s + dt * (torch.arange(self.steps, dtype=torch.float64) + 0.5)
+        q_cal = eq.power_law_value(k_cal, mid_s / 86400.0, a.pcal, ops)
+        q_cyc = eq.power_law_value(k_cyc, efc_per_s * mid_s, a.pcyc, ops)
         current = efc_per_s * 2.0 * p.capacity  # the mean current that cycles the EFC per second
-        rate_cal, rate_cyc = eq.fade_rates(
-            q_cal - 0.5 * cal, q_cyc - 0.5 * cyc, temp, soc, current, dod, crate, scaled, ops
-        )
-        return torch.cat([cal - rate_cal * dt, cyc - rate_cyc * dt], dim=1) / RESIDUAL_SCALE
+        rate_cal, rate_cyc = eq.fade_rates(q_cal, q_cyc, temp, soc, current, dod, crate, scaled, ops)
+        law_cal, law_cyc = rate_cal * dt, rate_cyc * dt
+        return law_cal * c_cal, law_cyc * c_cyc, law_cal, law_cyc

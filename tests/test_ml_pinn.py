@@ -93,3 +93,41 @@ def test_the_residual_is_the_twins_aging_law_in_rate_form():
     expected_cyc = k_cyc * ((efc0 + efc_day * span_days) ** a.pcyc - efc0**a.pcyc)
     assert cal.sum(axis=1) == pytest.approx(expected_cal, rel=0.03)
     assert cyc.sum(axis=1) == pytest.approx(expected_cyc, rel=0.03)
+
+
+def _nominal_fade(s: Samples, years: np.ndarray) -> np.ndarray:
+    """Closed-form fade of the Gasper et al. laws at nominal parameters from the origin to ``years``
+    ahead, ``k ((t0 + T)^p - t0^p)`` in time and EFC [n, horizons] (not through ``fade_rates``)."""
+    from battery_fmu import equations as eq
+    from battery_fmu.parameters import load_cell
+
+    p = load_cell("lfp_220ah")
+    a = p.aging
+    temp = s.x[:, 0, 1] + 273.15
+    k_cal = eq.calendar_rate(temp, eq.graphite_potential(s.x[:, 0, 2], p, np), p, np)[:, None]
+    cycle_temperature = eq.cycle_temperature_factor(temp, p, np)
+    k_cyc = eq.cycle_rate(s.x[:, 0, 3], 0.5 * s.x[:, 0, 4], cycle_temperature, p)[:, None]
+    t0_days, days = s.t[:, -1:] * 365.0, years * 365.0
+    efc_day = s.x[:, 0, 0][:, None] / 7.0
+    q_cal = k_cal * ((t0_days + days) ** a.pcal - t0_days**a.pcal)
+    q_cyc = k_cyc * ((efc_day * (t0_days + days)) ** a.pcyc - (efc_day * t0_days) ** a.pcyc)
+    return q_cal + q_cyc
+
+
+def test_in_a_cold_climate_it_never_saw_the_forecast_stays_near_the_aging_law():
+    """Trained on warm climates only, the forecast for a cold one is the law's fade scaled by the
+    bounded factors (1/2..2) and correction (1/2..2): within a factor 4 of the nominal law's fade."""
+    from ml.pinn import PhysicsInformedForecaster
+
+    warm = _samples(48, seed=2)
+    warm.x[:, :, 1] = np.random.default_rng(5).uniform(25.0, 40.0, (48, 1))
+    y = 0.97 - _nominal_fade(warm, warm.t_target - warm.t[:, -1:]) * 1.3
+    warm = Samples(warm.x, warm.t, y, warm.t_target, warm.vehicle, warm.columns)
+    m = PhysicsInformedForecaster(hidden=16, steps=10, epochs=40, batch=16).fit(warm)
+    cold = _samples(32, seed=3)
+    cold.x[:, :, 1] = -15.0  # cell temperature far below anything in training,
+    cold.x[:, :, 0] = 0.5  # and a car that is hardly driven: the law's fade is a fraction of the warm one
+    fade = summarise(cold)[:, -3:-2] - m.predict(cold)
+    nominal = _nominal_fade(cold, cold.t_target - cold.t[:, -1:])
+    assert np.all(fade >= 0.25 * 0.97 * nominal)
+    assert np.all(fade <= 4.0 * 1.03 * nominal)
