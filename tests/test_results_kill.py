@@ -123,7 +123,7 @@ def check_rows(result, lost_at_most: int | None = None, reached: float | None = 
         assert n - 1 - steps <= lost_at_most
     if reached is not None:
         # The beacon's time is that of the last step done; rows flushed are behind it by one block at most.
-        assert n - 1 <= reached
+        assert n - 1 <= reached, (reached, n, steps, result.attrs)
         assert reached - (n - 1) <= lost_at_most + 1, (reached, n)
     return n
 
