@@ -33,38 +33,11 @@ from bridges import drive_cycles
 from bridges.ev_model import CycleTable, StepEnergy, VehicleParams, aux_power
 from bridges.limited_drive import drive_piece
 from bridges.presets import get_preset
+from bridges.vehicle_ports import OUTPUTS as _OUTPUTS
+from bridges.vehicle_ports import inputs as _inputs
 from cosim.errors import ScenarioError, SimulationError
-from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
+from cosim.unit import PythonUnit
 
-DEFAULT_AMBIENT = 296.15  # K (23 degC: the EPA/WLTP test-cell temperature range)
-
-_OUTPUTS = (
-    Port(
-        "P_battery",
-        OUTPUT,
-        "W",
-        "Mean power drawn at the battery terminals over the last step (negative while regenerating)",
-    ),
-    Port("speed", OUTPUT, "m/s", "Vehicle speed at the end of the step", min=0.0),
-    Port("distance", OUTPUT, "m", "Odometer at the end of the step", min=0.0),
-    Port(
-        "motor_torque",
-        OUTPUT,
-        "N.m",
-        "Mean motor shaft torque over the last step (negative while regenerating)",
-    ),
-    Port("motor_speed", OUTPUT, "rad/s", "Motor shaft speed at the end of the step", min=0.0),
-    Port("P_regen", OUTPUT, "W", "Mean electrical power returned by the motor over the last step", min=0.0),
-    Port("P_aux", OUTPUT, "W", "Mean auxiliary and HVAC draw over the last step", min=0.0),
-    Port("P_loss", OUTPUT, "W", "Mean motor, inverter and gear losses over the last step"),
-    Port("P_brake", OUTPUT, "W", "Mean power dissipated by the friction brakes over the last step", min=0.0),
-    Port("speed_deficit", OUTPUT, "m/s", "Trace speed minus vehicle speed at the end of the step", min=0.0),
-    Port("time_limited", OUTPUT, "s", "Time held below the trace by the battery's power limit", min=0.0),
-    Port("stranded", OUTPUT, "1", "1 while the pack cannot power the car (it stands until the drive ends)"),
-    Port("consumption", OUTPUT, "J/m",
-         "Forecast consumption: battery energy per metre over the cycle mix at the ambient temperature", min=0.0),
-    Port("E_planned", OUTPUT, "J", "Forecast battery energy of the planned_distance input's trips", min=0.0),
-)
 
 
 class EVUnit(PythonUnit):
@@ -372,42 +345,3 @@ def cycle_duration(unit: EVUnit) -> float:
     """Total duration of every cycle of the unit's mix, back to back [s]."""
     return sum(c.duration for c in unit.cycles)
 
-
-def _inputs(params: VehicleParams) -> tuple[Port, ...]:
-    """The vehicle's input ports; regen starts limited to what ``params`` allow."""
-    return (
-        Port(
-            "P_charge_max",
-            INPUT,
-            "W",
-            "Charge power the battery accepts now; regen is limited to it",
-            start=params.regen_max,
-            min=0.0,
-        ),
-        Port(
-            "P_discharge_max",
-            INPUT,
-            "W",
-            "Power the battery delivers now; traction is limited to it",
-            start=math.inf,
-            min=0.0,
-        ),
-        Port(
-            "drive",
-            INPUT,
-            "1",
-            "1 while a drive is scheduled, 0 while parked",
-            start=1.0,
-            min=0.0,
-            max=1.0,
-        ),
-        Port("T_ambient", INPUT, "K", "Ambient temperature", start=DEFAULT_AMBIENT, min=0.0),
-        Port(
-            "trip", INPUT, "1", "Index into the cycle mix for the next trip (< 0: in order)", start=-1.0
-        ),
-        Port("trip_distance", INPUT, "m",
-             "Distance of this drive; the car parks once it has driven it (0: drive until the drive ends)",
-             start=0.0, min=0.0),
-        Port("planned_distance", INPUT, "m", "Distance of the planned trips E_planned forecasts", start=0.0,
-             min=0.0),
-    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from bridges.vehicle_unit import DEFAULT_AMBIENT
+from bridges.vehicle_ports import DEFAULT_AMBIENT
 from cosim.unit import INPUT, OUTPUT, Port
 
 

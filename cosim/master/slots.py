@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from cosim import graph, run_warnings
 from cosim.connection import MEAN, Connection, coefficients
-from cosim.errors import EvtwinWarning, ScenarioError
+from cosim.errors import EvtwinWarning, ScenarioError, SimulationError
 from cosim.master.settings import Event
 from cosim.master.wiring import Ports, feedthrough_edges
 from cosim.unit import OUTPUT, Unit
@@ -161,3 +161,32 @@ def blocks(
             warnings.warn(run_warnings.loop_not_iterated(cycle, cannot), EvtwinWarning, stacklevel=3)
         result.append(Loop(members, watch, cycle, not cannot))
     return result
+
+
+def means(slot: Slot, t_end: float) -> list[float]:
+    """The slot's mean-transferred outputs over its step ending at ``t_end`` [s], converted by each
+    connection's gain and offset; the accumulators start again from zero."""
+    span = t_end - slot.t_w
+    acc = slot.acc
+    vals = [acc[j] / span * g + o for j, (_, _, g, o) in enumerate(slot.mean)]
+    for j in range(len(acc)):
+        acc[j] = 0.0
+    return vals
+
+
+def check_outputs(slot: Slot, values, t: float, ports) -> None:
+    """Refuse outputs that are not finite or leave their declared range; ``ports``: the unit's ports by name."""
+    for pos, v in enumerate(values):
+        if not math.isfinite(v):
+            raise SimulationError(f"output {slot.outputs[pos]!r} is {v} (not finite)", slot.name, t)
+    for pos, lo, hi in slot.bounds:
+        v = values[pos]
+        if not lo <= v <= hi:
+            port = ports[slot.outputs[pos]]
+            unit = "" if port.unit in ("1", "") else f" {port.unit}"
+            raise SimulationError(
+                f"output {port.name!r} = {v:g}{unit} is outside its range [{lo:g}, {hi:g}]{unit}; "
+                "the unit's state or its inputs went out of the range it declares",
+                slot.name,
+                t,
+            )

@@ -387,30 +387,10 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
             name = slot.name if slot is not None else None
             raise SimulationError(f"do_step failed: {type(err).__name__}: {err}", name, t_end) from err
 
-    def _means(self, slot: Slot, t_end: float) -> list[float]:
-        span = t_end - slot.t_w
-        acc = slot.acc
-        vals = [acc[j] / span * g + o for j, (_, _, g, o) in enumerate(slot.mean)]
-        for j in range(len(acc)):
-            acc[j] = 0.0
-        return vals
+    _means = staticmethod(slots.means)
 
     def _check(self, slot: Slot, values: Sequence[float], t: float) -> None:
-        for pos, v in enumerate(values):
-            if not math.isfinite(v):
-                raise SimulationError(f"output {slot.outputs[pos]!r} is {v} (not finite)", slot.name, t)
-        for pos, lo, hi in slot.bounds:
-            v = values[pos]
-            if not lo <= v <= hi:
-                port = self._ports[slot.name][slot.outputs[pos]]
-                unit = "" if port.unit in ("1", "") else f" {port.unit}"
-                raise SimulationError(
-                    f"output {port.name!r} = {v:g}{unit} is outside its range [{lo:g}, {hi:g}]{unit}; "
-                    "the unit's state or its inputs went out of the range it declares",
-                    slot.name,
-                    t,
-                )
-
+        slots.check_outputs(slot, values, t, self._ports[slot.name])
 
 def _chain(first: Segment, rest: Iterable[Segment]):
     yield first
