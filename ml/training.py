@@ -147,7 +147,8 @@ def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str]) -> di
     best, half = ensemble(preds, meta)
     ens = _scores(best, s, keys)
     ens["coverage_90"] = conformal.coverage(s.y, best - half, best + half)
-    ens["coverage_90_ci95"] = list(conformal.wilson_interval(ens["coverage_90"], s.y.size))
+    hits = (s.y >= best - half) & (s.y <= best + half)
+    ens["coverage_90_ci95"] = list(conformal.clustered_interval(hits, s.vehicle))
     result["models"] = {**scored, "ensemble": ens}
     result.update(ens)
     return result
