@@ -223,11 +223,12 @@ def _print_scores(title: str, result: dict) -> None:
     )
     click.echo(f"  {'':18}" + "".join(f"{k:>11}" for k in keys) + f"{'within 5 %':>12}{'cover 90':>10}")
     rows = [(n, s) for n, s in result["baselines"].items()] + list(result["models"].items())
+    if "floor" in result:  # what no forecaster can beat on these windows (ml/noise_floor.py)
+        rows.append(("floor (oracle)", result["floor"]))
     for name, s in rows:
         cover = f"{s['coverage_90']:>10.3f}" if "coverage_90" in s else ""
-        click.echo(
-            f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + f"{s['within_5pct']:>12.3f}" + cover
-        )
+        within = f"{s['within_5pct']:>12.3f}" if "within_5pct" in s else ""
+        click.echo(f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + within + cover)
 
 
 @ml.command("export")

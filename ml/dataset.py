@@ -217,6 +217,8 @@ def load(path: Path) -> Dataset:
                 json.loads(f.attrs["units"]),
                 int(f.attrs["period_days"]),
             )
+            bms = json.loads(f.attrs["bms"]) if "bms" in f.attrs else {}
+            ds.bms = BmsModel(**bms)  # type: ignore[attr-defined]
     except (OSError, KeyError) as e:
         raise EvtwinError(f"{path} is not an evtwin ML dataset ({e})") from None
     ds.sha256 = file_sha256(path)
