@@ -85,6 +85,17 @@ def test_split_conformal_covers_at_least_its_level_and_not_much_more():
     assert low < 0.9 < high and high - low == pytest.approx(2 * 1.96 * np.sqrt(0.09 / 400), rel=0.05)
 
 
+def test_pooled_window_averages_the_newest_periods():
+    torch = pytest.importorskip("torch")
+    from ml.torch_fit import pooled
+
+    x = torch.arange(2 * 10 * 3, dtype=torch.float32).reshape(2, 10, 3)
+    got = pooled(x, 4, 10).numpy()  # periods 2-5 and 6-9; the oldest two left out
+    want = x.numpy()[:, 2:].reshape(2, 2, 4, 3).mean(axis=2)
+    assert got.shape == (2, 2, 3) and np.array_equal(got, want)
+    assert pooled(x, 1, 10) is x
+
+
 def test_coverage_interval_counts_vehicles_not_forecasts():
     rng = np.random.default_rng(1)
     # one forecast per vehicle: the plain Wilson interval of all of them
