@@ -318,3 +318,20 @@ def train_charger(output: Path, timesteps: int, days: int, seed: int, eval_episo
         if isinstance(row, dict):
             click.echo(f"  {name:12s} return {row['return']:9.2f}  fade {row['fade']:.3e}  "
                        f"grid {row['grid_kWh']:.1f} kWh")
+
+
+@ml.command("loop-plot")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The PNG to write.")
+def loop_plot(result: Path, output: Path) -> None:
+    """Plot the forecasts of a run with the SOH forecaster in the loop against its physics battery.
+
+    RESULT: the result file of scenarios/soh_forecast_in_loop.yaml (or a scenario wired alike).
+    """
+    from ml.loop_plot import plot_forecast_in_loop
+
+    path, rmse = plot_forecast_in_loop(result, output)
+    scores = ", ".join(f"{k} {v:.2f}" for k, v in rmse.items())
+    click.echo(f"wrote {path}; RMSE against the physics of the forecasts made with a full window, %-points: "
+               f"{scores}")
