@@ -87,6 +87,25 @@ def fleet_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return sg.inputs(tables, factors), np.array(soh), ids
 
 
+def fleet_validation(folders: list[Path]) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """:func:`fleet_pairs` of every folder together, and ``x`` of the same vehicles' drawn years (what
+    the warranty question reads: the fleet file kept in each run folder draws them again)."""
+    from fleet.spec import load
+    from ml.usage_draw import daily_stressors, usage_year
+
+    xs, ys, ids, drawn = [], [], [], []
+    for folder in folders:
+        x, y, names = fleet_pairs(Path(folder))
+        vehicles = {v.vehicle_id: v for v in load(Path(folder) / "fleet.yaml").vehicles}
+        chosen = [vehicles[name.split("/")[-1]] for name in names]
+        days = [daily_stressors(usage_year(v)) for v in chosen]
+        drawn.append(sg.inputs(days, [v.variation for v in chosen]))
+        xs.append(x)
+        ys.append(y)
+        ids += names
+    return np.concatenate(xs), np.concatenate(ys), ids, np.concatenate(drawn)
+
+
 def train(output: Path, n: int, epochs: int, validate: list[Path], say: Callable[[str], None] = print,
           seed: int = 0) -> dict:
     """Draw, age, fit, score and export; the metrics the ONNX file carries."""
@@ -104,10 +123,11 @@ def train(output: Path, n: int, epochs: int, validate: list[Path], say: Callable
         "drawn_vehicles": n, "drawn_held_out": len(test),
     }
     if validate:
-        xs, ys, ids = zip(*(fleet_pairs(Path(f)) for f in validate), strict=True)
-        xv, yv = np.concatenate(xs), np.concatenate(ys)
+        xv, yv, ids, drawn = fleet_validation(validate)
         metrics["rmse_fleet_runs"] = sg.rmse(model.predict(xv), yv)
-        metrics["fleet_vehicles"] = [i for group in ids for i in group]
+        metrics["rmse_fleet_runs_drawn_usage"] = sg.rmse(model.predict(drawn), yv)
+        metrics["fleet_vehicles"] = ids
+        say(f"scored on {len(ids)} vehicles of fleet runs (their usage, and their usage drawn)")
     data_hash = hashlib.sha256(x.tobytes() + soh.tobytes()).hexdigest()
     from ml.onnx_model import save_model
 

@@ -9,8 +9,9 @@ distance) the SOH is interpolated between whole years (from the pack's capacity 
 
 Intervals (95 %) of each share: the vehicles are resampled (bootstrap), and each resampled vehicle's
 SOH moves by a draw of the surrogate's own error against the physics (normal, with the RMSE its
-metadata states at that year: against held-out fleet runs where it was scored on them), so the
-interval holds both the sampling of a finite fleet and the surrogate's error.
+metadata states at that year: against held-out fleet runs, from their usage drawn as here, where it
+was scored on them), so the interval holds both the sampling of a finite fleet and the error of the
+drawn usage and the surrogate together.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def answer(fleet_file: Path, warranty: Warranty, n: int = 1000, model: Path | No
     t_w = np.minimum(warranty.years, warranty.km / np.maximum(km, 1e-9))
     soh_w = soh_at(soh, x[:, 0, len(sg.DAILY)].astype(float), t_w)
     metrics = surrogate.info.metrics
-    error = metrics.get("rmse_fleet_runs") or metrics.get("rmse_drawn_held_out") or [0.0] * sg.YEARS
+    error = (metrics.get("rmse_fleet_runs_drawn_usage") or metrics.get("rmse_fleet_runs")
+             or metrics.get("rmse_drawn_held_out") or [0.0] * sg.YEARS)
     error = np.asarray(error, dtype=float)
     sigma = np.interp(t_w, np.arange(1, sg.YEARS + 1), error) / 100.0
     rng = np.random.default_rng(seed)

@@ -8,11 +8,15 @@ segments, by bookkeeping of energy rather than by stepping the vehicle and the p
 - the week is the one its fleet scenario plays (:func:`fleet.usage.week`: trips of whole passes of the
   style's cycle mix, a charge each day with a trip), repeated from Monday 1 January;
 - a trip draws the mix's energy per metre at the hour's outdoor temperature (the EV model's own
-  :meth:`bridges.vehicle_unit.EVUnit.forecast_consumption`, HVAC included), evenly over the trip;
+  :meth:`bridges.vehicle_unit.EVUnit.forecast_consumption`, HVAC included), evenly over the trip, and
+  its charge moves back and forth as the motor drives and regenerates: the pack's throughput (what
+  equivalent full cycles count) is that of the mix's cycles at the same temperature on the 10 s grid
+  of fleet mode (the EV model's per-second electrical power plus the auxiliary load, averaged over
+  10 s, in magnitude);
 - a charge puts the home (or DC) charger's power into the pack until the habit's target SOC (a timer
   charge ends at 06:00), at most for its session;
-- the current is the power over the pack's nominal voltage, the SOC the energy over the pack's
-  nominal energy; the cell's temperature is the air around the pack (the climate's hour, halfway to
+- the current is the power (its magnitude: the throughput) over the pack's nominal voltage, the SOC
+  the energy over the pack's nominal energy; the cell's temperature is the air around the pack (the climate's hour, halfway to
   18 degC in a garage, as the fleet scenario wires it): the pack's own heating and its thermal lag
   are left out (what that costs is measured against fleet runs in ``docs/ml.md``).
 
@@ -39,12 +43,14 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 @dataclass
 class UsageYear:
     """One year as segments of constant power: start [s], length ``dt`` [s], pack ``power`` [W] (drawn
-    > 0), ``distance`` [m] driven in it, ``soc`` [1] at each segment's start and end (``n + 1`` values),
-    cell ``t_cell`` and outdoor ``t_ambient`` [K]; the pack's ``capacity_Ah`` and ``voltage`` [V]."""
+    > 0) and ``throughput`` [W] (the mean of its magnitude), ``distance`` [m] driven in it, ``soc`` [1] at
+    each segment's start and end (``n + 1`` values), cell ``t_cell`` and outdoor ``t_ambient`` [K]; the
+    pack's ``capacity_Ah`` and ``voltage`` [V]."""
 
     start: np.ndarray
     dt: np.ndarray
     power: np.ndarray
+    throughput: np.ndarray
     distance: np.ndarray
     soc: np.ndarray
     t_cell: np.ndarray
@@ -54,8 +60,8 @@ class UsageYear:
 
     @property
     def current(self) -> np.ndarray:
-        """Pack current of each segment [A] (discharge > 0)."""
-        return self.power / self.voltage
+        """Pack current of each segment [A] (discharge > 0): its throughput, with the sign of its net."""
+        return np.where(self.power < 0.0, -1.0, 1.0) * self.throughput / self.voltage
 
 
 @lru_cache(maxsize=64)
@@ -64,6 +70,22 @@ def _ev(preset: str, style: str):
     from fleet.spec import STYLES
 
     return EVUnit(preset=preset, cycle=STYLES[style]["cycle"], regen_strength=STYLES[style]["regen_strength"])
+
+
+@lru_cache(maxsize=4096)
+def _throughput_per_pass(preset: str, style: str, t_ambient: float) -> float:
+    """The pack's charge throughput over one pass of the style's cycle mix at ``t_ambient`` [K], as
+    energy [J]: the magnitude of its 10 s mean power (what a fleet-mode battery step sees), summed."""
+    from bridges.vehicle_params import aux_power
+
+    ev = _ev(preset, style)
+    aux = aux_power(ev.params, t_ambient, True)
+    total = 0.0
+    for i in range(len(ev.cycles)):
+        p = np.asarray(ev.table(i).seg_elec) + aux
+        p = np.concatenate([p, np.zeros(-len(p) % 10)]).reshape(-1, 10)
+        total += float(np.abs(p.sum(axis=1)).sum())
+    return total
 
 
 @lru_cache(maxsize=16)
@@ -101,7 +123,7 @@ def usage_year(vehicle: Vehicle, soc0: float = 0.9) -> UsageYear:
     pass_s, pass_m = mix(vehicle.style)
     habit = vehicle.charging
     week = _sessions(vehicle)
-    intervals = []  # (start, end, power [W], distance [m])
+    intervals = []  # (start, end, power [W], distance [m], throughput [W])
     soc = soc0
     for d0 in range(0, YEAR_DAYS, 7):
         for start, phase, length in week:
@@ -110,9 +132,12 @@ def usage_year(vehicle: Vehicle, soc0: float = 0.9) -> UsageYear:
                 break
             if phase == "drive":
                 passes = length / pass_s
-                e = ev.forecast_consumption(float(outdoor[int(t0 // HOUR) % len(outdoor)])) * passes * pass_m
+                t_out = round(float(outdoor[int(t0 // HOUR) % len(outdoor)]), 1)
+                e = ev.forecast_consumption(t_out) * passes * pass_m
                 e = min(e, soc * energy)
-                intervals.append((t0, t0 + length, e / length, passes * pass_m))
+                moved = _throughput_per_pass(vehicle.preset, vehicle.style, t_out) * passes
+                throughput = max(moved, e) / length
+                intervals.append((t0, t0 + length, e / length, passes * pass_m, throughput))
                 soc -= e / energy
                 continue
             fast = phase == "fast"
@@ -123,14 +148,14 @@ def usage_year(vehicle: Vehicle, soc0: float = 0.9) -> UsageYear:
                 continue
             if not fast and habit["mode"] == "timer":
                 t0 = t0 + length - need  # a timer charge ends as the session does (06:00)
-            intervals.append((t0, min(t0 + need, YEAR_DAYS * DAY), -p, 0.0))
+            intervals.append((t0, min(t0 + need, YEAR_DAYS * DAY), -p, 0.0, p))
             soc += need * p / energy
     return _segments(intervals, air, outdoor, soc0, energy, preset.capacity_Ah, preset.nominal_voltage_V)
 
 
 def _segments(intervals, air, outdoor, soc0, energy, capacity_Ah, voltage) -> UsageYear:
     """The year cut at every hour and at every session's edges."""
-    iv = np.array(intervals, dtype=float).reshape(-1, 4)
+    iv = np.array(intervals, dtype=float).reshape(-1, 5)
     edges = np.unique(np.concatenate([np.arange(0.0, YEAR_DAYS * DAY + 1.0, HOUR), iv[:, 0], iv[:, 1]]))
     edges = edges[edges <= YEAR_DAYS * DAY]
     start, dt = edges[:-1], np.diff(edges)
@@ -139,9 +164,11 @@ def _segments(intervals, air, outdoor, soc0, energy, capacity_Ah, voltage) -> Us
     inside = (k >= 0) & (start < s[:, 1])
     power = np.where(inside, s[:, 2], 0.0)
     rate = np.where(inside, s[:, 3] / (s[:, 1] - s[:, 0]), 0.0)
+    throughput = np.where(inside, s[:, 4], 0.0)
     soc = np.clip(soc0 - np.concatenate([[0.0], np.cumsum(power * dt)]) / energy, 0.0, 1.0)
     hour = (start // HOUR).astype(int) % len(air)
-    return UsageYear(start, dt, power, rate * dt, soc, air[hour], outdoor[hour], capacity_Ah, voltage)
+    return UsageYear(start, dt, power, throughput, rate * dt, soc, air[hour], outdoor[hour], capacity_Ah,
+                     voltage)
 
 
 def daily_table(year: UsageYear) -> dict[str, np.ndarray]:
