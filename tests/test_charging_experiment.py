@@ -170,6 +170,7 @@ NAMED = {"cccv_plug_in", "cccv_timer", "charge_to_need", "mpc", "rl"}
         ("charging_experiment_hot", NAMED),
         ("charging_experiment_low_mileage", NAMED),
         ("charging_experiment_long_commute", {"cccv_plug_in", "cccv_timer", "mpc"}),
+        ("charging_experiment_ride_hail", NAMED),
     ],
 )
 def test_shipped_experiments_and_their_scenarios_check(name, policies, tmp_path, battery_fmu):
