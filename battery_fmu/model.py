@@ -157,6 +157,88 @@ class BatteryPack:
         self.heat = heat * cells
         self._prepare(dt)
 
+    def step_series(self, dt: float, powers, floors, current_charge: float, t_ambient: float,
+                    t_coolant: float | None = None) -> tuple[list, list, list, list, list]:
+        """Steps of ``dt`` [s] under the power loads ``powers`` [W] in turn, bit for bit as many calls of
+        :meth:`step` with the same charge current and temperatures; for a caller that knows a stretch of
+        its load ahead (a vehicle on its drive cycle).
+
+        Before step ``k`` it stops if ``floors[k]`` [W], the lowest power the load draws within that step,
+        is below ``-power_charge_max`` (the load would have been limited by the charge power the pack
+        accepts now, so it has to be worked out again). Returns the pack's SOC [1], current [A],
+        voltage [V], cell temperature [K] and equivalent full cycles after each step taken.
+        """
+        socs, currents, voltages, temperatures, efcs = out = ([], [], [], [], [])
+        if dt > REST_QUADRATURE_MIN_STEP:  # the rests of a long step: step by step
+            for power, floor in zip(powers, floors):
+                if floor < -self.power_charge_max:
+                    break
+                self.step(dt, power, current_charge, t_ambient, t_coolant)
+                self._append(out)
+            return out
+        ns, npar = self.n_series, self.n_parallel
+        cells = ns * npar
+        i_charge = current_charge / npar
+        prep = self._prep
+        if prep is None or prep[2].dt != dt:
+            prep = self._prepare(dt)
+        state, look, k, lim, e, r_rc, cap = prep
+        p, aging = self.p, self.aging
+        advance, prepare, capacity = self._compiled.advance, self._compiled.prepare, p.capacity
+        kb, tb = boundary(p, t_ambient, t_coolant, self.coolant_connected)
+        power_charge_max = lim.power_charge * cells
+        voltage = t_housing_mean = current = power_taken = heat = 0.0
+        for power_load, floor in zip(powers, floors):
+            if floor < -power_charge_max:
+                break
+            # the operations of step(), in its order
+            power_taken = power_load
+            p_cell = power_load / cells
+            charging = p_cell < 0.0 or i_charge * look.ocv > p_cell
+            r_eff = (look.r0_charge if charging else look.r0_discharge) + r_rc
+            b = e + r_eff * i_charge
+            disc = b * b - 4.0 * r_eff * p_cell
+            i_vehicle = 2.0 * p_cell / (b + _sqrt(disc)) if disc > 0.0 else b / (2.0 * r_eff)
+            current = i_vehicle - i_charge
+            if current > lim.current_discharge:
+                current = lim.current_discharge
+            elif current < -lim.current_charge:
+                current = -lim.current_charge
+            new, means = advance(state, look, k, current, tb, cap)
+            voltage, heat, _, t_cell_mean, t_housing_mean, _ = means
+            aging.advance(dt, state.soc, new[0], t_cell_mean, current)
+            # and those of _prepare() at the new state
+            state = new
+            cap = aging.soh_capacity_committed * capacity
+            look, lim, e, r_rc = prepare(state, aging.resistance_factor, cap, k)
+            power_charge_max = lim.power_charge * cells
+            socs.append(new[0])
+            currents.append(current * npar)
+            voltages.append(voltage * ns)
+            temperatures.append(new[4])
+            efcs.append(aging.total_efc)
+        if not socs:
+            return out
+        self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing = state
+        self._housing_flows(t_housing_mean, t_ambient, t_coolant if t_coolant is not None else t_ambient)
+        self.current = current * npar
+        self.voltage = voltage * ns
+        self.power = voltage * current * cells
+        self.power_request_unmet = power_taken - (current + i_charge) * voltage * cells
+        self.heat = heat * cells
+        self.ocv = look.ocv
+        self.power_discharge_max = lim.power_discharge * cells
+        self.power_charge_max = power_charge_max
+        self.current_discharge_max = lim.current_discharge * npar
+        self.current_charge_max = lim.current_charge * npar
+        self._prep = (state, look, k, lim, e, r_rc, cap)
+        return out
+
+    def _append(self, out: tuple) -> None:
+        """Add the present SOC, current, voltage, cell temperature and EFC to :meth:`step_series`'s lists."""
+        for column, value in zip(out, (self.soc, self.current, self.voltage, self.t_cell, self.efc)):
+            column.append(value)
+
     def _prepare(self, dt: float) -> tuple:
         """Everything a step of length ``dt`` needs from the present state, and the limit outputs.
 

@@ -31,6 +31,9 @@ from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 SIGNALS = ("distance", "P_battery", "P_regen", "SOC", "I_terminal", "V_terminal", "T_cell", "EFC",
            "SOH_capacity", "SOH_resistance", "T_ambient", "I_charge")
 PACK_SHARED = ("capacity_Ah", "n_series", "n_parallel")
+#: Sub-steps taken one by one after a stretch ahead stopped early (the regen limit reached), before
+#: looking ahead again: a limit that binds tends to bind for a while.
+PLAN_RETRY = 6
 
 
 class VehiclePack(PythonUnit):
@@ -65,6 +68,8 @@ class VehiclePack(PythonUnit):
         Port("I_charge_max", OUTPUT, "A", "Charge current the pack accepts now", 0.0),
     )
     can_save_state: ClassVar[bool] = True
+    #: Take stretches of sub-steps at once where the vehicle knows its power ahead (the same numbers).
+    look_ahead: ClassVar[bool] = True
 
     def __init__(self, vehicle: Mapping[str, Any], battery: Mapping[str, Any] | None = None,
                  substep: float = 10.0):
@@ -89,27 +94,67 @@ class VehiclePack(PythonUnit):
             raise SimulationError(f"input I_charge must be >= 0, got {self.I_charge}", self.name, t)
         ev, pack = self.ev, self.battery.pack
         ev.drive, ev.T_ambient = self.drive, self.T_ambient
-        air, i_charge, report = self.T_air_pack, self.I_charge, self.on_substep
-        n = max(1, math.ceil(h / self.substep - 1e-9)) if self.drive >= 0.5 else 1
-        e_battery = e_regen = charge = 0.0
-        done = 0.0
+        air, i_charge, report, substep = self.T_air_pack, self.I_charge, self.on_substep, self.substep
+        n = max(1, math.ceil(h / substep - 1e-9)) if self.drive >= 0.5 else 1
+        sums = [0.0, 0.0, 0.0]  # energy drawn and regenerated [J], charge [C]
+        done, k, plan_at = 0.0, 0, 1 if self.look_ahead else n
         soh = (self.SOH_capacity, self.SOH_resistance)
-        for k in range(n):
+        while k < n:
+            if k >= plan_at:
+                # a stretch of the cycle ahead at once; bit for bit the sub-steps below
+                full = n - 1 - k + (h - (done + (n - 1 - k) * substep) == substep)
+                taken, limited = self._run_ahead(t, done, full, n - k, soh, sums) if full > 1 else (0, False)
+                for _ in range(taken):
+                    done += substep
+                k += taken
+                plan_at = k + (PLAN_RETRY if limited else 0 if taken else 1)
+                if k >= n:
+                    break
             last = k == n - 1
-            dt = h - done if last else self.substep
+            dt = h - done if last else substep
             ev.P_charge_max = pack.power_charge_max
             ev.do_step(t + done, dt)
             pack.step(dt, ev.P_battery, i_charge, air, air)
             done += dt
-            e_battery += ev.P_battery * dt
-            e_regen += ev.P_regen * dt
-            charge += pack.current * dt
+            sums[0] += ev.P_battery * dt
+            sums[1] += ev.P_regen * dt
+            sums[2] += pack.current * dt
             if report is not None:
                 if last:
                     soh = (pack.soh_capacity, pack.soh_resistance)
                 report(t + done, [ev.distance, ev.P_battery, ev.P_regen, pack.soc, pack.current, pack.voltage,
                                   pack.t_cell, pack.efc, *soh, self.T_ambient, i_charge])
-        self._publish(e_battery / h, e_regen / h, charge / h)
+            k += 1
+        self._publish(sums[0] / h, sums[1] / h, sums[2] / h)
+
+    def _run_ahead(self, t: float, done: float, count: int, left: int, soh: tuple,
+                   sums: list) -> tuple[int, bool]:
+        """Up to ``count`` sub-steps at once where the vehicle knows its power ahead
+        (:meth:`bridges.vehicle_unit.EVUnit.cycle_ahead`, :meth:`battery_fmu.model.BatteryPack.step_series`).
+        Returns the number taken and whether the pack's charge limit stopped them. ``left``: sub-steps
+        left in the macro step (the last reports the SOH as it is then)."""
+        ev, pack, dt = self.ev, self.battery.pack, self.substep
+        powers, regens, odometer, floors = ev.cycle_ahead(dt, count)
+        if not powers:
+            return 0, False
+        air, i_charge = self.T_air_pack, self.I_charge
+        socs, currents, voltages, temperatures, efcs = pack.step_series(dt, powers, floors, i_charge, air, air)
+        m = len(socs)
+        if m == 0:
+            return 0, True
+        ev.take_cycle_steps(dt, m, odometer)
+        report, t_ambient = self.on_substep, self.T_ambient
+        for j in range(m):
+            done += dt
+            sums[0] += powers[j] * dt
+            sums[1] += regens[j] * dt
+            sums[2] += currents[j] * dt
+            if report is not None:
+                if j == left - 1:
+                    soh = (pack.soh_capacity, pack.soh_resistance)
+                report(t + done, [odometer[j], powers[j], regens[j], socs[j], currents[j], voltages[j],
+                                  temperatures[j], efcs[j], *soh, t_ambient, i_charge])
+        return m, m < len(powers)
 
     def _publish(self, p_battery: float, p_regen: float, current: float) -> None:
         """Set the outputs at a macro step's end (power and current: means over it)."""

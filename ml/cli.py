@@ -223,11 +223,12 @@ def _print_scores(title: str, result: dict) -> None:
     )
     click.echo(f"  {'':18}" + "".join(f"{k:>11}" for k in keys) + f"{'within 5 %':>12}{'cover 90':>10}")
     rows = [(n, s) for n, s in result["baselines"].items()] + list(result["models"].items())
+    if "floor" in result:  # what no forecaster can beat on these windows (ml/noise_floor.py)
+        rows.append(("floor (oracle)", result["floor"]))
     for name, s in rows:
         cover = f"{s['coverage_90']:>10.3f}" if "coverage_90" in s else ""
-        click.echo(
-            f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + f"{s['within_5pct']:>12.3f}" + cover
-        )
+        within = f"{s['within_5pct']:>12.3f}" if "within_5pct" in s else ""
+        click.echo(f"  {name:18}" + "".join(f"{s[k]:>11.3f}" for k in keys) + within + cover)
 
 
 @ml.command("export")
@@ -258,13 +259,24 @@ def export(models: Path, output: Path | None) -> None:
 
 @ml.command("cycle-life")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def cycle_life(as_json: bool) -> None:
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also plot the cells' capacity and the predicted against the measured cycle life (PNG).",
+)
+def cycle_life(as_json: bool, plot_file: Path | None) -> None:
     """Cycle life of 45 real LFP cells (Attia et al. 2020) from their first 100 cycles, cross-validated."""
     import json
 
     from ml.cycle_life import evaluate as run_evaluation
 
     result = run_evaluation()
+    if plot_file is not None:
+        from ml.plots import plot_cycle_life
+
+        click.echo(f"wrote {plot_cycle_life(plot_file)}", err=as_json)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -306,3 +318,20 @@ def train_charger(output: Path, timesteps: int, days: int, seed: int, eval_episo
         if isinstance(row, dict):
             click.echo(f"  {name:12s} return {row['return']:9.2f}  fade {row['fade']:.3e}  "
                        f"grid {row['grid_kWh']:.1f} kWh")
+
+
+@ml.command("loop-plot")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The PNG to write.")
+def loop_plot(result: Path, output: Path) -> None:
+    """Plot the forecasts of a run with the SOH forecaster in the loop against its physics battery.
+
+    RESULT: the result file of scenarios/soh_forecast_in_loop.yaml (or a scenario wired alike).
+    """
+    from ml.loop_plot import plot_forecast_in_loop
+
+    path, rmse = plot_forecast_in_loop(result, output)
+    scores = ", ".join(f"{k} {v:.2f}" for k, v in rmse.items())
+    click.echo(f"wrote {path}; RMSE against the physics of the forecasts made with a full window, %-points: "
+               f"{scores}")
