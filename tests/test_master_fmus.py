@@ -119,6 +119,7 @@ def test_fixed_step_fmu_under_a_varying_macro_step_is_warned_about(tmp_path, pla
             scenario.run(write(tmp_path, text), output=tmp_path / "r.h5", duration=8 * 3600.0)
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_missing_product_fmu_is_built_saying_so(tmp_path, monkeypatch):
     pytest.importorskip("battery_fmu")
     text = """\

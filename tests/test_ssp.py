@@ -62,6 +62,7 @@ def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_an_exported_ssp_runs_with_the_scenarios_values_bit_for_bit(exported):
     folder, notes = exported
     assert (
@@ -84,6 +85,7 @@ def test_an_exported_ssp_runs_with_the_scenarios_values_bit_for_bit(exported):
     assert a["loop.coolant_supply.T"].values[-1] == pytest.approx(supply_temperature(30.0), rel=1e-6)
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_a_named_parameter_set_is_chosen_at_run_time(exported):
     folder, _ = exported
     res = invoke("run", folder / "loop.ssp", "-o", folder / "hot.h5", "--parameter-set", "hot", "-q")
