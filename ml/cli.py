@@ -354,7 +354,8 @@ def train_surrogate(output: Path | None, vehicles: int, epochs: int, folders: tu
 
     output = output or default_model()
     metrics = run_training(output, vehicles, epochs, list(folders), say=click.echo)
-    for key in ("rmse_drawn_held_out_laws_alone", "rmse_drawn_held_out", "rmse_fleet_runs"):
+    for key in ("rmse_drawn_held_out_laws_alone", "rmse_drawn_held_out", "rmse_fleet_runs",
+                "rmse_fleet_runs_drawn_usage"):
         if key in metrics:
             click.echo(f"{key} [%-points, years 1..10]: " + " ".join(f"{v:.3f}" for v in metrics[key]))
     click.echo(f"wrote {output}")
