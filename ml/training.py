@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from cosim.errors import EvtwinError
-from ml import conformal
+from ml import conformal, noise_floor
 from ml.baselines import BASELINES
+from ml.bms import BmsModel
 from ml.dataset import Dataset
 from ml.task import Samples, Task, samples
 
@@ -134,8 +135,10 @@ def _scores(pred: np.ndarray, s: Samples, keys: list[str]) -> dict:
     return out
 
 
-def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str]) -> dict:
+def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str], bms: BmsModel) -> dict:
     result: dict = {"windows": len(s), "vehicles": int(len(np.unique(s.vehicle)))}
+    floor = noise_floor.floor_rmse(s.t, s.y, bms)
+    result["floor"] = {f"rmse_{k}": float(100.0 * f) for k, f in zip(keys, floor, strict=True)}
     result["baselines"] = {name: _scores(cls().predict(s), s, keys) for name, cls in BASELINES.items()}
     preds, scored = {}, {}
     for name, model in models.items():
@@ -147,7 +150,8 @@ def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str]) -> di
     best, half = ensemble(preds, meta)
     ens = _scores(best, s, keys)
     ens["coverage_90"] = conformal.coverage(s.y, best - half, best + half)
-    ens["coverage_90_ci95"] = list(conformal.wilson_interval(ens["coverage_90"], s.y.size))
+    hits = (s.y >= best - half) & (s.y <= best + half)
+    ens["coverage_90_ci95"] = list(conformal.clustered_interval(hits, s.vehicle))
     result["models"] = {**scored, "ensemble": ens}
     result.update(ens)
     return result
@@ -168,7 +172,8 @@ def evaluate(folder: Path, ds: Dataset) -> dict:
     """Scores on the ``test`` vehicles, with ``held_out_climates`` (the ``climate_test`` vehicles) alongside.
 
     RMSEs in %-points of SOH; coverage and ``within_5pct`` (share of forecasts within 5 % relative) as
-    fractions.
+    fractions; ``floor``: the least RMSE a forecaster that knew each vehicle's fade could reach on
+    these windows (:mod:`ml.noise_floor`).
     """
     meta, models = load_models(folder, ds)
     task = Task(**{k: tuple(v) if k == "horizons" else v for k, v in meta["task"].items()})
@@ -176,8 +181,10 @@ def evaluate(folder: Path, ds: Dataset) -> dict:
     test = _split(ds, "test", task)
     if test is None:
         raise EvtwinError("the dataset has no test vehicle with a whole window and horizon")
-    result = _evaluate_split(test, meta, models, keys)
+    bms = getattr(ds, "bms", BmsModel())
+    result = _evaluate_split(test, meta, models, keys, bms)
     held = _split(ds, "climate_test", task)
-    result["held_out_climates"] = _evaluate_split(held, meta, models, keys) if held is not None else None
+    held_scores = _evaluate_split(held, meta, models, keys, bms) if held is not None else None
+    result["held_out_climates"] = held_scores
     result["dataset_sha256"] = ds.sha256
     return result
