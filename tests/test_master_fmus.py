@@ -143,7 +143,12 @@ def test_missing_product_fmu_is_built_saying_so(tmp_path, monkeypatch):
     assert rows["SOC drop"] < 0
 
 
-def test_event_lands_on_the_threshold_by_rolling_back_the_battery_fmu(tmp_path, battery_fmu):
+@pytest.mark.parametrize("fmi", [2, 3])
+def test_event_lands_on_the_threshold_by_rolling_back_the_battery_fmu(tmp_path, battery_fmu, fmi):
+    if fmi == 3:
+        from battery_fmu.build_fmi3 import build_fmu3
+
+        battery_fmu = build_fmu3(tmp_path)
     text = f"""\
     experiment: {{duration: 2 h}}
     units:

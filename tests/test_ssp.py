@@ -3,6 +3,7 @@ named parameter sets chosen at run time, a hand-written SSP joined to a scenario
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 import zipfile
@@ -185,7 +186,9 @@ def test_the_exported_ssp_runs_in_ecos_with_the_same_values(exported):
     try:
         from ecospy import EcosSimulation
     except (ImportError, OSError) as err:
-        pytest.skip(f"ecospy is not usable here ({err}); pip install 'evtwin[peers]' (and libtbb12)")
+        if os.environ.get("CI"):  # .ci/run installs both: there a missing ecos is a broken set-up
+            raise
+        pytest.skip(f"ecospy is not usable here ({err}); pip install -e '.[test]' and apt-get install libtbb12")
     folder, _ = exported
     sim = EcosSimulation(step_size=10.0, ssp_path=str(folder / "loop.ssp"))
     assert sim.init(parameter_set="scenario")
