@@ -82,7 +82,7 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     from rich.console import Console
     from rich.markup import escape
 
-    from cosim.batch import run_batch
+    from cosim.batch import ClusterLost, run_batch
     from fleet import spec
     from fleet.cli import CPU_S_PER_VEHICLE_YEAR
     from fleet.store import FleetStore
@@ -104,20 +104,20 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     cpu_s = CPU_S_PER_VEHICLE_YEAR[fleet.model.battery]
     done = store.done()
     left = sum(j.weight for j in batch if j.key not in done)
-    console.print(
-        f"{len(batch)} vehicles, {total_years:.3g} vehicle-years ({len(done)} vehicles done already); expected "
-        f"{core_time(left * cpu_s)} at ~{cpu_s:g} CPU s a vehicle-year"
-    )
+    years_text = f"{total_years:,.0f}" if total_years >= 100 else f"{total_years:.3g}"
+    console.print(f"{len(batch)} vehicles, {years_text} vehicle-years ({len(done)} vehicles done already); "
+                  f"expected {core_time(left * cpu_s)} at ~{cpu_s:g} CPU s a vehicle-year")
     bar = _Bar(console, len(batch), len(done), total_years - left)
     try:
         with bar:
             outcome = run_batch(batch, run_job, store, scheduler=scheduler, workers=workers, progress=bar.update,
                                 on_start=bar.started)
     except KeyboardInterrupt:
-        store.write_fleet_table()
-        console.print(f"interrupted: {len(store.done())} of {len(batch)} vehicles kept in {out}; "
-                      f"finish with: {resume_command(fleet_file, out, days, traces)}")
+        _stopped(console, store, "interrupted", len(batch), resume_command(fleet_file, out, days, traces))
         raise SystemExit(130) from None
+    except ClusterLost as err:
+        _stopped(console, store, str(err), len(batch), resume_command(fleet_file, out, days, traces))
+        raise SystemExit(1) from None
     table = store.write_fleet_table()
     failures = store.failures()
     console.print(
@@ -127,6 +127,11 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     for key, message in failures.items():
         console.print(f"[red]{key} failed:[/red] {escape(message.splitlines()[0]) if message else ''}")
     return len(failures)
+
+
+def _stopped(console, store, why: str, vehicles: int, command: str) -> None:
+    store.write_fleet_table()
+    console.print(f"{why}: {len(store.done())} of {vehicles} vehicles kept in {store.root}; finish with: {command}")
 
 
 def resume_command(fleet_file: Path, out: Path, days: float | None, traces) -> str:
