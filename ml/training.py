@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from cosim.errors import EvtwinError
-from ml import conformal
+from ml import conformal, noise_floor
 from ml.baselines import BASELINES
+from ml.bms import BmsModel
 from ml.dataset import Dataset
 from ml.task import Samples, Task, samples
 
@@ -100,6 +101,7 @@ def train(
         "period_days": ds.period_days,
         "dataset_sha256": ds.sha256,
         "models": list(models),
+        "config": config,
         "alpha": ALPHA,
         "conformal": widths,
         "conformal_ensemble": ensemble,
@@ -134,23 +136,41 @@ def _scores(pred: np.ndarray, s: Samples, keys: list[str]) -> dict:
     return out
 
 
-def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str]) -> dict:
+def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str], bms: BmsModel) -> dict:
+    return score_pooled([(s, {name: m.predict(s) for name, m in models.items()}, meta)], keys, bms)
+
+
+def score_pooled(parts: list[tuple[Samples, dict, dict]], keys: list[str], bms: BmsModel | None) -> dict:
+    """Scores of forecasts pooled from ``parts``: (windows, {model: forecasts}, the metadata of the
+    trained set that made them, whose calibrated widths give their intervals)."""
+    s = parts[0][0] if len(parts) == 1 else _concat([p[0] for p in parts])
     result: dict = {"windows": len(s), "vehicles": int(len(np.unique(s.vehicle)))}
+    floor = noise_floor.floor_rmse(s.t, s.y, bms or BmsModel())
+    result["floor"] = {f"rmse_{k}": float(100.0 * f) for k, f in zip(keys, floor, strict=True)}
     result["baselines"] = {name: _scores(cls().predict(s), s, keys) for name, cls in BASELINES.items()}
-    preds, scored = {}, {}
-    for name, model in models.items():
-        preds[name] = model.predict(s)
-        scored[name] = _scores(preds[name], s, keys)
-        half = np.asarray(meta["conformal"][name])
-        scored[name]["coverage_90"] = conformal.coverage(s.y, preds[name] - half, preds[name] + half)
+    scored = {}
     # The headline: the ensemble (the mean of the trained models) with its own calibrated width.
-    best, half = ensemble(preds, meta)
-    ens = _scores(best, s, keys)
-    ens["coverage_90"] = conformal.coverage(s.y, best - half, best + half)
-    ens["coverage_90_ci95"] = list(conformal.wilson_interval(ens["coverage_90"], s.y.size))
-    result["models"] = {**scored, "ensemble": ens}
-    result.update(ens)
+    for name in [*parts[0][1], "ensemble"]:
+        pred, half = zip(*(_forecast(name, preds, meta) for _, preds, meta in parts), strict=True)
+        pred, half = np.concatenate(pred), np.concatenate(half)
+        scored[name] = _scores(pred, s, keys)
+        hits = np.abs(s.y - pred) <= half
+        scored[name]["coverage_90"] = float(np.mean(hits))
+    scored["ensemble"]["coverage_90_ci95"] = list(conformal.clustered_interval(hits, s.vehicle))
+    result["models"] = scored
+    result.update(scored["ensemble"])
     return result
+
+
+def _forecast(name: str, preds: dict, meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(forecasts [n, horizons], their calibrated 90 % half-widths [n, horizons]) of model ``name``."""
+    pred, half = ensemble(preds, meta) if name == "ensemble" else (preds[name], meta["conformal"][name])
+    return pred, np.broadcast_to(np.asarray(half, dtype=float), pred.shape)
+
+
+def _concat(parts: list[Samples]) -> Samples:
+    fields = ("x", "t", "y", "t_target", "vehicle")
+    return Samples(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields), parts[0].columns)
 
 
 def ensemble(preds: dict[str, np.ndarray], meta: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +188,8 @@ def evaluate(folder: Path, ds: Dataset) -> dict:
     """Scores on the ``test`` vehicles, with ``held_out_climates`` (the ``climate_test`` vehicles) alongside.
 
     RMSEs in %-points of SOH; coverage and ``within_5pct`` (share of forecasts within 5 % relative) as
-    fractions.
+    fractions; ``floor``: the least RMSE a forecaster that knew each vehicle's fade could reach on
+    these windows (:mod:`ml.noise_floor`).
     """
     meta, models = load_models(folder, ds)
     task = Task(**{k: tuple(v) if k == "horizons" else v for k, v in meta["task"].items()})
@@ -176,8 +197,10 @@ def evaluate(folder: Path, ds: Dataset) -> dict:
     test = _split(ds, "test", task)
     if test is None:
         raise EvtwinError("the dataset has no test vehicle with a whole window and horizon")
-    result = _evaluate_split(test, meta, models, keys)
+    bms = getattr(ds, "bms", BmsModel())
+    result = _evaluate_split(test, meta, models, keys, bms)
     held = _split(ds, "climate_test", task)
-    result["held_out_climates"] = _evaluate_split(held, meta, models, keys) if held is not None else None
+    held_scores = _evaluate_split(held, meta, models, keys, bms) if held is not None else None
+    result["held_out_climates"] = held_scores
     result["dataset_sha256"] = ds.sha256
     return result
