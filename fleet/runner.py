@@ -162,10 +162,14 @@ def core_time(cpu_s: float) -> str:
 
 
 class _Bar:
-    """Progress over vehicles with the rate in vehicle-years per minute."""
+    """Progress over vehicles with the rate in vehicle-years per minute: a bar on a terminal, a line
+    every ``log_every_s`` (and at the last vehicle) in a log file, where a bar would show only at the end."""
 
-    def __init__(self, console, vehicles: int, done: int, done_years: float):
+    def __init__(self, console, vehicles: int, done: int, done_years: float, log_every_s: float = 60.0):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console, self.vehicles, self.completed = console, vehicles, done
+        self.log_every_s, self.logged_at = log_every_s, time.perf_counter()
 
         self.progress = Progress(
             TextColumn("vehicles"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
@@ -190,3 +194,9 @@ class _Bar:
         minutes = (time.perf_counter() - self.t0) / 60.0
         rate = (done_years - self.years0) / minutes if minutes > 0 else 0.0
         self.progress.update(self.task, advance=1, rate=f"{rate:.2f} vehicle-years/min")
+        self.completed += 1
+        now = time.perf_counter()
+        if not self.console.is_terminal and (now - self.logged_at >= self.log_every_s
+                                             or self.completed == self.vehicles):
+            self.logged_at = now
+            self.console.print(f"{self.completed}/{self.vehicles} vehicles, {rate:.2f} vehicle-years/min")

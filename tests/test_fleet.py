@@ -290,6 +290,23 @@ def test_a_resumed_run_keeps_the_options_it_was_started_with(tmp_path):
     assert not (out / "vehicles").exists()  # refused before anything ran
 
 
+def test_progress_goes_to_a_log_file_as_lines():
+    """Out of a terminal (a cluster job's log) a bar would show only at the end: lines show progress."""
+    import io
+
+    from rich.console import Console
+
+    from fleet.runner import _Bar
+
+    log = io.StringIO()
+    bar = _Bar(Console(file=log, force_terminal=False), vehicles=3, done=1, done_years=2.0, log_every_s=0.0)
+    with bar:
+        bar.started(2)
+        bar.update(4.0, 6.0, "v00001", True)
+        bar.update(6.0, 6.0, "v00002", True)
+    assert "2/3 vehicles," in log.getvalue() and "3/3 vehicles," in log.getvalue()
+
+
 @pytest.mark.slow
 def test_a_failing_vehicle_is_reported_and_the_others_finish(tmp_path):
     from cosim.batch import Job, run_batch
