@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import shlex
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def jobs(fleet, fmu: Path | None, days: float | None, traces: frozenset[str] = f
     return out
 
 
-def metadata(fleet, fmu: Path | None, days: float | None) -> dict:
+def metadata(fleet, fmu: Path | None, days: float | None, traces: tuple[str, ...] = ()) -> dict:
     from cosim.scenario.runner import git_commit, versions
 
     from importlib.metadata import PackageNotFoundError, version
@@ -66,6 +67,8 @@ def metadata(fleet, fmu: Path | None, days: float | None) -> dict:
         "battery": fleet.model.battery,
         "resolution": fleet.model.resolution,
         "fmu": str(fmu) if fmu else None,
+        "days": days,
+        "traces": sorted(set(traces)),
         "versions": vers,
         "git_commit": git_commit(fleet.path.parent),
         "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -77,6 +80,7 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     """Run a fleet file into ``out``; the number of vehicles that failed. ``traces``: vehicle ids whose
     full-resolution trace is kept (besides the fleet file's)."""
     from rich.console import Console
+    from rich.markup import escape
 
     from cosim.batch import run_batch
     from fleet import spec
@@ -93,15 +97,16 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     fmu = _fmu_path(fleet_file, fleet.model)
     batch = jobs(fleet, fmu, days, frozenset(traces))
     store = FleetStore(out)
-    store.prepare(fleet.text, resume, metadata(fleet, fmu, days))
+    if resume and (out / "metadata.json").is_file():
+        _check_resumed_options(store.metadata(), fleet_file, out, days, traces)
+    store.prepare(fleet.text, resume, metadata(fleet, fmu, days, traces))
     total_years = sum(j.weight for j in batch)
     cpu_s = CPU_S_PER_VEHICLE_YEAR[fleet.model.battery]
     done = store.done()
     left = sum(j.weight for j in batch if j.key not in done)
     console.print(
-        f"{len(batch)} vehicles, {total_years:g} vehicle-years ({len(done)} vehicles done already); expected "
-        f"{left * cpu_s / 3600:.2f} core-hours at ~{cpu_s:g} CPU s a "
-        "vehicle-year"
+        f"{len(batch)} vehicles, {total_years:.3g} vehicle-years ({len(done)} vehicles done already); expected "
+        f"{core_time(left * cpu_s)} at ~{cpu_s:g} CPU s a vehicle-year"
     )
     bar = _Bar(console, len(batch), len(done), total_years - left)
     try:
@@ -111,7 +116,7 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     except KeyboardInterrupt:
         store.write_fleet_table()
         console.print(f"interrupted: {len(store.done())} of {len(batch)} vehicles kept in {out}; "
-                      f"finish with: evtwin fleet run {fleet_file} -o {out} --resume")
+                      f"finish with: {resume_command(fleet_file, out, days, traces)}")
         raise SystemExit(130) from None
     table = store.write_fleet_table()
     failures = store.failures()
@@ -120,8 +125,35 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
         f"{len(failures)} failed; fleet table: {table}"
     )
     for key, message in failures.items():
-        console.print(f"[red]{key} failed:[/red] {message.splitlines()[0] if message else ''}")
+        console.print(f"[red]{key} failed:[/red] {escape(message.splitlines()[0]) if message else ''}")
     return len(failures)
+
+
+def resume_command(fleet_file: Path, out: Path, days: float | None, traces) -> str:
+    """The command that finishes a run started with these options."""
+    options = f" --days {days:g}" if days is not None else ""
+    options += "".join(f" --trace {key}" for key in sorted(set(traces)))
+    return f"evtwin fleet run {shlex.quote(str(fleet_file))} -o {shlex.quote(str(out))} --resume{options}"
+
+
+def _check_resumed_options(saved: dict, fleet_file: Path, out: Path, days: float | None, traces) -> None:
+    """A resumed run keeps the span and the traces it was started with: a vehicle of another span or
+    resolution would mix into its fleet table unnoticed."""
+    if "days" not in saved:  # a folder from before these options were recorded
+        return
+    then_traces = saved.get("traces", [])
+    if saved["days"] != days or sorted(set(traces)) != then_traces:
+        raise EvtwinError(f"{out} was started with other options; finish it with: "
+                          f"{resume_command(fleet_file, out, saved['days'], then_traces)}")
+
+
+def core_time(cpu_s: float) -> str:
+    """CPU time in the unit a planner reads: core-hours, or core-minutes under one core-hour."""
+    if cpu_s >= 3600.0:
+        return f"{cpu_s / 3600.0:,.1f} core-hours"
+    if cpu_s >= 60.0:
+        return f"{cpu_s / 60.0:.0f} core-minutes"
+    return f"{cpu_s:.0f} CPU s"
 
 
 class _Bar:

@@ -192,6 +192,8 @@ def test_packed_vehicle_keeps_the_equations_of_separate_units(tmp_path, battery_
     assert packed["efc"].sum() == pytest.approx(full["efc"].sum(), rel=0.01)
     fade_full, fade_packed = 1 - full["soh_capacity"][-1], 1 - packed["soh_capacity"][-1]
     assert fade_packed == pytest.approx(fade_full, rel=0.02)
+    # and the decade's bound, SOH within 0.002 after 10 years, for these 3 weeks' share of the decade
+    assert abs(packed["soh_capacity"][-1] - full["soh_capacity"][-1]) < 0.002 * 21 / 3650
 
 
 def test_a_traced_vehicle_keeps_every_second_of_its_drives(tmp_path):
@@ -271,6 +273,23 @@ def test_fleet_run_killed_midway_resumes_without_recomputing(tmp_path):
         np.testing.assert_allclose(theirs["energy_kWh"], mine["energy_kWh"], rtol=1e-12)
 
 
+def test_a_resumed_run_keeps_the_options_it_was_started_with(tmp_path):
+    """Resuming a 10-day run without --days would add whole-span vehicles to it unnoticed."""
+    from click.testing import CliRunner
+
+    from cosim.cli import cli
+    from fleet.store import FleetStore
+
+    fleet_file = tmp_path / "tiny.yaml"
+    fleet_file.write_text(TINY)
+    out = tmp_path / "out"
+    FleetStore(out).prepare(TINY, False, {"seed": 7, "days": 10.0, "traces": ["v00001"]})
+    result = CliRunner().invoke(cli, ["fleet", "run", str(fleet_file), "-o", str(out), "--resume"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "--resume --days 10 --trace v00001" in " ".join(result.output.split())
+    assert not (out / "vehicles").exists()  # refused before anything ran
+
+
 @pytest.mark.slow
 def test_a_failing_vehicle_is_reported_and_the_others_finish(tmp_path):
     from cosim.batch import Job, run_batch
@@ -325,6 +344,23 @@ def test_report_judges_each_vehicle_at_its_warranty_point(tmp_path):
     assert Warranty.parse("160000 km, 70 %, 8 yr") == w
 
 
+def test_report_reads_the_finished_vehicles_of_a_killed_run(tmp_path):
+    """A run killed before its end leaves vehicle files and no fleet table; the report still reads them."""
+    from fleet.report import Warranty, analyse
+    from fleet.store import FleetStore
+
+    store = FleetStore(tmp_path)
+    store.prepare("x", False, {"seed": 0})
+    for i in range(2):
+        store.save(f"v{i:05d}", _fake_vehicle(f"v{i:05d}", 1, 40.0, 0.02 * (i + 1), 0.5))
+    w = Warranty.parse("8 yr, 160000 km, 0.7")
+    a = analyse(tmp_path, w)
+    assert a["partial"] and len(a["per"]) == 2
+    np.testing.assert_allclose(a["soh_w"], [1 - 0.02, 1 - 0.04], atol=1e-9)  # judged at the last day
+    store.write_fleet_table()
+    assert not analyse(tmp_path, w)["partial"]
+
+
 def test_report_command_writes_the_plot_and_refuses_a_bad_warranty(tmp_path):
     from click.testing import CliRunner
 
@@ -334,12 +370,17 @@ def test_report_command_writes_the_plot_and_refuses_a_bad_warranty(tmp_path):
     store = FleetStore(tmp_path)
     store.prepare("x", False, {"seed": 0})
     for i in range(3):
-        store.save(f"v{i:05d}", _fake_vehicle(f"v{i:05d}", 2, 50.0, 0.1 * (i + 1), 0.5 * (i + 1)))
+        vehicle = _fake_vehicle(f"v{i:05d}", 2, 50.0, 0.1 * (i + 1), 0.5 * (i + 1))
+        vehicle["table"]["t_cell_mean_degC"][:] = 20.0 + 5.0 * i
+        store.save(f"v{i:05d}", vehicle)
     store.write_fleet_table()
     runner = CliRunner()
     result = runner.invoke(cli, ["fleet", "report", str(tmp_path), "--warranty", "1 yr, 100000 km, 0.85"])
     assert result.exit_code == 0, result.output
-    assert "under 85%: 66.7%" in result.output and "v00002" in result.output
+    text = " ".join(result.output.split())  # as read, whatever the terminal's width
+    assert "under 85%: 66.7%" in text and "v00002" in text
+    assert "mean cell temperature [degC] 30 (fleet median 25)" in text  # units survive the console's markup
+    assert "36,500 │" in text and "e+0" not in text  # km as a reader writes them: 2 years at 50 km a day
     assert (tmp_path / "report.png").stat().st_size > 10_000
     bad = runner.invoke(cli, ["fleet", "report", str(tmp_path), "--warranty", "eight years"])
     assert bad.exit_code == 2 and "--warranty" in bad.output and "Traceback" not in bad.output

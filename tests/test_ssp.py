@@ -3,6 +3,7 @@ named parameter sets chosen at run time, a hand-written SSP joined to a scenario
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 import zipfile
@@ -62,6 +63,7 @@ def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_an_exported_ssp_runs_with_the_scenarios_values_bit_for_bit(exported):
     folder, notes = exported
     assert (
@@ -84,6 +86,7 @@ def test_an_exported_ssp_runs_with_the_scenarios_values_bit_for_bit(exported):
     assert a["loop.coolant_supply.T"].values[-1] == pytest.approx(supply_temperature(30.0), rel=1e-6)
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_a_named_parameter_set_is_chosen_at_run_time(exported):
     folder, _ = exported
     res = invoke("run", folder / "loop.ssp", "-o", folder / "hot.h5", "--parameter-set", "hot", "-q")
@@ -183,7 +186,9 @@ def test_the_exported_ssp_runs_in_ecos_with_the_same_values(exported):
     try:
         from ecospy import EcosSimulation
     except (ImportError, OSError) as err:
-        pytest.skip(f"ecospy is not usable here ({err}); pip install 'evtwin[peers]' (and libtbb12)")
+        if os.environ.get("CI"):  # .ci/run installs both: there a missing ecos is a broken set-up
+            raise
+        pytest.skip(f"ecospy is not usable here ({err}); pip install -e '.[test]' and apt-get install libtbb12")
     folder, _ = exported
     sim = EcosSimulation(step_size=10.0, ssp_path=str(folder / "loop.ssp"))
     assert sim.init(parameter_set="scenario")
