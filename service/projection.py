@@ -51,8 +51,8 @@ class Usage:
             self.observed = self.time
 
     def add(self, dt: float, soc: float, temperature: float, efc: float, moving: float = 0.0) -> None:
-        """``dt`` [s] more at ``soc`` [1] and ``temperature`` [K], with ``efc`` equivalent full cycles, of which
-        ``moving`` [s] with a current; what came before weighs exp(-dt / WINDOW_S) less."""
+        """``dt`` [s] more at ``soc`` [1] and ``temperature`` [K], with ``efc`` equivalent full cycles, of
+        which ``moving`` [s] with a current; what came before weighs exp(-dt / WINDOW_S) less."""
         keep = math.exp(-dt / WINDOW_S)
         self.observed += dt
         self.time = self.time * keep + dt
