@@ -176,7 +176,16 @@ def _models(text: str) -> tuple[str, ...]:
     default=None,
     help="Also plot the forecasts with their intervals for a few held-out vehicles (PNG).",
 )
-def evaluate(data: Path | None, models: Path, as_json: bool, plot_file: Path | None) -> None:
+@click.option(
+    "--folds",
+    type=click.IntRange(min=3),
+    default=None,
+    help="Cross-validate instead: train the models' configuration FOLDS times, each vehicle outside "
+    "the held-out climates a test vehicle once, and score all their forecasts.",
+)
+def evaluate(
+    data: Path | None, models: Path, as_json: bool, plot_file: Path | None, folds: int | None
+) -> None:
     """Score the trained models and the baselines on DATA's held-out vehicles and climates.
 
     Without DATA: the default dataset (results/ml.h5, from `evtwin ml train` without arguments).
@@ -193,7 +202,14 @@ def evaluate(data: Path | None, models: Path, as_json: bool, plot_file: Path | N
         raise EvtwinError(f"{DATASET} does not exist: `evtwin ml train` without arguments builds it")
     data = data or DATASET
     ds = ds_mod.load(data)
-    result = run_evaluation(models, ds)
+    if folds is None:
+        result = run_evaluation(models, ds)
+    else:
+        from ml.crossval import cross_validate
+        from ml.training import load_models
+
+        meta = load_models(models, ds)[0]
+        result = cross_validate(ds, meta, folds, lambda line: click.echo(line, err=True))
     if plot_file is not None:
         from ml.plots import plot_forecasts
 
@@ -354,7 +370,8 @@ def train_surrogate(output: Path | None, vehicles: int, epochs: int, folders: tu
 
     output = output or default_model()
     metrics = run_training(output, vehicles, epochs, list(folders), say=click.echo)
-    for key in ("rmse_drawn_held_out_laws_alone", "rmse_drawn_held_out", "rmse_fleet_runs"):
+    for key in ("rmse_drawn_held_out_laws_alone", "rmse_drawn_held_out", "rmse_fleet_runs",
+                "rmse_fleet_runs_drawn_usage"):
         if key in metrics:
             click.echo(f"{key} [%-points, years 1..10]: " + " ".join(f"{v:.3f}" for v in metrics[key]))
     click.echo(f"wrote {output}")

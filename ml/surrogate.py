@@ -130,7 +130,7 @@ class AgingSurrogate:
                 loss.backward()
                 opt.step()
                 if epoch % 50 == 0 or epoch == epochs - 1:
-                    say(f"  epoch {epoch + 1}/{epochs}: RMSE {float(loss) ** 0.5:.3f} %-points")
+                    say(f"  epoch {epoch + 1}/{epochs}: RMSE {float(loss.detach()) ** 0.5:.3f} %-points")
         finally:
             torch.set_num_threads(threads)
         return self

@@ -101,6 +101,7 @@ def train(
         "period_days": ds.period_days,
         "dataset_sha256": ds.sha256,
         "models": list(models),
+        "config": config,
         "alpha": ALPHA,
         "conformal": widths,
         "conformal_ensemble": ensemble,
@@ -136,25 +137,40 @@ def _scores(pred: np.ndarray, s: Samples, keys: list[str]) -> dict:
 
 
 def _evaluate_split(s: Samples, meta: dict, models: dict, keys: list[str], bms: BmsModel) -> dict:
+    return score_pooled([(s, {name: m.predict(s) for name, m in models.items()}, meta)], keys, bms)
+
+
+def score_pooled(parts: list[tuple[Samples, dict, dict]], keys: list[str], bms: BmsModel | None) -> dict:
+    """Scores of forecasts pooled from ``parts``: (windows, {model: forecasts}, the metadata of the
+    trained set that made them, whose calibrated widths give their intervals)."""
+    s = parts[0][0] if len(parts) == 1 else _concat([p[0] for p in parts])
     result: dict = {"windows": len(s), "vehicles": int(len(np.unique(s.vehicle)))}
-    floor = noise_floor.floor_rmse(s.t, s.y, bms)
+    floor = noise_floor.floor_rmse(s.t, s.y, bms or BmsModel())
     result["floor"] = {f"rmse_{k}": float(100.0 * f) for k, f in zip(keys, floor, strict=True)}
     result["baselines"] = {name: _scores(cls().predict(s), s, keys) for name, cls in BASELINES.items()}
-    preds, scored = {}, {}
-    for name, model in models.items():
-        preds[name] = model.predict(s)
-        scored[name] = _scores(preds[name], s, keys)
-        half = np.asarray(meta["conformal"][name])
-        scored[name]["coverage_90"] = conformal.coverage(s.y, preds[name] - half, preds[name] + half)
+    scored = {}
     # The headline: the ensemble (the mean of the trained models) with its own calibrated width.
-    best, half = ensemble(preds, meta)
-    ens = _scores(best, s, keys)
-    ens["coverage_90"] = conformal.coverage(s.y, best - half, best + half)
-    hits = (s.y >= best - half) & (s.y <= best + half)
-    ens["coverage_90_ci95"] = list(conformal.clustered_interval(hits, s.vehicle))
-    result["models"] = {**scored, "ensemble": ens}
-    result.update(ens)
+    for name in [*parts[0][1], "ensemble"]:
+        pred, half = zip(*(_forecast(name, preds, meta) for _, preds, meta in parts), strict=True)
+        pred, half = np.concatenate(pred), np.concatenate(half)
+        scored[name] = _scores(pred, s, keys)
+        hits = np.abs(s.y - pred) <= half
+        scored[name]["coverage_90"] = float(np.mean(hits))
+    scored["ensemble"]["coverage_90_ci95"] = list(conformal.clustered_interval(hits, s.vehicle))
+    result["models"] = scored
+    result.update(scored["ensemble"])
     return result
+
+
+def _forecast(name: str, preds: dict, meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(forecasts [n, horizons], their calibrated 90 % half-widths [n, horizons]) of model ``name``."""
+    pred, half = ensemble(preds, meta) if name == "ensemble" else (preds[name], meta["conformal"][name])
+    return pred, np.broadcast_to(np.asarray(half, dtype=float), pred.shape)
+
+
+def _concat(parts: list[Samples]) -> Samples:
+    fields = ("x", "t", "y", "t_target", "vehicle")
+    return Samples(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields), parts[0].columns)
 
 
 def ensemble(preds: dict[str, np.ndarray], meta: dict) -> tuple[np.ndarray, np.ndarray]:

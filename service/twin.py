@@ -142,9 +142,10 @@ class LiveTwin:
         # Somewhere within the carry span the current went from the previous sample's to this one's; with
         # the moment unknown (uniform), the charge moved is their mean's, give or take |difference| / sqrt(12)
         # over the span: the SOC's uncertainty says so, and the voltage afterwards settles it.
-        carried, unknown = 0.5 * (self.last_current + current), abs(self.last_current - current) / math.sqrt(12)
-        segments = [(length, i, sd) for length, i, sd in ((carry, carried, unknown), (dt - hold - carry, 0.0, 0.0))
-                    if length > 0.0]
+        carried = 0.5 * (self.last_current + current)
+        unknown = abs(self.last_current - current) / math.sqrt(12.0)
+        segments = [(length, i, sd) for length, i, sd in ((carry, carried, unknown),
+                                                          (dt - hold - carry, 0.0, 0.0)) if length > 0.0]
         for length, i, sd in segments:
             self._filter_step(length, i, None, sd)
         segments = [(length, i) for length, i, _ in segments] + [(hold, current)]
@@ -202,9 +203,9 @@ class LiveTwin:
         return math.sqrt(max(float(self.P[index, index]), 0.0))
 
     def state(self) -> dict[str, Any]:
-        """SOC, capacity and resistance relative to new, each with its standard deviation, cell temperature and the
-        estimated temperature the housing exchanges heat with (ambient or coolant) [degC], equivalent full
-        cycles and the time of the last sample used [unix s]."""
+        """SOC, capacity and resistance relative to new, each with its standard deviation, cell temperature
+        and the estimated temperature the housing exchanges heat with (ambient or coolant) [degC], equivalent
+        full cycles and the time of the last sample used [unix s]."""
         return {
             "soc": _clip(float(self.x[SOC])),
             "soc_std": self.std(SOC),
