@@ -188,7 +188,7 @@ def test_the_exported_ssp_runs_in_ecos_with_the_same_values(exported):
     except (ImportError, OSError) as err:
         if os.environ.get("CI"):  # .ci/run installs both: there a missing ecos is a broken set-up
             raise
-        pytest.skip(f"ecospy is not usable here ({err}); pip install -e '.[test]' and apt-get install libtbb12")
+        pytest.skip(f"ecospy is not usable here ({err}); pip install -e '.[test]', apt-get install libtbb12")
     folder, _ = exported
     sim = EcosSimulation(step_size=10.0, ssp_path=str(folder / "loop.ssp"))
     assert sim.init(parameter_set="scenario")
@@ -231,13 +231,16 @@ NESTED = """\
                 <ssc:Unit name="kiloW"><ssc:BaseUnit kg="1" m="2" s="-3" factor="1000"/></ssc:Unit>
               </ssv:Units>
               <ssv:Parameters>
-                <ssv:Parameter name="cooling.plate.thermal_port.Q_flow"><ssv:Real value="3" unit="kiloW"/></ssv:Parameter>
+                <ssv:Parameter name="cooling.plate.thermal_port.Q_flow">
+                  <ssv:Real value="3" unit="kiloW"/>
+                </ssv:Parameter>
               </ssv:Parameters>
             </ssv:ParameterSet>
           </ssd:ParameterValues></ssd:ParameterBinding>
         </ssd:ParameterBindings>
         <ssd:Elements>
-          <ssd:Component name="plate" type="application/x-fmu-sharedlibrary" source="resources/CoolingPlate.fmu">
+          <ssd:Component name="plate" type="application/x-fmu-sharedlibrary"
+                         source="resources/CoolingPlate.fmu">
             <ssd:Connectors>
               <ssd:Connector name="coolant_in.T" kind="input"><ssc:Real unit="Cel"/></ssd:Connector>
               <ssd:Connector name="coolant_out.T" kind="output"><ssc:Real unit="Cel"/></ssd:Connector>
@@ -260,8 +263,10 @@ NESTED = """\
       </ssd:Component>
     </ssd:Elements>
     <ssd:Connections>
-      <ssd:Connection startElement="cooling" startConnector="T_out" endElement="loop" endConnector="coolant_return.T"/>
-      <ssd:Connection startElement="loop" startConnector="coolant_supply.T" endElement="cooling" endConnector="T_in">
+      <ssd:Connection startElement="cooling" startConnector="T_out"
+                      endElement="loop" endConnector="coolant_return.T"/>
+      <ssd:Connection startElement="loop" startConnector="coolant_supply.T"
+                      endElement="cooling" endConnector="T_in">
         <ssc:LinearTransformation factor="{outer_factor}" offset="{outer_offset}"/>
       </ssd:Connection>
       <ssd:Connection startElement="loop" startConnector="coolant_supply.T" endConnector="T_supply"/>
@@ -284,11 +289,12 @@ def nested_ssp(folder, c_fmus, **transformations):
     return folder
 
 
-def test_a_nested_system_is_flattened_with_its_transformations_composed_and_its_units_applied(tmp_path, c_fmus):
-    ssp = nested_ssp(tmp_path / "car", c_fmus, outer_factor=2, outer_offset=1, inner_factor=3, inner_offset=-4)
+def test_a_nested_system_is_flattened_its_transformations_composed_its_units_applied(tmp_path, c_fmus):
+    odd = {"outer_factor": 2, "outer_offset": 1, "inner_factor": 3, "inner_offset": -4}
+    ssp = nested_ssp(tmp_path / "car", c_fmus, **odd)
     structure = read_ssp(ssp)
     assert set(structure.components) == {"cooling_plate", "loop"}
-    # 3 (2 x + 1) - 4 = 6 x - 1 through the subsystem's connector T_in; the top system's T_supply feeds nothing.
+    # 3 (2 x + 1) - 4 = 6 x - 1 through the subsystem's connector T_in; the top's T_supply feeds nothing.
     assert [(c.start, c.end, c.factor, c.offset) for c in structure.connections] == [
         ("cooling_plate.coolant_out.T", "loop.coolant_return.T", 1.0, 0.0),
         ("loop.coolant_supply.T", "cooling_plate.coolant_in.T", 6.0, -1.0),
@@ -302,7 +308,8 @@ def test_a_nested_system_is_flattened_with_its_transformations_composed_and_its_
 @pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_a_nested_ssp_from_another_tool_runs_to_the_analytic_steady_state(tmp_path, c_fmus):
     # A 2 K drop from the loop to the plate, in two 1 K steps: out of the loop, and into the plate.
-    ssp = nested_ssp(tmp_path / "car", c_fmus, outer_factor=1, outer_offset=-1, inner_factor=1, inner_offset=-1)
+    drops = {"outer_factor": 1, "outer_offset": -1, "inner_factor": 1, "inner_offset": -1}
+    ssp = nested_ssp(tmp_path / "car", c_fmus, **drops)
     with zipfile.ZipFile(tmp_path / "car.ssp", "w") as z:
         for file in ssp.rglob("*"):
             z.write(file, file.relative_to(ssp).as_posix())
