@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 from battery_fmu import equations as eq
 from battery_fmu.aging_laws import aging_model
@@ -35,6 +36,18 @@ REST_SUBSTEP_MAX_FRACTION = 0.05
 #: A rest starts at REST_FIRST_SUBSTEP only while the RC pairs hold energy that could warm the cell by
 #: this much [K]; otherwise nothing changes faster than the temperature and it starts at the longest sub-step.
 REST_RC_HEAT_NEGLIGIBLE = 1e-4
+#: Rest transitions kept per pack (sub-step lengths recur from rest to rest).
+_TRANSITIONS_KEPT = 256
+
+
+class RestSchedule(NamedTuple):
+    """The sub-steps of a long rest (:meth:`BatteryPack._rest`): the first [s] (while the RC pairs hold
+    energy), the growth factor of the next ones, the longest as a fraction of the slow thermal time
+    constant."""
+
+    first: float
+    growth: float
+    max_fraction: float
 
 
 class InputError(ValueError):
@@ -71,7 +84,7 @@ class BatteryPack:
         "current", "voltage", "power", "heat", "heat_to_ambient", "heat_to_coolant", "power_discharge_max",
         "power_charge_max",
         "current_charge_max", "current_discharge_max", "ocv", "power_request_unmet",
-        "_constants", "_prep", "_compiled",
+        "_constants", "_prep", "_compiled", "rest_schedule", "_transitions",
     )
 
     def __init__(self, params: CellParameters | None = None, n_series: int = 1, n_parallel: int = 1,
@@ -88,6 +101,9 @@ class BatteryPack:
         self.hysteresis = 0.0
         self.t_cell = self.t_housing = float(temperature)
         self._constants: dict = {}
+        #: The sub-steps of long rests; None: the module's REST_* constants.
+        self.rest_schedule: RestSchedule | None = None
+        self._transitions: dict = {}
         # The shared step's look-ups, limits and update, compiled for this parameter set.
         self._compiled = compile_step(p)
         self.current = self.power = self.heat = self.power_request_unmet = 0.0
@@ -157,6 +173,88 @@ class BatteryPack:
         self.heat = heat * cells
         self._prepare(dt)
 
+    def step_series(self, dt: float, powers, floors, current_charge: float, t_ambient: float,
+                    t_coolant: float | None = None) -> tuple[list, list, list, list, list]:
+        """Steps of ``dt`` [s] under the power loads ``powers`` [W] in turn, bit for bit as many calls of
+        :meth:`step` with the same charge current and temperatures; for a caller that knows a stretch of
+        its load ahead (a vehicle on its drive cycle).
+
+        Before step ``k`` it stops if ``floors[k]`` [W], the lowest power the load draws within that step,
+        is below ``-power_charge_max`` (the load would have been limited by the charge power the pack
+        accepts now, so it has to be worked out again). Returns the pack's SOC [1], current [A],
+        voltage [V], cell temperature [K] and equivalent full cycles after each step taken.
+        """
+        socs, currents, voltages, temperatures, efcs = out = ([], [], [], [], [])
+        if dt > REST_QUADRATURE_MIN_STEP:  # the rests of a long step: step by step
+            for power, floor in zip(powers, floors):
+                if floor < -self.power_charge_max:
+                    break
+                self.step(dt, power, current_charge, t_ambient, t_coolant)
+                self._append(out)
+            return out
+        ns, npar = self.n_series, self.n_parallel
+        cells = ns * npar
+        i_charge = current_charge / npar
+        prep = self._prep
+        if prep is None or prep[2].dt != dt:
+            prep = self._prepare(dt)
+        state, look, k, lim, e, r_rc, cap = prep
+        p, aging = self.p, self.aging
+        advance, prepare, capacity = self._compiled.advance, self._compiled.prepare, p.capacity
+        kb, tb = boundary(p, t_ambient, t_coolant, self.coolant_connected)
+        power_charge_max = lim.power_charge * cells
+        voltage = t_housing_mean = current = power_taken = heat = 0.0
+        for power_load, floor in zip(powers, floors):
+            if floor < -power_charge_max:
+                break
+            # the operations of step(), in its order
+            power_taken = power_load
+            p_cell = power_load / cells
+            charging = p_cell < 0.0 or i_charge * look.ocv > p_cell
+            r_eff = (look.r0_charge if charging else look.r0_discharge) + r_rc
+            b = e + r_eff * i_charge
+            disc = b * b - 4.0 * r_eff * p_cell
+            i_vehicle = 2.0 * p_cell / (b + _sqrt(disc)) if disc > 0.0 else b / (2.0 * r_eff)
+            current = i_vehicle - i_charge
+            if current > lim.current_discharge:
+                current = lim.current_discharge
+            elif current < -lim.current_charge:
+                current = -lim.current_charge
+            new, means = advance(state, look, k, current, tb, cap)
+            voltage, heat, _, t_cell_mean, t_housing_mean, _ = means
+            aging.advance(dt, state.soc, new[0], t_cell_mean, current)
+            # and those of _prepare() at the new state
+            state = new
+            cap = aging.soh_capacity_committed * capacity
+            look, lim, e, r_rc = prepare(state, aging.resistance_factor, cap, k)
+            power_charge_max = lim.power_charge * cells
+            socs.append(new[0])
+            currents.append(current * npar)
+            voltages.append(voltage * ns)
+            temperatures.append(new[4])
+            efcs.append(aging.total_efc)
+        if not socs:
+            return out
+        self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing = state
+        self._housing_flows(t_housing_mean, t_ambient, t_coolant if t_coolant is not None else t_ambient)
+        self.current = current * npar
+        self.voltage = voltage * ns
+        self.power = voltage * current * cells
+        self.power_request_unmet = power_taken - (current + i_charge) * voltage * cells
+        self.heat = heat * cells
+        self.ocv = look.ocv
+        self.power_discharge_max = lim.power_discharge * cells
+        self.power_charge_max = power_charge_max
+        self.current_discharge_max = lim.current_discharge * npar
+        self.current_charge_max = lim.current_charge * npar
+        self._prep = (state, look, k, lim, e, r_rc, cap)
+        return out
+
+    def _append(self, out: tuple) -> None:
+        """Add the present SOC, current, voltage, cell temperature and EFC to :meth:`step_series`'s lists."""
+        for column, value in zip(out, (self.soc, self.current, self.voltage, self.t_cell, self.efc)):
+            column.append(value)
+
     def _prepare(self, dt: float) -> tuple:
         """Everything a step of length ``dt`` needs from the present state, and the limit outputs.
 
@@ -195,10 +293,15 @@ class BatteryPack:
         p, aging, soc = self.p, self.aging, state.soc
         r1, r2 = look.r1, look.r2
         v1, v2 = state.v1, state.v2
+        first, growth, fraction = self.rest_schedule or (REST_FIRST_SUBSTEP, REST_SUBSTEP_GROWTH,
+                                                         REST_SUBSTEP_MAX_FRACTION)
+        transitions = self._transitions
+        if len(transitions) > _TRANSITIONS_KEPT:
+            transitions.clear()
         _, slow = eq.thermal_time_constants(kb, p)
-        h_max = max(REST_FIRST_SUBSTEP, REST_SUBSTEP_MAX_FRACTION * slow)
+        h_max = max(first, fraction * slow)
         stored = 0.5 * (p.tau1 / r1 * v1 * v1 + p.tau2 / r2 * v2 * v2)  # energy in the RC pairs [J, cell]
-        h = min(REST_FIRST_SUBSTEP if stored > REST_RC_HEAT_NEGLIGIBLE * p.cell_heat_capacity else h_max, dt)
+        h = min(first if stored > REST_RC_HEAT_NEGLIGIBLE * p.cell_heat_capacity else h_max, dt)
         tc, th = state.t_cell, state.t_housing
         elapsed, heat_total, housing_integral = 0.0, 0.0, 0.0
         while elapsed < dt:
@@ -211,7 +314,9 @@ class BatteryPack:
             heat = (eq.rc_step_heat(v1, w1, 0.0, r1, p.tau1, 0.0, h)
                     + eq.rc_step_heat(v2, w2, 0.0, r2, p.tau2, 0.0, h))
             steady = eq.thermal_steady_state(heat, tb, kb, p)
-            half = eq.thermal_transition(0.5 * h, kb, p)  # applied twice: the midpoint, then the end (exact)
+            half = transitions.get((h, kb))  # applied twice: the midpoint, then the end (exact)
+            if half is None:
+                half = transitions[h, kb] = eq.thermal_transition(0.5 * h, kb, p)
             tc_mid, th_mid = eq.thermal_after(tc, th, *steady, half)
             tc_new, th_new = eq.thermal_after(tc_mid, th_mid, *steady, half)
             aging.advance(h / 6.0, soc, soc, tc, 0.0)
@@ -221,7 +326,7 @@ class BatteryPack:
             heat_total += heat * h
             tc, th, v1, v2 = tc_new, th_new, w1, w2
             elapsed += h
-            h = min(h * REST_SUBSTEP_GROWTH, h_max)
+            h = min(h * growth, h_max)
         self.t_cell, self.t_housing = tc, th
         return heat_total / dt, housing_integral / dt
 

@@ -255,6 +255,50 @@ class EVUnit(PythonUnit):
                 return
         self._step_general(h, p_aux, p_cmax, p_dmax)
 
+    def cycle_ahead(self, h: float, count: int) -> tuple[list, list, list, list]:
+        """Up to ``count`` steps of ``h`` whole seconds ahead, as :meth:`do_step` takes them on the
+        present cycle's trace while the battery's limits are not reached; commits nothing
+        (:meth:`take_cycle_steps` does). Per step: battery power and regen power [W] (means), the odometer
+        after it [m] and the lowest battery power of its seconds [W] (the charge limit must not be
+        above it). Stops where ``do_step`` would take another path: at a cycle's end (after the step
+        that reaches it), a trip's start or end, a change of the inputs, the discharge limit.
+        """
+        out: tuple[list, list, list, list] = ([], [], [], [])
+        tb, pos, n, p_aux = self._table, self._pos, int(h), self._aux_P
+        if (tb is None or n != h or n < 1 or not pos.is_integer() or self.speed_deficit != 0.0
+                or self.drive < 0.5 or not self._driving or self._trip_done or self.trip_distance > 0.0
+                or self.T_ambient != self._aux_T or self.stranded or self.P_discharge_max <= p_aux):
+            return out
+        powers, regens, odometer, floors = out
+        k, inv, distance, p_dmax = int(pos), 1.0 / n, self.distance, self.P_discharge_max
+        cum_elec, cum_regen, dist = tb.cum_elec, tb.cum_regen, tb.dist
+        lows, highs = tb.windows(n)
+        end = min(tb.n_segments - n, k + (count - 1) * n)
+        while k <= end and highs[k] + p_aux <= p_dmax:
+            # the arithmetic of _whole_seconds
+            powers.append((cum_elec[k + n] - cum_elec[k]) * inv + p_aux)
+            regens.append((cum_regen[k + n] - cum_regen[k]) * inv)
+            distance += dist[k + n] - dist[k]
+            odometer.append(distance)
+            floors.append(lows[k] + p_aux)
+            k += n
+        return out
+
+    def take_cycle_steps(self, h: float, m: int, odometer: list) -> None:
+        """Commit the first ``m`` >= 1 steps of :meth:`cycle_ahead` (with its ``odometer``), as ``m``
+        calls of :meth:`do_step`."""
+        n, tb = int(h), self._table
+        self.consumption = self.forecast_consumption(self.T_ambient)
+        self.E_planned = self.planned_distance * self.consumption
+        over = self.over_limit_time
+        for j in range(m - 1):
+            k = int(self._pos) + j * n
+            over += tb.cum_over[k + n] - tb.cum_over[k]
+        if m > 1:
+            self.distance, self.over_limit_time = odometer[m - 2], over
+            self._pos += (m - 1) * n
+        self._whole_seconds(tb, int(self._pos), n, self._aux_P)
+
     def _whole_seconds(self, tb: CycleTable, k: int, n: int, p_aux: float) -> None:
         """Outputs over seconds ``k .. k + n`` of the cycle from the running integrals (no charge limit)."""
         inv = 1.0 / n

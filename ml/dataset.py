@@ -11,7 +11,8 @@ generalise to a climate it never saw?), the other vehicles are shuffled from the
 
 File layout (HDF5): ``rows/<column>`` one row per vehicle-period (``vehicle`` indexes
 ``vehicles/``), ``vehicles/<attribute>`` with ``split``; attributes ``features``, ``units``,
-``bms``, ``period_days``, ``held_out_climates``, ``source``, ``source_sha256`` (JSON where not a number).
+``bms``, ``period_days``, ``held_out_climates``, ``source``, ``source_sha256``, ``format`` (JSON where not a
+number).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ FEATURES: dict[str, tuple[str, str, str]] = {
 VEHICLE_ATTRIBUTES = ("vehicle_id", "preset", "chemistry", "climate", "style", "habit", "parking")
 SPLITS = ("train", "calibration", "test", "climate_test")
 DAYS_PER_YEAR = 365.0
+#: Bumped whenever the same fleet run gives another dataset (features, splits): a cached one is rebuilt.
+FORMAT = 2
 
 
 @dataclass
@@ -115,13 +118,18 @@ def assign_splits(
     return split.astype(str)
 
 
-def default_held_out(climates: np.ndarray) -> list[str]:
-    """The climate with the fewest vehicles (the last by name on a tie), when there are two or more."""
-    names, counts = np.unique(climates, return_counts=True)
-    if len(names) < 2:
-        return []
-    fewest = counts.min()
-    return [str(names[counts == fewest][-1])]
+def default_held_out(climates: np.ndarray, share: float = 1.0 / 6.0) -> list[str]:
+    """The rarest climates, fewest vehicles first (the last by name on a tie), until they hold at least
+    ``share`` of the vehicles, so the held-out climates' scores rest on more than one or two vehicles;
+    at least one climate is always left to train on (none is held out of a one-climate fleet)."""
+    names, counts = np.unique(climates, return_counts=True)  # names sorted
+    order = sorted(reversed(range(len(names))), key=lambda i: counts[i])  # stable: later names first
+    held: list[str] = []
+    for i in order[:-1]:
+        held.append(str(names[i]))
+        if counts[np.isin(names, held)].sum() >= share * len(climates):
+            break
+    return held
 
 
 def build(
@@ -186,6 +194,7 @@ def save(ds: Dataset, path: Path, source: Path) -> Path:
         f.attrs["held_out_climates"] = json.dumps(getattr(ds, "held_out", []))
         f.attrs["source"] = str(source)
         f.attrs["source_sha256"] = file_sha256(Path(source) / "fleet.h5")
+        f.attrs["format"] = FORMAT
     os.replace(tmp, path)
     return path
 
@@ -208,6 +217,8 @@ def load(path: Path) -> Dataset:
                 json.loads(f.attrs["units"]),
                 int(f.attrs["period_days"]),
             )
+            bms = json.loads(f.attrs["bms"]) if "bms" in f.attrs else {}
+            ds.bms = BmsModel(**bms)  # type: ignore[attr-defined]
     except (OSError, KeyError) as e:
         raise EvtwinError(f"{path} is not an evtwin ML dataset ({e})") from None
     ds.sha256 = file_sha256(path)

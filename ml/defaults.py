@@ -1,8 +1,8 @@
 """What ``evtwin ml train`` does with no arguments: the training fleet, its dataset (cached), the task.
 
 The fleet (``ml/data/training_fleet.yaml``) runs to ``results/ml`` once (a stopped run resumes where it
-stopped); its dataset is ``results/ml.h5``, built again only when the fleet table changed (the file
-keeps the table's hash). The default task: two years of weekly history, one and five years ahead.
+stopped); its dataset is ``results/ml.h5``, built again only when the fleet table or the dataset's
+format changed (the file keeps both). The default task: two years of weekly history, one and five years ahead.
 """
 
 from __future__ import annotations
@@ -20,10 +20,15 @@ MODELS = Path("results/models")
 
 
 def _cached_source_hash(path: Path) -> str | None:
+    """The fleet table's hash a dataset file was built from; None if it is of an older format."""
     import h5py
+
+    from ml.dataset import FORMAT
 
     try:
         with h5py.File(path, "r") as f:
+            if int(f.attrs.get("format", 1)) != FORMAT:
+                return None
             return str(f.attrs["source_sha256"])
     except (OSError, KeyError):
         return None

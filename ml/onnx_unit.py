@@ -11,11 +11,14 @@ Scenario settings::
           T_cell: {feature: t_cell_mean_degC, unit: K}   # converted to the model's unit (degC)
         outputs:                             # port: the model output column, and its unit
           SOH_forecast: {index: 0, unit: "1"}
+          SOH_low: {index: 0, unit: "1", interval: lower}   # minus the model's 90 % half-width
         sample_period: 7 d                   # a sample enters the window every period (default: every step)
 
 Every model feature must be fed by exactly one input. The unit keeps the last ``history`` samples
 (the model's own window length, from its metadata); until the window is full it is padded with the
-first sample. Its outputs are the model's answer to the window after the last sample, so they hold
+first sample. An output with ``interval: lower`` (or ``upper``) is the model's output less (plus) the
+calibrated 90 % half-width of that column (``conformal_90`` in the model's metrics). Its outputs are
+the model's answer to the window after the last sample, so they hold
 between samples and depend on no input of the same step (no algebraic loop).
 """
 
@@ -33,13 +36,28 @@ from cosim.unit import INPUT, OUTPUT, Port, PythonUnit
 from ml.onnx_model import OnnxModel
 
 
-def _duration(value: Any) -> float:
+def duration(value: Any) -> float:
+    """A duration setting (a number of seconds, or ``"7 d"``) in seconds (None: 0)."""
     if value is None:
         return 0.0
     if isinstance(value, int | float):
         return float(value)
     number, _, unit = str(value).strip().partition(" ")
     return si.to_si(float(number), unit.strip() or "s")
+
+
+def _interval_shift(port: str, bound: Any, index: int, metrics: Mapping[str, Any]) -> float:
+    """What an output adds to the model's column: 0, or -/+ the column's 90 % half-width."""
+    if bound is None:
+        return 0.0
+    if bound not in ("lower", "upper"):
+        raise ValueError(f"output {port!r}: interval {bound!r}: give lower or upper")
+    half = list(metrics.get("conformal_90") or [])
+    if index >= len(half):
+        raise ValueError(
+            f"output {port!r}: the model's metadata has no calibrated 90 % interval for output {index}"
+        )
+    return float(half[index]) * (-1.0 if bound == "lower" else 1.0)
 
 
 class OnnxUnit(PythonUnit):
@@ -79,16 +97,17 @@ class OnnxUnit(PythonUnit):
         for f in info.features:
             port_unit = next(p.unit for p in ports if p.name == fed[f])
             self._convert.append(si.conversion(port_unit, info.units.get(f, "1")))
-        self._out_index = []
+        self._out_index, self._out_shift = [], []
         for port, spec in outputs.items():
             index = int(spec.get("index", 0))
             if not 0 <= index < max(len(info.outputs), 1):
                 raise ValueError(f"output {port!r}: index {index} outside the model's outputs {info.outputs}")
             self._out_index.append(index)
+            self._out_shift.append(_interval_shift(port, spec.get("interval"), index, info.metrics))
             ports.append(Port(port, OUTPUT, str(spec.get("unit", "1")), f"model output {index}", start=0.0))
         self._out_ports = list(outputs)
         self._ports = tuple(ports)
-        self.period = _duration(sample_period)
+        self.period = duration(sample_period)
         self.history = max(int(info.history), 1)
         super().__init__()
 
@@ -108,8 +127,8 @@ class OnnxUnit(PythonUnit):
         window = [window[0]] * (self.history - len(window)) + window
         x = np.stack(window)[None] if self.model.rank == 3 else window[-1][None]
         y = np.asarray(self.model.run(x)).reshape(-1)
-        for port, index in zip(self._out_ports, self._out_index, strict=True):
-            setattr(self, port, float(y[index]))
+        for port, index, shift in zip(self._out_ports, self._out_index, self._out_shift, strict=True):
+            setattr(self, port, float(y[index]) + shift)
 
     def do_step(self, t: float, h: float) -> None:
         end = t + h

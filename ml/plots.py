@@ -1,8 +1,9 @@
-"""A plot of forecasts with their 90 % intervals for a few held-out vehicles.
+"""Plots of the forecasters: forecasts with their 90 % intervals for a few held-out vehicles, and the
+real cells' cycle life predicted from their first 100 cycles.
 
-For each vehicle: its true SOH (line), what its BMS reported (dots), and at every forecast origin the
-ensemble's forecast at each horizon with the calibrated 90 % interval (error bars), placed at the
-time it forecasts.
+Forecasts, for each vehicle: its true SOH (line), what its BMS reported (dots), and at every forecast
+origin the ensemble's forecast at each horizon with the calibrated 90 % interval (error bars), placed
+at the time it forecasts.
 """
 
 from __future__ import annotations
@@ -55,6 +56,50 @@ def plot_forecasts(folder: Path, ds: Dataset, path: Path, split: str = "test", v
         ax.set_title(f"{ds.vehicles['vehicle_id'][v]} ({ds.vehicles['climate'][v]})", fontsize=9)
     axes[0, 0].legend(fontsize=7, loc="lower left")
     axes[-1, 0].set_xlabel("years in service")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_cycle_life(path: Path) -> Path:
+    """Write the real cells' plot to ``path`` (PNG): their capacity per cycle with the first 100 cycles
+    marked, and the cross-validated cycle life from those cycles against the measured one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ml import cycle_life as cl
+
+    d = cl.load()
+    x = cl.features(d["capacity"], d["crates"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    shade = matplotlib.colors.Normalize(d["life"].min(), d["life"].max())
+    colour = plt.get_cmap("viridis")(shade(d["life"]))
+    for q, c in zip(d["capacity"], colour, strict=True):
+        left.plot(np.arange(1, len(q) + 1), q, lw=0.7, color=c)
+    left.axvline(cl.EARLY, color="k", ls="--", lw=0.8)
+    left.axhline(cl.END_OF_LIFE_AH, color="0.5", lw=0.8)
+    left.set(xlabel="cycle", ylabel="discharge capacity [Ah]", ylim=(0.85, 1.1))
+    bar = fig.colorbar(matplotlib.cm.ScalarMappable(shade, "viridis"), ax=left)
+    bar.set_label("cycle life (to 0.88 Ah)")
+    left.set_title(f"{len(d['life'])} LFP cells; the models see cycles 1-{cl.EARLY}", fontsize=9)
+    top = 1.15 * d["life"].max()
+    bottom = 0.85 * d["life"].min()
+    right.fill_between([bottom, top], [0.9 * bottom, 0.9 * top], [1.1 * bottom, 1.1 * top], color="0.9")
+    right.plot([bottom, top], [bottom, top], "k-", lw=0.8)
+    cells = np.arange(len(d["life"]))
+    splits = (("leave one cell out", cells, "o"), ("leave one protocol out", d["protocol"], "s"))
+    for label, groups, marker in splits:
+        predicted = cl.cross_validated(x, d["life"], groups)
+        error = cl.mape(predicted, d["life"])
+        right.plot(d["life"], predicted, marker, ms=4, mfc="none", label=f"{label}: {error:.1f} % mean error")
+    right.set(xlabel="measured cycle life", ylabel="predicted from the first 100 cycles", xlim=(bottom, top))
+    right.set_ylim(bottom, top)
+    right.legend(fontsize=8, loc="upper left", title="grey: within 10 %", title_fontsize=8)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 """A transformer forecaster: self-attention over the window of usage and reported SOH (torch, ONNX).
 
-Input as the LSTM's: the raw window ``[n, history, features + 1]``, normalised inside the network.
-Each period is embedded (a linear map plus a learnt position), passes ``layers`` pre-norm encoder
-blocks (multi-head self-attention, then a two-layer feed-forward, each with a residual), and the
-mean over the window maps to the change from the mean of the last four reports to each horizon.
+Input as the LSTM's: the raw window ``[n, history, features + 1]``, averaged over ``pool`` periods at
+a time (eight weeks by default: 13 tokens for two years; attention costs the square of the tokens)
+and normalised inside the network. Each token is embedded (a linear map plus a learnt position),
+passes ``layers`` pre-norm encoder blocks (multi-head self-attention, then a two-layer feed-forward,
+each with a residual), and the mean over the tokens maps to the change from the mean of the last
+``RECENT`` reports to each horizon.
 The attention is written out with matrix products so the ONNX export needs no fused kernel.
 """
 
@@ -13,13 +15,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.task import Samples
-from ml.torch_fit import TorchForecaster, normaliser
-
-RECENT = 4
+from ml.task import RECENT, Samples
+from ml.torch_fit import TorchForecaster, normaliser, pooled
 
 
-def _network(n_inputs, n_outputs, history, width, heads, layers, mean, scale):
+def _network(
+    n_inputs, n_outputs, tokens, width, heads, layers, mean, scale, pool=1, history=0, recent_periods=RECENT
+):
     import torch
     from torch import nn
 
@@ -44,14 +46,14 @@ def _network(n_inputs, n_outputs, history, width, heads, layers, mean, scale):
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
             self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
             self.embed = nn.Linear(n_inputs, width)
-            self.position = nn.Parameter(0.02 * torch.randn(history, width))
+            self.position = nn.Parameter(0.02 * torch.randn(tokens, width))
             self.blocks = nn.ModuleList(Block() for _ in range(layers))
             self.norm = nn.LayerNorm(width)
             self.head = nn.Linear(width, n_outputs)
 
         def forward(self, x):
-            recent = x[:, -RECENT:, -1].mean(dim=1, keepdim=True)
-            h = self.embed((x - self.mean) / self.scale) + self.position
+            recent = x[:, -recent_periods:, -1].mean(dim=1, keepdim=True)
+            h = self.embed((pooled(x, pool, history) - self.mean) / self.scale) + self.position
             for block in self.blocks:
                 h = block(h)
             return recent + 0.01 * self.head(self.norm(h).mean(dim=1))  # the change in %-points / 100
@@ -72,6 +74,7 @@ class TransformerForecaster(TorchForecaster):
         width: int = 32,
         heads: int = 4,
         layers: int = 2,
+        pool: int = 8,
         epochs: int = 40,
         lr: float = 2e-3,
         batch: int = 64,
@@ -82,6 +85,7 @@ class TransformerForecaster(TorchForecaster):
             raise ValueError(f"transformer width {width} is not a multiple of its {heads} heads")
         super().__init__(epochs, lr, batch, seed, progress)
         self.width, self.heads, self.layers = width, heads, layers
+        self.pool, self.history, self.recent = pool, 0, RECENT
 
     def _inputs(self, s: Samples) -> np.ndarray:
         return s.x
@@ -89,7 +93,14 @@ class TransformerForecaster(TorchForecaster):
     def _build(self, weights, s):
         if weights is not None:
             mean, scale = weights["mean"], weights["scale"]
-            history, n_out = weights["position"].shape[0], weights["head.bias"].shape[0]
+            tokens, n_out = weights["position"].shape[0], weights["head.bias"].shape[0]
         else:
-            (mean, scale), history, n_out = normaliser(s.x), s.x.shape[1], s.y.shape[1]
-        return _network(len(mean), n_out, history, self.width, self.heads, self.layers, mean, scale)
+            (mean, scale), n_out = normaliser(s.x), s.y.shape[1]
+            self.history = s.x.shape[1]
+            self.pool = min(self.pool, self.history)
+            tokens = self.history // self.pool
+        # a model pickled before pooling existed reads every period and averages the last 4 reports
+        pool, history = getattr(self, "pool", 1), getattr(self, "history", 0)
+        recent = getattr(self, "recent", 4)
+        args = (self.width, self.heads, self.layers, mean, scale, pool, history, recent)
+        return _network(len(mean), n_out, tokens, *args)

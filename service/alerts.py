@@ -15,7 +15,7 @@ the time of the last sample it was made from.
 from __future__ import annotations
 
 from service import projection
-from service.anomalies import SETTINGS
+from service.anomalies import SETTINGS, boundary_shift_limit
 
 #: An anomaly that no longer holds stays listed this long [s] after it was last seen.
 RECENT_S = 86400.0
@@ -46,7 +46,7 @@ def _anomalies(twin) -> list[dict]:
         else:
             message = (f"cell temperature or its cooling {event.peak:+.1f} K from the twin's prediction "
                        f"(thresholds {SETTINGS.temperature_deviation_K:.1f} K for the cell, "
-                       f"{SETTINGS.boundary_shift_K:.1f} K for the cooling within "
+                       f"{boundary_shift_limit(twin.pack['coolant_connected']):.1f} K for the cooling within "
                        f"{SETTINGS.temperature_window_s / 3600:.0f} h){ended}")
         out.append({"kind": f"{kind}_anomaly", "severity": "warning" if event.active else "info",
                      "message": message, "t": event.t_start})

@@ -8,7 +8,9 @@ Two detectors run on every sample the twin takes (:meth:`Detectors.update`):
 - temperature: the measured cell temperature against an open-loop prediction, the battery step run from
   the filtered temperatures with the boundary temperature held at its estimate, restarted every
   :data:`Settings.temperature_window_s`. Within one window the filter cannot explain a cooling fault
-  away as a drift of the ambient.
+  away as a drift of the ambient. Beside it, the filter's estimate of the temperature the housing exchanges
+  heat with, against its own value up to one window earlier (a sliding window): a cooling loop that stops
+  makes the filter explain the heat as a warmer boundary, faster than air or a regulated coolant move.
 
 Each detector keeps its latest event (when it began, when it was last seen, the largest deviation), so
 an anomaly inside a batch is still reported after it (:func:`service.alerts.evaluate_alerts`).
@@ -48,7 +50,17 @@ class Settings:
     temperature_window_s: float = 3600.0  # [s] length of one open-loop prediction
     temperature_smoothing_s: float = 300.0  # [s] time constant of the residual's moving average
     temperature_calibration_sd: float = 1.5  # [K] the boundary estimate's sd below which predictions count
-    boundary_shift_K: float = 3.0  # [K] how far the boundary estimate may move within one window
+    boundary_shift_K: float = 3.0  # [K] how far an air-cooled pack's boundary estimate may move in a window
+    # A liquid-cooled pack's boundary is mostly the coolant loop, which its thermal management holds at a
+    # set point; the air's share moves it little. [K] within one window.
+    boundary_shift_coolant_K: float = 2.0
+    boundary_sigmas: float = 3.0  # and this many standard deviations of the boundary estimate
+    boundary_checkpoints: int = 6  # sliding reference: one checkpoint per window / this
+
+
+def boundary_shift_limit(coolant_connected: bool) -> float:
+    """[K] how far the boundary estimate may move within a window before it is an anomaly."""
+    return SETTINGS.boundary_shift_coolant_K if coolant_connected else SETTINGS.boundary_shift_K
 
 
 SETTINGS = Settings()
@@ -76,6 +88,7 @@ class Detectors:
     predictor: list[float] | None = None  # [t0, t_cell, t_housing, t_boundary] of the open-loop prediction
     temperature_residual: float = 0.0  # measured minus predicted cell temperature, last sample [K]
     resistance_deviation: float = 0.0  # estimated / predicted resistance - 1, last sample [1]
+    boundary_history: list[list[float]] = field(default_factory=list)  # [t, boundary estimate [K]], sliding
     events: dict[str, Event] = field(default_factory=dict)
 
     def update(self, twin, t: float, dt: float, segments: list[tuple[float, float]], start, measured_t: float,
@@ -106,7 +119,11 @@ class Detectors:
         window = s.temperature_window_s
         if twin.std(T_BOUNDARY) > s.temperature_calibration_sd:
             self.predictor = None
+            self.boundary_history = []
             return
+        if dt > window:
+            self.boundary_history = []
+        reference = self._boundary_reference(t, float(x[T_BOUNDARY]))
         if self.predictor is None or t - self.predictor[0] > window or dt > window:
             self.predictor = [t, float(x[T_CELL]), float(x[T_HOUSING]), float(x[T_BOUNDARY])]
             self.temperature_residual = 0.0
@@ -126,11 +143,24 @@ class Detectors:
         self.temperature_residual = residual
         # The filter explains unexpected heat partly as a warmer boundary: a cooling loop that stops shows
         # there too, faster than air or coolant temperatures move.
-        shift = float(x[T_BOUNDARY]) - tb
-        by_cell = abs(residual) / s.temperature_deviation_K >= abs(shift) / s.boundary_shift_K
+        shift, limit = float(x[T_BOUNDARY]) - reference, boundary_shift_limit(twin.pack["coolant_connected"])
+        by_cell = abs(residual) / s.temperature_deviation_K >= abs(shift) / limit
         value = residual if by_cell else shift
-        self._flag("temperature", t, value,
-                   abs(residual) > s.temperature_deviation_K or abs(shift) > s.boundary_shift_K)
+        # The estimate moves more between the sparse samples of a parked pack, where it knows less: a shift
+        # counts where it is beyond what the estimate's own uncertainty explains as well.
+        moved = abs(shift) > max(limit, s.boundary_sigmas * twin.std(T_BOUNDARY))
+        self._flag("temperature", t, value, abs(residual) > s.temperature_deviation_K or moved)
+
+    def _boundary_reference(self, t: float, estimate: float) -> float:
+        """The boundary estimate [K] about one window before ``t`` (the oldest checkpoint still within it),
+        after recording ``estimate`` as a checkpoint when the last one is old enough."""
+        s = SETTINGS
+        window, history = s.temperature_window_s, self.boundary_history
+        if not history or t - history[-1][0] >= window / s.boundary_checkpoints:
+            history.append([t, estimate])
+        while len(history) > 1 and t - history[0][0] > window:
+            history.pop(0)
+        return history[0][1]
 
     def _flag(self, kind: str, t: float, value: float, anomalous: bool) -> None:
         event = self.events.get(kind)
@@ -147,10 +177,11 @@ class Detectors:
     def to_dict(self) -> dict[str, Any]:
         return {"resistance_reference": self.resistance_reference, "predictor": self.predictor,
                 "temperature_residual": self.temperature_residual,
-                "resistance_deviation": self.resistance_deviation,
+                "resistance_deviation": self.resistance_deviation, "boundary_history": self.boundary_history,
                 "events": {k: e.to_dict() for k, e in self.events.items()}}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Detectors:
         return cls(d["resistance_reference"], d["predictor"], d["temperature_residual"],
-                   d["resistance_deviation"], {k: Event(**e) for k, e in d["events"].items()})
+                   d["resistance_deviation"], d.get("boundary_history", []),
+                   {k: Event(**e) for k, e in d["events"].items()})

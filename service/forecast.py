@@ -4,8 +4,9 @@ The forecaster is an ONNX file written by ``evtwin ml export``; its metadata car
 period, the periods of history it reads and its horizons. The vehicle's usage features over its last
 periods come from its telemetry and its twin (:mod:`service.usage_features`), the SOH history from the
 twin's capacity estimate at each period's end (where the training data had the BMS's report). The
-interval is the model's calibrated 90 % conformal half-width at each horizon. Capacity does not come
-back, so the trajectory is the running minimum of the present SOH and the forecasts, clipped to [0, 1].
+interval is the model's calibrated 90 % conformal half-width at each horizon. The trajectory is the
+model's answer at each horizon, clipped to [0, 1] and nothing else: it is not forced to fall, so that a
+forecaster whose capacity comes back shows it.
 """
 
 from __future__ import annotations
@@ -65,8 +66,7 @@ class Forecaster:
             raise ForecastUnavailable(
                 f"the forecaster {self.path.name} gave no finite SOH for vehicle {vehicle_id!r}'s features"
             )
-        origin_soh = float(periods["soh_true"][-1])
-        soh = np.clip(np.minimum.accumulate(np.concatenate([[origin_soh], soh]))[1:], 0.0, 1.0)
+        soh = np.clip(soh, 0.0, 1.0)  # the model's own answer: a forecaster whose SOH rises says so
         half = np.asarray(info.metrics.get("conformal_90", [np.inf] * len(soh)), dtype=float)
         horizons = [int(name.removeprefix("soh_")) for name in info.outputs]
         return {

@@ -84,6 +84,7 @@ class LiveTwin:
         self.detectors = anomalies.Detectors()
         self.usage = Usage()
         self.last_current = 0.0  # [A] the last sample's pack current
+        self.last_interval: float | None = None  # [s] between the last two samples
         voltage_var = noise.voltage_sd_cell ** 2 + noise.model_voltage_sd ** 2
         self._r = np.diag([voltage_var, noise.temperature_sd ** 2])
 
@@ -133,15 +134,21 @@ class LiveTwin:
         self.samples += 1
 
     def _advance(self, t: float, dt: float, current: float, voltage: float, temperature: float) -> None:
-        """One sample: over a long gap the previous current goes on for a while, then a rest; then the
-        sample's own current with its measurements."""
+        """One sample: over a long gap the current changes from the previous sample's to this one's at an
+        unknown time within a carry span, then the pack rests; then the sample's own current with its
+        measurements."""
         hold = min(dt, MAX_HOLD_S)
-        carry = min(dt - hold, CARRY_S) if self.last_current != 0.0 else 0.0
-        segments = [(length, i) for length, i in ((carry, self.last_current), (dt - hold - carry, 0.0))
-                    if length > 0.0]
-        for length, i in segments:
-            self._filter_step(length, i, None)
-        segments.append((hold, current))
+        carry = self._carry(dt - hold)
+        # Somewhere within the carry span the current went from the previous sample's to this one's; with
+        # the moment unknown (uniform), the charge moved is their mean's, give or take |difference| / sqrt(12)
+        # over the span: the SOC's uncertainty says so, and the voltage afterwards settles it.
+        carried = 0.5 * (self.last_current + current)
+        unknown = abs(self.last_current - current) / math.sqrt(12.0)
+        segments = [(length, i, sd) for length, i, sd in ((carry, carried, unknown),
+                                                          (dt - hold - carry, 0.0, 0.0)) if length > 0.0]
+        for length, i, sd in segments:
+            self._filter_step(length, i, None, sd)
+        segments = [(length, i) for length, i, _ in segments] + [(hold, current)]
         y = np.array([voltage / self.pack["n_series"], temperature])
         start = self.x.copy()
         innovation = self._filter_step(hold, current, y)
@@ -155,12 +162,21 @@ class LiveTwin:
         self.detectors.update(self, t, dt, cells, start, temperature, innovation)
         self.last_sample_t = t
         self.last_current = current
+        self.last_interval = dt
         self.samples += 1
 
-    def _filter_step(self, dt: float, current: float, y: np.ndarray | None):
+    def _carry(self, gap: float) -> float:
+        """How long [s] of a ``gap`` beyond the hold the current may have gone on changing: up to the
+        stream's own previous interval (a stream that sampled a charge every 5 minutes and then falls silent
+        for an hour saw the charge end within about 5 minutes), at most :data:`CARRY_S`."""
+        return min(gap, CARRY_S, self.last_interval if self.last_interval is not None else CARRY_S)
+
+    def _filter_step(self, dt: float, current: float, y: np.ndarray | None, current_sd: float = 0.0):
+        """One filter step of ``dt`` [s] under the pack ``current`` [A], known to ``current_sd`` [A] beyond
+        the sensor's own noise."""
         start_soc = float(self.x[SOC])
-        q = process_noise(self.noise, dt, self.noise.current_sd / self.pack["n_parallel"],
-                          self.params.capacity * max(float(self.x[SOH]), 0.2))
+        sd = math.hypot(self.noise.current_sd, current_sd) / self.pack["n_parallel"]
+        q = process_noise(self.noise, dt, sd, self.params.capacity * max(float(self.x[SOH]), 0.2))
         try:
             with np.errstate(all="ignore"):
                 x, p, innovation, _ = ukf.step(
@@ -187,14 +203,16 @@ class LiveTwin:
         return math.sqrt(max(float(self.P[index, index]), 0.0))
 
     def state(self) -> dict[str, Any]:
-        """SOC and its standard deviation, capacity and resistance relative to new, cell temperature and the
-        estimated temperature the housing exchanges heat with (ambient or coolant) [degC], equivalent full
-        cycles and the time of the last sample used [unix s]."""
+        """SOC, capacity and resistance relative to new, each with its standard deviation, cell temperature
+        and the estimated temperature the housing exchanges heat with (ambient or coolant) [degC], equivalent
+        full cycles and the time of the last sample used [unix s]."""
         return {
             "soc": _clip(float(self.x[SOC])),
             "soc_std": self.std(SOC),
             "soh_capacity": float(self.x[SOH]),
+            "soh_capacity_std": self.std(SOH),
             "soh_resistance": float(self.x[RESISTANCE]),
+            "soh_resistance_std": self.std(RESISTANCE),
             "temperature_degC": float(self.x[T_CELL]) - ZERO_CELSIUS,
             "t_boundary_degC": float(self.x[T_BOUNDARY]) - ZERO_CELSIUS,
             "efc": self.efc,
@@ -210,7 +228,7 @@ class LiveTwin:
             "prior": as_dict(self.prior), "x": self.x.tolist(), "P": self.P.tolist(),
             "aging": self.aging.get_state(), "last_sample_t": self.last_sample_t, "efc": self.efc,
             "samples": self.samples, "skipped": self.skipped, "diverged": self.diverged,
-            "last_current": self.last_current,
+            "last_current": self.last_current, "last_interval": self.last_interval,
             "detectors": self.detectors.to_dict(), "usage": as_dict(self.usage),
         })
 
@@ -226,6 +244,7 @@ class LiveTwin:
         twin.last_sample_t, twin.efc = d["last_sample_t"], d["efc"]
         twin.samples, twin.skipped, twin.last_current = d["samples"], d["skipped"], d["last_current"]
         twin.diverged = d.get("diverged", 0)
+        twin.last_interval = d.get("last_interval")
         twin.detectors = anomalies.Detectors.from_dict(d["detectors"])
         twin.usage = Usage(**d["usage"])
         return twin

@@ -31,8 +31,8 @@ def test_state_has_the_agreed_keys_and_units(car):
     twin = LiveTwin.new({"preset": PRESET}, soc_init=0.6)
     twin.ingest(telemetry)
     state = twin.state()
-    assert set(state) == {"soc", "soc_std", "soh_capacity", "soh_resistance", "temperature_degC",
-                          "t_boundary_degC", "efc", "last_sample_t"}
+    assert set(state) == {"soc", "soc_std", "soh_capacity", "soh_capacity_std", "soh_resistance",
+                          "soh_resistance_std", "temperature_degC", "t_boundary_degC", "efc", "last_sample_t"}
     assert state["last_sample_t"] == telemetry[-1]["t"]
     assert 0.0 <= state["soc"] <= 1.0 and state["soc_std"] > 0.0
     assert abs(state["temperature_degC"] - 15.0) < 2.0

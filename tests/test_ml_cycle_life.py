@@ -36,3 +36,15 @@ def test_the_first_100_cycles_predict_much_better_than_the_mean_life():
         s = result[split]
         assert s["mape_first_100_cycles"] < 0.7 * s["mape_training_mean"]
         assert 0 < s["mape_first_100_cycles"] < 25.0
+
+
+def test_cycle_life_command_plots_the_cells(tmp_path):
+    from click.testing import CliRunner
+
+    from ml.cli import ml
+
+    plot = tmp_path / "cells.png"
+    done = CliRunner().invoke(ml, ["cycle-life", "--plot", str(plot)])
+    assert done.exit_code == 0, done.output
+    assert "leave one protocol out" in done.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -63,6 +63,15 @@ def test_splits_are_by_vehicle_with_a_climate_held_out(fleet_dir):
         dataset.build(fleet_dir, held_out=["sahara"])
 
 
+def test_default_held_out_climates_hold_a_sixth_of_the_fleet():
+    # the training fleet's climates: the rarest (one car) is not enough on its own
+    fleet = ["miami"] * 6 + ["greensboro"] * 5 + ["houston", "phoenix", "sand_point"] * 4 + ["minneapolis"]
+    assert dataset.default_held_out(np.array(fleet)) == ["minneapolis", "sand_point"]
+    assert dataset.default_held_out(np.array(["a", "b", "b", "c", "c", "c"])) == ["a"]
+    assert dataset.default_held_out(np.array(["a", "a", "a"])) == []  # one climate: all of it trains
+    assert dataset.default_held_out(np.array(["a", "b"] * 10)) == ["b"]  # one is always left to train on
+
+
 def test_dataset_command_writes_a_file_with_its_provenance(fleet_dir, tmp_path):
     out = tmp_path / "data.h5"
     result = _evtwin("ml", "dataset", str(fleet_dir), "-o", str(out))

@@ -27,6 +27,8 @@ TINY = [
     "10",
     "--hidden",
     "8",
+    "--calibration-folds",
+    "2",
 ]
 
 
@@ -85,6 +87,40 @@ def test_split_conformal_covers_at_least_its_level_and_not_much_more():
     assert low < 0.9 < high and high - low == pytest.approx(2 * 1.96 * np.sqrt(0.09 / 400), rel=0.05)
 
 
+def test_pooled_window_averages_the_newest_periods():
+    torch = pytest.importorskip("torch")
+    from ml.torch_fit import pooled
+
+    x = torch.arange(2 * 10 * 3, dtype=torch.float32).reshape(2, 10, 3)
+    got = pooled(x, 4, 10).numpy()  # periods 2-5 and 6-9; the oldest two left out
+    want = x.numpy()[:, 2:].reshape(2, 2, 4, 3).mean(axis=2)
+    assert got.shape == (2, 2, 3) and np.array_equal(got, want)
+    assert pooled(x, 1, 10) is x
+
+
+def test_coverage_interval_counts_vehicles_not_forecasts():
+    rng = np.random.default_rng(1)
+    # one forecast per vehicle: the plain Wilson interval of all of them
+    hits = rng.random(400) < 0.9
+    assert conformal.clustered_interval(hits, np.arange(400)) == pytest.approx(
+        conformal.wilson_interval(hits.mean(), 400)
+    )
+    # 20 vehicles whose 20 forecasts are all covered or all missed: the interval of 20 points, not 400
+    whole = np.repeat(rng.random(20) < 0.8, 20)
+    vehicles = np.repeat(np.arange(20), 20)
+    assert conformal.clustered_interval(whole, vehicles) == pytest.approx(
+        conformal.wilson_interval(whole.mean(), 20)
+    )
+    # independent forecasts grouped by vehicle: about the plain interval of 400 again
+    low, high = conformal.clustered_interval(hits, vehicles)
+    plain = conformal.wilson_interval(hits.mean(), 400)
+    assert high - low == pytest.approx(plain[1] - plain[0], rel=0.3)
+    # all covered: nothing says how alike a vehicle's forecasts are, so the vehicles are counted
+    assert conformal.clustered_interval(np.ones(400, bool), vehicles) == pytest.approx(
+        conformal.wilson_interval(1.0, 20)
+    )
+
+
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlfleet")
@@ -117,6 +153,13 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     forest, persistence = result["models"]["forest"], result["baselines"]["persistence"]
     assert forest["rmse_0.5y"] < persistence["rmse_0.5y"]
     assert result["models"]["ensemble"]["coverage_90"] == result["coverage_90"]
+    # cross-validated: every vehicle outside the held-out climate is a test vehicle once
+    done = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--folds", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    folded = json.loads(done.stdout)
+    assert folded["folds"] == 3 and folded["vehicles"] == 12 > result["vehicles"]
+    assert folded["held_out_climates"]["vehicles"] == result["held_out_climates"]["vehicles"]
+    assert set(folded["models"]) == set(result["models"]) and "fold 3/3" in done.stderr
     plot = tmp_path / "forecasts.png"
     table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--plot", str(plot))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

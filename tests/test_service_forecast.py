@@ -74,6 +74,8 @@ def test_a_forecast_needs_whole_periods_then_falls_within_its_interval(client):
     assert len(soh) == len(HORIZONS) == len(out["t"])
     assert out["t"] == sorted(out["t"]) and out["t"][0] > car.t
     assert all(0.0 <= x <= 1.0 for x in soh + lower + upper)
+    # The service passes the model's answers on as they are (clipped to [0, 1]): a forecaster that lets
+    # capacity come back over its horizons fails here.
     assert all(a >= b for a, b in zip(soh, soh[1:], strict=False))
     assert all(lo <= s <= hi for lo, s, hi in zip(lower, soh, upper, strict=True))
     state = client.get("/vehicles/car/state").json()

@@ -46,7 +46,8 @@ function renderFleet(fleet) {
     if (v.vehicle_id === selected) row.classList.add("selected");
     cell(row, v.vehicle_id, "id");
     cell(row, s.soc == null ? "–" : pct(s.soc) + " ± " + pct(s.soc_std), "soc");
-    cell(row, pct(s.soh_capacity), "soh-capacity");
+    cell(row, pct(s.soh_capacity) + (s.soh_capacity_std == null ? "" : " ± " + pct(s.soh_capacity_std)),
+         "soh-capacity");
     cell(row, pct(s.soh_resistance), "soh-resistance");
     cell(row, num(s.temperature_degC, 1) + " °C", "temperature");
     cell(row, num(s.efc, 2), "efc");

@@ -1,0 +1,98 @@
+"""Fleet mode's fast path changes the speed, not the numbers.
+
+A packed vehicle (:mod:`fleet.vehicle_pack`) takes stretches of 10 s sub-steps at once where the
+vehicle knows its power ahead: :meth:`bridges.vehicle_unit.EVUnit.cycle_ahead` and
+:meth:`battery_fmu.model.BatteryPack.step_series`. Each is checked against the one-step-at-a-time
+path it replaces, bit for bit, on stretches where the charge limit cuts regeneration short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+
+import pytest
+
+from battery_fmu.model import BatteryPack
+from battery_fmu.parameters import load_cell
+
+
+def _powers(n, seed):
+    rng = random.Random(seed)
+    return [rng.choice([rng.uniform(-120e3, 150e3), rng.uniform(-30e3, 40e3), 0.0]) for _ in range(n)]
+
+
+@pytest.mark.parametrize("parameter_set, soc", [("lfp_220ah", 0.5), ("lfp_220ah", 0.995), ("nmc_75ah", 0.98)])
+def test_a_series_of_steps_equals_the_steps_one_by_one(parameter_set, soc):
+    """From a nearly full pack, regeneration meets the charge limit: the series stops there, as told."""
+    p = load_cell(parameter_set, 178.4 if parameter_set == "lfp_220ah" else None)
+    one, series = (BatteryPack(p, n_series=96, n_parallel=2, soc=soc, temperature=300.0) for _ in range(2))
+    powers = _powers(400, seed=len(parameter_set))
+    floors = [min(w, w - 20e3) for w in powers]  # each step's lowest 1 s power
+    i_charge = 0.0
+    for pack in (one, series):
+        pack.step(10.0, 0.0, i_charge, 301.0, 299.0)  # the limits of 10 s steps
+    k = stops = 0
+    while k < len(powers):
+        socs, currents, voltages, temperatures, efcs = series.step_series(10.0, powers[k:], floors[k:], i_charge,
+                                                                          301.0, 299.0)
+        for j in range(len(socs)):
+            assert floors[k + j] >= -one.power_charge_max
+            one.step(10.0, powers[k + j], i_charge, 301.0, 299.0)
+            assert (socs[j], currents[j], voltages[j], temperatures[j], efcs[j]) == (
+                one.soc, one.current, one.voltage, one.t_cell, one.efc)
+        k += len(socs)
+        assert series.get_state() == one.get_state()
+        if k < len(powers):  # stopped: this step's power would have been limited
+            assert floors[k] < -one.power_charge_max
+            stops += 1
+            for pack in (one, series):
+                pack.step(10.0, max(powers[k], -pack.power_charge_max), i_charge, 301.0, 299.0)
+            k += 1
+    assert series.get_state() == one.get_state()
+    assert stops > 0
+    assert math.isfinite(series.soh_capacity) and series.soh_capacity == one.soh_capacity
+
+
+def test_the_cycle_ahead_equals_the_vehicles_steps():
+    from bridges.vehicle_unit import EVUnit
+
+    units = [EVUnit(preset="model3_rwd_lfp", cycle="commute", on_cycle_end="next") for _ in range(2)]
+    for ev in units:
+        ev.setup(0.0)
+        ev.drive, ev.T_ambient, ev.P_charge_max = 1.0, 303.0, 1e9
+        ev.do_step(0.0, 10.0)  # the trip's start
+    one, ahead = units
+    t = 10.0
+    while t < 2134.0:
+        powers, regens, odometer, floors = ahead.cycle_ahead(10.0, 25)
+        m = max(1, len(powers) - 3)  # commit fewer than were looked at, as when the pack stops them
+        if powers:
+            ahead.take_cycle_steps(10.0, m, odometer)
+        else:
+            ahead.do_step(t, 10.0)
+        for j in range(m):
+            one.do_step(t + 10.0 * j, 10.0)
+            if powers:
+                assert (one.P_battery, one.P_regen, one.distance) == (powers[j], regens[j], odometer[j])
+        assert ahead.save_state() == one.save_state()
+        t += 10.0 * m
+
+
+def test_a_packed_vehicle_looking_ahead_gives_the_same_days(monkeypatch):
+    from fleet.spec import FleetModel, draw
+    from fleet.task import run_vehicle
+    from fleet.vehicle_pack import VehiclePack
+
+    model = FleetModel(vehicles=1, years=1, seed=5, annual_km=30000.0, styles={"aggressive": 1},
+                       charging={"fast_daily": 1})
+    tables = {}
+    for look_ahead in (True, False):
+        monkeypatch.setattr(VehiclePack, "look_ahead", look_ahead)
+        tables[look_ahead] = [run_vehicle({"vehicle": dataclasses.asdict(draw(model, i)), "battery": "in_process",
+                                           "resolution": "fleet"}, 2 * 86400.0)["table"] for i in range(1)]
+    for fast, slow in zip(tables[True], tables[False]):
+        assert fast.keys() == slow.keys()
+        for column in fast:
+            assert (fast[column] == slow[column]).all(), column
