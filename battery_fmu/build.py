@@ -33,10 +33,13 @@ def build_fmu(out_dir: str | Path = "fmus") -> Path:
     with tempfile.TemporaryDirectory(prefix="evtwin_fmu_") as tmp:
         stage = Path(tmp)
         package, script = _stage_model(stage)
-        built = Path(FmuBuilder.build_FMU(
-            script, dest=out_dir / FMU_NAME, project_files=[package],
-            canGetAndSetFMUstate=True, canSerializeFMUstate=True,
-        ))
+        try:
+            built = Path(FmuBuilder.build_FMU(
+                script, dest=out_dir / FMU_NAME, project_files=[package],
+                canGetAndSetFMUstate=True, canSerializeFMUstate=True,
+            ))
+        finally:
+            forget_staged(package)
         shim = _compile_shim(stage)
         if shim is not None:
             _insert_shim(built, shim)
@@ -73,6 +76,19 @@ def _stage_model(
     script = stage / f"{script_name}_{tag}.py"
     slave.rename(script)
     return package, script
+
+
+def forget_staged(package: Path) -> None:
+    """Drop the staged package's modules from this interpreter's module cache.
+
+    The builder imports the slave (and so the staged package) to read its model description; the
+    stage is deleted afterwards, and a later build of the same content (the FMI 3.0 FMU after the FMI 2.0
+    one) would find the package cached with its folder gone and fail on its first submodule import.
+    """
+    import sys
+
+    for name in [m for m in sys.modules if m == package.name or m.startswith(package.name + ".")]:
+        del sys.modules[name]
 
 
 def _excluded(path: Path) -> bool:

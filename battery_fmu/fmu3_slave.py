@@ -8,6 +8,7 @@ reference is one higher. Like the FMI 2.0 slave, the runtime path imports only t
 
 from __future__ import annotations
 
+import json
 import traceback
 from math import isfinite
 from operator import attrgetter
@@ -120,6 +121,24 @@ class BatteryTwin3(Fmi3Slave):
             self._fail(f"invalid parameter: {err}")
         except Exception:
             self._fail(f"initialisation failed:\n{traceback.format_exc()}")
+
+    # ------------------------------------------------------------------ state
+
+    def _get_fmu_state(self):
+        # The whole model state, hidden states included (pythonfmu3 saves only registered variables),
+        # so that a restored FMU continues bit-identically; JSON-serialisable for fmi3SerializeFMUState.
+        inputs = {p.name: getattr(self, p.name) for p in INTERFACE if p.causality != "output"}
+        return {"time": self.time, "inputs": inputs, "pack": self.pack.get_state(), "failure": self._failure}
+
+    def _set_fmu_state(self, state):
+        try:
+            state = json.loads(json.dumps(state))  # a copy: the tool may restore the same state again
+            for name, value in state["inputs"].items():
+                setattr(self, name, value)
+            self.pack.set_state(state["pack"])
+            self.time, self._failure = state["time"], state["failure"]
+        except Exception:
+            self._fail(f"fmi3SetFMUState failed: not a state of this FMU:\n{traceback.format_exc()}")
 
     def _fail(self, message: str) -> None:
         self._failure = message

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 from battery_fmu import equations as eq
 from battery_fmu.aging_laws import aging_model
@@ -35,6 +36,18 @@ REST_SUBSTEP_MAX_FRACTION = 0.05
 #: A rest starts at REST_FIRST_SUBSTEP only while the RC pairs hold energy that could warm the cell by
 #: this much [K]; otherwise nothing changes faster than the temperature and it starts at the longest sub-step.
 REST_RC_HEAT_NEGLIGIBLE = 1e-4
+#: Rest transitions kept per pack (sub-step lengths recur from rest to rest).
+_TRANSITIONS_KEPT = 256
+
+
+class RestSchedule(NamedTuple):
+    """The sub-steps of a long rest (:meth:`BatteryPack._rest`): the first [s] (while the RC pairs hold
+    energy), the growth factor of the next ones, the longest as a fraction of the slow thermal time
+    constant."""
+
+    first: float
+    growth: float
+    max_fraction: float
 
 
 class InputError(ValueError):
@@ -71,7 +84,7 @@ class BatteryPack:
         "current", "voltage", "power", "heat", "heat_to_ambient", "heat_to_coolant", "power_discharge_max",
         "power_charge_max",
         "current_charge_max", "current_discharge_max", "ocv", "power_request_unmet",
-        "_constants", "_prep", "_compiled",
+        "_constants", "_prep", "_compiled", "rest_schedule", "_transitions",
     )
 
     def __init__(self, params: CellParameters | None = None, n_series: int = 1, n_parallel: int = 1,
@@ -88,6 +101,9 @@ class BatteryPack:
         self.hysteresis = 0.0
         self.t_cell = self.t_housing = float(temperature)
         self._constants: dict = {}
+        #: The sub-steps of long rests; None: the module's REST_* constants.
+        self.rest_schedule: RestSchedule | None = None
+        self._transitions: dict = {}
         # The shared step's look-ups, limits and update, compiled for this parameter set.
         self._compiled = compile_step(p)
         self.current = self.power = self.heat = self.power_request_unmet = 0.0
@@ -277,10 +293,15 @@ class BatteryPack:
         p, aging, soc = self.p, self.aging, state.soc
         r1, r2 = look.r1, look.r2
         v1, v2 = state.v1, state.v2
+        first, growth, fraction = self.rest_schedule or (REST_FIRST_SUBSTEP, REST_SUBSTEP_GROWTH,
+                                                         REST_SUBSTEP_MAX_FRACTION)
+        transitions = self._transitions
+        if len(transitions) > _TRANSITIONS_KEPT:
+            transitions.clear()
         _, slow = eq.thermal_time_constants(kb, p)
-        h_max = max(REST_FIRST_SUBSTEP, REST_SUBSTEP_MAX_FRACTION * slow)
+        h_max = max(first, fraction * slow)
         stored = 0.5 * (p.tau1 / r1 * v1 * v1 + p.tau2 / r2 * v2 * v2)  # energy in the RC pairs [J, cell]
-        h = min(REST_FIRST_SUBSTEP if stored > REST_RC_HEAT_NEGLIGIBLE * p.cell_heat_capacity else h_max, dt)
+        h = min(first if stored > REST_RC_HEAT_NEGLIGIBLE * p.cell_heat_capacity else h_max, dt)
         tc, th = state.t_cell, state.t_housing
         elapsed, heat_total, housing_integral = 0.0, 0.0, 0.0
         while elapsed < dt:
@@ -293,7 +314,9 @@ class BatteryPack:
             heat = (eq.rc_step_heat(v1, w1, 0.0, r1, p.tau1, 0.0, h)
                     + eq.rc_step_heat(v2, w2, 0.0, r2, p.tau2, 0.0, h))
             steady = eq.thermal_steady_state(heat, tb, kb, p)
-            half = eq.thermal_transition(0.5 * h, kb, p)  # applied twice: the midpoint, then the end (exact)
+            half = transitions.get((h, kb))  # applied twice: the midpoint, then the end (exact)
+            if half is None:
+                half = transitions[h, kb] = eq.thermal_transition(0.5 * h, kb, p)
             tc_mid, th_mid = eq.thermal_after(tc, th, *steady, half)
             tc_new, th_new = eq.thermal_after(tc_mid, th_mid, *steady, half)
             aging.advance(h / 6.0, soc, soc, tc, 0.0)
@@ -303,7 +326,7 @@ class BatteryPack:
             heat_total += heat * h
             tc, th, v1, v2 = tc_new, th_new, w1, w2
             elapsed += h
-            h = min(h * REST_SUBSTEP_GROWTH, h_max)
+            h = min(h * growth, h_max)
         self.t_cell, self.t_housing = tc, th
         return heat_total / dt, housing_integral / dt
 

@@ -204,6 +204,16 @@ class CycleTable:
         self.dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]))]).tolist()
         self.torque_end = (self.nodes.torque[:, -1]).tolist()
 
+    def windows(self, n: int) -> tuple[list[float], list[float]]:
+        """The lowest and highest electrical power [W] within seconds ``k .. k + n`` for every ``k`` (built
+        once per ``n``): what a step of ``n`` whole seconds checks against the battery's limits."""
+        cache = self.__dict__.setdefault("_windows", {})
+        if n not in cache:
+            view = np.lib.stride_tricks.sliding_window_view
+            cache[n] = (view(np.asarray(self.seg_min_elec), n).min(axis=1).tolist(),
+                        view(np.asarray(self.seg_max_elec), n).max(axis=1).tolist())
+        return cache[n]
+
     def segment(self, k: int, p_aux: float, p_charge_max: float) -> StepEnergy:
         """Energies over the whole second ``k`` (from t = k to k + 1)."""
         if self.seg_min_elec[k] + p_aux >= -p_charge_max:

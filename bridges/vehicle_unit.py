@@ -272,13 +272,15 @@ class EVUnit(PythonUnit):
         powers, regens, odometer, floors = out
         k, inv, distance, p_dmax = int(pos), 1.0 / n, self.distance, self.P_discharge_max
         cum_elec, cum_regen, dist = tb.cum_elec, tb.cum_regen, tb.dist
-        while len(powers) < count and k + n <= tb.n_segments and max(tb.seg_max_elec[k:k + n]) + p_aux <= p_dmax:
+        lows, highs = tb.windows(n)
+        end = min(tb.n_segments - n, k + (count - 1) * n)
+        while k <= end and highs[k] + p_aux <= p_dmax:
             # the arithmetic of _whole_seconds
             powers.append((cum_elec[k + n] - cum_elec[k]) * inv + p_aux)
             regens.append((cum_regen[k + n] - cum_regen[k]) * inv)
             distance += dist[k + n] - dist[k]
             odometer.append(distance)
-            floors.append(min(tb.seg_min_elec[k:k + n]) + p_aux)
+            floors.append(lows[k] + p_aux)
             k += n
         return out
 

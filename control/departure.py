@@ -1,13 +1,15 @@
-"""Departure times: when the car must be ready, from a daily or weekly clock time.
+"""Departure times: when the car must be ready, from daily or weekly clock times.
 
 Time 0 of a run is Monday 00:00 (the scenario schedule's convention), so a clock time maps to
-absolute seconds without a calendar. A charger given a departure input uses that instead.
+absolute seconds without a calendar. A day may have several departures (a ride-hail driver's shifts,
+each after a charging break): ``{every_day: ["06:00", "11:15", "16:15"]}``. A charger given a
+departure input uses that instead.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 DAY = 86400.0
 WEEK = 7 * DAY
@@ -20,6 +22,7 @@ class DepartureError(ValueError):
 
 
 def _clock(text: str, where: str) -> float:
+    """Seconds after midnight of ``"HH:MM"``."""
     try:
         hours, minutes = str(text).split(":")
         h, m = int(hours), int(minutes)
@@ -30,22 +33,43 @@ def _clock(text: str, where: str) -> float:
     return h * 3600.0 + m * 60.0
 
 
+def _is_list(value) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
+def _clocks(value, where: str) -> tuple[float, ...]:
+    """A day's departures [s after midnight] from ``"HH:MM"`` or a list of them, in order."""
+    if not _is_list(value):
+        return (_clock(value, where),)
+    times = [_clock(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not times:
+        raise DepartureError(f"{where}: expected at least one clock time, got an empty list")
+    for i in range(1, len(times)):
+        if times[i] <= times[i - 1]:
+            raise DepartureError(
+                f"{where}[{i}]: departures of a day must be in increasing order, "
+                f"got {value[i]!r} after {value[i - 1]!r}"
+            )
+    return tuple(times)
+
+
 class Departures:
     """Clock times of departure, repeated every day or every week.
 
     Parameters
     ----------
-    spec : str or mapping
-        ``"07:30"`` (every day), or ``{"weekdays": "07:30", "sat": "10:00"}`` with keys ``mon`` ...
-        ``sun``, ``weekdays``, ``weekend``, ``every_day`` (a day named alone wins over a group).
-        Days without a time have no departure.
+    spec : str, list or mapping
+        ``"07:30"`` (every day), ``["06:00", "11:15"]`` (every day, several departures), or
+        ``{"weekdays": "07:30", "sat": ["10:00", "15:00"]}`` with keys ``mon`` ... ``sun``,
+        ``weekdays``, ``weekend``, ``every_day`` (a day named alone wins over a group), each a clock
+        time or a list of them. Days without a time have no departure.
     """
 
-    def __init__(self, spec: str | Mapping[str, str]):
+    def __init__(self, spec: str | Sequence[str] | Mapping[str, str | Sequence[str]]):
         self.spec = spec
-        per_day: dict[str, float] = {}
-        if isinstance(spec, str):
-            per_day = {d: _clock(spec, "departure") for d in _DAYS}
+        per_day: dict[str, tuple[float, ...]] = {}
+        if isinstance(spec, str) or _is_list(spec):
+            per_day = {d: _clocks(spec, "departure") for d in _DAYS}
         elif isinstance(spec, Mapping):
             unknown = [k for k in spec if k not in _DAYS and k not in _GROUPS]
             if unknown:
@@ -60,16 +84,18 @@ class Departures:
             for group, days in _GROUPS.items():
                 if group in spec:
                     for d in days:
-                        per_day[d] = _clock(spec[group], f"departure.{group}")
+                        per_day[d] = _clocks(spec[group], f"departure.{group}")
             for d in _DAYS:
                 if d in spec:
-                    per_day[d] = _clock(spec[d], f"departure.{d}")
+                    per_day[d] = _clocks(spec[d], f"departure.{d}")
         else:
-            raise DepartureError(f"departure: expected 'HH:MM' or a mapping of days to 'HH:MM', got {spec!r}")
-        if not per_day:
+            raise DepartureError(
+                f"departure: expected 'HH:MM', a list of them, or a mapping of days to them, got {spec!r}"
+            )
+        if not any(per_day.values()):
             raise DepartureError("departure: no day has a departure time")
         # Seconds into the week, sorted.
-        self.week_times = sorted(i * DAY + per_day[d] for i, d in enumerate(_DAYS) if d in per_day)
+        self.week_times = sorted(i * DAY + s for i, d in enumerate(_DAYS) for s in per_day.get(d, ()))
 
     def next_after(self, t: float) -> float:
         """The first departure time [s] strictly after ``t`` [s]."""

@@ -42,6 +42,7 @@ class _ChargingExperimentKind:
                 problems += [f"{at}: {p}" for p in err.problems]
                 continue
             warnings += [f"{at}: {w}" for w in plan.notes]
+            warnings += [f"{exp.where('departure')}: {w}" for w in departure_warnings(exp, plan.schedule)]
         if problems:
             raise ScenarioError(problems)
         summary = (
@@ -49,6 +50,32 @@ class _ChargingExperimentKind:
             f"on {exp.scenario.name}"
         )
         return summary, list(dict.fromkeys(warnings))
+
+
+def departure_warnings(exp, schedule) -> list[str]:
+    """Departures the schedule does not end a charge window at: the charger plans to a departure the car
+    is not plugged in until (it leaves earlier, or stays on after it). Empty when the plug-in state is
+    not the schedule's phase flag, or there is no schedule."""
+    from control.departure import DAY, WEEK, Departures
+
+    if schedule is None or not exp.plugged.startswith("schedule."):
+        return []
+    phase = exp.plugged.split(".", 1)[1]
+    if phase not in schedule.phases:
+        return []
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    out = []
+    for t in Departures(exp.departure).week_times:
+        at = f"{days[int(t // DAY)]} {int(t % DAY) // 3600:02d}:{int(t % 3600) // 60:02d}"
+        # In the second week: the first one's start may lie before the pattern's first session.
+        before, _, end, _ = schedule.state(WEEK + t - 1e-3)
+        if before != phase:
+            out.append(f"the departure {at} does not end a {phase!r} window: the schedule's phase "
+                       f"just before it is {before!r}")
+        elif end > WEEK + t + 1e-6:
+            out.append(f"the departure {at} falls inside a {phase!r} window, which lasts "
+                       f"{(end - WEEK - t) / 60:g} min longer: the car stays plugged in after it leaves")
+    return out
 
 
 CHARGING_EXPERIMENT = _ChargingExperimentKind()

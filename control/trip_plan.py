@@ -10,8 +10,11 @@ Outputs, wired as ``docs/charging.md`` shows:
 
 - ``trip_distance`` [m]: the actual distance of the current (or next) drive session, for the vehicle
   (``ev``'s ``trip_distance`` input: it parks when it has driven that far);
-- ``planned_distance`` [m]: the nominal distance of the next departure day's trips (the plan, without
-  the day's variation), for the vehicle's consumption forecast (``ev``'s ``E_planned``).
+- ``planned_distance`` [m]: the nominal distance of the next departure's trips (the plan, without
+  the day's variation), for the vehicle's consumption forecast (``ev``'s ``E_planned``). With
+  ``plan_for: day`` (one departure a day) that is the next day's trips; with ``plan_for: drive``
+  (several departures a day, a charging window before each drive session: a ride-hail driver's
+  shifts) it is the next drive session's.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GROUPS = {"every_day": DAYS, "weekdays": DAYS[:5], "weekend": DAYS[5:]}
 #: A mean month [d]: the long trip falls on the first chosen weekday of each such month.
 MONTH = 365.25 / 12.0
+#: What one departure's plan holds: the day's trips, or the next drive session's.
+PLAN_FOR = ("day", "drive")
 
 
 def distance_m(value: Any, where: str) -> float:
@@ -74,12 +79,16 @@ class TripPlan(PythonUnit):
     long_trip : mapping, optional
         ``{distance: 250 km, day: sat}``: on the first such weekday of each month (of 365.25/12 days)
         the day's trips are this one trip, without variation.
+    plan_for : str
+        What one departure's plan holds: ``"day"`` (the day's trips: one departure a day) or
+        ``"drive"`` (the next drive session: a charging window between drive sessions).
     """
 
     PORTS: ClassVar[tuple[Port, ...]] = (
         Port("drive", INPUT, "1", "1 while a drive is scheduled (the schedule's drive flag)", 0.0, 0.0, 1.0),
         Port("trip_distance", OUTPUT, "m", "Actual distance of the current or next drive session", 0.0, 0.0),
-        Port("planned_distance", OUTPUT, "m", "Planned distance of the next departure day's trips", 0.0, 0.0),
+        Port("planned_distance", OUTPUT, "m", "Planned distance of the next departure's trips (see plan_for)",
+             0.0, 0.0),
         Port("day_factor", OUTPUT, "1", "Factor on today's nominal distances", 1.0, 0.0),
         Port("long_trips", OUTPUT, "1", "Long trips begun so far", 0.0, 0.0),
     )
@@ -91,13 +100,20 @@ class TripPlan(PythonUnit):
         variation: Sequence[float] = (0.7, 1.3),
         seed: int = 1,
         long_trip: Mapping[str, Any] | None = None,
+        plan_for: str = "day",
     ):
         super().__init__()
+        if plan_for not in PLAN_FOR:
+            raise ScenarioError(
+                f"trip_plan: plan_for: expected one of {', '.join(PLAN_FOR)}, got {plan_for!r}"
+            )
+        self.plan_for = plan_for
         self.week = trips_by_weekday(trips)
         lo, hi = (float(v) for v in variation)
         if not 0.0 <= lo <= hi:
             raise ScenarioError(f"trip_plan: variation must be [low, high] with 0 <= low <= high, got {variation!r}")
         self.variation, self.seed = (lo, hi), int(seed)
+        self._factors: dict[int, float] = {}
         self.long_distance, self.long_day = 0.0, -1
         if long_trip:
             day = str(long_trip.get("day", "sat"))
@@ -116,8 +132,13 @@ class TripPlan(PythonUnit):
 
     def factor(self, day: int) -> float:
         """The day's factor on its nominal distances (uniform in ``variation``, seeded by the day)."""
-        lo, hi = self.variation
-        return float(np.random.default_rng([self.seed, day]).uniform(lo, hi)) if hi > lo else lo
+        known = self._factors.get(day)
+        if known is None:
+            # Drawn once per day: a generator made at every step was a sixth of a CC-CV run's time.
+            lo, hi = self.variation
+            known = float(np.random.default_rng([self.seed, day]).uniform(lo, hi)) if hi > lo else lo
+            self._factors[day] = known
+        return known
 
     def planned(self, day: int) -> tuple[float, ...]:
         """Nominal distances [m] of the day's drive sessions (the long trip on its days)."""
@@ -158,7 +179,10 @@ class TripPlan(PythonUnit):
         index = self._session - 1 if driving else self._session
         self.trip_distance = actual[index] if 0 <= index < len(actual) else 0.0
         self.day_factor = 1.0 if self.is_long_trip_day(day) else self.factor(day)
-        self.planned_distance = self._next_day_planned(day)
+        if self.plan_for == "drive":
+            self.planned_distance = self._next_drive_planned(day)
+        else:
+            self.planned_distance = self._next_day_planned(day)
 
     def _next_day_planned(self, day: int) -> float:
         """Nominal distance of the trips of the first day from now whose trips have not begun."""
@@ -167,6 +191,17 @@ class TripPlan(PythonUnit):
             planned = self.planned(d)
             if planned:
                 return float(sum(planned))
+        return 0.0
+
+    def _next_drive_planned(self, day: int) -> float:
+        """Nominal distance of the next drive session not begun yet (today's, else the next day's first)."""
+        today = self.planned(day)
+        if self._session < len(today):
+            return float(today[self._session])
+        for d in range(day + 1, day + 9):
+            planned = self.planned(d)
+            if planned:
+                return float(planned[0])
         return 0.0
 
     def save_state(self) -> Any:
@@ -179,4 +214,5 @@ class TripPlan(PythonUnit):
 
     def metadata(self) -> dict[str, str]:
         return {"type": "trip_plan", "variation": f"{self.variation[0]:g}-{self.variation[1]:g}",
-                "seed": str(self.seed), "long_trip_km": f"{self.long_distance / 1e3:g}"}
+                "seed": str(self.seed), "long_trip_km": f"{self.long_distance / 1e3:g}",
+                "plan_for": self.plan_for}

@@ -48,7 +48,7 @@ class Snapshot:
     master: Master
     state: tuple
     segment: int
-    cursor: tuple[float, int, int]
+    cursor: tuple[float, int, int, float | None]
     stats: RunStats
     rows: int
     done: bool
@@ -121,6 +121,7 @@ class Simulation:
         self.stats: RunStats | None = None
         self._started = self._done = self._closed = False
         self._failed: str | None = None
+        self._setup_values: dict[str, Any] = {}  # set() before the first step, which reset() sets again
 
     # ------------------------------------------------------------------ state of the run
     @property
@@ -157,22 +158,32 @@ class Simulation:
         return self.time
 
     def step_until(self, t: float) -> float:
-        """Step to the last communication point at or before ``t`` [s] (or the end); the time reached [s].
+        """Step to ``t`` [s] (or the end); the time reached [s].
 
-        Whole segments ahead are run through the master's generated loop, as in ``evtwin run``.
+        Whole segments ahead are run through the master's generated loop, as in ``evtwin run``. When
+        ``t`` falls between two communication points, the macro step across it is cut at ``t`` (every
+        unit steps to ``t``, as at the end of a segment) and the next step goes on to the grid point it
+        cut short, as FMPy ends a run at its stop time; with a unit that cannot vary its step (an FMU
+        without ``canHandleVariableCommunicationStepSize``) the run stops at the last point before ``t``.
         """
         self._ready()
         slack = 1e-9 * max(1.0, abs(t))
         while self._advance(t + slack, whole=True):
             pass
+        if not self._done and self.time < t - slack and self._can_cut():
+            self._advance(math.inf, whole=False, until=t)
         return self.time
+
+    def _can_cut(self) -> bool:
+        return all(s.unit.can_vary_step for s in self.master.slots)
 
     def run(self) -> float:
         """Step to the end of the timeline; the end time [s]."""
         return self.step_until(math.inf)
 
-    def _advance(self, limit: float, whole: bool) -> bool:
-        """One macro step (with ``whole``: a whole segment) ending at or before ``limit``; False if none."""
+    def _advance(self, limit: float, whole: bool, until: float | None = None) -> bool:
+        """One macro step (with ``whole``: a whole segment) ending at or before ``limit``, cut at
+        ``until`` [s] when that comes first; False if none."""
         if self._done:
             return False
         cur = self._cursor
@@ -185,13 +196,13 @@ class Simulation:
             return False
         master, stats = self.master, self.stats
         try:
-            fresh = cur.k == 0 and cur.start == cur.seg.start
+            fresh = cur.k == 0 and cur.start == cur.seg.start and cur.at is None
             if whole and fresh and cur.seg.stop <= limit and not master.events:
                 master._run_segment(cur.seg, stats, None)
                 cur.k = cur.n
                 stopped = False
             else:
-                stopped = master._point(cur, stats)
+                stopped = master._point(cur, stats, until)
         except UnitEnded as ended:
             master._ended(ended, stats)
             stopped = True
@@ -270,6 +281,8 @@ class Simulation:
         if feeding:
             raise ValueError(f"{signal} is fed by {feeding[0]}: set that, or leave the input unconnected")
         target = self.master.units[unit]
+        if not self._started:
+            self._setup_values[signal] = value
         if not self._started and port.causality == PARAMETER:
             target.configure({port.name: value})
         else:
@@ -302,7 +315,7 @@ class Simulation:
                 f"cannot save the simulation: {', '.join(master.rollback_units)} cannot save their state"
             )
         cur = self._cursor
-        where = (cur.start, cur.k, cur.n) if cur is not None else (math.nan, 0, 0)
+        where = (cur.start, cur.k, cur.n, cur.at) if cur is not None else (math.nan, 0, 0, None)
         stats = RunStats(**{**vars(self.stats), "events": list(self.stats.events)})
         rows = len(self._recorder.rows)
         return Snapshot(master, master._save(), self._index, where, stats, rows, self._done)
@@ -318,8 +331,7 @@ class Simulation:
         if snapshot.segment >= 0:
             seg = self._seen[snapshot.segment]
             master._enter_segment(seg)
-            start, k, n = snapshot.cursor
-            self._cursor = Cursor(seg, start, k, n)
+            self._cursor = Cursor(seg, *snapshot.cursor)
         self._index = snapshot.segment
         master._restore(snapshot.state)
         for field_name, value in vars(snapshot.stats).items():
@@ -327,10 +339,19 @@ class Simulation:
         del self._recorder.rows[snapshot.rows :]
         self._done = snapshot.done
 
-    def reset(self) -> None:
-        """Start over: the units are built again as the scenario (or ``make_master``) gives them."""
+    def reset(self, *, keep_settings: bool = True) -> None:
+        """Start over: the units are built again as the scenario (or ``make_master``) gives them.
+
+        With ``keep_settings`` (the default) the values :meth:`set` changed before the first step are set
+        again: they are the run's set-up, as a changed parameter stays changed when a tool runs its model
+        again. Values set while the run went on belong to that run and are forgotten. ``keep_settings=False``
+        starts from the scenario as written.
+        """
+        kept = dict(self._setup_values) if keep_settings else {}
         self.close()
         self._fresh()
+        for signal, value in kept.items():
+            self.set(signal, value)
 
     def close(self) -> None:
         """Terminate the units. Safe to call more than once."""

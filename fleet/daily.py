@@ -103,6 +103,77 @@ class DailySummary(Observer):
         self._add(v, h)
         self._prev = v
 
+    def add_series(self, times: list[float], columns: list) -> None:  # noqa: C901 - _add's pass, in locals
+        """Account steps that end at ``times`` [s], bit for bit as many calls of :meth:`add`: ``columns``
+        holds one list per :data:`SIGNALS` value with a step's value in each (a sub-stepping unit's
+        stretch); the soh columns are read at the last step only (the day's end is never inside)."""
+        if (self._prev is None or int(self.t_last // DAY) != self._day
+                or int(times[-2 if len(times) > 1 else -1] // DAY) != self._day):
+            for j, t in enumerate(times):  # a day ends within them: one by one
+                self.add(t, [column[j] for column in columns])
+            return
+        dist, power, regen, soc, current, volt, temp, _, _, _, ambient, charge_current = columns
+        capacity, hist = self.capacity, self._hist
+        t_last, prev_dist = self.t_last, self._prev[0]
+        span, e_all, e_pos, e_regen, drive_t, e_drive, peak = (self._span, self._e, self._e_pos, self._regen,
+                                                                self._drive_t, self._e_drive, self._peak)
+        soc_int, soc_lo, soc_hi, run_max, depth, hi_t = (self._soc_int, self._soc_lo, self._soc_hi, self._run_max,
+                                                         self._depth, self._hi_t)
+        t_int, ta_int, t_lo, t_hi, stress = self._t_int, self._ta_int, self._t_lo, self._t_hi, self._stress
+        charged, n_fast, fast_on = self._charge, self._fast, self._fast_on
+        for t, d, p, rg, s, i, v, tc, ta, i_chg in zip(times, dist, power, regen, soc, current, volt, temp,
+                                                        ambient, charge_current):
+            h = t - t_last
+            t_last = t
+            span += h
+            e = p * h
+            e_all += e
+            if e > 0.0:
+                e_pos += e
+            e_regen += rg * h
+            if d > prev_dist:
+                drive_t += h
+                e_drive += e
+            prev_dist = d
+            if p > peak:
+                peak = p
+            soc_int += s * h
+            if s < soc_lo:
+                soc_lo = s
+            if s > soc_hi:
+                soc_hi = s
+            if s > run_max:
+                run_max = s
+            elif run_max - s > depth:
+                depth = run_max - s
+            if s > HIGH_SOC:
+                hi_t += h
+            t_int += tc * h
+            ta_int += ta * h
+            if tc < t_lo:
+                t_lo = tc
+            if tc > t_hi:
+                t_hi = tc
+            if tc > STRESS_T:
+                stress += (tc - STRESS_T) * h
+            if i != 0.0:
+                c = abs(i) / capacity
+                hist[min(int(c / BIN_C), N_BINS)] += h
+            if i_chg > 0.0:
+                charged += i_chg * v * h
+            fast = i_chg / capacity >= FAST_C
+            if fast and not fast_on:
+                n_fast += 1
+            fast_on = fast
+        self.t_last = t_last
+        self._span, self._e, self._e_pos, self._regen, self._drive_t, self._e_drive, self._peak = (
+            span, e_all, e_pos, e_regen, drive_t, e_drive, peak)
+        self._soc_int, self._soc_lo, self._soc_hi, self._run_max, self._depth, self._hi_t = (
+            soc_int, soc_lo, soc_hi, run_max, depth, hi_t)
+        self._t_int, self._ta_int, self._t_lo, self._t_hi, self._stress = t_int, ta_int, t_lo, t_hi, stress
+        self._charge, self._fast, self._fast_on = charged, n_fast, fast_on
+        self._prev = [column[-1] for column in columns]
+
     def _add(self, v: list[float], h: float) -> None:  # noqa: C901 - one pass over the signals of a step
         dist, p, regen, soc, i, volt, tc, _, _, _, ta, i_chg = v
         self._span += h

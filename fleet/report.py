@@ -97,7 +97,10 @@ def analyse(folder: Path, w: Warranty) -> dict:
     """Everything the report prints and plots."""
     from fleet.store import FleetStore, read_fleet_table
 
-    days, vehicles = read_fleet_table(folder)
+    store = FleetStore(folder)
+    # A run stopped by a kill, or still running, has no fleet table or an older one: read its vehicles.
+    partial = bool(store.done()) and not store.table_is_current()
+    days, vehicles = store.collect() if partial else read_fleet_table(folder)
     if not days:
         raise EvtwinError(f"{folder}: the fleet table holds no vehicle yet")
     per = _per_vehicle(days)
@@ -114,7 +117,8 @@ def analyse(folder: Path, w: Warranty) -> dict:
     return {
         "per": per, "vehicles": vehicles, "year_grid": year_grid, "by_year": by_year, "n_year": n_year,
         "km_grid": km_grid, "by_km": by_km, "n_km": n_km, "soh_w": soh_w,
-        "reached": np.array([r for _, r in judged]), "means": means, "failures": FleetStore(folder).failures(),
+        "reached": np.array([r for _, r in judged]), "means": means, "failures": store.failures(),
+        "partial": partial,
     }
 
 
@@ -132,14 +136,19 @@ def stressors(a: dict, k: int, top: int = 3) -> str:
 
 def print_report(folder: Path, w: Warranty, plot_file: Path) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console()
     a = analyse(folder, w)
     n = len(a["per"])
-    console.print(f"[bold]{folder}[/bold]: {n} vehicles, {sum(len(v['day']) for v in a['per'])} vehicle-days")
+    console.print(f"[bold]{escape(str(folder))}[/bold]: {n} vehicles, {sum(len(v['day']) for v in a['per'])} vehicle-days")
+    if a["partial"]:
+        console.print("the run has not written its fleet table (stopped, or still running): the report covers "
+                      "the vehicles finished so far; `evtwin fleet run ... --resume` finishes it")
     _percentile_table(console, "SOH (capacity) percentiles against years", "years", a["year_grid"], a["by_year"],
-                      a["n_year"])
-    _percentile_table(console, "SOH (capacity) percentiles against km", "km", a["km_grid"], a["by_km"], a["n_km"])
+                      a["n_year"], "{:.3g}")
+    _percentile_table(console, "SOH (capacity) percentiles against km", "km", a["km_grid"], a["by_km"], a["n_km"],
+                      "{:,.0f}")
     soh_w, reached = a["soh_w"], a["reached"]
     console.print(
         f"\n[bold]Warranty {w.years:g} yr / {w.km:g} km, {w.soh:.0%}[/bold] (whichever comes first): "
@@ -154,12 +163,12 @@ def print_report(folder: Path, w: Warranty, plot_file: Path) -> None:
         _breakdown(console, a, key, w)
     _failing(console, a, w)
     for key, message in a["failures"].items():
-        console.print(f"[red]{key} did not finish:[/red] {message.splitlines()[0] if message else ''}")
+        console.print(f"[red]{key} did not finish:[/red] {escape(message.splitlines()[0]) if message else ''}")
     plot(a, w, plot_file)
     console.print(f"\nplot: {plot_file}")
 
 
-def _percentile_table(console, title, xname, grid, values, counts) -> None:
+def _percentile_table(console, title, xname, grid, values, counts, x_format: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
@@ -167,7 +176,7 @@ def _percentile_table(console, title, xname, grid, values, counts) -> None:
         table.add_column(col, justify="right")
     for g in np.linspace(3, len(grid) - 1, 10).astype(int):
         if counts[g]:
-            table.add_row(f"{grid[g]:.3g}", *[f"{v:.4f}" for v in values[g]], str(counts[g]))
+            table.add_row(x_format.format(grid[g]), *[f"{v:.4f}" for v in values[g]], str(counts[g]))
     console.print(table)
 
 
@@ -189,6 +198,8 @@ def _breakdown(console, a, key: str, w: Warranty) -> None:
 
 
 def _failing(console, a, w: Warranty) -> None:
+    from rich.markup import escape
+
     under = np.flatnonzero(a["soh_w"] < w.soh)
     if not under.size:
         console.print(f"No vehicle under {w.soh:.0%} at its warranty point.")
@@ -198,7 +209,7 @@ def _failing(console, a, w: Warranty) -> None:
     for k in under[np.argsort(a["soh_w"][under])]:
         console.print(
             f"  {vehicles['vehicle_id'][k]} ({vehicles['preset'][k]}, {vehicles['climate'][k]}, "
-            f"{vehicles['style'][k]}, {vehicles['habit'][k]}): SOH {a['soh_w'][k]:.3f}; {stressors(a, k)}"
+            f"{vehicles['style'][k]}, {vehicles['habit'][k]}): SOH {a['soh_w'][k]:.3f}; {escape(stressors(a, k))}"
         )
 
 

@@ -110,35 +110,46 @@ class FleetStore:
             daily = {name: f["daily"][name][()] for name in f["daily"]}
         return attrs, daily
 
-    def write_fleet_table(self) -> Path:
-        """``fleet.h5``: one row per vehicle-day (``vehicle`` indexes ``vehicles``), from the finished vehicles."""
-        import h5py
-
-        keys = sorted(self.done())
+    def collect(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(vehicle-days, vehicles) columns of the finished vehicles, as :func:`read_fleet_table` gives them."""
         columns: dict[str, list[np.ndarray]] = {}
         vehicles: dict[str, list[Any]] = {}
-        for n, key in enumerate(keys):
+        for n, key in enumerate(sorted(self.done())):
             attrs, daily = self.read_vehicle(key)
-            days = len(daily["day"])
-            columns.setdefault("vehicle", []).append(np.full(days, n, dtype=np.int32))
+            columns.setdefault("vehicle", []).append(np.full(len(daily["day"]), n, dtype=np.int32))
             for name, col in daily.items():
                 columns.setdefault(name, []).append(col)
             columns.setdefault("odometer_km", []).append(np.cumsum(daily["distance_km"]))
             for name, value in attrs.items():
                 vehicles.setdefault(name, []).append(value)
+        return ({name: np.concatenate(parts) for name, parts in columns.items()},
+                {name: np.array(values) for name, values in vehicles.items()})
+
+    def write_fleet_table(self) -> Path:
+        """``fleet.h5``: one row per vehicle-day (``vehicle`` indexes ``vehicles``), from the finished vehicles."""
+        import h5py
+
+        days, vehicles = self.collect()
         path = self.root / "fleet.h5"
         tmp = path.with_suffix(".h5.part")
         with h5py.File(tmp, "w") as f:
-            for name, parts in columns.items():
-                f.create_dataset(f"days/{name}", data=np.concatenate(parts), compression="gzip")
-            for name, values in vehicles.items():
-                data = np.array(values)
+            for name, data in days.items():
+                f.create_dataset(f"days/{name}", data=data, compression="gzip")
+            for name, data in vehicles.items():
                 if data.dtype.kind == "U":
                     data = data.astype(h5py.string_dtype())
                 f.create_dataset(f"vehicles/{name}", data=data)
             f.attrs["metadata"] = json.dumps(self.metadata(), default=str)
         os.replace(tmp, path)
         return path
+
+    def table_is_current(self) -> bool:
+        """Whether ``fleet.h5`` holds every finished vehicle (a run stopped by a kill never wrote it)."""
+        path = self.root / "fleet.h5"
+        if not path.exists():
+            return False
+        newest = max((p.stat().st_mtime_ns for p in self.vehicles_dir.glob("*.h5")), default=0)
+        return path.stat().st_mtime_ns >= newest
 
 
 def read_fleet_table(root: str | Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -57,7 +57,7 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
         trace = Trace() if job.get("trace") else None
         if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
             daily.reset(plan.start)
-            unit.on_substep = daily.add
+            unit.on_substep, unit.on_substeps = daily.add, daily.add_series
             stats = master.run(segments, observers=[trace] if trace else [])
         else:
             stats = master.run(segments, observers=[daily, trace] if trace else [daily])

@@ -11,7 +11,9 @@ master's work per 10 s (the schedule, the chargers, the connections, the observe
 than the battery step itself. The ambient temperature is the one at the macro step's start.
 
 ``on_substep(t, values)`` (set by the caller, optional) receives every sub-step's end time [s] and
-:data:`SIGNALS` values, so a daily summary sees the 10 s steps rather than the macro steps. The SOH
+:data:`SIGNALS` values, so a daily summary sees the 10 s steps rather than the macro steps;
+``on_substeps(times, columns)`` (optional, beside it) receives a stretch of them at once, one list per
+signal, where the SOH is that of the stretch's end. The SOH
 values in them are those of the macro step's start, except at its end (aging moves by about 1e-7 in
 a 10 min drive; a day ends in a parked or charging step, where macro step and sub-step are one).
 """
@@ -22,6 +24,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from battery_fmu.model import RestSchedule
 from battery_fmu.unit import BatteryUnit
 from bridges.vehicle_unit import EVUnit
 from cosim.errors import SimulationError
@@ -34,6 +37,12 @@ PACK_SHARED = ("capacity_Ah", "n_series", "n_parallel")
 #: Sub-steps taken one by one after a stretch ahead stopped early (the regen limit reached), before
 #: looking ahead again: a limit that binds tends to bind for a while.
 PLAN_RETRY = 6
+#: The sub-steps of a parked hour: from 60 s (the first RC pair, 20 s, empties within it; the cell and
+#: housing settle with about 5 min, which 60 s steps follow) doubling up to a quarter of the slow thermal
+#: time constant (about 4 h for the LFP pack), so an hour parked after another takes one Simpson step.
+#: Against the twin's finer default (1 s growing by 1.3 up to a twentieth), the capacity of the shipped
+#: Miami commute differs by 1e-8 after 60 days.
+FLEET_REST = RestSchedule(first=60.0, growth=2.0, max_fraction=0.25)
 
 
 class VehiclePack(PythonUnit):
@@ -80,11 +89,13 @@ class VehiclePack(PythonUnit):
             raise ValueError(f"substep must be > 0 s (got {substep!r})")
         self.substep = float(substep)
         self.on_substep: Callable[[float, list[float]], None] | None = None
+        self.on_substeps: Callable[[list[float], list[list[float]]], None] | None = None
         super().__init__()
 
     def setup(self, start_time: float) -> None:
         self.ev.setup(start_time)
         self.battery.setup(start_time)
+        self.battery.pack.rest_schedule = FLEET_REST
         self._publish(self.ev.P_battery, self.ev.P_regen, self.battery.pack.current)
         if self.on_substep is not None:
             self.on_substep(start_time, self._values())
@@ -99,11 +110,13 @@ class VehiclePack(PythonUnit):
         sums = [0.0, 0.0, 0.0]  # energy drawn and regenerated [J], charge [C]
         done, k, plan_at = 0.0, 0, 1 if self.look_ahead else n
         soh = (self.SOH_capacity, self.SOH_resistance)
+        end_soh = None  # the SOH at the macro step's end, once read
         while k < n:
             if k >= plan_at:
                 # a stretch of the cycle ahead at once; bit for bit the sub-steps below
                 full = n - 1 - k + (h - (done + (n - 1 - k) * substep) == substep)
-                taken, limited = self._run_ahead(t, done, full, n - k, soh, sums) if full > 1 else (0, False)
+                taken, limited, end_soh = (self._run_ahead(t, done, full, n - k, soh, sums) if full > 1
+                                           else (0, False, None))
                 for _ in range(taken):
                     done += substep
                 k += taken
@@ -121,48 +134,61 @@ class VehiclePack(PythonUnit):
             sums[2] += pack.current * dt
             if report is not None:
                 if last:
-                    soh = (pack.soh_capacity, pack.soh_resistance)
+                    soh = end_soh = (pack.soh_capacity, pack.soh_resistance)
                 report(t + done, [ev.distance, ev.P_battery, ev.P_regen, pack.soc, pack.current, pack.voltage,
                                   pack.t_cell, pack.efc, *soh, self.T_ambient, i_charge])
             k += 1
-        self._publish(sums[0] / h, sums[1] / h, sums[2] / h)
+        self._publish(sums[0] / h, sums[1] / h, sums[2] / h, end_soh)
 
     def _run_ahead(self, t: float, done: float, count: int, left: int, soh: tuple,
-                   sums: list) -> tuple[int, bool]:
+                   sums: list) -> tuple[int, bool, tuple | None]:
         """Up to ``count`` sub-steps at once where the vehicle knows its power ahead
         (:meth:`bridges.vehicle_unit.EVUnit.cycle_ahead`, :meth:`battery_fmu.model.BatteryPack.step_series`).
-        Returns the number taken and whether the pack's charge limit stopped them. ``left``: sub-steps
-        left in the macro step (the last reports the SOH as it is then)."""
+        Returns the number taken, whether the pack's charge limit stopped them and the SOH at the macro
+        step's end if read. ``left``: sub-steps left in the macro step (the last reports the SOH then)."""
         ev, pack, dt = self.ev, self.battery.pack, self.substep
         powers, regens, odometer, floors = ev.cycle_ahead(dt, count)
         if not powers:
-            return 0, False
+            return 0, False, None
         air, i_charge = self.T_air_pack, self.I_charge
         socs, currents, voltages, temperatures, efcs = pack.step_series(dt, powers, floors, i_charge, air, air)
         m = len(socs)
         if m == 0:
-            return 0, True
+            return 0, True, None
         ev.take_cycle_steps(dt, m, odometer)
         report, t_ambient = self.on_substep, self.T_ambient
-        for j in range(m):
+        times = []
+        e_battery, e_regen, charge = sums
+        for power, regen, current in zip(powers, regens, currents):
             done += dt
-            sums[0] += powers[j] * dt
-            sums[1] += regens[j] * dt
-            sums[2] += currents[j] * dt
-            if report is not None:
-                if j == left - 1:
-                    soh = (pack.soh_capacity, pack.soh_resistance)
-                report(t + done, [odometer[j], powers[j], regens[j], socs[j], currents[j], voltages[j],
-                                  temperatures[j], efcs[j], *soh, t_ambient, i_charge])
-        return m, m < len(powers)
+            times.append(t + done)
+            e_battery += power * dt
+            e_regen += regen * dt
+            charge += current * dt
+        sums[:] = e_battery, e_regen, charge
+        end_soh = None
+        if report is not None:
+            health = [[soh[0]] * m, [soh[1]] * m]
+            if m == left:  # the macro step's last sub-step reports the SOH as it is then
+                end_soh = (pack.soh_capacity, pack.soh_resistance)
+                health[0][-1], health[1][-1] = end_soh
+            columns = [odometer[:m], powers[:m], regens[:m], socs, currents, voltages, temperatures, efcs, *health,
+                       [t_ambient] * m, [i_charge] * m]
+            if self.on_substeps is not None:
+                self.on_substeps(times, columns)
+            else:
+                for j, t_end in enumerate(times):
+                    report(t_end, [column[j] for column in columns])
+        return m, m < len(powers), end_soh
 
-    def _publish(self, p_battery: float, p_regen: float, current: float) -> None:
-        """Set the outputs at a macro step's end (power and current: means over it)."""
+    def _publish(self, p_battery: float, p_regen: float, current: float, soh: tuple | None = None) -> None:
+        """Set the outputs at a macro step's end (power and current: means over it; ``soh``: the pack's
+        SOH pair where already read)."""
         ev, pack = self.ev, self.battery.pack
         self.distance, self.P_battery, self.P_regen = ev.distance, p_battery, p_regen
         self.SOC, self.I_terminal, self.V_terminal, self.T_cell = pack.soc, current, pack.voltage, pack.t_cell
         self.EFC, self.I_charge_max = pack.efc, pack.current_charge_max
-        self.SOH_capacity, self.SOH_resistance = pack.soh_capacity, pack.soh_resistance
+        self.SOH_capacity, self.SOH_resistance = soh or (pack.soh_capacity, pack.soh_resistance)
 
     def _values(self) -> list[float]:
         return [self.distance, self.P_battery, self.P_regen, self.SOC, self.I_terminal, self.V_terminal,

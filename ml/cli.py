@@ -101,6 +101,14 @@ def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ..
     "--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="State size of the networks."
 )
 @click.option(
+    "--calibration-folds",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Refits of each model without a fold of the training vehicles, whose residuals join the "
+    "calibration vehicles' in setting its interval (0: the calibration vehicles alone).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
@@ -116,6 +124,7 @@ def train(
     trees: int,
     epochs: int | None,
     hidden: int,
+    calibration_folds: int,
     workers: int | None,
 ) -> None:
     """Train the forecasters on DATA (from `evtwin ml dataset`), with 90 % conformal intervals.
@@ -142,6 +151,7 @@ def train(
         "lstm": {"hidden": hidden, **nets},
         "transformer": {"width": max(4, hidden - hidden % 4), **nets},
         "pinn": {"hidden": hidden, **nets},
+        "calibration_folds": calibration_folds,
     }
     meta = run_training(ds_mod.load(data), output, task, models=models, config=config, say=click.echo)
     click.echo(
@@ -176,7 +186,16 @@ def _models(text: str) -> tuple[str, ...]:
     default=None,
     help="Also plot the forecasts with their intervals for a few held-out vehicles (PNG).",
 )
-def evaluate(data: Path | None, models: Path, as_json: bool, plot_file: Path | None) -> None:
+@click.option(
+    "--folds",
+    type=click.IntRange(min=3),
+    default=None,
+    help="Cross-validate instead: train the models' configuration FOLDS times, each vehicle outside "
+    "the held-out climates a test vehicle once, and score all their forecasts.",
+)
+def evaluate(
+    data: Path | None, models: Path, as_json: bool, plot_file: Path | None, folds: int | None
+) -> None:
     """Score the trained models and the baselines on DATA's held-out vehicles and climates.
 
     Without DATA: the default dataset (results/ml.h5, from `evtwin ml train` without arguments).
@@ -193,7 +212,14 @@ def evaluate(data: Path | None, models: Path, as_json: bool, plot_file: Path | N
         raise EvtwinError(f"{DATASET} does not exist: `evtwin ml train` without arguments builds it")
     data = data or DATASET
     ds = ds_mod.load(data)
-    result = run_evaluation(models, ds)
+    if folds is None:
+        result = run_evaluation(models, ds)
+    else:
+        from ml.crossval import cross_validate
+        from ml.training import load_models
+
+        meta = load_models(models, ds)[0]
+        result = cross_validate(ds, meta, folds, lambda line: click.echo(line, err=True))
     if plot_file is not None:
         from ml.plots import plot_forecasts
 
@@ -335,3 +361,54 @@ def loop_plot(result: Path, output: Path) -> None:
     scores = ", ".join(f"{k} {v:.2f}" for k, v in rmse.items())
     click.echo(f"wrote {path}; RMSE against the physics of the forecasts made with a full window, %-points: "
                f"{scores}")
+
+
+@ml.command("train-surrogate")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The ONNX file to write (default: the one evtwin ships, ml/data/aging_surrogate.onnx).")
+@click.option("--vehicles", type=click.IntRange(min=10), default=800, show_default=True,
+              help="Vehicles to draw and age (a fifth held out).")
+@click.option("--epochs", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--validate", "folders", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A fleet run folder whose finished vehicles score the surrogate against the physics "
+              "(repeatable).")
+def train_surrogate(output: Path | None, vehicles: int, epochs: int, folders: tuple[Path, ...]) -> None:
+    """Train the aging surrogate (a year of daily usage -> SOH after 1..10 years) and export it to ONNX."""
+    from ml.surrogate import default_model
+    from ml.surrogate_train import train as run_training
+
+    output = output or default_model()
+    metrics = run_training(output, vehicles, epochs, list(folders), say=click.echo)
+    for key in ("rmse_drawn_held_out_laws_alone", "rmse_drawn_held_out", "rmse_fleet_runs",
+                "rmse_fleet_runs_drawn_usage"):
+        if key in metrics:
+            click.echo(f"{key} [%-points, years 1..10]: " + " ".join(f"{v:.3f}" for v in metrics[key]))
+    click.echo(f"wrote {output}")
+
+
+@ml.command("surrogate")
+@click.argument("fleet_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--warranty", default="8 yr, 160000 km, 0.7", show_default=True,
+              help="Warranty point: years, km (whichever comes first) and the guaranteed capacity SOH.")
+@click.option("--vehicles", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Vehicles to draw from the fleet file's distributions.")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The surrogate's ONNX file (default: the one evtwin ships).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def surrogate(fleet_file: Path, warranty: str, vehicles: int, model: Path | None, as_json: bool) -> None:
+    """The fleet report's warranty question for vehicles drawn from FLEET_FILE, by the aging surrogate.
+
+    No vehicle is simulated: each one's year of usage is drawn and the surrogate (ONNX) gives its SOH
+    after 1..10 years; shares under 80 % and 70 % at the warranty point come with 95 % intervals.
+    """
+    import json
+
+    from fleet.report import Warranty
+    from ml.surrogate_warranty import answer, print_answer
+
+    result = answer(fleet_file, Warranty.parse(warranty), vehicles, model)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        print_answer(result, click.echo)

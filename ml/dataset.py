@@ -50,7 +50,7 @@ FEATURES: dict[str, tuple[str, str, str]] = {
 VEHICLE_ATTRIBUTES = ("vehicle_id", "preset", "chemistry", "climate", "style", "habit", "parking")
 SPLITS = ("train", "calibration", "test", "climate_test")
 DAYS_PER_YEAR = 365.0
-#: Bumped whenever the same fleet run gives a different dataset (features, splits), so a cached file is rebuilt.
+#: Bumped whenever the same fleet run gives another dataset (features, splits): a cached one is rebuilt.
 FORMAT = 2
 
 

@@ -1,8 +1,8 @@
 """What ``evtwin ml train`` does with no arguments: the training fleet, its dataset (cached), the task.
 
 The fleet (``ml/data/training_fleet.yaml``) runs to ``results/ml`` once (a stopped run resumes where it
-stopped); its dataset is ``results/ml.h5``, built again only when the fleet table or the dataset's format changed (the
-file keeps both). The default task: two years of weekly history, one and five years ahead.
+stopped); its dataset is ``results/ml.h5``, built again only when the fleet table or the dataset's
+format changed (the file keeps both). The default task: two years of weekly history, one and five years ahead.
 """
 
 from __future__ import annotations

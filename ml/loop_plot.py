@@ -61,7 +61,8 @@ def plot_forecast_in_loop(result_path: Path, path: Path) -> tuple[Path, dict[str
 
     pairs = forecast_pairs(result_path)
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(pairs["physics"]["t"] / YEAR, 100 * pairs["physics"]["soh"], "k-", lw=1.5, label="physics battery")
+    physics = pairs["physics"]
+    ax.plot(physics["t"] / YEAR, 100 * physics["soh"], "k-", lw=1.5, label="physics battery")
     rmse = {}
     for prefix, weeks, colour in HORIZONS:
         p = pairs[prefix]

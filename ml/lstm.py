@@ -4,8 +4,8 @@ Input: the window ``[n, history, features + 1]`` of usage features and reported 
 units; the network averages it over ``pool`` periods at a time (four weeks by default: 26 steps for
 two years, a quarter of the steps a call costs and reports half as noisy), normalises with the
 training set's mean and spread (kept in the model, so the ONNX file takes raw values), runs one
-LSTM layer and maps its last state to the change from the mean of the last four reports to each
-horizon. Output: SOH ``[n, horizons]``. torch is imported here only.
+LSTM layer and maps its last state to the change from the mean of the last ``RECENT`` reports to
+each horizon. Output: SOH ``[n, horizons]``. torch is imported here only.
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.task import Samples
+from ml.task import RECENT, Samples
 from ml.torch_fit import TorchForecaster, normaliser, pooled
 
-RECENT = 4
 
-
-def _network(n_inputs, n_outputs, hidden, mean, scale, pool=1, history=0):
+def _network(n_inputs, n_outputs, hidden, mean, scale, pool=1, history=0, recent_periods=RECENT):
     import torch
 
     class Net(torch.nn.Module):
@@ -32,7 +30,7 @@ def _network(n_inputs, n_outputs, hidden, mean, scale, pool=1, history=0):
             self.head = torch.nn.Linear(hidden, n_outputs)
 
         def forward(self, x):
-            recent = x[:, -RECENT:, -1].mean(dim=1, keepdim=True)
+            recent = x[:, -recent_periods:, -1].mean(dim=1, keepdim=True)
             h, _ = self.lstm((pooled(x, pool, history) - self.mean) / self.scale)
             return recent + 0.01 * self.head(h[:, -1])  # the change in %-points / 100
 
@@ -55,7 +53,7 @@ class LSTMForecaster(TorchForecaster):
         progress: Callable[[str], None] | None = None,
     ):
         super().__init__(epochs, lr, batch, seed, progress)
-        self.hidden, self.pool, self.history = hidden, pool, 0
+        self.hidden, self.pool, self.history, self.recent = hidden, pool, 0, RECENT
 
     def _inputs(self, s: Samples) -> np.ndarray:
         return s.x
@@ -67,6 +65,7 @@ class LSTMForecaster(TorchForecaster):
             (mean, scale), n_out = normaliser(s.x), s.y.shape[1]
             self.history = s.x.shape[1]
             self.pool = min(self.pool, self.history)
-        # a model pickled before pooling existed reads every period
-        pool = getattr(self, "pool", 1)
-        return _network(len(mean), n_out, self.hidden, mean, scale, pool, getattr(self, "history", 0))
+        # a model pickled before pooling existed reads every period and averages the last 4 reports
+        pool, history = getattr(self, "pool", 1), getattr(self, "history", 0)
+        recent = getattr(self, "recent", 4)
+        return _network(len(mean), n_out, self.hidden, mean, scale, pool, history, recent)

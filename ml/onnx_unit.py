@@ -17,7 +17,8 @@ Scenario settings::
 Every model feature must be fed by exactly one input. The unit keeps the last ``history`` samples
 (the model's own window length, from its metadata); until the window is full it is padded with the
 first sample. An output with ``interval: lower`` (or ``upper``) is the model's output less (plus) the
-calibrated 90 % half-width of that column (``conformal_90`` in the model's metrics). Its outputs are the model's answer to the window after the last sample, so they hold
+calibrated 90 % half-width of that column (``conformal_90`` in the model's metrics). Its outputs are
+the model's answer to the window after the last sample, so they hold
 between samples and depend on no input of the same step (no algebraic loop).
 """
 
@@ -53,7 +54,9 @@ def _interval_shift(port: str, bound: Any, index: int, metrics: Mapping[str, Any
         raise ValueError(f"output {port!r}: interval {bound!r}: give lower or upper")
     half = list(metrics.get("conformal_90") or [])
     if index >= len(half):
-        raise ValueError(f"output {port!r}: the model's metadata has no calibrated 90 % interval for output {index}")
+        raise ValueError(
+            f"output {port!r}: the model's metadata has no calibrated 90 % interval for output {index}"
+        )
     return float(half[index]) * (-1.0 if bound == "lower" else 1.0)
 
 

@@ -39,7 +39,7 @@ from functools import lru_cache
 import numpy as np
 
 from ml.forest import summarise
-from ml.task import Samples
+from ml.task import RECENT, Samples
 from ml.torch_fit import TorchForecaster, normaliser
 
 K0 = 273.15
@@ -132,12 +132,13 @@ class PhysicsInformedForecaster(TorchForecaster):
         super().__init__(epochs, lr, batch, seed, progress)
         self.hidden, self.steps, self.physics_weight = hidden, steps, physics_weight
         self.parameter_set = parameter_set
+        self.recent = RECENT
         self.columns: list[str] = []
         self.span_years = 1.0
         self.period_s = 7 * 86400.0
 
     def _inputs(self, s: Samples) -> np.ndarray:
-        return summarise(s)
+        return summarise(s, getattr(self, "recent", 4))  # pickled before the mean was longer: 4
 
     def to_onnx(self, example: np.ndarray):
         import warnings
@@ -152,7 +153,7 @@ class PhysicsInformedForecaster(TorchForecaster):
             self.columns = list(s.columns)
             self.span_years = float(np.mean(s.t_target[:, -1] - s.t[:, -1]))
             self.period_s = float(np.mean(s.t[:, 1] - s.t[:, 0])) * SECONDS_PER_YEAR
-            mean, scale = normaliser(summarise(s))
+            mean, scale = normaliser(self._inputs(s))
             horizon_years = np.mean(s.t_target - s.t[:, -1:], axis=0)
         else:
             mean, scale = weights["mean"], weights["scale"]

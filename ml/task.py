@@ -15,6 +15,11 @@ import numpy as np
 from cosim.errors import EvtwinError
 from ml.dataset import Dataset
 
+#: Reports averaged for a window's recent SOH, the level the forecasters add their change to: half a
+#: year of weekly reports, so the BMS's report-to-report noise (1 %-point) averages down to 0.2; the
+#: fade over those weeks (the mean lags the last report by a quarter of a year of it) is learnt.
+RECENT = 26
+
 
 @dataclass(frozen=True)
 class Task:

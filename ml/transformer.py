@@ -5,7 +5,7 @@ a time (eight weeks by default: 13 tokens for two years; attention costs the squ
 and normalised inside the network. Each token is embedded (a linear map plus a learnt position),
 passes ``layers`` pre-norm encoder blocks (multi-head self-attention, then a two-layer feed-forward,
 each with a residual), and the mean over the tokens maps to the change from the mean of the last
-four reports to each horizon.
+``RECENT`` reports to each horizon.
 The attention is written out with matrix products so the ONNX export needs no fused kernel.
 """
 
@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.task import Samples
+from ml.task import RECENT, Samples
 from ml.torch_fit import TorchForecaster, normaliser, pooled
 
-RECENT = 4
 
-
-def _network(n_inputs, n_outputs, tokens, width, heads, layers, mean, scale, pool=1, history=0):
+def _network(
+    n_inputs, n_outputs, tokens, width, heads, layers, mean, scale, pool=1, history=0, recent_periods=RECENT
+):
     import torch
     from torch import nn
 
@@ -52,7 +52,7 @@ def _network(n_inputs, n_outputs, tokens, width, heads, layers, mean, scale, poo
             self.head = nn.Linear(width, n_outputs)
 
         def forward(self, x):
-            recent = x[:, -RECENT:, -1].mean(dim=1, keepdim=True)
+            recent = x[:, -recent_periods:, -1].mean(dim=1, keepdim=True)
             h = self.embed((pooled(x, pool, history) - self.mean) / self.scale) + self.position
             for block in self.blocks:
                 h = block(h)
@@ -85,7 +85,7 @@ class TransformerForecaster(TorchForecaster):
             raise ValueError(f"transformer width {width} is not a multiple of its {heads} heads")
         super().__init__(epochs, lr, batch, seed, progress)
         self.width, self.heads, self.layers = width, heads, layers
-        self.pool, self.history = pool, 0
+        self.pool, self.history, self.recent = pool, 0, RECENT
 
     def _inputs(self, s: Samples) -> np.ndarray:
         return s.x
@@ -99,7 +99,8 @@ class TransformerForecaster(TorchForecaster):
             self.history = s.x.shape[1]
             self.pool = min(self.pool, self.history)
             tokens = self.history // self.pool
-        # a model pickled before pooling existed reads every period
+        # a model pickled before pooling existed reads every period and averages the last 4 reports
         pool, history = getattr(self, "pool", 1), getattr(self, "history", 0)
-        args = (self.width, self.heads, self.layers, mean, scale, pool, history)
+        recent = getattr(self, "recent", 4)
+        args = (self.width, self.heads, self.layers, mean, scale, pool, history, recent)
         return _network(len(mean), n_out, tokens, *args)

@@ -54,7 +54,8 @@ class UsageFeatures(PythonUnit):
             raise ValueError(f"period {period!r}: give whole days (at least 1 d)")
         self.period_days = int(round(seconds / DAY))
         self._ports = (
-            Port("capacity_Ah", PARAMETER, "A.h", "Cell capacity (the pack's is n_parallel times it)", 100.0, 0.0),
+            Port("capacity_Ah", PARAMETER, "A.h", "Cell capacity (the pack's: n_parallel times it)", 100.0,
+                 0.0),
             Port("n_parallel", PARAMETER, "1", "Cells in parallel", 1.0, 1.0),
             *(Port(name, INPUT, unit, text, 0.0) for name, unit, text in SIGNAL_PORTS),
             *(Port(name, OUTPUT, unit, f"{how} of the daily {col} over the last whole period", 0.0)

@@ -23,3 +23,24 @@ def twin_service(tmp_path_factory):
     server.db_path = folder / "twin.db"
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["c", "python"])
+def engine(request, monkeypatch):
+    """Runs a test twice: its masters step on the C core, then on the generated Python loop
+    (``$EVTWIN_ENGINE``, which ``evtwin`` subprocesses inherit). Used by the tests whose runs reach the
+    C core; everything they check must hold on both."""
+    from cosim.master import native
+
+    monkeypatch.setenv("EVTWIN_ENGINE", request.param)
+    ran = []
+    run_segment = native.NativeCore.run_segment
+
+    def counted(core, *args, **kwargs):
+        ran.append(core)
+        return run_segment(core, *args, **kwargs)
+
+    monkeypatch.setattr(native.NativeCore, "run_segment", counted)
+    yield request.param
+    if request.param == "python":
+        assert not ran, "EVTWIN_ENGINE=python, yet a segment ran on the C core"

@@ -31,6 +31,55 @@ def test_fmpy_validates_it_and_it_declares_the_twins_interface(fmu3):
             assert (v.declaredType.unit if v.declaredType is not None else v.unit) == port.unit, port.name
 
 
+def started(fmu3, folder, name):
+    """An instance of ``fmu3`` initialised at SOC 0.9, and the value references by name."""
+    md = read_model_description(str(fmu3))
+    vr = {v.name: v.valueReference for v in md.modelVariables}
+    fmu = FMU3Slave(
+        guid=md.guid,
+        unzipDirectory=extract(str(fmu3), unzipdir=str(folder / name)),
+        modelIdentifier=md.coSimulation.modelIdentifier,
+        instanceName=name,
+    )
+    fmu.instantiate()
+    fmu.enterInitializationMode(startTime=0.0)
+    fmu.setFloat64([vr["SOC_init"]], [0.9])
+    fmu.exitInitializationMode()
+    return fmu, vr
+
+
+def drive(fmu, vr, t0, powers):
+    """Steps of 10 s at ``powers`` [W]: the outputs after each."""
+    outs = [vr[n] for n in ("SOC", "V_terminal", "T_cell", "SOH_capacity", "T_housing")]
+    rows = []
+    for k, power in enumerate(powers):
+        fmu.setFloat64([vr["P_load"]], [power])
+        fmu.doStep(currentCommunicationPoint=t0 + 10.0 * k, communicationStepSize=10.0)
+        rows.append(fmu.getFloat64(outs))
+    return rows
+
+
+def test_a_restored_state_continues_bit_identically_also_in_another_instance(fmu3, tmp_path):
+    md = read_model_description(str(fmu3))
+    assert md.coSimulation.canGetAndSetFMUstate and md.coSimulation.canSerializeFMUstate
+    a, vr = started(fmu3, tmp_path, "a")
+    drive(a, vr, 0.0, [60e3] * 30)
+    state = a.getFMUState()
+    ahead = [40e3, -20e3, 80e3, 0.0] * 5
+    first = drive(a, vr, 300.0, ahead)
+    assert first[-1][0] < first[0][0]  # it moved on: discharging
+    a.setFMUState(state)
+    assert drive(a, vr, 300.0, ahead) == first
+    a.setFMUState(state)  # the same state again: restoring it must not have used it up
+    assert drive(a, vr, 300.0, ahead) == first
+    b, _ = started(fmu3, tmp_path, "b")  # another instance, at another SOC, takes the serialised state
+    b.setFMUState(b.deserializeFMUState(a.serializeFMUState(state)))
+    assert drive(b, vr, 300.0, ahead) == first
+    for fmu in (a, b):
+        fmu.terminate()
+        fmu.freeInstance()
+
+
 def test_its_steps_equal_the_model_called_directly(fmu3, tmp_path):
     md = read_model_description(str(fmu3))
     vr = {v.name: v.valueReference for v in md.modelVariables}

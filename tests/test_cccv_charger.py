@@ -140,6 +140,44 @@ def test_departures_weekly_clock():
     assert d.next_after(saturday_night) == 7 * 86400.0 + 7.5 * 3600.0  # Monday of the next week
 
 
+def test_several_departures_a_day():
+    shifts = Departures({"weekdays": ["06:00", "11:15", "16:30"], "sat": "10:00"})
+    h = 3600.0
+    assert [shifts.next_after(t) for t in (0.0, 6 * h, 12 * h, 17 * h)] == [6 * h, 11.25 * h, 16.5 * h, 30 * h]
+    assert shifts.next_after(4 * 86400.0 + 17 * h) == 5 * 86400.0 + 10 * h  # Friday's last shift, then Saturday
+    assert len(shifts.week_times) == 5 * 3 + 1
+    with pytest.raises(ScenarioError, match=r"departure.weekdays\[1\]: departures of a day must be in increasing "
+                       r"order, got '05:00' after '06:00'"):
+        CCCVCharger(departure={"weekdays": ["06:00", "05:00"]})
+    with pytest.raises(ScenarioError, match=r"departure.mon: expected at least one clock time, got an empty list"):
+        CCCVCharger(departure={"mon": []})
+    with pytest.raises(ScenarioError, match=r"departure\[2\]: expected a clock time 'HH:MM', got '4pm'"):
+        CCCVCharger(departure=["06:00", "11:15", "4pm"])
+
+
+def test_each_break_charges_for_the_next_shift_and_every_departure_is_scored():
+    # Three 4.5-hour shifts (a constant load), each after a 45-minute plug-in: three departures a day.
+    h = 3600.0
+    breaks = [(5.25 * h, 6 * h), (10.5 * h, 11.25 * h), (15.75 * h, 16.5 * h)]
+    shifts = [(6 * h, 10.5 * h), (11.25 * h, 15.75 * h), (16.5 * h, 21 * h)]
+    plugged = lambda t: float(any(a <= t < b for a, b in breaks))  # noqa: E731
+    load = lambda t: 4500.0 if any(a <= t < b for a, b in shifts) else 0.0  # noqa: E731  W: 0.26 SOC a shift
+    dc = {"power_limit": 150e3, "current_limit": 500.0, "target_soc": 0.9}  # the BMS holds it to 1C
+    chg = charger({"departure": ["06:00", "11:15", "16:30"]}, **dc)
+    tr = run(battery(SOC_init=0.5), chg, 24.0, step=60.0, plugged=plugged, load=load)
+    assert tr["charger.departures"][-1] == 3.0 and tr["charger.missed_departures"][-1] == 0.0
+    assert tr["charger.sessions"][-1] == 3.0
+    for (a, b), (_, end) in zip(breaks, shifts, strict=True):
+        window = (tr.time > a) & (tr.time <= b)
+        assert tr["I_applied"][window].max() > 0.0  # charged in each break
+        assert tr["SOC"][np.searchsorted(tr.time, b)] >= 0.9 - 1e-3  # ready for the shift
+        assert tr["SOC"][np.searchsorted(tr.time, end)] < 0.7  # and the shift used it
+    # Told of one departure a day (the first shift's), the same charger scores that one alone.
+    single = charger({"departure": "06:00"}, **dc)
+    tr = run(battery(SOC_init=0.5), single, 24.0, step=60.0, plugged=plugged, load=load)
+    assert tr["charger.departures"][-1] == 1.0
+
+
 def test_bad_settings_are_named():
     with pytest.raises(ScenarioError, match="mode must be one of plug_in, timer, got 'later'"):
         CCCVCharger(mode="later")

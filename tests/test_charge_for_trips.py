@@ -63,6 +63,27 @@ def test_the_plan_shows_the_next_departure_days_trips():
     assert p.planned_distance == 57e3
 
 
+def test_with_a_departure_per_drive_the_plan_shows_the_next_shift():
+    p = TripPlan({"weekdays": ["100 km", "80 km", "60 km"]}, plan_for="drive")
+    p.name = "trips"
+    p.setup(0.0)
+    h = 3600.0
+    seen = [p.planned_distance]
+    for start, end in ((6 * h, 10.5 * h), (11.25 * h, 15.75 * h), (16.5 * h, 21 * h)):
+        p.drive = 1.0
+        p.do_step(start, 10.0)
+        p.drive = 0.0
+        p.do_step(end, 60.0)
+        seen.append(p.planned_distance)
+    # Before each shift its own distance; after the last one, Tuesday's first.
+    assert seen == [100e3, 80e3, 60e3, 100e3]
+    assert p.trip_distance == 0.0  # no fourth shift today
+    p.do_step(4 * DAY + 22 * h, 3600.0)  # Friday night: nothing on the weekend, Monday's first shift
+    assert p.planned_distance == 100e3
+    with pytest.raises(ScenarioError, match="trip_plan: plan_for: expected one of day, drive, got 'shift'"):
+        TripPlan(COMMUTE, plan_for="shift")
+
+
 def test_reserve_tariff_and_need():
     assert Reserve.parse("20 %").soc(60e3 * 3600, 500.0) == pytest.approx(0.2)
     # 50 km at 0.1 kWh/km of a 60 kWh pack.

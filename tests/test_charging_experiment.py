@@ -170,6 +170,7 @@ NAMED = {"cccv_plug_in", "cccv_timer", "charge_to_need", "mpc", "rl"}
         ("charging_experiment_hot", NAMED),
         ("charging_experiment_low_mileage", NAMED),
         ("charging_experiment_long_commute", {"cccv_plug_in", "cccv_timer", "mpc"}),
+        ("charging_experiment_ride_hail", NAMED),
     ],
 )
 def test_shipped_experiments_and_their_scenarios_check(name, policies, tmp_path, battery_fmu):
@@ -182,3 +183,26 @@ def test_shipped_experiments_and_their_scenarios_check(name, policies, tmp_path,
     copy.write_text(text, encoding="utf-8")
     scenario.check(copy)
     assert set(exp.policies) == policies
+
+
+def test_validate_warns_of_departures_the_schedule_does_not_end_a_charge_window_at(tmp_path, battery_fmu):
+    from control.experiment_check import CHARGING_EXPERIMENT
+
+    text = (SCENARIOS / "charging_ride_hail.yaml").read_text(encoding="utf-8")
+    (tmp_path / "charging_ride_hail.yaml").write_text(
+        text.replace("fmu: ../fmus/BatteryTwin.fmu", f"fmu: {battery_fmu}"), encoding="utf-8"
+    )
+    shipped = (SCENARIOS / "charging_experiment_ride_hail.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "exp.yaml"
+    path.write_text(shipped, encoding="utf-8")
+    assert CHARGING_EXPERIMENT.check(path)[1] == []  # every shift's departure ends its break
+    # The schedule's breaks end at 06:00, 11:15 and 16:30: 11:00 falls inside one, 17:00 inside a shift.
+    line = 'departure: {weekdays: ["06:00", "11:15", "16:30"], sat: ["06:00", "11:15", "16:30"]}'
+    assert line in shipped
+    path.write_text(shipped.replace(line, 'departure: {weekdays: ["06:00", "11:00", "17:00"]}'), encoding="utf-8")
+    warnings = CHARGING_EXPERIMENT.check(path)[1]
+    assert "exp.yaml:10 departure: the departure mon 11:00 falls inside a 'charge' window, which lasts 15 min " \
+           "longer: the car stays plugged in after it leaves" in warnings
+    assert "exp.yaml:10 departure: the departure fri 17:00 does not end a 'charge' window: the schedule's " \
+           "phase just before it is 'drive'" in warnings
+    assert len(warnings) == 10  # two of each weekday's three

@@ -11,10 +11,12 @@ import pytest
 
 from bridges.climate_normals import (
     ASHRAE_RANGE_FRACTION,
+    HOURLY_SAMPLED_RANGE,
     daily_course,
     fahrenheit_to_celsius,
     hourly_year,
     monthly_statistics,
+    sampled_range_fraction,
 )
 from bridges.climates import CLIMATES, DATA, climates_of_kind, normals_table, read_hourly
 from cosim.schedule import Ambient
@@ -66,12 +68,33 @@ def test_seasonal_course_keeps_each_months_mean_exactly():
 def test_diurnal_course_spans_the_normal_range_with_ashraes_shape():
     tmax = np.full(12, 30.0)
     tmin = np.full(12, 20.0)
-    day = hourly_year(tmax, tmin)[:24]
+    day = hourly_year(tmax, tmin, sampled_range=1.0)[:24]
     assert day.max() == pytest.approx(30.0) and day.min() == pytest.approx(20.0)
     assert int(np.argmin(day)) == 5 and int(np.argmax(day)) == 14
     # The daily mean sits 0.536 of the range under the maximum (the mean of ASHRAE's fractions).
     assert day.mean() == pytest.approx(30.0 - 10.0 * np.mean(ASHRAE_RANGE_FRACTION))
     assert np.mean(ASHRAE_RANGE_FRACTION) == pytest.approx(12.87 / 24)
+    # By default the hourly values span the share of the range hourly readings catch, centred.
+    hourly = hourly_year(tmax, tmin)[:24]
+    assert hourly.max() - hourly.min() == pytest.approx(10.0 * HOURLY_SAMPLED_RANGE)
+    assert 0.5 * (hourly.max() + hourly.min()) == pytest.approx(25.0)
+
+
+def test_hourly_readings_span_the_share_measured_on_the_two_tmy3_years():
+    """The share comes from Greensboro and Sand Point alone; the Miami years only check it."""
+    shares = {name: sampled_range_fraction(read_hourly(name)) for name in ("greensboro", "sand_point")}
+    assert shares["greensboro"] == pytest.approx(0.953, abs=0.001)
+    assert shares["sand_point"] == pytest.approx(0.905, abs=0.001)
+    assert HOURLY_SAMPLED_RANGE == pytest.approx(np.mean(list(shares.values())), abs=0.005)
+
+
+def test_sampled_share_of_a_smooth_day_is_one_and_of_a_rough_one_less():
+    # A smooth sine sampled on the hour loses almost nothing; noise between the readings loses more.
+    hours = np.arange(8760.0)
+    smooth = 5.0 * np.sin(2 * np.pi * (hours - 9.0) / 24.0)
+    assert sampled_range_fraction(smooth) == pytest.approx(1.0, abs=0.01)
+    rough = smooth + np.random.default_rng(1).normal(0.0, 0.8, hours.size)
+    assert sampled_range_fraction(rough) < 0.97
 
 
 def built_from(normals):
@@ -86,11 +109,14 @@ def test_miami_built_from_its_normals_matches_the_measured_year():
     built_means, built_ranges = monthly_statistics(built)
     file_means, file_ranges = monthly_statistics(read_hourly("miami"))
     assert np.abs(built_means - file_means).max() < 1.0
-    assert abs(built_ranges.mean() - file_ranges.mean()) < 1.0
-    # Month by month the measured year's ranges are hourly samples of the daily extremes, so they run
-    # short of the normals' true extremes: never by more than 1.5 K, and in most months by under 1 K.
-    assert np.abs(built_ranges - file_ranges).max() < 1.5
-    assert np.sum(np.abs(built_ranges - file_ranges) < 1.0) >= 9
+    assert abs(built_ranges.mean() - file_ranges.mean()) < 0.1
+    # Eleven months within 1 K; July misses by 1.23 K: that July's hourly range (7.85 K) exceeds
+    # even the normals' extreme range (7.11 K), which no hourly sampling of the normals reaches.
+    misses = np.abs(built_ranges - file_ranges)
+    assert np.flatnonzero(misses >= 1.0).tolist() == [6]
+    assert misses[6] < 1.25
+    assert file_ranges[6] > fahrenheit_to_celsius(normals["tmax_degF"])[6] - fahrenheit_to_celsius(
+        normals["tmin_degF"])[6]
 
 
 def _by_month(values) -> tuple[np.ndarray, np.ndarray]:
@@ -115,8 +141,8 @@ def test_the_miami_normals_agree_with_a_second_measured_miami_year():
 def test_no_course_built_from_normals_follows_one_years_monthly_ranges_to_1k():
     """Month by month, a measured year's daily ranges carry its weather: two measured Miami years differ
     by up to 2 K, and the shipped year's range grows 2.2 K from June to July where the normals' stays
-    put, so no scaling of the normal range meets both months within 1 K. The year built from the
-    normals is as close to the shipped year as the other measured year is."""
+    put, so no scaling of the normal range meets both months within 1 K (the best misses by 1.10 K).
+    The year built from the normals is closer to the shipped year than the other measured year is."""
     normals = normals_table("miami_1961_1990")
     tmax, tmin = fahrenheit_to_celsius(normals["tmax_degF"]), fahrenheit_to_celsius(normals["tmin_degF"])
     file_means, file_ranges = monthly_statistics(read_hourly("miami"))

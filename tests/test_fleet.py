@@ -192,6 +192,8 @@ def test_packed_vehicle_keeps_the_equations_of_separate_units(tmp_path, battery_
     assert packed["efc"].sum() == pytest.approx(full["efc"].sum(), rel=0.01)
     fade_full, fade_packed = 1 - full["soh_capacity"][-1], 1 - packed["soh_capacity"][-1]
     assert fade_packed == pytest.approx(fade_full, rel=0.02)
+    # and the decade's bound, SOH within 0.002 after 10 years, for these 3 weeks' share of the decade
+    assert abs(packed["soh_capacity"][-1] - full["soh_capacity"][-1]) < 0.002 * 21 / 3650
 
 
 def test_a_traced_vehicle_keeps_every_second_of_its_drives(tmp_path):
@@ -271,6 +273,40 @@ def test_fleet_run_killed_midway_resumes_without_recomputing(tmp_path):
         np.testing.assert_allclose(theirs["energy_kWh"], mine["energy_kWh"], rtol=1e-12)
 
 
+def test_a_resumed_run_keeps_the_options_it_was_started_with(tmp_path):
+    """Resuming a 10-day run without --days would add whole-span vehicles to it unnoticed."""
+    from click.testing import CliRunner
+
+    from cosim.cli import cli
+    from fleet.store import FleetStore
+
+    fleet_file = tmp_path / "tiny.yaml"
+    fleet_file.write_text(TINY)
+    out = tmp_path / "out"
+    FleetStore(out).prepare(TINY, False, {"seed": 7, "days": 10.0, "traces": ["v00001"]})
+    result = CliRunner().invoke(cli, ["fleet", "run", str(fleet_file), "-o", str(out), "--resume"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "--resume --days 10 --trace v00001" in " ".join(result.output.split())
+    assert not (out / "vehicles").exists()  # refused before anything ran
+
+
+def test_progress_goes_to_a_log_file_as_lines():
+    """Out of a terminal (a cluster job's log) a bar would show only at the end: lines show progress."""
+    import io
+
+    from rich.console import Console
+
+    from fleet.runner import _Bar
+
+    log = io.StringIO()
+    bar = _Bar(Console(file=log, force_terminal=False), vehicles=3, done=1, done_years=2.0, log_every_s=0.0)
+    with bar:
+        bar.started(2)
+        bar.update(4.0, 6.0, "v00001", True)
+        bar.update(6.0, 6.0, "v00002", True)
+    assert "2/3 vehicles," in log.getvalue() and "3/3 vehicles," in log.getvalue()
+
+
 @pytest.mark.slow
 def test_a_failing_vehicle_is_reported_and_the_others_finish(tmp_path):
     from cosim.batch import Job, run_batch
@@ -325,6 +361,23 @@ def test_report_judges_each_vehicle_at_its_warranty_point(tmp_path):
     assert Warranty.parse("160000 km, 70 %, 8 yr") == w
 
 
+def test_report_reads_the_finished_vehicles_of_a_killed_run(tmp_path):
+    """A run killed before its end leaves vehicle files and no fleet table; the report still reads them."""
+    from fleet.report import Warranty, analyse
+    from fleet.store import FleetStore
+
+    store = FleetStore(tmp_path)
+    store.prepare("x", False, {"seed": 0})
+    for i in range(2):
+        store.save(f"v{i:05d}", _fake_vehicle(f"v{i:05d}", 1, 40.0, 0.02 * (i + 1), 0.5))
+    w = Warranty.parse("8 yr, 160000 km, 0.7")
+    a = analyse(tmp_path, w)
+    assert a["partial"] and len(a["per"]) == 2
+    np.testing.assert_allclose(a["soh_w"], [1 - 0.02, 1 - 0.04], atol=1e-9)  # judged at the last day
+    store.write_fleet_table()
+    assert not analyse(tmp_path, w)["partial"]
+
+
 def test_report_command_writes_the_plot_and_refuses_a_bad_warranty(tmp_path):
     from click.testing import CliRunner
 
@@ -334,12 +387,17 @@ def test_report_command_writes_the_plot_and_refuses_a_bad_warranty(tmp_path):
     store = FleetStore(tmp_path)
     store.prepare("x", False, {"seed": 0})
     for i in range(3):
-        store.save(f"v{i:05d}", _fake_vehicle(f"v{i:05d}", 2, 50.0, 0.1 * (i + 1), 0.5 * (i + 1)))
+        vehicle = _fake_vehicle(f"v{i:05d}", 2, 50.0, 0.1 * (i + 1), 0.5 * (i + 1))
+        vehicle["table"]["t_cell_mean_degC"][:] = 20.0 + 5.0 * i
+        store.save(f"v{i:05d}", vehicle)
     store.write_fleet_table()
     runner = CliRunner()
     result = runner.invoke(cli, ["fleet", "report", str(tmp_path), "--warranty", "1 yr, 100000 km, 0.85"])
     assert result.exit_code == 0, result.output
-    assert "under 85%: 66.7%" in result.output and "v00002" in result.output
+    text = " ".join(result.output.split())  # as read, whatever the terminal's width
+    assert "under 85%: 66.7%" in text and "v00002" in text
+    assert "mean cell temperature [degC] 30 (fleet median 25)" in text  # units survive the console's markup
+    assert "36,500 │" in text and "e+0" not in text  # km as a reader writes them: 2 years at 50 km a day
     assert (tmp_path / "report.png").stat().st_size > 10_000
     bad = runner.invoke(cli, ["fleet", "report", str(tmp_path), "--warranty", "eight years"])
     assert bad.exit_code == 2 and "--warranty" in bad.output and "Traceback" not in bad.output
@@ -402,6 +460,13 @@ def test_validate_checks_fleet_files(tmp_path):
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "bad.yaml:3" in result.output and "sunday_driver" in result.output
     assert "bad.yaml:4" in result.output and "atlantis" in result.output
+    bad.write_text("vehicles: 3\nyears: 1\ncharging: {plug_in_90: -1}\nstyles: {city: 0}\n")
+    result = runner.invoke(cli, ["fleet", "run", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "bad.yaml:3 charging.plug_in_90: found -1" in result.output and "bad.yaml:4 styles" in result.output
+    bad.write_text("")
+    result = runner.invoke(cli, ["fleet", "run", str(bad), "-o", str(tmp_path / "out")])
+    assert "bad.yaml:1 the fleet file is empty" in result.output and not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
@@ -433,6 +498,21 @@ def test_fleet_runs_on_an_existing_cluster(tmp_path):
         text, _ = run.communicate(timeout=300)
         assert run.returncode == 0, text
         assert FleetStore(out).done() == {"v00000", "v00001", "v00002"}
+
+        # The scheduler killed midway: one line that says so and how to finish, no vehicle marked failed.
+        fleet_file.write_text(TINY)
+        lost = FleetStore(tmp_path / "lost")
+        env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
+        run = _run_cli(["fleet", "run", str(fleet_file), "-o", str(lost.root), "--scheduler", address,
+                        "--days", "20"], env=env)
+        deadline = time.monotonic() + 240
+        while not lost.done() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        scheduler.kill()
+        text, _ = run.communicate(timeout=300)
+        assert run.returncode == 1 and "Traceback" not in text, text
+        assert "lost the Dask scheduler at" in text and "--resume --days 20" in " ".join(text.split())
+        assert 1 <= len(lost.done()) < 5 and not lost.failures()
     finally:
         for proc in (worker, scheduler):
             if proc is not None:

@@ -40,6 +40,7 @@ def problems(path: Path) -> list[str]:
 # ---- the Reference FMUs against fmpy and their published results ------------------------------
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 @pytest.mark.parametrize("version", [2, 3])
 @pytest.mark.parametrize(
     ("model", "signals"), [("Dahlquist", ["x"]), ("VanDerPol", ["x0", "x1"]), ("BouncingBall", ["h", "v"])]
@@ -279,6 +280,7 @@ def test_inspect_does_not_call_an_internal_solver_step_the_default_step(referenc
 # ---- initialisation -------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_connected_inputs_reach_the_fmu_in_initialisation_mode(tmp_path, plate_fmu):
     # The coolant starts at the inlet temperature (a loop at rest sits at ambient): 19 degC, not
     # its start value of 25 degC. Without flow or heat it stays there, so every point reads 19.
@@ -463,6 +465,7 @@ def isolated_plate(plate_fmu: Path, crash: bool) -> str:
     """
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_an_isolated_fmu_gives_the_same_results_as_in_process(tmp_path, plate_fmu):
     text = isolated_plate(plate_fmu, crash=False)
     scenario.run(write(tmp_path, text), output=tmp_path / "iso.h5")

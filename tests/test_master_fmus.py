@@ -119,6 +119,7 @@ def test_fixed_step_fmu_under_a_varying_macro_step_is_warned_about(tmp_path, pla
             scenario.run(write(tmp_path, text), output=tmp_path / "r.h5", duration=8 * 3600.0)
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_missing_product_fmu_is_built_saying_so(tmp_path, monkeypatch):
     pytest.importorskip("battery_fmu")
     text = """\
@@ -142,7 +143,12 @@ def test_missing_product_fmu_is_built_saying_so(tmp_path, monkeypatch):
     assert rows["SOC drop"] < 0
 
 
-def test_event_lands_on_the_threshold_by_rolling_back_the_battery_fmu(tmp_path, battery_fmu):
+@pytest.mark.parametrize("fmi", [2, 3])
+def test_event_lands_on_the_threshold_by_rolling_back_the_battery_fmu(tmp_path, battery_fmu, fmi):
+    if fmi == 3:
+        from battery_fmu.build_fmi3 import build_fmu3
+
+        battery_fmu = build_fmu3(tmp_path)
     text = f"""\
     experiment: {{duration: 2 h}}
     units:

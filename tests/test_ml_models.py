@@ -27,6 +27,8 @@ TINY = [
     "10",
     "--hidden",
     "8",
+    "--calibration-folds",
+    "2",
 ]
 
 
@@ -151,6 +153,13 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     forest, persistence = result["models"]["forest"], result["baselines"]["persistence"]
     assert forest["rmse_0.5y"] < persistence["rmse_0.5y"]
     assert result["models"]["ensemble"]["coverage_90"] == result["coverage_90"]
+    # cross-validated: every vehicle outside the held-out climate is a test vehicle once
+    done = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--folds", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    folded = json.loads(done.stdout)
+    assert folded["folds"] == 3 and folded["vehicles"] == 12 > result["vehicles"]
+    assert folded["held_out_climates"]["vehicles"] == result["held_out_climates"]["vehicles"]
+    assert set(folded["models"]) == set(result["models"]) and "fold 3/3" in done.stderr
     plot = tmp_path / "forecasts.png"
     table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--plot", str(plot))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ import pytest
 from cosim_units import Integrator
 
 from cosim import Connection, Master, MasterSettings, Segment
-from cosim.errors import FMUCallError, SimulationError
+from cosim.errors import EvtwinError, FMUCallError, SimulationError
 from cosim.fmu import FMUUnit
 from cosim.master import native
 from cosim.results import OutputGroup, ResultWriter, read_result
@@ -105,6 +105,25 @@ def test_a_unit_without_a_compiled_step_keeps_the_segment_in_python(tmp_path, c_
     master = thermal_loop(c_fmus, extra={"x": Integrator()})
     master.run([Segment(0.0, 100.0, 1.0)])
     assert all(core is None for core in master._cores.values())
+
+
+@pytest.mark.parametrize(("engine", "loop"), [("c", "C"), ("python", "python"), ("interpreter", "interpreter")])
+def test_evtwin_engine_picks_the_loop_unless_the_master_is_told(monkeypatch, c_fmus, engine, loop):
+    monkeypatch.setenv("EVTWIN_ENGINE", engine)
+    timeline = [Segment(0.0, 10.0, 1.0)]
+    master = thermal_loop(c_fmus)
+    master.run(timeline)
+    used = "C" if any(master._cores.values()) else "python" if master._runners else "interpreter"
+    assert used == loop, native.unavailable
+    told = thermal_loop(c_fmus, native=True)  # what the caller says wins over the environment
+    told.run(timeline)
+    assert any(told._cores.values()) or engine == "interpreter"  # compile=False there: no C without it
+
+
+def test_a_wrong_evtwin_engine_is_named_with_the_choices(monkeypatch, c_fmus):
+    monkeypatch.setenv("EVTWIN_ENGINE", "fortran")
+    with pytest.raises(EvtwinError, match=r"EVTWIN_ENGINE='fortran': use one of c, python, interpreter"):
+        thermal_loop(c_fmus)
 
 
 @pytest.mark.parametrize("name", ["C", "python"])

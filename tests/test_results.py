@@ -126,6 +126,7 @@ def test_failed_run_leaves_a_readable_partial_file(tmp_path):
     np.testing.assert_array_equal(result["bad.y"].time, np.arange(2500.0))
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_file_is_readable_while_the_run_is_still_open(tmp_path):
     # What a crash leaves: the writer never closed; every flushed block must be readable.
     m = Master({"c": Constant(value=3.0)}, observe=["c.value"])
@@ -138,6 +139,7 @@ def test_file_is_readable_while_the_run_is_still_open(tmp_path):
     writer.close("complete")
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_reader_errors_are_clear(tmp_path):
     with pytest.raises(EvtwinError, match=r"result file '.*nope.h5' does not exist"):
         read_result(tmp_path / "nope.h5")

@@ -58,7 +58,7 @@ def test_stepping_in_pieces_gives_the_uninterrupted_run_bit_for_bit(tmp_path, wi
     sim = Simulation.from_master(make, TIMELINE)
     sim.step()
     sim.step(4)
-    sim.step_until(33.5)  # between points: stops at 33 s
+    sim.step_until(33.0)
     assert sim.time == 33.0
     sim.step_until(70.0)
     sim.run()
@@ -75,6 +75,23 @@ def test_stepping_in_pieces_gives_the_uninterrupted_run_bit_for_bit(tmp_path, wi
         # shortened step still reaches x = 48^2 / 2 > 1000), within the tolerance.
         assert sim.stats.events[0][1] == "x_above_1000"
         assert 48.0 < sim.stats.events[0][0] <= 48.0 + 1e-3
+
+
+@pytest.mark.parametrize("with_event", [False, True])
+def test_step_until_between_two_points_lands_on_it_and_the_grid_goes_on(tmp_path, with_event):
+    events = [Event("x_above_1e6", "x.x", above=1e6)] if with_event else []
+    sim = Simulation.from_master(ramp_master(tmp_path, events), TIMELINE)
+    assert sim.step_until(33.5) == 33.5
+    # Every unit steps to the cut, the one stepped every 7 s too: the ramp's exact integral t^2 / 2.
+    assert sim.get("x.x") == pytest.approx(33.5**2 / 2, rel=1e-12)
+    assert sim.step() == 34.0  # the rest of the step that was cut; the grid is the one it was
+    sim.step_until(64.25)  # into the second segment (2 s steps): cut at 64.25, then on to 66
+    assert sim.step(2) == 68.0
+    sim.run()
+    times = list(sim.results["time"])
+    assert times[33:37] == [33.0, 33.5, 34.0, 35.0] and times[-3:] == [96.0, 98.0, 100.0]
+    assert 64.0 in times and 64.25 in times and 65.0 not in times
+    assert sim.get("x.x") == pytest.approx(100.0**2 / 2, rel=1e-12)
 
 
 class _Rows:
@@ -118,7 +135,10 @@ def test_an_input_set_between_steps_changes_the_slope_and_save_restore_goes_back
     sim.reset()
     assert sim.time == 0.0 and len(sim.results["time"]) == 0
     sim.step(5)
-    assert sim.get("x.x") == 0.0  # a fresh integrator, u back at its start value
+    assert sim.get("x.x") == 10.0  # a fresh integrator; u as set before the first step, not as set later
+    sim.reset(keep_settings=False)
+    sim.step(5)
+    assert sim.get("x.x") == 0.0  # the master as make() builds it: u at its start value
     with pytest.raises(ValueError, match="is an output"):
         sim.set("x.x", 1.0)
     sim.run()
@@ -134,6 +154,7 @@ def test_an_input_fed_by_a_connection_cannot_be_set(tmp_path):
         sim.get("x.uu")
 
 
+@pytest.mark.usefixtures("engine")  # on the C core and on the Python loop
 def test_a_scenario_with_fmus_stepped_from_python_reaches_each_analytic_steady_state(tmp_path, plate_fmu):
     path = tmp_path / "s.yaml"
     path.write_text(
@@ -151,7 +172,7 @@ def test_a_scenario_with_fmus_stepped_from_python_reaches_each_analytic_steady_s
     )
     with Simulation(path) as sim:
         sim.set("plate.UA_plate", 500.0)  # a fixed parameter: before the first step
-        sim.step_until(200.0)
+        assert sim.step_until(200.5) == 200.0  # the plate has a fixed step: no cut between its points
         # Lumped coolant node at steady state: T = T_in + Q / (m_dot cp); the plate is warmer by Q / UA.
         m_dot = 1060.0 * 8.0 * LITRE_PER_MIN
         assert sim.get("plate.coolant_out.T") == pytest.approx(25.0 + 2000.0 / (m_dot * 3500.0), rel=1e-6)

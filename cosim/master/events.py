@@ -33,14 +33,15 @@ class EventLocation:
         stats.end = seg.stop
         return False
 
-    def _event_point(self, cur: Cursor, stats: RunStats, progress) -> bool:
-        """One macro step at ``cur`` with event detection (and location); True when an event stops the run."""
-        start, h, stop, k, n = cur.start, cur.seg.step, cur.seg.stop, cur.k, cur.n
-        t = start + k * h
-        t_end = stop if k == n - 1 else start + (k + 1) * h
+    def _event_point(self, cur: Cursor, stats: RunStats, progress, until: float | None = None) -> bool:
+        """One macro step at ``cur`` (cut at ``until`` [s] when that comes first) with event detection
+        (and location); True when an event stops the run."""
+        h, stop = cur.seg.step, cur.seg.stop
+        t = cur.step_start()
+        t_end, sync = cur.step_end(until)
         before = self._event_values()
         saved = self._save() if self.can_roll_back else None
-        self._macro_step(t, t_end - t, k == n - 1)
+        self._macro_step(t, t_end - t, sync)
         stats.steps += 1
         fired = self._crossed(before)
         located = False
@@ -60,10 +61,10 @@ class EventLocation:
             return True
         if located and t_end < stop:
             # A new grid from the event, so that communication points stay start + k*h.
-            cur.start, cur.k = t_end, 0
+            cur.start, cur.k, cur.at = t_end, 0, None
             cur.n = Segment(t_end, stop, h).n_steps()
         else:
-            cur.k += 1
+            cur.moved_to(t_end)
         if progress is not None and not stats.steps & 0xFFF:
             progress(t_end)
         return False

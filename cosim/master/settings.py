@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+from cosim.errors import EvtwinError
 
 GAUSS_SEIDEL = "gauss_seidel"
 JACOBI = "jacobi"
 METHODS = (GAUSS_SEIDEL, JACOBI)
+
+#: The environment variable that picks the loop a master steps segments with, when its caller does not.
+ENGINE_VARIABLE = "EVTWIN_ENGINE"
+#: Its values: the C core where every unit allows it (the default), the generated Python loop, the interpreter.
+ENGINES = {"c": (True, True), "python": (True, False), "interpreter": (False, False)}
+
+
+def default_engine() -> tuple[bool, bool]:
+    """``(compile, native)`` from ``$EVTWIN_ENGINE`` (``c``, ``python`` or ``interpreter``; ``c`` when unset).
+
+    Every engine gives the same values bit for bit; the variable is there to compare them, to debug an FMU
+    without the C core between it and Python, or to profile the Python loop.
+
+    Raises
+    ------
+    EvtwinError
+        For any other value, naming the variable and the values it takes.
+    """
+    name = os.environ.get(ENGINE_VARIABLE, "").strip().lower() or "c"
+    if name not in ENGINES:
+        raise EvtwinError(f"{ENGINE_VARIABLE}={name!r}: use one of {', '.join(ENGINES)}")
+    return ENGINES[name]
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from cosim.master.events import EventLocation
 from cosim.master.initial import end_initialization, initial_values, record_unit_end
 from cosim.master.loops import LoopIteration
 from cosim.master.observer import Observer, RunStats
-from cosim.master.settings import JACOBI, Event, MasterSettings
+from cosim.master.settings import JACOBI, Event, MasterSettings, default_engine
 from cosim.master.slots import Loop, Slot
 from cosim.timeline import Segment
 from cosim.unit import INPUT, OUTPUT, Port, Unit
@@ -64,12 +64,14 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
         Threshold crossings to land on.
     observe : iterable of str
         Further ``unit.port`` signals that observers read (outputs, or connected inputs).
-    compile : bool
+    compile : bool or None
         Run segments without events or loops through generated straight-line code
         (:mod:`cosim.master.compiled`); ``False`` keeps the interpreter (same results, slower).
-    native : bool
+    native : bool or None
         Run such segments in C (:mod:`cosim.master.native`) when every unit offers a compiled step
         (FMI 2.0 FMUs) and no observer needs each point in Python; ``False`` keeps the Python loop.
+        ``None`` (both): as ``$EVTWIN_ENGINE`` says (:func:`~cosim.master.settings.default_engine`),
+        by default ``True``.
 
     Raises
     ------
@@ -94,10 +96,14 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
         every: Mapping[str, Any] | None = None,
         events: Sequence[Event] = (),
         observe: Iterable[str] = (),
-        compile: bool = True,
-        native: bool = True,
+        compile: bool | None = None,
+        native: bool | None = None,
     ):
         self.settings = settings or MasterSettings()
+        if compile is None or native is None:
+            default_compile, default_native = default_engine()
+            compile = default_compile if compile is None else compile
+            native = default_native and compile if native is None else native
         self.units = dict(units)
         self.connections = list(connections)
         self.events = list(events)
