@@ -1,20 +1,24 @@
-"""Fleet throughput: fleet mode against full resolution, and a fleet on 1 and 2 Dask workers.
+"""Fleet throughput: fleet mode against full resolution on one core, and a fleet on 1 and 2 Dask workers.
 
-1. The shipped Miami commute (scenarios/commute_10y_miami.yaml, battery FMU) for ``--days`` at full
-   resolution and in fleet mode (10 s driving steps, 300 s charging steps); then the same usage as a
-   fleet vehicle (fleet/usage.py: the commute, Miami, 16,350 km a year, overnight charging) at full
-   resolution, in fleet mode through the FMU and packed (fleet mode with the in-process battery: the
-   vehicle and its pack as one unit, fleet/vehicle_pack.py). CPU time on one core, the projection to a
-   vehicle-decade, and the differences in energy, EFC and SOH.
-2. With ``--decade``: a whole vehicle-decade of that fleet vehicle, packed and at full resolution:
-   CPU time and the differences after 10 years.
-3. A fleet of ``--vehicles`` commuters for ``--fleet-days`` each on a LocalCluster of 1 and of 2
-   workers: vehicle-years per wall-minute and the ratio (the target is >= 1.7 on 2 cores), with the
-   load average before and after (the figures mean little when other work loads the machine).
-4. The overhead per task: a batch of short vehicles on 2 workers against the same vehicles run
-   in this process.
+1. One vehicle, one core: the Miami commuter (fleet/usage.py: the commute mix, Miami, 16,350 km a year,
+   overnight charging to 90 %: the usage of scenarios/commute_10y_miami.yaml) for ``--days`` at full
+   resolution (1 s driving steps, the battery every 10 s), in fleet mode through the battery FMU and in
+   fleet mode packed (the in-process battery inside the vehicle unit, fleet/vehicle_pack.py), side by
+   side: CPU seconds per vehicle-year and per vehicle-decade (projected), and the differences in energy,
+   EFC and SOH.
+2. A whole vehicle-decade of that vehicle in fleet mode (packed): CPU seconds against the target of 15 s
+   on one core. With ``--decade`` also at full resolution (minutes), for the SOH and energy after 10
+   years side by side; ``--quick`` measures one year and projects it.
+3. A fleet of ``--vehicles`` commuters for ``--fleet-days`` each on a real LocalCluster of 1 and of 2
+   workers: vehicle-years per wall-minute once the cluster is up, and the ratio (target >= 1.7x on 2 free
+   cores), with the load average before and after: on a loaded machine the ratio says little.
+4. The overhead per task: one-day vehicles on 2 workers, N and 2N of them: the workers' time beyond the
+   vehicles' own, and what each added task adds to it.
 
-    python benchmarks/bench_fleet.py [--days 60] [--decade] [--vehicles 8] [--fleet-days 60]
+CPU time is ``time.process_time`` of the process that runs the vehicle. Bounded: the default run takes a
+few minutes on a quiet 2-core machine, ``--quick`` a minute or two, ``--decade`` adds a few minutes.
+
+    python benchmarks/bench_fleet.py [--quick] [--decade] [--days 60] [--vehicles 8] [--fleet-days 60]
                                      [--battery in_process|fmu]
 """
 
@@ -27,110 +31,89 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DECADE_D = 3650
+DECADE_D = 3650.0
+YEAR_D = 365.0
+TARGET_DECADE_CPU_S = 15.0
 
 
-def compare_modes(days: float, fmu: Path, tmp: Path) -> None:
-    from ruamel.yaml import YAML
-
-    from cosim import scenario
-    from fleet.usage import fleet_mode
-
-    yaml = YAML()
-    doc = yaml.load((ROOT / "scenarios" / "commute_10y_miami.yaml").read_text())
-    doc["units"]["battery"]["fmu"] = str(fmu)
-    doc.pop("outputs", None)
-    doc.pop("plots", None)
-    rows = {}
-    for mode in ("full resolution", "fleet mode"):
-        if mode == "fleet mode":
-            doc = fleet_mode(doc)
-        path = tmp / f"{mode.split()[0]}.yaml"
-        with path.open("w") as fh:
-            yaml.dump(doc, fh)
-        cpu0 = time.process_time()
-        report = scenario.run(path, output=tmp / f"{path.stem}.h5", duration=days * 86400.0)
-        cpu = time.process_time() - cpu0
-        rows[mode] = (cpu, report.stats.steps, {label: value for label, value, _ in report.summary})
-    print(f"The Miami commute, {days:g} days, battery FMU, one core:")
-    for mode, (cpu, steps, _) in rows.items():
-        print(f"  {mode:16s} CPU {cpu:6.2f} s, {steps:8d} macro steps, a vehicle-decade projected: "
-              f"{cpu * DECADE_D / days:6.1f} s")
-    full, fleet = rows["full resolution"][2], rows["fleet mode"][2]
-    energy = "energy at the battery terminals"
-    soh = "SOH capacity at the end"
-    print(f"  speed-up {rows['full resolution'][0] / rows['fleet mode'][0]:.2f}x; energy {fleet[energy]:.3f} vs "
-          f"{full[energy]:.3f} kWh ({(fleet[energy] / full[energy] - 1) * 100:+.3f} %), EFC "
-          f"{(fleet['EFC'] / full['EFC'] - 1) * 100:+.3f} %, SOH {fleet[soh]:.6f} vs {full[soh]:.6f} "
-          f"(fade {((1 - fleet[soh]) / (1 - full[soh]) - 1) * 100:+.2f} %; projected to a decade "
-          f"{abs(fleet[soh] - full[soh]) * DECADE_D / days:.5f})")
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
 
 
-def _commuter(battery: str, fmu: Path) -> dict:
+def _commuter(battery: str, fmu: Path, resolution: str) -> dict:
     from fleet.spec import FleetModel, draw
 
     vehicle = draw(FleetModel(vehicles=1, years=10, seed=3, annual_km=16350.0), 0)
-    return {"vehicle": dataclasses.asdict(vehicle), "battery": battery, "fmu": str(fmu)}
+    return {"vehicle": dataclasses.asdict(vehicle), "battery": battery, "fmu": str(fmu), "resolution": resolution}
 
 
-def compare_fleet_vehicle(days: float, fmu: Path) -> None:
+def _totals(table: dict) -> tuple[float, float, float]:
+    """(energy [kWh], EFC, SOH at the end) of a daily table."""
+    return table["energy_kWh"].sum(), table["efc"].sum(), table["soh_capacity"][-1]
+
+
+def one_core(days: float, fmu: Path) -> None:
     from fleet.task import run_vehicle
 
     ways = (("full resolution", "in_process", "full"), ("fleet mode, FMU", "fmu", "fleet"),
-            ("packed", "in_process", "fleet"))
-    print(f"\nThe same usage as a fleet vehicle (commute, Miami, 16,350 km a year), {days:g} days, one core:")
-    tables = {}
+            ("fleet mode", "in_process", "fleet"))
+    print(f"1. The Miami commuter for {days:g} days, one core ({_load()}):")
+    print(f"   {'':17s} {'CPU s':>7s} {'macro steps':>11s} {'CPU s/vehicle-year':>18s} {'/decade':>8s} "
+          f"{'energy kWh':>10s} {'EFC':>7s} {'SOH':>9s}")
+    totals = {}
     for name, battery, resolution in ways:
-        job = {**_commuter(battery, fmu), "resolution": resolution}
-        result = run_vehicle(job, days * 86400.0)
-        tables[name] = result["table"]
-        cpu, steps = result["cpu_s"], result["steps"]
-        print(f"  {name:16s} CPU {cpu:6.2f} s, {steps:8d} macro steps, a vehicle-decade projected: "
-              f"{cpu * DECADE_D / days:6.1f} s")
-    full, packed = tables["full resolution"], tables["packed"]
-    e_full, e_packed = full["energy_kWh"].sum(), packed["energy_kWh"].sum()
-    soh_full, soh_packed = full["soh_capacity"][-1], packed["soh_capacity"][-1]
-    efc = (packed["efc"].sum() / full["efc"].sum() - 1) * 100
-    print(f"  packed against full resolution: energy {(e_packed / e_full - 1) * 100:+.3f} %, EFC "
-          f"{efc:+.3f} %, SOH {soh_packed:.6f} vs {soh_full:.6f} "
-          f"(fade {((1 - soh_packed) / (1 - soh_full) - 1) * 100:+.2f} %; projected to a decade "
-          f"{abs(soh_packed - soh_full) * DECADE_D / days:.5f})")
+        result = run_vehicle(_commuter(battery, fmu, resolution), days * 86400.0)
+        cpu = result["cpu_s"]
+        totals[name] = energy, efc, soh = _totals(result["table"])
+        print(f"   {name:17s} {cpu:7.2f} {result['steps']:11d} {cpu * YEAR_D / days:18.2f} "
+              f"{cpu * DECADE_D / days:8.1f} {energy:10.2f} {efc:7.3f} {soh:9.6f}")
+    (e_full, efc_full, soh_full), (e_fleet, efc_fleet, soh_fleet) = totals["full resolution"], totals["fleet mode"]
+    print(f"   fleet mode minus full resolution: energy {(e_fleet / e_full - 1) * 100:+.4f} %, EFC "
+          f"{(efc_fleet / efc_full - 1) * 100:+.4f} %, SOH {soh_fleet - soh_full:+.2e} (a decade pro rata: "
+          f"{abs(soh_fleet - soh_full) * DECADE_D / days:.1e}; targets: energy within 1 %, SOH within 0.002)")
 
 
-def decade(fmu: Path) -> None:
+def decade(fmu: Path, quick: bool, full: bool) -> None:
     from fleet.task import run_vehicle
 
-    print(f"\nA whole vehicle-decade of that fleet vehicle, one core (load average {_load()}):")
-    tables = {}
-    for name, resolution in (("packed", "fleet"), ("full resolution", "full")):
-        result = run_vehicle({**_commuter("in_process", fmu), "resolution": resolution}, DECADE_D * 86400.0)
-        t = tables[name] = result["table"]
-        cpu, wall, steps = result["cpu_s"], result["wall_s"], result["steps"]
-        print(f"  {name:16s} CPU {cpu:6.1f} s ({wall:6.1f} s wall), {steps:9d} macro steps, "
-              f"{t['distance_km'].sum():.0f} km, {t['energy_kWh'].sum():.1f} kWh, EFC {t['efc'].sum():.2f}, "
-              f"SOH {t['soh_capacity'][-1]:.5f}")
-    packed, full = tables["packed"], tables["full resolution"]
-    d_soh = packed["soh_capacity"][-1] - full["soh_capacity"][-1]
-    d_energy = (packed["energy_kWh"].sum() / full["energy_kWh"].sum() - 1) * 100
-    d_efc = (packed["efc"].sum() / full["efc"].sum() - 1) * 100
-    print(f"  packed minus full resolution after 10 years: SOH {d_soh:+.5f} (target within 0.002), energy "
-          f"{d_energy:+.3f} % (target within 1 %), EFC {d_efc:+.3f} %; packed CPU target <= 15 s")
+    days = YEAR_D if quick else DECADE_D
+    ways = [("fleet mode", "fleet")] + ([("full resolution", "full")] if full else [])
+    print(f"\n2. {'One year' if quick else 'A whole vehicle-decade'} of the Miami commuter, one core ({_load()}):")
+    rows = {}
+    for name, resolution in ways:
+        result = run_vehicle(_commuter("in_process", fmu, resolution), days * 86400.0)
+        t = result["table"]
+        rows[name] = _totals(t)
+        cpu, scale = result["cpu_s"], DECADE_D / days
+        print(f"   {name:16s} CPU {cpu:7.1f} s ({result['wall_s']:6.1f} s wall), {result['steps']:9d} macro steps, "
+              f"{t['distance_km'].sum():8.0f} km, {rows[name][0]:8.1f} kWh, EFC {rows[name][1]:7.2f}, "
+              f"SOH {rows[name][2]:.5f}" + (f"; a decade projected: {cpu * scale:.1f} s" if quick else ""))
+        if resolution == "fleet":
+            print(f"   fleet mode: {cpu * scale:.1f} CPU s per vehicle-decade against the target of "
+                  f"{TARGET_DECADE_CPU_S:g} s ({cpu * scale / TARGET_DECADE_CPU_S:.2f}x it)")
+    if full:
+        (e_fleet, efc_fleet, soh_fleet), (e_full, efc_full, soh_full) = rows["fleet mode"], rows["full resolution"]
+        print(f"   fleet mode minus full resolution after {days / YEAR_D:g} years: SOH {soh_fleet - soh_full:+.6f} "
+              f"(target within 0.002), energy {(e_fleet / e_full - 1) * 100:+.4f} % (target within 1 %), EFC "
+              f"{(efc_fleet / efc_full - 1) * 100:+.4f} %")
 
 
-def fleet_jobs(vehicles: int, days: float, battery: str, fmu: Path):
+def fleet_jobs(vehicles: int, days: float, battery: str, fmu: Path, prefix: str = "v"):
     from cosim.batch import Job
     from fleet.spec import FleetModel, draw
 
     model = FleetModel(vehicles=vehicles, years=1, seed=3, annual_km=16350.0, battery=battery)
     return [
-        Job(f"v{i:05d}", {"vehicle": dataclasses.asdict(draw(model, i)), "battery": battery, "resolution": "fleet",
-                          "fmu": str(fmu), "duration": days * 86400.0}, days / 365.0)
+        Job(f"{prefix}{i:05d}", {"vehicle": dataclasses.asdict(draw(model, i)), "battery": battery,
+                                 "resolution": "fleet", "fmu": str(fmu), "duration": days * 86400.0}, days / YEAR_D)
         for i in range(vehicles)
     ]
 
 
 class MemoryStore:
+    """A batch store that keeps the results in memory (the benchmark writes nothing)."""
+
     def __init__(self):
         self.results, self.failed = {}, {}
 
@@ -144,73 +127,76 @@ class MemoryStore:
         self.failed[key] = message
 
 
-def scaling(vehicles: int, days: float, fmu: Path, battery: str) -> None:
+def _batch(jobs, workers: int) -> tuple[MemoryStore, float, float]:
+    """Run ``jobs`` on a LocalCluster of ``workers``; (store, wall [s] once the cluster was up, wall with its start)."""
     from cosim.batch import run_batch
     from fleet.task import run_job
 
-    print(f"\nA fleet of {vehicles} commuters x {days:g} days (battery: {battery}) on a LocalCluster; "
-          f"load average before: {_load()}")
+    store, up = MemoryStore(), []
+    outcome = run_batch(jobs, run_job, store, workers=workers, on_start=lambda n: up.append(time.perf_counter()))
+    end = time.perf_counter()
+    if store.failed:
+        raise SystemExit(f"vehicles failed: {store.failed}")
+    return store, end - up[0], outcome.wall_s
+
+
+def scaling(vehicles: int, days: float, fmu: Path, battery: str) -> None:
+    print(f"\n3. A fleet of {vehicles} commuters x {days:g} days (battery {battery}) on a LocalCluster; "
+          f"before: {_load()}")
     rates = {}
     for workers in (1, 2):
         jobs = fleet_jobs(vehicles, days, battery, fmu)
-        store = MemoryStore()
-        up = []
-        outcome = run_batch(jobs, run_job, store, workers=workers, on_start=lambda n: up.append(time.perf_counter()))
-        end = time.perf_counter()
-        assert not store.failed, store.failed
+        store, wall, with_start = _batch(jobs, workers)
         years = sum(j.weight for j in jobs)
         cpu = sum(r["cpu_s"] for r in store.results.values())
-        rates[workers] = years / ((end - up[0]) / 60.0)
-        print(f"  {workers} worker(s): {end - up[0]:6.2f} s wall once the cluster is up ({outcome.wall_s:.2f} s with its "
-              f"start), {rates[workers]:.3f} vehicle-years per minute; CPU in the vehicles {cpu:.1f} s")
-    print(f"  2 workers / 1 worker: {rates[2] / rates[1]:.2f}x (target >= 1.7x); load average after: {_load()}")
+        rates[workers] = years / (wall / 60.0)
+        print(f"   {workers} worker(s): {wall:7.2f} s wall once the cluster was up ({with_start:.2f} s with its start), "
+              f"{rates[workers]:7.3f} vehicle-years per wall-minute; {cpu / years:.2f} CPU s per vehicle-year "
+              "in the vehicles")
+    print(f"   2 workers / 1 worker: {rates[2] / rates[1]:.2f}x (target >= 1.7x on 2 free cores); after: {_load()}")
 
 
-def _load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
-
-
-def overhead(fmu: Path, battery: str) -> None:
-    from cosim.batch import run_batch
-    from fleet.task import run_job, run_vehicle
-
-    jobs = fleet_jobs(16, 1.0, battery, fmu)
-    t0 = time.perf_counter()
-    for j in jobs:
-        run_vehicle(j.payload, j.payload["duration"])
-    alone = time.perf_counter() - t0
-    store = MemoryStore()
-    run_batch(jobs[:2], run_job, store, workers=2)  # warm the imports' disk cache
-    store = MemoryStore()
-    outcome = run_batch(jobs, run_job, store, workers=2)
-    inside = sum(r["wall_s"] for r in store.results.values())
-    per_task = (outcome.wall_s * 2 - inside) / len(jobs)
-    print(f"\nOverhead: 16 one-day vehicles, in this process {alone:.2f} s; on 2 workers {outcome.wall_s:.2f} s wall "
-          f"of which {inside:.2f} s worker-time in the vehicles: {per_task * 1000:.0f} ms per task of the 2 "
-          "workers' time (cluster start, imports, FMU extraction, scheduling and transfer)")
+def overhead(fmu: Path, battery: str, tasks: int) -> None:
+    """Workers' time beyond the vehicles' own, for ``tasks`` and for twice as many one-day vehicles: the
+    difference per added task is the overhead a task costs; the rest is the workers' start (imports)."""
+    _batch(fleet_jobs(2, 1.0, battery, fmu, prefix="w"), 2)  # the imports' files into the disk cache
+    spent = {}
+    print("\n4. Overhead per task, one-day vehicles on 2 workers:")
+    for n in (tasks, 2 * tasks):
+        store, wall, with_start = _batch(fleet_jobs(n, 1.0, battery, fmu, prefix="o"), 2)
+        inside = sum(r["wall_s"] for r in store.results.values())
+        spent[n] = wall * 2 - inside
+        print(f"   {n:3d} vehicles: {wall:6.2f} s wall once the cluster was up ({with_start:.2f} s with its start), "
+              f"{inside:6.2f} s of the workers' time in the vehicles, {spent[n]:6.2f} s beyond them")
+    per_task = (spent[2 * tasks] - spent[tasks]) / tasks
+    print(f"   {per_task * 1000:.0f} ms of a worker's time per task (scheduling, transfer, the vehicle's scenario); "
+          f"{max(spent[tasks] - tasks * per_task, 0.0):.1f} s once per cluster (the workers' first imports); "
+          f"{_load()}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=float, default=60.0, help="days of the commute compared (default 60)")
-    parser.add_argument("--vehicles", type=int, default=8)
-    parser.add_argument("--fleet-days", type=float, default=60.0)
-    parser.add_argument("--decade", action="store_true",
-                        help="also run a whole vehicle-decade, packed and at full resolution (minutes)")
+    parser.add_argument("--quick", action="store_true",
+                        help="14 days compared, one year for the decade, 4 vehicles x 14 days, 6 and 12 tasks (a few minutes)")
+    parser.add_argument("--days", type=float, help="days compared in section 1 (default 60; --quick 14)")
+    parser.add_argument("--decade", action="store_true", help="also a whole decade at full resolution (minutes)")
+    parser.add_argument("--vehicles", type=int, help="vehicles of the fleet in section 3 (default 8; --quick 4)")
+    parser.add_argument("--fleet-days", type=float, help="days each in section 3 (default 60; --quick 14)")
     parser.add_argument("--battery", choices=("in_process", "fmu"), default="in_process",
-                        help="the fleets' battery in sections 3 and 4 (default in_process: packed)")
+                        help="the fleets' battery in sections 3 and 4 (default in_process: fleet mode packed)")
     args = parser.parse_args()
+    quick = args.quick
+    days = args.days or (14.0 if quick else 60.0)
+    vehicles = args.vehicles or (4 if quick else 8)
+    fleet_days = args.fleet_days or (14.0 if quick else 60.0)
     from battery_fmu.build import build_fmu
 
     with tempfile.TemporaryDirectory() as tmp:
         fmu = build_fmu(Path(tmp))
-        compare_modes(args.days, fmu, Path(tmp))
-        compare_fleet_vehicle(args.days, fmu)
-        if args.decade:
-            decade(fmu)
-        scaling(args.vehicles, args.fleet_days, fmu, args.battery)
-        overhead(fmu, args.battery)
+        one_core(days, fmu)
+        decade(fmu, quick and not args.decade, args.decade)
+        scaling(vehicles, fleet_days, fmu, args.battery)
+        overhead(fmu, args.battery, 6 if quick else 16)
 
 
 if __name__ == "__main__":
