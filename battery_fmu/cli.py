@@ -79,7 +79,8 @@ def fmu() -> None:
 @click.option("--parameter-set", default="lfp_220ah", show_default=True,
               help="With --native: the cell parameter set generated into the FMU.")
 @click.option("--capacity-Ah", "capacity_ah", type=float, default=None,
-              help="With --native: the cell capacity [A h] generated into the FMU (default: the set's own).")
+              help="With --native: the cell capacity [A h] generated into the FMU, its capacity_Ah start "
+                   "value (default: the set's own; the FMU takes any other at run time).")
 def fmu_build(out_dir: str, fmi3: bool, native: bool, parameter_set: str, capacity_ah: float | None) -> None:
     """Build BatteryTwin.fmu (FMI 2.0 co-simulation) and check it with fmpy's validator.
 

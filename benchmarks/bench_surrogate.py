@@ -8,7 +8,8 @@
 2. Accuracy, with ``--validate DIR`` (repeatable; fleet run folders, finished or not): the RMSE of the
    surrogate's SOH at each whole year against the physics runs' SOH, on their finished vehicles, each
    from its first year of daily usage and its pack's factors (the surrogate never saw a fleet run);
-   beside it the aging model on the vehicle's drawn year (what the surrogate learnt from).
+   beside it the surrogate on the same vehicles' years drawn without simulation (what
+   ``evtwin ml surrogate`` reads).
 
     python benchmarks/bench_surrogate.py [--fleet fleets/small.yaml] [--days 30] [--vehicles 1000]
                                          [--validate results/ml ...]
@@ -55,31 +56,19 @@ def surrogate_cpu_per_vehicle(fleet: Path, vehicles: int) -> tuple[float, float]
 
 
 def accuracy(folders: list[Path]) -> None:
-    from fleet.spec import load
     from ml import surrogate as sg
     from ml.onnx_model import OnnxModel
-    from ml.surrogate_train import fleet_pairs
-    from ml.usage_draw import aging_path, usage_year
+    from ml.surrogate_train import fleet_validation
 
     model = OnnxModel(sg.default_model())
-    xs, ys, paths = [], [], []
-    for folder in folders:
-        x, y, ids = fleet_pairs(folder)
-        drawn = {v.vehicle_id: v for v in load(Path(folder) / "fleet.yaml").vehicles}
-        for vid in ids:
-            v = drawn[vid.split("/")[-1]]
-            q = aging_path(usage_year(v), sg.YEARS)
-            paths.append(sg.soh_of(q, v.variation))
-        xs.append(x)
-        ys.append(y)
-    x, y = np.concatenate(xs), np.concatenate(ys)
+    x, y, ids, drawn = fleet_validation(folders)
     have = np.sum(np.isfinite(y), axis=0)
-    print(f"\naccuracy against {len(y)} held-out physics vehicles (of {', '.join(map(str, folders))}), "
+    print(f"\naccuracy against {len(ids)} held-out physics vehicles (of {', '.join(map(str, folders))}), "
           "RMSE in %-points of SOH")
-    print(f"  {'year':28}" + "".join(f"{k:>7d}" for k in range(1, sg.YEARS + 1)))
-    print(f"  {'vehicles with the year':28}" + "".join(f"{n:>7d}" for n in have))
-    print(f"  {'surrogate (their usage)':28}" + "".join(f"{r:>7.3f}" for r in sg.rmse(model.run(x), y)))
-    print(f"  {'aging model (drawn usage)':28}" + "".join(f"{r:>7.3f}" for r in sg.rmse(np.array(paths), y)))
+    print(f"  {'year':30}" + "".join(f"{k:>7d}" for k in range(1, sg.YEARS + 1)))
+    print(f"  {'vehicles with the year':30}" + "".join(f"{n:>7d}" for n in have))
+    for label, inputs in (("surrogate, their usage", x), ("surrogate, their usage drawn", drawn)):
+        print(f"  {label:30}" + "".join(f"{r:>7.3f}" for r in sg.rmse(model.run(inputs), y)))
 
 
 def main() -> None:

@@ -48,6 +48,10 @@ class Store(Protocol):
         """Record that a job failed."""
 
 
+class ClusterLost(EvtwinError):
+    """The scheduler went away with jobs in flight: what was saved stays saved, a rerun does the rest."""
+
+
 @dataclass
 class BatchOutcome:
     """What a batch did: keys computed now, skipped (already stored) and failed (key: message)."""
@@ -119,9 +123,9 @@ def run_batch(
     ------
     KeyboardInterrupt
         After cancelling what is in flight; what was saved stays saved.
+    ClusterLost
+        When the scheduler goes away; what was saved stays saved.
     """
-    from dask.distributed import as_completed
-
     keys = [j.key for j in jobs]
     if len(set(keys)) != len(keys):
         raise ValueError("job keys must be unique")
@@ -134,36 +138,59 @@ def run_batch(
     if not todo:
         return outcome
     client, cluster = _client(scheduler, workers)
+    # The client logs its failed reconnections to a lost scheduler as tracebacks; the batch reports
+    # the loss itself (ClusterLost), in one line.
+    client_log = logging.getLogger("distributed.client")
+    log_level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
     try:
         outcome.workers = len(client.scheduler_info(n_workers=-1)["workers"]) if scheduler else len(cluster.workers)
         if on_start is not None:
             on_start(outcome.workers)
-        weight = {j.key: j.weight for j in todo}
         futures = {client.submit(fn, j.payload, key=f"batch-{j.key}", pure=False): j.key for j in todo}
+        lost = f"lost the Dask scheduler{f' at {scheduler}' if scheduler else ''}"
         try:
-            for future in as_completed(futures):
-                key = futures[future]
-                ok = future.status == "finished"
-                if ok:
-                    store.save(key, future.result())
-                    outcome.computed.append(key)
-                else:
-                    message = _error_message(future)
-                    store.fail(key, message)
-                    outcome.failed[key] = message
-                finished += weight[key]
-                future.release()
-                if progress is not None:
-                    progress(finished, total, key, ok)
+            _gather(futures, {j.key: j.weight for j in todo}, store, outcome, (finished, total), progress, lost)
+        except ClusterLost:
+            raise
         except BaseException:
             client.cancel(list(futures))
             raise
     finally:
         outcome.wall_s = time.perf_counter() - t0
         client.close()
+        client_log.setLevel(log_level)
         if cluster is not None:
             cluster.close()
     return outcome
+
+
+def _gather(futures: dict, weight: dict[str, float], store: Store, outcome: BatchOutcome,
+            progress_at: tuple[float, float], progress: Progress | None, lost: str) -> None:
+    """Save or record each job as it completes; ``progress_at``: (weight done before, total weight)."""
+    from dask.distributed import as_completed
+
+    finished, total = progress_at
+    for future in as_completed(futures):
+        key = futures[future]
+        if future.status == "cancelled":  # not by this client: the scheduler is gone
+            raise ClusterLost(lost)
+        ok = future.status == "finished"
+        if ok:
+            try:
+                result = future.result()
+            except OSError as err:  # the connection closed while the result came over
+                raise ClusterLost(lost) from err
+            store.save(key, result)
+            outcome.computed.append(key)
+        else:
+            message = _error_message(future)
+            store.fail(key, message)
+            outcome.failed[key] = message
+        finished += weight[key]
+        future.release()
+        if progress is not None:
+            progress(finished, total, key, ok)
 
 
 def _error_message(future) -> str:

@@ -60,10 +60,12 @@ class _FleetFileKind:
                     problems += [f"{path}: vehicle {v.vehicle_id}'s scenario: {p}" for p in err.problems]
         if problems:
             raise ScenarioError(problems)
+        from fleet.runner import core_time
+
         years = fleet.vehicle_years
-        hours = years * CPU_S_PER_VEHICLE_YEAR[fleet.model.battery] / 3600
+        cpu = core_time(years * CPU_S_PER_VEHICLE_YEAR[fleet.model.battery])
         summary = (f"fleet, {len(fleet.vehicles)} vehicles x {fleet.model.years:g} years = {years:g} vehicle-years "
-                   f"(about {hours:.2g} core-hours); the scenarios of "
+                   f"(about {cpu}); the scenarios of "
                    f"{len(sample)} vehicles covering every drawn choice check")
         return summary, []
 

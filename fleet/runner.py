@@ -82,7 +82,7 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     from rich.console import Console
     from rich.markup import escape
 
-    from cosim.batch import run_batch
+    from cosim.batch import ClusterLost, run_batch
     from fleet import spec
     from fleet.cli import CPU_S_PER_VEHICLE_YEAR
     from fleet.store import FleetStore
@@ -104,20 +104,20 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     cpu_s = CPU_S_PER_VEHICLE_YEAR[fleet.model.battery]
     done = store.done()
     left = sum(j.weight for j in batch if j.key not in done)
-    console.print(
-        f"{len(batch)} vehicles, {total_years:.3g} vehicle-years ({len(done)} vehicles done already); expected "
-        f"{core_time(left * cpu_s)} at ~{cpu_s:g} CPU s a vehicle-year"
-    )
+    years_text = f"{total_years:,.0f}" if total_years >= 100 else f"{total_years:.3g}"
+    console.print(f"{len(batch)} vehicles, {years_text} vehicle-years ({len(done)} vehicles done already); "
+                  f"expected {core_time(left * cpu_s)} at ~{cpu_s:g} CPU s a vehicle-year")
     bar = _Bar(console, len(batch), len(done), total_years - left)
     try:
         with bar:
             outcome = run_batch(batch, run_job, store, scheduler=scheduler, workers=workers, progress=bar.update,
                                 on_start=bar.started)
     except KeyboardInterrupt:
-        store.write_fleet_table()
-        console.print(f"interrupted: {len(store.done())} of {len(batch)} vehicles kept in {out}; "
-                      f"finish with: {resume_command(fleet_file, out, days, traces)}")
+        _stopped(console, store, "interrupted", len(batch), resume_command(fleet_file, out, days, traces))
         raise SystemExit(130) from None
+    except ClusterLost as err:
+        _stopped(console, store, str(err), len(batch), resume_command(fleet_file, out, days, traces))
+        raise SystemExit(1) from None
     table = store.write_fleet_table()
     failures = store.failures()
     console.print(
@@ -126,7 +126,17 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     )
     for key, message in failures.items():
         console.print(f"[red]{key} failed:[/red] {escape(message.splitlines()[0]) if message else ''}")
+    notes = store.notes()
+    if notes:
+        key, first = next(iter(notes.items()))
+        console.print(f"{len(notes)} of {len(batch)} vehicles noted by the battery twin, e.g. {key}: "
+                      f"{escape(first[0])} (each vehicle's notes: attribute 'notes' of its file)")
     return len(failures)
+
+
+def _stopped(console, store, why: str, vehicles: int, command: str) -> None:
+    store.write_fleet_table()
+    console.print(f"{why}: {len(store.done())} of {vehicles} vehicles kept in {store.root}; finish with: {command}")
 
 
 def resume_command(fleet_file: Path, out: Path, days: float | None, traces) -> str:
@@ -153,14 +163,18 @@ def core_time(cpu_s: float) -> str:
         return f"{cpu_s / 3600.0:,.1f} core-hours"
     if cpu_s >= 60.0:
         return f"{cpu_s / 60.0:.0f} core-minutes"
-    return f"{cpu_s:.0f} CPU s"
+    return f"{cpu_s:.2g} CPU s"
 
 
 class _Bar:
-    """Progress over vehicles with the rate in vehicle-years per minute."""
+    """Progress over vehicles with the rate in vehicle-years per minute: a bar on a terminal, a line
+    every ``log_every_s`` (and at the last vehicle) in a log file, where a bar would show only at the end."""
 
-    def __init__(self, console, vehicles: int, done: int, done_years: float):
+    def __init__(self, console, vehicles: int, done: int, done_years: float, log_every_s: float = 60.0):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console, self.vehicles, self.completed = console, vehicles, done
+        self.log_every_s, self.logged_at = log_every_s, time.perf_counter()
 
         self.progress = Progress(
             TextColumn("vehicles"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
@@ -185,3 +199,9 @@ class _Bar:
         minutes = (time.perf_counter() - self.t0) / 60.0
         rate = (done_years - self.years0) / minutes if minutes > 0 else 0.0
         self.progress.update(self.task, advance=1, rate=f"{rate:.2f} vehicle-years/min")
+        self.completed += 1
+        now = time.perf_counter()
+        if not self.console.is_terminal and (now - self.logged_at >= self.log_every_s
+                                             or self.completed == self.vehicles):
+            self.logged_at = now
+            self.console.print(f"{self.completed}/{self.vehicles} vehicles, {rate:.2f} vehicle-years/min")

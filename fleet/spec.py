@@ -9,14 +9,13 @@ same vehicle whatever the fleet's size and whichever worker runs it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 from cosim.errors import ScenarioError
 
@@ -56,7 +55,8 @@ HABITS: dict[str, Habit] = {
     "fast_daily": Habit(target_soc=0.8, fast_share=1.0),
 }
 
-Weights = dict[str, float]
+#: Choice: weight (relative; non-negative, at least one above 0).
+Weights = dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]]
 
 
 class FleetModel(BaseModel):
@@ -86,13 +86,12 @@ class FleetModel(BaseModel):
     """``fleet``: the battery steps 10 s while driving (the vehicle integrates its 1 s cycle inside);
     ``full``: 1 s driving steps, as the shipped scenarios."""
 
-    @model_validator(mode="after")
-    def _weights(self):
-        for name in ("presets", "climates", "styles", "charging", "parking"):
-            w = getattr(self, name)
-            if not w or any(not (v >= 0 and math.isfinite(v)) for v in w.values()) or sum(w.values()) <= 0:
-                raise ValueError(f"{name}: give non-negative weights, at least one of them > 0")
-        return self
+    @field_validator("presets", "climates", "styles", "charging", "parking")
+    @classmethod
+    def _some_weight(cls, weights: Weights) -> Weights:
+        if sum(weights.values()) <= 0:
+            raise ValueError("at least one choice with a weight above 0")
+        return weights
 
 
 @dataclass(frozen=True)
@@ -159,7 +158,7 @@ def load(path: str | Path) -> Fleet:
     """
     from cosim.scenario.source import load_yaml, schema_problems
 
-    source = load_yaml(path)
+    source = load_yaml(path, "fleet file", "'vehicles' and 'years'")
     try:
         model = FleetModel.model_validate(source.data)
     except ValidationError as err:

@@ -101,6 +101,14 @@ def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ..
     "--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="State size of the networks."
 )
 @click.option(
+    "--calibration-folds",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Refits of each model without a fold of the training vehicles, whose residuals join the "
+    "calibration vehicles' in setting its interval (0: the calibration vehicles alone).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
@@ -116,6 +124,7 @@ def train(
     trees: int,
     epochs: int | None,
     hidden: int,
+    calibration_folds: int,
     workers: int | None,
 ) -> None:
     """Train the forecasters on DATA (from `evtwin ml dataset`), with 90 % conformal intervals.
@@ -142,6 +151,7 @@ def train(
         "lstm": {"hidden": hidden, **nets},
         "transformer": {"width": max(4, hidden - hidden % 4), **nets},
         "pinn": {"hidden": hidden, **nets},
+        "calibration_folds": calibration_folds,
     }
     meta = run_training(ds_mod.load(data), output, task, models=models, config=config, say=click.echo)
     click.echo(

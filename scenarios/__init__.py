@@ -20,6 +20,9 @@ FOLDER = Path(__file__).resolve().parent
 _CLONE_FMU_PATH = re.compile(r"^(\s*fmu:\s*)\.\./fmus/", re.MULTILINE)
 
 
+#: Files a scenario may name that are copied as bytes and name no others (an ONNX model).
+BINARY = (".onnx",)
+
 #: A YAML comment: a whole line, or after a blank (files named there are not needed to run).
 _COMMENT = re.compile(r"(^|\s)#.*$", re.MULTILINE)
 
@@ -77,10 +80,10 @@ def needed(name: str) -> list[Path]:
     """The shipped files that ``name`` needs, itself first: the files it names, recursively.
 
     A file is needed when its path relative to this folder (``charging_commute.yaml``,
-    ``data/quickstart_drive.csv``), or the folder it lies in (``data/battery_sensor_data``, a recorded
+    ``data/quickstart_drive.csv``, ``data/soh_forecaster.onnx``), or the folder it lies in (``data/battery_sensor_data``, a recorded
     log's files), appears in a needed file outside its comments.
     """
-    suffixes = (".yaml", ".csv", ".json")
+    suffixes = (".yaml", ".csv", ".json", ".onnx")
     candidates = [p for p in sorted(FOLDER.rglob("*")) if p.is_file() and p.suffix in suffixes]
     todo, found = [path(name)], []
     while todo:
@@ -88,6 +91,8 @@ def needed(name: str) -> list[Path]:
         if current in found:
             continue
         found.append(current)
+        if current.suffix in BINARY:
+            continue
         text = _COMMENT.sub("", current.read_text(encoding="utf-8"))
         todo += [p for p in candidates if _named(p.relative_to(FOLDER), text) and p not in found]
     return found
@@ -134,6 +139,9 @@ def copy(name: str, dest: str | Path, *, force: bool = False) -> list[Path]:
     try:
         for src, target in zip(sources, targets):
             target.parent.mkdir(parents=True, exist_ok=True)
+            if src.suffix in BINARY:
+                target.write_bytes(src.read_bytes())
+                continue
             text = src.read_text(encoding="utf-8")
             if src.suffix == ".yaml":
                 text = _CLONE_FMU_PATH.sub(r"\1fmus/", text)

@@ -2,7 +2,9 @@
 
 The twin feeds its aging model (:mod:`battery_fmu.aging`, the battery twin's own laws) with the
 estimated SOC, temperature and current. To look ahead, a copy of that model is run day by day on a
-typical day of the observed usage: the mean temperature, the equivalent full cycles per day as one
+typical day of the vehicle's recent usage (:class:`Usage`: its stressors over a window of the last weeks,
+exponentially weighted with :data:`WINDOW_S`, so a car that moved to a hot climate or began to fast-charge
+is projected as it is used now): the mean temperature, the equivalent full cycles per day as one
 discharge and one charge of that depth at the observed mean current, and the rest of the day at the SOCs
 where the pack rested (a dwell record by SOC bin: the calendar law is far from linear in SOC). The
 trajectory is scaled to the filter's capacity estimate, so the data set the level and the laws the slope.
@@ -10,6 +12,7 @@ trajectory is scaled to the filter's capacity estimate, so the data set the leve
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from service.twin_pack import aging
@@ -18,6 +21,10 @@ DAY = 86400.0
 MONTH = 30.4375 * DAY
 #: Usage observed for less than this [s] says too little about a typical day to project.
 MIN_OBSERVED_S = DAY
+#: Time constant [s] of the usage window: what the vehicle did this long ago weighs 1/e of today, two
+#: months ago under 2 %. Long enough to hold a typical week (weekdays and weekends), short enough that a
+#: season or a new habit shows within weeks.
+WINDOW_S = 14.0 * DAY
 
 
 #: SOC bins of the dwell-time record: the calendar law is far from linear in SOC (the graphite potential's
@@ -27,22 +34,35 @@ SOC_BINS = 20
 
 @dataclass
 class Usage:
-    """Time integrals of what drives aging, accumulated by the twin."""
+    """Time integrals of what drives aging over the recent window, accumulated by the twin: each integral
+    decays with :data:`WINDOW_S`, so every ratio of two of them is a recency-weighted mean."""
 
-    time: float = 0.0  # [s] observed
+    time: float = 0.0  # [s] observed, weighted by the window
     soc: float = 0.0  # integral of SOC dt [s]
     temperature: float = 0.0  # integral of T dt [K s]
     efc: float = 0.0  # equivalent full cycles in that time
     moving: float = 0.0  # [s] of that time with a current the aging laws count as cycling
     soc_time: list[float] = field(default_factory=lambda: [0.0] * SOC_BINS)  # [s] per SOC bin
     soc_sum: list[float] = field(default_factory=lambda: [0.0] * SOC_BINS)  # integral of SOC dt per bin [s]
+    observed: float = -1.0  # [s] observed in all, unweighted (-1: a record from before it was kept)
+
+    def __post_init__(self) -> None:
+        if self.observed < 0.0:
+            self.observed = self.time
 
     def add(self, dt: float, soc: float, temperature: float, efc: float, moving: float = 0.0) -> None:
-        self.time += dt
-        self.soc += soc * dt
-        self.temperature += temperature * dt
-        self.efc += efc
-        self.moving += moving
+        """``dt`` [s] more at ``soc`` [1] and ``temperature`` [K], with ``efc`` equivalent full cycles, of
+        which ``moving`` [s] with a current; what came before weighs exp(-dt / WINDOW_S) less."""
+        keep = math.exp(-dt / WINDOW_S)
+        self.observed += dt
+        self.time = self.time * keep + dt
+        self.soc = self.soc * keep + soc * dt
+        self.temperature = self.temperature * keep + temperature * dt
+        self.efc = self.efc * keep + efc
+        self.moving = self.moving * keep + moving
+        for k in range(SOC_BINS):
+            self.soc_time[k] *= keep
+            self.soc_sum[k] *= keep
         rest = dt - moving
         if rest > 0.0:
             k = min(max(int(soc * SOC_BINS), 0), SOC_BINS - 1)
@@ -53,7 +73,7 @@ class Usage:
 def project(twin, months: float) -> list[tuple[float, float]] | None:
     """[(months ahead, projected SOH capacity)] daily up to ``months``; None with too little usage seen."""
     u: Usage = twin.usage
-    if u.time < MIN_OBSERVED_S or months <= 0.0:
+    if u.observed < MIN_OBSERVED_S or months <= 0.0:
         return None
     temperature = u.temperature / u.time
     model = aging(twin.params, twin.aging.get_state())

@@ -290,6 +290,40 @@ def test_a_resumed_run_keeps_the_options_it_was_started_with(tmp_path):
     assert not (out / "vehicles").exists()  # refused before anything ran
 
 
+def test_the_battery_twins_warnings_stay_with_the_vehicle(tmp_path):
+    """A cold-climate car cycles below the aging law's fitted range: the note is kept in its file (and
+    in the run's summary), not printed over the fleet's progress."""
+    from fleet.store import FleetStore
+    from fleet.task import run_vehicle
+
+    model = FleetModel(vehicles=1, years=1, climates={"sand_point": 1}, parking={"street": 1})
+    v = spec.draw(model, 0)
+    result = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
+                         duration=3 * 86400.0)
+    assert any("outside the fitted 10-45 degC" in n for n in result["notes"]), result["notes"]
+    store = FleetStore(tmp_path)
+    store.prepare("x", False, {"seed": 0})
+    store.save(v.vehicle_id, result)
+    assert store.notes() == {v.vehicle_id: result["notes"]}
+
+
+def test_progress_goes_to_a_log_file_as_lines():
+    """Out of a terminal (a cluster job's log) a bar would show only at the end: lines show progress."""
+    import io
+
+    from rich.console import Console
+
+    from fleet.runner import _Bar
+
+    log = io.StringIO()
+    bar = _Bar(Console(file=log, force_terminal=False), vehicles=3, done=1, done_years=2.0, log_every_s=0.0)
+    with bar:
+        bar.started(2)
+        bar.update(4.0, 6.0, "v00001", True)
+        bar.update(6.0, 6.0, "v00002", True)
+    assert "2/3 vehicles," in log.getvalue() and "3/3 vehicles," in log.getvalue()
+
+
 @pytest.mark.slow
 def test_a_failing_vehicle_is_reported_and_the_others_finish(tmp_path):
     from cosim.batch import Job, run_batch
@@ -443,6 +477,13 @@ def test_validate_checks_fleet_files(tmp_path):
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "bad.yaml:3" in result.output and "sunday_driver" in result.output
     assert "bad.yaml:4" in result.output and "atlantis" in result.output
+    bad.write_text("vehicles: 3\nyears: 1\ncharging: {plug_in_90: -1}\nstyles: {city: 0}\n")
+    result = runner.invoke(cli, ["fleet", "run", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "bad.yaml:3 charging.plug_in_90: found -1" in result.output and "bad.yaml:4 styles" in result.output
+    bad.write_text("")
+    result = runner.invoke(cli, ["fleet", "run", str(bad), "-o", str(tmp_path / "out")])
+    assert "bad.yaml:1 the fleet file is empty" in result.output and not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
@@ -474,6 +515,21 @@ def test_fleet_runs_on_an_existing_cluster(tmp_path):
         text, _ = run.communicate(timeout=300)
         assert run.returncode == 0, text
         assert FleetStore(out).done() == {"v00000", "v00001", "v00002"}
+
+        # The scheduler killed midway: one line that says so and how to finish, no vehicle marked failed.
+        fleet_file.write_text(TINY)
+        lost = FleetStore(tmp_path / "lost")
+        env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
+        run = _run_cli(["fleet", "run", str(fleet_file), "-o", str(lost.root), "--scheduler", address,
+                        "--days", "20"], env=env)
+        deadline = time.monotonic() + 240
+        while not lost.done() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        scheduler.kill()
+        text, _ = run.communicate(timeout=300)
+        assert run.returncode == 1 and "Traceback" not in text, text
+        assert "lost the Dask scheduler at" in text and "--resume --days 20" in " ".join(text.split())
+        assert 1 <= len(lost.done()) < 5 and not lost.failures()
     finally:
         for proc in (worker, scheduler):
             if proc is not None:

@@ -83,3 +83,12 @@ def test_a_period_of_part_days_and_an_unknown_interval_are_refused(tmp_path):
     bad.write_text(text)
     with pytest.raises(Exception, match="interval 'lowest': give lower or upper"):
         scenario.check(bad)
+
+
+def test_a_copy_of_the_scenario_brings_its_model(tmp_path):
+    import scenarios
+
+    written = scenarios.copy("soh_forecast_in_loop", tmp_path)
+    assert (tmp_path / "data" / MODEL.name).read_bytes() == MODEL.read_bytes()
+    assert written[0].name == "soh_forecast_in_loop.yaml" and len(written) == 2
+    scenario.check(written[0])  # the model it names is found beside the copy

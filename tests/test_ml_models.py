@@ -27,6 +27,8 @@ TINY = [
     "10",
     "--hidden",
     "8",
+    "--calibration-folds",
+    "2",
 ]
 
 

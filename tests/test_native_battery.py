@@ -1,7 +1,8 @@
 """BatteryTwinNative.fmu: the twin in C, generated from its step, against the Python twin and FMU.
 
 Built once for the quickstart's pack (the LFP cell at the Model 3 preset's capacity). It must pass
-fmpy's validation, run in a plain C host with no Python, refuse a cell it was not generated for,
+fmpy's validation, run in a plain C host with no Python, run a cell of another capacity as the model
+scaled to it,
 restore its state exactly, and agree with BatteryTwin.fmu (pythonfmu) when both are driven by the
 same vehicle and charger through days of the quickstart's use.
 """
@@ -76,11 +77,31 @@ def _instance(path: Path, description, tmp_path: Path, **start):
     return fmu, vr, messages
 
 
-def test_a_cell_it_was_not_generated_for_is_refused(native_fmu, description, tmp_path):
-    fmu, _, _ = _instance(native_fmu, description, tmp_path, capacity_Ah=220.0)
-    with pytest.raises(Exception, match="fmi2ExitInitializationMode"):
-        fmu.exitInitializationMode()
+def test_a_cell_of_another_capacity_runs_as_the_model_scaled_to_it(native_fmu, description, tmp_path):
+    # Generated at 178.4 A h, run at 220 A h in two strings: the scaled cell behaves as 220 / 178.4 cells.
+    fmu, vr, _ = _instance(native_fmu, description, tmp_path, capacity_Ah=220.0, SOC_init=0.9)
+    fmu.setInteger([vr["n_parallel"]], [2])
+    fmu.exitInitializationMode()
+    pack = BatteryPack(load_cell("lfp_220ah", 220.0), n_series=106, n_parallel=2, soc=0.9)
+    names = ("SOC", "V_terminal", "T_cell", "SOH_capacity")
+    worst = dict.fromkeys(names, 0.0)
+    t = 0.0
+    for dt, power, charge in [(10.0, 90e3, 0.0)] * 180 + [(10.0, 0.0, 300.0)] * 120 + [(3600.0, 0.0, 0.0)]:
+        fmu.setReal([vr["P_load"], vr["I_charge"]], [power, charge])
+        fmu.doStep(t, dt)
+        pack.step(dt, power, charge, 298.15, 298.15)
+        t += dt
+        got = dict(zip(names, fmu.getReal([vr[n] for n in names]), strict=True))
+        want = dict(zip(names, (pack.soc, pack.voltage, pack.t_cell, pack.soh_capacity), strict=True))
+        worst = {n: max(worst[n], abs(got[n] - want[n])) for n in names}
+    assert all(worst[n] <= TOLERANCES[n] for n in names), worst
+    assert pack.soc < 0.9 and pack.t_cell > 298.15  # it drove, charged and rested: something to agree on
+    fmu.terminate()
     fmu.freeInstance()
+    bad, _, _ = _instance(native_fmu, description, tmp_path / "bad", capacity_Ah=-1.0)
+    with pytest.raises(Exception, match="fmi2ExitInitializationMode"):
+        bad.exitInitializationMode()
+    bad.freeInstance()
 
 
 def test_a_restored_state_continues_exactly(native_fmu, description, tmp_path):

@@ -11,6 +11,7 @@ from twin_days import PRESET
 from service.alerts import evaluate_alerts
 from service.simulated_telemetry import SimulatedVehicle
 from service.twin import LiveTwin
+from service.twin_model import OFFSET
 
 HOUR = 3600.0
 
@@ -109,6 +110,13 @@ def test_a_normal_month_raises_no_alert(cooling):
     # The detectors were armed (they had a prediction to compare with), so the silence means something.
     assert detectors.resistance_reference is not None and detectors.predictor is not None
     assert twin.state()["last_sample_t"] - car.samples[0]["t"] > 28 * 24 * HOUR
+    # Charges to 90 % only: the capacity is barely observable (the coulomb count between two charge tops
+    # nets nothing), so it is judged by its own band; the current sensor's offset (0.3 A) is observable.
+    state, truth = twin.state(), car.truth[-1]["soh_capacity"]
+    print(f"capacity {state['soh_capacity']:.4f} +- {state['soh_capacity_std']:.4f} (truth {truth:.4f}), "
+          f"current offset {twin.x[OFFSET]:+.3f} A (truth {car.sensors.current_offset:+.3f} A)")
+    assert abs(state["soh_capacity"] - truth) <= 1.96 * state["soh_capacity_std"] < 0.1
+    assert twin.x[OFFSET] == pytest.approx(car.sensors.current_offset, abs=0.15)
 
 
 def test_capacity_projection_alerts_when_its_horizon_reaches_the_threshold():

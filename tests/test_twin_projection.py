@@ -63,3 +63,31 @@ def test_projected_crossing_matches_the_aging_model_run_on_the_same_usage(rest_s
     print(f"rest at SOC {rest_soc}: crossing {threshold:.4f} in {projected:.2f} months projected, "
           f"{expected:.2f} months by brute force")
     assert projected == pytest.approx(expected, rel=0.05)
+
+
+def test_the_projection_follows_the_recent_usage_not_the_lifetime_mean():
+    """Four months parked cool at 10 degC, then two months of the hot day above: the projection is made from
+    the recent weeks (what the pack does now), within 5 % of the brute force run on the hot day alone,
+    where the lifetime's mean temperature would put the crossing years later."""
+    twin = LiveTwin.new({"preset": PRESET}, soc_init=0.6)
+    capacity = twin.params.capacity
+    hot = _day(capacity, 0.6)
+    cool = [(dt, start, end, 273.15 + 10.0, 0.0) for dt, start, end, _, _ in _day(capacity, 0.6)]
+    twin.usage = Usage()
+    for day in [cool] * 120 + [hot] * 60:
+        for dt, start, end, temperature, current in day:
+            twin.usage.add(dt, 0.5 * (start + end), temperature, abs(current) * dt / (2.0 * capacity),
+                           dt if current else 0.0)
+    threshold = twin.aging.soh_capacity - 0.025
+    brute = aging(twin.params, twin.aging.get_state())
+    days = 0
+    while brute.soh_capacity > threshold:
+        for step in hot:
+            brute.advance(*step)
+        days += 1
+    expected = days * DAY / MONTH
+    projected = projection.crossing(projection.project(twin, 2 * expected), threshold)
+    lifetime_mean = twin.usage.temperature / twin.usage.time - 273.15
+    print(f"recent hot usage: crossing in {projected:.2f} months projected, {expected:.2f} by brute force on "
+          f"the hot day; the window's mean temperature {lifetime_mean:.1f} degC")
+    assert projected == pytest.approx(expected, rel=0.05)

@@ -1,7 +1,8 @@
 """Build ``BatteryTwinNative.fmu``: the battery twin in C, generated from its one step (no Python).
 
 CasADi writes the C code of the step's functions (:mod:`battery_fmu.native.functions`) for one
-parameter set and cell capacity; ``twin.c`` (the FMI 2.0 interface and the order of the calls) and
+parameter set and cell capacity (other capacities run as that cell scaled); ``twin.c`` (the FMI 2.0
+interface and the order of the calls) and
 ``twin_config.h`` (value references, the parameter set's constants, work sizes; written here)
 compile with them into the FMU's binary. The sources travel in the FMU's ``sources/`` too, so a
 tool on another platform can compile them. The variables, their value references, units and
@@ -39,8 +40,9 @@ def build_native(
 ) -> Path:
     """Generate, compile and package the native battery FMU into ``out_dir``; its path.
 
-    ``parameter_set`` and ``capacity_Ah`` [A h] (default: the set's own) are fixed in the generated
-    code; the FMU refuses other values of its ``parameter_set`` and ``capacity_Ah`` parameters.
+    ``parameter_set`` is fixed in the generated code (the FMU refuses another); ``capacity_Ah`` [A h]
+    (default: the set's own) is the cell the code is generated for and the start value of the FMU's
+    ``capacity_Ah`` parameter, which takes any capacity at run time (the cell scaled to it).
     """
     from battery_fmu.parameters import load_cell
 

@@ -77,11 +77,18 @@ static void aging_advance(Twin *t, double dt, double soc_start, double soc_end, 
     memcpy(t->s.aging, next, sizeof next);
 }
 
+/* The pack's parallel count in cells of the generated capacity. A cell of another capacity is the same
+   design scaled (parameters.scaled_to_capacity: currents, heat capacities and conductances times k,
+   resistances over k, the rest intensive), which behaves as k generated cells in parallel. */
+static double parallel(const Twin *t) {
+    return t->s.value[VR_n_parallel] * (t->s.value[VR_capacity_Ah] / CAPACITY_AH);
+}
+
 /* BatteryPack._prepare: the limit outputs for a step of dt from the present state; the OCV [V, cell]. */
 static double prepare(Twin *t, double dt) {
     double ag[4], cap, ocv, i_dis, i_chg, p_dis, p_chg;
     double *v = t->s.value;
-    const double cells = v[VR_n_series] * v[VR_n_parallel];
+    const double np = parallel(t), cells = v[VR_n_series] * np;
     const double *arg[4] = {t->s.x, &ag[2], &cap, &dt};
     double *res[5] = {&ocv, &i_dis, &i_chg, &p_dis, &p_chg};
     aging_outputs(t, ag);
@@ -89,8 +96,8 @@ static double prepare(Twin *t, double dt) {
     call(fn_prepare(t), arg, 4, res, 5);
     v[VR_P_discharge_max] = p_dis * cells;
     v[VR_P_charge_max] = p_chg * cells;
-    v[VR_I_discharge_max] = i_dis * v[VR_n_parallel];
-    v[VR_I_charge_max] = i_chg * v[VR_n_parallel];
+    v[VR_I_discharge_max] = i_dis * np;
+    v[VR_I_charge_max] = i_chg * np;
     return ocv;
 }
 
@@ -140,7 +147,7 @@ static void rest(Twin *t, double dt, double tb, const double start[6], double r1
 /* BatteryPack.step */
 static void pack_step(Twin *t, double dt) {
     double *v = t->s.value;
-    const double ns = v[VR_n_series], np = v[VR_n_parallel], cells = ns * np;
+    const double ns = v[VR_n_series], np = parallel(t), cells = ns * np;
     const double p_load = v[VR_P_load], i_charge = v[VR_I_charge];
     const double t_ambient = v[VR_T_ambient], t_coolant = v[VR_T_coolant];
     double ag[4], cap, start[6], x_new[6], current, voltage, heat, tc_mean, th_mean, tb, r1, r2;
@@ -216,16 +223,16 @@ static void reset_values(Twin *t) {
     t->s.mode = INSTANTIATED;
 }
 
-/* model.check_settings, Variation's checks, and the generated parameter set and capacity. */
+/* model.check_settings, Variation's checks, the generated parameter set, and a cell capacity. */
 static fmi2Status check_parameters(Twin *t) {
     const double *v = t->s.value;
     if (strcmp(t->s.parameter_set, PARAMETER_SET) != 0)
         return fail(t, "invalid parameter: parameter_set %s: this native FMU was generated for %s (evtwin fmu "
                        "build --native --parameter-set %s builds one for it)", t->s.parameter_set, PARAMETER_SET,
                     t->s.parameter_set);
-    if (fabs(v[VR_capacity_Ah] - CAPACITY_AH) > 1e-12 * CAPACITY_AH)
-        return fail(t, "invalid parameter: capacity_Ah = %.17g: this native FMU was generated for %.17g A h "
-                       "(evtwin fmu build --native --capacity-Ah ...)", v[VR_capacity_Ah], CAPACITY_AH);
+    if (!(v[VR_capacity_Ah] > 0.0 && isfinite(v[VR_capacity_Ah])))
+        return fail(t, "invalid parameter: capacity_Ah must be a positive number of A h, got %g",
+                    v[VR_capacity_Ah]);
     if (!(v[VR_n_series] >= 1.0 && v[VR_n_parallel] >= 1.0))
         return fail(t, "invalid parameter: n_series and n_parallel must be integers >= 1");
     if (!(v[VR_SOC_init] >= 0.0 && v[VR_SOC_init] <= 1.0))

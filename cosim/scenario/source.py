@@ -50,8 +50,9 @@ def dotted(where: Sequence[str | int]) -> str:
     return out
 
 
-def load_yaml(path: str | Path) -> Located:
-    """Parse a scenario file; malformed YAML becomes a :class:`ScenarioError` with its line.
+def load_yaml(path: str | Path, kind: str = "scenario file", keys: str = "'experiment' and 'units'") -> Located:
+    """Parse a scenario file (or another ``kind`` of file whose mapping has ``keys``); malformed YAML
+    becomes a :class:`ScenarioError` with its line.
 
     Raises
     ------
@@ -63,11 +64,11 @@ def load_yaml(path: str | Path) -> Located:
 
     path = Path(path)
     if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file does not exist")
+        raise ScenarioError(f"{path}: {kind} does not exist")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"{path}: cannot read the scenario file ({err})") from None
+        raise ScenarioError(f"{path}: cannot read the {kind} ({err})") from None
     try:
         raw = YAML(typ="rt").load(text)
     except MarkedYAMLError as err:
@@ -82,12 +83,12 @@ def load_yaml(path: str | Path) -> Located:
         raise ScenarioError(f"{path.name}:1 malformed YAML: {err}") from None
     if raw is None:
         raise ScenarioError(
-            f"{path.name}:1 the scenario file is empty; expected a mapping with 'experiment' and 'units'"
+            f"{path.name}:1 the {kind} is empty; expected a mapping with {keys}"
         )
     if not isinstance(raw, dict):
-        kind = "list" if isinstance(raw, list) else "single value" if not isinstance(raw, dict) else "mapping"
+        found = "list" if isinstance(raw, list) else "single value"
         raise ScenarioError(
-            f"{path.name}:1 found a {kind}, expected a mapping of keys ('experiment', 'units', ...)"
+            f"{path.name}:1 found a {found}, expected a mapping with {keys}"
         )
     lines: dict[Path_, int] = {}
     data = _Plain(path.name, lines).convert(raw, ())

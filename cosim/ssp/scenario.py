@@ -3,7 +3,8 @@
 The SSP's components become FMU units, its connections connections (the linear transformation as
 gain and offset; evtwin converts between the connectors' units as well), its default experiment the
 experiment, and its parameter sets the units' parameters: every set in document order (later values
-win, as the standard reads them), or the one named set chosen at run time.
+win, as the standard reads them), or the one named set chosen at run time. Without evtwin's algorithm
+annotation the method is Jacobi, as in ecos and libcosim.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from cosim.errors import ScenarioError
 from cosim.scenario.source import Located
 from cosim.ssp.reader import SystemStructure, read_ssp
+from cosim.ssp.units import quantity
 
 #: Simulated time [s] of an SSP whose default experiment gives no stop time.
 DEFAULT_DURATION = 3600.0
@@ -77,8 +79,9 @@ def scenario_data(structure: SystemStructure, parameter_set: str | None = None) 
         "units": units,
         "connections": connections,
     }
-    if structure.algorithm:
-        data["algorithm"] = dict(structure.algorithm)
+    # SSP says nothing of the algorithm: without evtwin's annotation, Jacobi, as ecos and libcosim step
+    # such a system (its connections read the start of the macro step, so loops between FMUs run as written).
+    data["algorithm"] = {"method": "jacobi", **structure.algorithm}
     return data
 
 
@@ -106,7 +109,7 @@ def _quantity(structure: SystemStructure, component: str, name: str, value: Any)
     if unit is None:
         variable = _variable(structure, component, name)
         unit = variable.unit if variable is not None else None
-    return {"value": value, "unit": unit} if unit else value
+    return quantity(value, unit, structure.units)  # as the SSD's ssd:Units define the connector's unit
 
 
 def _constant_name(component: str, port: str, taken: dict[str, Any]) -> str:
