@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -92,7 +94,12 @@ def charging(
     if seconds is None and exp.duration is not None:
         seconds = _duration(str(exp.duration))
     out = out or Path("results") / exp.name
-    rows = _run_all(exp, seconds, out, jobs or min(len(exp.policies), os.cpu_count() or 1), quiet=as_json)
+    try:
+        rows = _run_all(exp, seconds, out, jobs or min(len(exp.policies), os.cpu_count() or 1), quiet=as_json)
+    except _Interrupted as stop:
+        click.echo(f"interrupted ({signal.Signals(stop.signum).name}): each policy's result file holds what "
+                   f"it ran, in {out}", err=True)
+        sys.exit(128 + stop.signum)
     from control.experiment_table import write_outputs
 
     paths = write_outputs(rows, out)
@@ -103,8 +110,39 @@ def charging(
     _print_table(exp, rows, paths)
 
 
+class _Interrupted(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP while the policies ran; ``signum``: which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_workers(pool) -> None:
+    """Interrupt the workers still running a policy, so that each closes its result file and the pool's
+    shutdown does not wait for a year to be simulated (the signal reaches only this process when it is
+    sent to it alone, as SIGTERM usually is)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive():
+            try:
+                os.kill(process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass  # it ended in between
+
+
 def _run_all(exp, seconds, out: Path, jobs: int, quiet: bool) -> list[dict]:
-    """Check every policy's scenario here (building a missing FMU once), then run them in worker processes."""
+    """Check every policy's scenario here (building a missing FMU once), then run them in worker processes;
+    :class:`_Interrupted` on Ctrl-C, SIGTERM or SIGHUP, once the workers have stopped."""
+    from cosim import interrupts
+
+    with interrupts.catching():
+        try:
+            return _run_pool(exp, seconds, out, jobs, quiet)
+        except KeyboardInterrupt:
+            raise _Interrupted(interrupts.received() or signal.SIGINT) from None
+
+
+def _run_pool(exp, seconds, out: Path, jobs: int, quiet: bool) -> list[dict]:
     import multiprocessing
     import queue as queue_module
     from concurrent.futures import ProcessPoolExecutor
@@ -142,12 +180,16 @@ def _run_all(exp, seconds, out: Path, jobs: int, quiet: bool) -> list[dict]:
         ) as bar:
             tasks = {name: bar.add_task(name, total=total) for name in exp.policies}
             start = plans[next(iter(plans))].model.experiment.start
-            while not all(f.done() for f in futures.values()):
-                try:
-                    name, t = progress_queue.get(timeout=0.2)
-                    bar.update(tasks[name], completed=t - start)
-                except queue_module.Empty:
-                    pass
+            try:
+                while not all(f.done() for f in futures.values()):
+                    try:
+                        name, t = progress_queue.get(timeout=0.2)
+                        bar.update(tasks[name], completed=t - start)
+                    except queue_module.Empty:
+                        pass
+            except KeyboardInterrupt:
+                _stop_workers(pool)
+                raise
         return [futures[name].result() for name in exp.policies]
 
 

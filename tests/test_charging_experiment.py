@@ -199,10 +199,58 @@ def test_validate_warns_of_departures_the_schedule_does_not_end_a_charge_window_
     # The schedule's breaks end at 06:00, 11:15 and 16:30: 11:00 falls inside one, 17:00 inside a shift.
     line = 'departure: {weekdays: ["06:00", "11:15", "16:30"], sat: ["06:00", "11:15", "16:30"]}'
     assert line in shipped
-    path.write_text(shipped.replace(line, 'departure: {weekdays: ["06:00", "11:00", "17:00"]}'), encoding="utf-8")
+    moved = shipped.replace(line, 'departure: {weekdays: ["06:00", "11:00", "17:00"]}')
+    path.write_text(moved, encoding="utf-8")
     warnings = CHARGING_EXPERIMENT.check(path)[1]
-    assert "exp.yaml:10 departure: the departure mon 11:00 falls inside a 'charge' window, which lasts 15 min " \
-           "longer: the car stays plugged in after it leaves" in warnings
-    assert "exp.yaml:10 departure: the departure fri 17:00 does not end a 'charge' window: the schedule's " \
-           "phase just before it is 'drive'" in warnings
+    assert ("exp.yaml:10 departure: the departure mon 11:00 falls inside a 'charge' window, which lasts "
+            "15 min longer: the car stays plugged in after it leaves") in warnings
+    assert ("exp.yaml:10 departure: the departure fri 17:00 does not end a 'charge' window: the "
+            "schedule's phase just before it is 'drive'") in warnings
     assert len(warnings) == 10  # two of each weekday's three
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_workers_and_leaves_their_files_readable(experiment, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import h5py
+
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "cosim.cli", "experiment", "charging", str(experiment),
+            "--duration", "365 d", "-j", "2", "-p", "cccv_plug_in", "-p", "cccv_timer", "-o", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    files = [out / "cccv_plug_in.h5", out / "cccv_timer.h5"]
+    deadline = time.monotonic() + 300.0
+    while not all(f.exists() for f in files) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == proc.pid]
+    assert len(children) >= 2  # the workers (and the progress queue's manager)
+    proc.send_signal(signal.SIGTERM)  # to the command alone, as a service manager sends it
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM
+    said = f"interrupted (SIGTERM): each policy's result file holds what it ran, in {out}"
+    assert err.strip().splitlines()[-1] == said
+    assert "Traceback" not in err
+    time.sleep(0.5)
+    assert [c for c in children if Path(f"/proc/{c}").exists() and _state(c) != "Z"] == []  # none runs on
+    for f in files:
+        with h5py.File(f, "r") as h5:
+            assert h5.attrs["status"] in (b"interrupted", "interrupted")
+
+
+def _parent(proc_dir: Path) -> int:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
