@@ -46,6 +46,9 @@ DEAD_INTERVAL = 1e-3
 #: hair negative, and the Newton steps cycled across the jump (up to 200 iterations where a tariff plan
 #: has most of its intervals off). Kept above zero, relaxed or not: 1e-5 A over 40 h is 2e-6 of SOC.
 CURRENT_FLOOR = 1e-5
+#: Room [1] above ``soc_max`` for the charge of that floor (2e-6 of SOC over 40 h), so that a plan from
+#: a SOC a hair under its cap stays feasible.
+FLOOR_SOC_ROOM = 1e-5
 
 
 def bounds(
@@ -76,7 +79,7 @@ def state_lower() -> np.ndarray:
 
 
 def state_upper(limits: dict[str, float]) -> np.ndarray:
-    return np.array([limits["soc_max"], 1.0, 1.0, 1.0, limits["t_max"], 400.0])
+    return np.array([limits["soc_max"] + FLOOR_SOC_ROOM, 1.0, 1.0, 1.0, limits["t_max"], 400.0])
 
 
 def scaled(states: np.ndarray) -> np.ndarray:

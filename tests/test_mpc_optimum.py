@@ -101,7 +101,12 @@ def test_the_plan_meets_the_first_order_conditions(solved):
     assert np.all(np.abs(lam_x[: problem.n]) <= 1e-6)
 
 
-def test_a_tariff_plan_keeps_its_off_intervals_off_side():
+@pytest.fixture(scope="module")
+def commute_problem():
+    return ChargingProblem(PredictionModel(pack_parameters("lfp_220ah", 178.36), 106, 1), intervals=24)
+
+
+def test_a_tariff_plan_keeps_its_off_intervals_off_side(commute_problem):
     """A Friday evening's plan with the experiment's tariff (plugged in 18:20, 15.5 h to the departure):
     most intervals are off. At zero current the cell step changes side (the hysteresis target's branch),
     so a current a hair under zero (IPOPT relaxes bounds by 1e-8) put the Newton steps on a derivative
@@ -109,8 +114,7 @@ def test_a_tariff_plan_keeps_its_off_intervals_off_side():
     from control.charge_need import Tariff
     from control.mpc_scaling import CURRENT_FLOOR
 
-    model = PredictionModel(pack_parameters("lfp_220ah", 178.36), 106, 1)
-    problem = ChargingProblem(model, intervals=24)
+    problem = commute_problem
     dts = np.full(24, 2325.0)
     ends = 18 * 3600 + 1200 + np.cumsum(dts)
     tariff = Tariff({"00:00": 0.08, "06:00": 0.15, "16:00": 0.35, "21:00": 0.15})
@@ -130,3 +134,4 @@ def test_a_tariff_plan_keeps_its_off_intervals_off_side():
     # The charge is bought where the price is lowest (00:00-06:00) rather than at the dearest hours.
     charge = solution.current * dts
     assert charge[prices >= 0.35].sum() < 1e-3 * charge.sum()
+
