@@ -233,22 +233,30 @@ class BatteryPack:
             voltages.append(voltage * ns)
             temperatures.append(new[4])
             efcs.append(aging.total_efc)
-        if not socs:
-            return out
+        if socs:
+            self._prep = (state, look, k, lim, e, r_rc, cap)
+            self._finish_series(power_taken, current, i_charge, voltage, heat, t_housing_mean, t_ambient, t_coolant)
+        return out
+
+    def _finish_series(self, power_load, current, i_charge, voltage, heat, t_housing_mean, t_ambient,
+                       t_coolant) -> None:
+        """The state and outputs after :meth:`step_series`'s last step, as :meth:`step` and :meth:`_prepare`
+        set them (per cell: ``current``, ``i_charge`` [A], ``voltage`` [V], ``heat`` [W]; ``power_load`` [W])."""
+        state, look, _, lim, _, _, _ = self._prep
+        ns, npar = self.n_series, self.n_parallel
+        cells = ns * npar
         self.soc, self.v1, self.v2, self.hysteresis, self.t_cell, self.t_housing = state
         self._housing_flows(t_housing_mean, t_ambient, t_coolant if t_coolant is not None else t_ambient)
         self.current = current * npar
         self.voltage = voltage * ns
         self.power = voltage * current * cells
-        self.power_request_unmet = power_taken - (current + i_charge) * voltage * cells
+        self.power_request_unmet = power_load - (current + i_charge) * voltage * cells
         self.heat = heat * cells
         self.ocv = look.ocv
         self.power_discharge_max = lim.power_discharge * cells
-        self.power_charge_max = power_charge_max
+        self.power_charge_max = lim.power_charge * cells
         self.current_discharge_max = lim.current_discharge * npar
         self.current_charge_max = lim.current_charge * npar
-        self._prep = (state, look, k, lim, e, r_rc, cap)
-        return out
 
     def _append(self, out: tuple) -> None:
         """Add the present SOC, current, voltage, cell temperature and EFC to :meth:`step_series`'s lists."""

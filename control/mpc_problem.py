@@ -48,6 +48,7 @@ from control.mpc_scaling import (
     STATE_OFFSET,
     STATE_SCALE,
     bounds,
+    current_floor,
     scaled,
     state_lower,
     state_upper,
@@ -197,7 +198,7 @@ class ChargingProblem:
         dts = np.asarray(dts, float)
         live = dts > 2.0 * DEAD_INTERVAL
         u_max = np.where(live, limits["current_max"], 0.0)
-        currents = np.clip(np.asarray(currents, float), 0.0, u_max)
+        currents = np.clip(np.asarray(currents, float), current_floor(u_max), u_max)
         states = self.simulate(x0, currents, dts, params)
         prices = np.broadcast_to(np.asarray(params.get("prices", 0.0), float), (n,))
         pvec = np.concatenate([np.asarray(x0, float), dts, prices, [params.get(k, 0.0) if k in OPTIONAL else params[k]

@@ -14,12 +14,15 @@ The policy is an ONNX file (observation -> two logits, off and on), trained on t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from control.charge_need import Tariff
 from control.charger_unit import (
     ChargerUnit,
     charger_input_ports,
@@ -29,32 +32,74 @@ from control.charger_unit import (
     trip_ports,
 )
 from control.efficiency import DEFAULT_EFFICIENCY
+from control.trip_plan import DAY
 from cosim.errors import ScenarioError
 from cosim.unit import INPUT, PARAMETER, Port
 
 #: The shipped policy.
 DEFAULT_MODEL = Path(__file__).resolve().parent / "data" / "rl_charger.onnx"
 #: Observation length (see :func:`observation`).
-OBSERVATIONS = 7
+OBSERVATIONS = 9
 #: The shield starts the charge this long [s] before the last moment a full-power charge would make it.
 SHIELD_MARGIN = 1800.0
 
 
-def observation(soc: float, goal: float, seconds_left: float, price_now: float, price_min_ahead: float,
-                price_max: float, full_charge_seconds: float) -> np.ndarray:
+@dataclass(frozen=True)
+class PriceOutlook:
+    """What the tariff says about the time left to a departure [per kWh; s]."""
+
+    now: float = 0.0
+    lowest_ahead: float = 0.0
+    dearest: float = 0.0
+    at_last_moment: float = 0.0
+    lasts: float = 0.0
+
+    @classmethod
+    def of(cls, tariff: Tariff | None, now: float, departure: float,
+           full_charge_seconds: float) -> PriceOutlook:
+        """The outlook at ``now`` [s]: the price now, the lowest before ``departure``, the dearest of the day,
+        the mean price the shield would pay (a full-power charge ending ``SHIELD_MARGIN`` before the
+        departure) and how long the present price lasts (to its next change, at most to the departure)."""
+        left = max(departure - now, 0.0)
+        if tariff is None:
+            return cls(lasts=left)
+        end = departure - SHIELD_MARGIN
+        full = min(full_charge_seconds, 2.0 * DAY)
+        last = tariff.mean(end - full, end) if full > 0.0 else tariff.price(end)
+        return cls(tariff.price(now), tariff.lowest(now, now + left), max(tariff.prices), last,
+                   price_lasts(tariff, now, departure))
+
+
+def price_lasts(tariff: Tariff, t: float, end: float) -> float:
+    """Seconds from ``t`` until the tariff's price changes, at most ``end - t``."""
+    price, day = tariff.price(t), math.floor(t / DAY)
+    changes = sorted(d * DAY + start for d in (day, day + 1, day + 2) for start in tariff.starts)
+    for change in changes:
+        if change > t and change < end and abs(tariff.price(change) - price) > 1e-12:
+            return change - t
+    return max(end - t, 0.0)
+
+
+def observation(soc: float, goal: float, seconds_left: float, prices: PriceOutlook,
+                full_charge_seconds: float) -> np.ndarray:
     """The policy's input, each of order one: SOC [1]; the goal [1]; what is missing [1]; the time left to
     departure [d]; the price now relative to the dearest [1]; how much dearer now is than the cheapest time
-    left [1]; the time a full-power charge to the goal takes over the time left (capped at 2)."""
-    scale = price_max if price_max > 0.0 else 1.0
+    left [1]; the time a full-power charge to the goal takes over the time left (capped at 2); how much
+    dearer now is than what the shield would pay at the last moment [1]; how long the present price
+    lasts beyond a full-power charge [h] (within +-4): at 0 or less a charge started now ends within it."""
+    scale = prices.dearest if prices.dearest > 0.0 else 1.0
     left = max(seconds_left, 1.0)
+    slack_h = (prices.lasts - min(full_charge_seconds, 2.0 * DAY)) / 3600.0
     return np.array([
         soc,
         goal,
         goal - soc,
-        min(seconds_left / 86400.0, 3.0),
-        price_now / scale,
-        (price_now - price_min_ahead) / scale,
+        min(seconds_left / DAY, 3.0),
+        prices.now / scale,
+        (prices.now - prices.lowest_ahead) / scale,
         min(full_charge_seconds / left, 2.0),
+        (prices.now - prices.at_last_moment) / scale,
+        min(max(slack_h, -4.0), 4.0),
     ], dtype=np.float32)
 
 
@@ -148,11 +193,8 @@ class RLCharger(ChargerUnit):
         left = departure - now
         full = self.full_charge_seconds()
         if now >= self._next_decision - 1e-6:
-            tariff = self.needs.tariff
-            price = tariff.price(now) if tariff is not None else 0.0
-            lowest = tariff.lowest(now, now + max(left, 0.0)) if tariff is not None else 0.0
-            obs = observation(self.SOC, self.goal_soc, left, price, lowest,
-                              max(tariff.prices) if tariff is not None else 0.0, full)
+            prices = PriceOutlook.of(self.needs.tariff, now, departure, full)
+            obs = observation(self.SOC, self.goal_soc, left, prices, full)
             self._on = self.policy.on(obs)
             self._next_decision = now + self.decision_interval
             self.decisions += 1

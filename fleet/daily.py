@@ -40,6 +40,10 @@ COLUMNS = (
     "c_rate_p50", "c_rate_p99", "c_rate_max", "t_cell_min_degC", "t_cell_mean_degC", "t_cell_max_degC",
     "t_ambient_mean_degC", "thermal_stress_Kh", "fast_charge_events", "soh_capacity", "soh_resistance",
 )
+#: The day's running sums and extremes, in the order :meth:`DailySummary.add_series` keeps them in locals.
+_RUNNING = ("_span", "_e", "_e_pos", "_regen", "_drive_t", "_e_drive", "_peak", "_soc_int", "_soc_lo", "_soc_hi",
+            "_run_max", "_depth", "_hi_t", "_t_int", "_ta_int", "_t_lo", "_t_hi", "_stress", "_charge", "_fast",
+            "_fast_on")
 SIGNALS = ("vehicle.distance", "vehicle.P_battery", "vehicle.P_regen", "battery.SOC", "battery.I_terminal",
            "battery.V_terminal", "battery.T_cell", "battery.EFC", "battery.SOH_capacity", "battery.SOH_resistance",
            "schedule.T_ambient", "battery.I_charge")
@@ -115,12 +119,8 @@ class DailySummary(Observer):
         dist, power, regen, soc, current, volt, temp, _, _, _, ambient, charge_current = columns
         capacity, hist = self.capacity, self._hist
         t_last, prev_dist = self.t_last, self._prev[0]
-        span, e_all, e_pos, e_regen, drive_t, e_drive, peak = (self._span, self._e, self._e_pos, self._regen,
-                                                                self._drive_t, self._e_drive, self._peak)
-        soc_int, soc_lo, soc_hi, run_max, depth, hi_t = (self._soc_int, self._soc_lo, self._soc_hi, self._run_max,
-                                                         self._depth, self._hi_t)
-        t_int, ta_int, t_lo, t_hi, stress = self._t_int, self._ta_int, self._t_lo, self._t_hi, self._stress
-        charged, n_fast, fast_on = self._charge, self._fast, self._fast_on
+        (span, e_all, e_pos, e_regen, drive_t, e_drive, peak, soc_int, soc_lo, soc_hi, run_max, depth, hi_t, t_int,
+         ta_int, t_lo, t_hi, stress, charged, n_fast, fast_on) = (getattr(self, name) for name in _RUNNING)
         for t, d, p, rg, s, i, v, tc, ta, i_chg in zip(times, dist, power, regen, soc, current, volt, temp,
                                                         ambient, charge_current):
             h = t - t_last
@@ -166,12 +166,10 @@ class DailySummary(Observer):
                 n_fast += 1
             fast_on = fast
         self.t_last = t_last
-        self._span, self._e, self._e_pos, self._regen, self._drive_t, self._e_drive, self._peak = (
-            span, e_all, e_pos, e_regen, drive_t, e_drive, peak)
-        self._soc_int, self._soc_lo, self._soc_hi, self._run_max, self._depth, self._hi_t = (
-            soc_int, soc_lo, soc_hi, run_max, depth, hi_t)
-        self._t_int, self._ta_int, self._t_lo, self._t_hi, self._stress = t_int, ta_int, t_lo, t_hi, stress
-        self._charge, self._fast, self._fast_on = charged, n_fast, fast_on
+        for name, value in zip(_RUNNING, (span, e_all, e_pos, e_regen, drive_t, e_drive, peak, soc_int, soc_lo, soc_hi,
+                                          run_max, depth, hi_t, t_int, ta_int, t_lo, t_hi, stress, charged, n_fast,
+                                          fast_on), strict=True):
+            setattr(self, name, value)
         self._prev = [column[-1] for column in columns]
 
     def _add(self, v: list[float], h: float) -> None:  # noqa: C901 - one pass over the signals of a step

@@ -126,6 +126,11 @@ def run_fleet(fleet_file: Path, out: Path, *, scheduler: str | None = None, work
     )
     for key, message in failures.items():
         console.print(f"[red]{key} failed:[/red] {escape(message.splitlines()[0]) if message else ''}")
+    notes = store.notes()
+    if notes:
+        key, first = next(iter(notes.items()))
+        console.print(f"{len(notes)} of {len(batch)} vehicles noted by the battery twin, e.g. {key}: "
+                      f"{escape(first[0])} (each vehicle's notes: attribute 'notes' of its file)")
     return len(failures)
 
 
@@ -158,7 +163,7 @@ def core_time(cpu_s: float) -> str:
         return f"{cpu_s / 3600.0:,.1f} core-hours"
     if cpu_s >= 60.0:
         return f"{cpu_s / 60.0:.0f} core-minutes"
-    return f"{cpu_s:.0f} CPU s"
+    return f"{cpu_s:.2g} CPU s"
 
 
 class _Bar:

@@ -53,6 +53,7 @@ class FleetStore:
             for name, col in result.get("trace", {}).items():  # asked-for vehicles only
                 f.create_dataset(f"trace/{name}", data=col, compression="lzf")
             f.attrs["scenario"] = result["scenario"]
+            f.attrs["notes"] = json.dumps(result.get("notes", []))
             f.attrs["vehicle"] = json.dumps(result["vehicle"])
         os.replace(tmp, final)
         (self.failed_dir / f"{key}.txt").unlink(missing_ok=True)
@@ -93,6 +94,18 @@ class FleetStore:
 
     def metadata(self) -> dict[str, Any]:
         return json.loads((self.root / "metadata.json").read_text(encoding="utf-8"))
+
+    def notes(self) -> dict[str, list[str]]:
+        """The battery twin's warnings of each finished vehicle that had any."""
+        import h5py
+
+        out = {}
+        for path in sorted(self.vehicles_dir.glob("*.h5")):
+            with h5py.File(path, "r") as f:
+                notes = json.loads(f.attrs.get("notes", "[]"))
+            if notes:
+                out[path.stem] = notes
+        return out
 
     def failures(self) -> dict[str, str]:
         if not self.failed_dir.is_dir():

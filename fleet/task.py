@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +30,20 @@ def vehicle_yaml(vehicle: Vehicle, battery: str, resolution: str, fmu_path: str 
     return buf.getvalue()
 
 
+class _Notes(logging.Handler):
+    """The battery twin's warnings during one vehicle's run (e.g. the aging law used outside its fitted
+    range), kept with the vehicle rather than printed over the fleet's progress."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message not in self.messages:
+            self.messages.append(message)
+
+
 def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str, Any]:
     """Run one vehicle; the result holds its daily table and what the run cost.
 
@@ -36,32 +51,18 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
     (path of the battery FMU on this machine), ``trace`` (keep every communication point:
     :mod:`fleet.trace`). ``duration`` [s] shortens the run (tests).
     """
-    from bridges.presets import get_preset
-    from cosim import scenario
-    from fleet.daily import DailySummary
-    from fleet.trace import Trace
     from fleet.usage import annual_km
-    from fleet.vehicle_pack import VehiclePack
 
     vehicle = Vehicle(**job["vehicle"])
     text = vehicle_yaml(vehicle, job["battery"], job["resolution"], job.get("fmu"))
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="evtwin-fleet-") as tmp:
-        path = Path(tmp) / f"{vehicle.vehicle_id}.yaml"
-        path.write_text(text, encoding="utf-8")
-        plan = scenario.check(path)
-        master = scenario.build_master(plan)
-        daily = DailySummary(get_preset(vehicle.preset).capacity_Ah)
-        segments = scenario.segments(plan, duration)
-        unit = master.units["vehicle"]
-        trace = Trace() if job.get("trace") else None
-        if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
-            daily.reset(plan.start)
-            unit.on_substep, unit.on_substeps = daily.add, daily.add_series
-            stats = master.run(segments, observers=[trace] if trace else [])
-        else:
-            stats = master.run(segments, observers=[daily, trace] if trace else [daily])
-        daily.finish()
+    notes = _Notes()
+    battery_log = logging.getLogger("battery_fmu")
+    battery_log.addHandler(notes)
+    try:
+        stats, daily, trace = _run(vehicle, text, duration, job.get("trace"))
+    finally:
+        battery_log.removeHandler(notes)
     return {
         **({"trace": trace.columns()} if trace else {}),
         "vehicle_id": vehicle.vehicle_id,
@@ -72,7 +73,35 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
         "cpu_s": time.process_time() - cpu0,
         "wall_s": time.perf_counter() - wall0,
         "scenario": text,
+        "notes": notes.messages,
     }
+
+
+def _run(vehicle: Vehicle, text: str, duration: float | None, keep_trace: bool):
+    """(engine statistics, daily summary, trace or None) of one vehicle's scenario ``text``."""
+    from bridges.presets import get_preset
+    from cosim import scenario
+    from fleet.daily import DailySummary
+    from fleet.trace import Trace
+    from fleet.vehicle_pack import VehiclePack
+
+    with tempfile.TemporaryDirectory(prefix="evtwin-fleet-") as tmp:
+        path = Path(tmp) / f"{vehicle.vehicle_id}.yaml"
+        path.write_text(text, encoding="utf-8")
+        plan = scenario.check(path)
+        master = scenario.build_master(plan)
+        daily = DailySummary(get_preset(vehicle.preset).capacity_Ah)
+        segments = scenario.segments(plan, duration)
+        unit = master.units["vehicle"]
+        trace = Trace() if keep_trace else None
+        if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
+            daily.reset(plan.start)
+            unit.on_substep, unit.on_substeps = daily.add, daily.add_series
+            stats = master.run(segments, observers=[trace] if trace else [])
+        else:
+            stats = master.run(segments, observers=[daily, trace] if trace else [daily])
+        daily.finish()
+    return stats, daily, trace
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from control.charge_need import Reserve, Tariff, need_soc
-from control.rl_charger import OBSERVATIONS, observation, shielded
+from control.rl_charger import OBSERVATIONS, PriceOutlook, observation, shielded
 from control.trip_plan import DAY, TripPlan
 
 #: Penalty per 1 % of SOC under the reserve on coming home [kWh-equivalent].
@@ -191,11 +191,9 @@ class ChargingEnv:
         return missing / i if i > 0.0 else float("inf")
 
     def _observe(self) -> np.ndarray:
-        left = self.departure - self.t
-        price_now = self.tariff.price(self.t) if self.tariff else 0.0
-        lowest = self.tariff.lowest(self.t, self.t + max(left, 0.0)) if self.tariff else 0.0
-        top = max(self.tariff.prices) if self.tariff else 0.0
-        return observation(self.battery.soc, self.goal, left, price_now, lowest, top, self._full_seconds())
+        full = self._full_seconds()
+        prices = PriceOutlook.of(self.tariff, self.t, self.departure, full)
+        return observation(self.battery.soc, self.goal, self.departure - self.t, prices, full)
 
     def step(self, action):
         u = self.usage

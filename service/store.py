@@ -104,6 +104,8 @@ def ingest(db: Database, fleet: str, vehicle_id: str, batch: list[dict[str, Any]
         _, twin_json, newest, accepted, duplicates = row
         oldest = None if newest is None else newest - LATE_WINDOW_S
         valid, problems, repeats = sample_rows.check_batch(batch, oldest, LATE_WINDOW_S)
+        problems, stored_late = _retried(tx, key, batch, problems)
+        repeats += stored_late
         new = _new_samples(tx, key, valid)
         repeats += len(valid) - len(new)
         if not new:
@@ -154,6 +156,25 @@ def _updated_twin(
         }
     tx.execute("RELEASE SAVEPOINT twin_update")
     return twin, None
+
+
+def _retried(
+    tx: Transaction, key: tuple[str, str], batch: list[dict[str, Any]], problems: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """``problems`` less the samples too late to accept that are stored already (a retried batch longer
+    than the late-sample window is a duplicate, not an error), and how many those were."""
+    late = {p["loc"][2]: batch[p["loc"][2]]["t"] for p in problems if p["type"] == "too_late"}
+    if not late:
+        return problems, 0
+    stored = {
+        r[0]
+        for r in tx.all(
+            "SELECT t FROM samples WHERE fleet = ? AND vehicle_id = ? AND t >= ? AND t <= ?",
+            (*key, min(late.values()), max(late.values())),
+        )
+    }
+    repeated = {i for i, t in late.items() if t in stored}
+    return [p for p in problems if p["loc"][2] not in repeated], len(repeated)
 
 
 def _new_samples(tx: Transaction, key: tuple[str, str], valid: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,8 +20,8 @@ anomaly detectors (:mod:`service.anomalies`) compare the data with that predicti
 
 A sample's current and voltage describe the interval since the previous sample (the current held over
 it, the voltage its mean, as a BMS samples them) up to :data:`MAX_HOLD_S`; over a longer gap the
-previous sample's current goes on for up to :data:`CARRY_S` (a charge sampled every few minutes), then
-the pack rests. The twin is causal: a sample not newer than the last one it used is skipped (counted in
+current changes from the previous sample's to this one's at an unknown moment within the stream's last
+interval (at most :data:`CARRY_S`), then the pack rests. The twin is causal: a sample not newer than the last one it used is skipped (counted in
 ``skipped``).
 """
 
@@ -55,8 +55,8 @@ from service.twin_model import (
 
 #: Longest time [s] a sample's current is taken to have flowed before it.
 MAX_HOLD_S = 60.0
-#: Longest time [s] the previous sample's current is taken to go on into a longer gap (a charge sampled every
-#: few minutes); the rest of the gap is a rest. A drive that ends with a current keeps it this long at most.
+#: Longest time [s] over which the current may go on changing into a longer gap (a charge sampled every few
+#: minutes); the rest of the gap is a rest.
 CARRY_S = 900.0
 ZERO_CELSIUS = 273.15
 FORMAT_VERSION = 1

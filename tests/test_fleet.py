@@ -290,6 +290,23 @@ def test_a_resumed_run_keeps_the_options_it_was_started_with(tmp_path):
     assert not (out / "vehicles").exists()  # refused before anything ran
 
 
+def test_the_battery_twins_warnings_stay_with_the_vehicle(tmp_path):
+    """A cold-climate car cycles below the aging law's fitted range: the note is kept in its file (and
+    in the run's summary), not printed over the fleet's progress."""
+    from fleet.store import FleetStore
+    from fleet.task import run_vehicle
+
+    model = FleetModel(vehicles=1, years=1, climates={"sand_point": 1}, parking={"street": 1})
+    v = spec.draw(model, 0)
+    result = run_vehicle({"vehicle": dataclasses.asdict(v), "battery": "in_process", "resolution": "fleet"},
+                         duration=3 * 86400.0)
+    assert any("outside the fitted 10-45 degC" in n for n in result["notes"]), result["notes"]
+    store = FleetStore(tmp_path)
+    store.prepare("x", False, {"seed": 0})
+    store.save(v.vehicle_id, result)
+    assert store.notes() == {v.vehicle_id: result["notes"]}
+
+
 def test_progress_goes_to_a_log_file_as_lines():
     """Out of a terminal (a cluster job's log) a bar would show only at the end: lines show progress."""
     import io

@@ -99,3 +99,34 @@ def test_the_plan_meets_the_first_order_conditions(solved):
         assert np.all(~active | (lam > 0) & at_upper | (lam < 0) & at_lower)
     # The currents are interior, so their multipliers vanish: the objective is flat along them there.
     assert np.all(np.abs(lam_x[: problem.n]) <= 1e-6)
+
+
+def test_a_tariff_plan_keeps_its_off_intervals_off_side():
+    """A Friday evening's plan with the experiment's tariff (plugged in 18:20, 15.5 h to the departure):
+    most intervals are off. At zero current the cell step changes side (the hysteresis target's branch),
+    so a current a hair under zero (IPOPT relaxes bounds by 1e-8) put the Newton steps on a derivative
+    that jumps; the plan's currents stay at or above their floor, never negative."""
+    from control.charge_need import Tariff
+    from control.mpc_scaling import CURRENT_FLOOR
+
+    model = PredictionModel(pack_parameters("lfp_220ah", 178.36), 106, 1)
+    problem = ChargingProblem(model, intervals=24)
+    dts = np.full(24, 2325.0)
+    ends = 18 * 3600 + 1200 + np.cumsum(dts)
+    tariff = Tariff({"00:00": 0.08, "06:00": 0.15, "16:00": 0.35, "21:00": 0.15})
+    prices = np.array([tariff.mean(e - d, e) for e, d in zip(ends, dts, strict=True)])
+    x0 = [0.4838, 0.0, 0.0, -0.0152, 294.90, 294.94]
+    limits = {"current_max": 115.9, "power_max": 7400.0, "v_max": 3.65, "t_max": 318.15, "soc_max": 0.7363}
+    params = {**PARAMS, "T_ambient": 295.35, "soh": 0.9987, "q_cal": 0.001, "q_cyc": 2.5e-5, "dod": 0.25,
+              "crate": 0.021, "target": 0.7363, "efficiency": 0.9086, "time_weight": 0.0, "slack_weight": 1e5,
+              "tariff_weight": 1.0 / 0.15, "prices": prices}
+    guess = np.zeros(24)
+    guess[-4:] = [7.8, 20.6, 20.6, 20.6]
+    solution = problem.solve(x0, dts, limits, params, guess, time_budget=60.0)
+    assert solution.success, solution.status
+    # IPOPT's relaxation moves the floor by 1e-8 of the current scale (1e-6 A): still above zero.
+    assert solution.current.min() > 0.0 and solution.current.min() >= CURRENT_FLOOR - 1e-6
+    assert solution.soc_end >= 0.7363 - 1e-5
+    # The charge is bought where the price is lowest (00:00-06:00) rather than at the dearest hours.
+    charge = solution.current * dts
+    assert charge[prices >= 0.35].sum() < 1e-3 * charge.sum()

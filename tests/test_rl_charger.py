@@ -59,3 +59,28 @@ def test_the_shipped_policy_has_its_training_metadata():
     assert meta["timesteps"] > 0 and meta["training_seconds"] > 0
     assert "evtwin ml train-charger" in meta["command"]
     OnnxPolicy(DEFAULT_MODEL).on(np.zeros(OBSERVATIONS, np.float32))
+
+
+def test_the_price_outlook_reads_the_tariff_ahead():
+    from control.charge_need import Tariff
+    from control.rl_charger import PriceOutlook, observation
+
+    tariff = Tariff({"00:00": 0.08, "06:00": 0.15, "16:00": 0.35, "21:00": 0.15})
+    day, hour = 86400.0, 3600.0
+    departure = day + 7.5 * hour  # Tuesday 07:30
+    # Monday 23:00: 0.15 until midnight, then 0.08; a 1 h charge the shield starts at 06:00 pays 0.15.
+    late = PriceOutlook.of(tariff, 23 * hour, departure, hour)
+    assert (late.now, late.lowest_ahead, late.dearest, late.lasts) == (0.15, 0.08, 0.35, hour)
+    assert late.at_last_moment == pytest.approx(0.15)
+    # Tuesday 02:00: 0.08 for 4 h more; a 3 h charge at the last moment (04:00-07:00, ending 30 min
+    # before the departure) pays 2 h at 0.08 and 1 h at 0.15.
+    night = PriceOutlook.of(tariff, day + 2 * hour, departure, 3 * hour)
+    assert night.lasts == 4 * hour
+    assert night.at_last_moment == pytest.approx((2 * 0.08 + 0.15) / 3)
+    obs = observation(0.3, 0.5, departure - (day + 2 * hour), night, 3 * hour)
+    assert obs[7] == pytest.approx((0.08 - night.at_last_moment) / 0.35)  # cheaper now than the shield's
+    assert obs[8] == pytest.approx(1.0)  # the cheap price lasts 1 h beyond a full charge
+    # Tuesday 06:30: the price lasts to the departure; a flat tariff or none lasts to the departure too.
+    assert PriceOutlook.of(tariff, day + 6.5 * hour, departure, 0.0).lasts == hour
+    assert PriceOutlook.of(Tariff(0.2), 0.0, departure, hour).lasts == departure
+    assert PriceOutlook.of(None, 0.0, departure, hour).lasts == departure

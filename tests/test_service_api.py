@@ -128,6 +128,17 @@ def test_late_samples_within_the_window_are_accepted(alpha):
     too_old = samples(1, t0=newest - LATE_WINDOW_S - 1.0)
     r = alpha.post("/vehicles/late/telemetry", json={"samples": too_old})
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "too_late"
+    # A retry of a batch longer than the window (a day uploaded at once): what is stored already is a
+    # duplicate, however old; what is not is still too late.
+    assert alpha.put("/vehicles/upload", json={"pack": PACK}).status_code == 201
+    day = samples(40, dt=2 * LATE_WINDOW_S / 39)
+    assert alpha.post("/vehicles/upload/telemetry", json={"samples": day}).json()["accepted"] == 40
+    retry = alpha.post("/vehicles/upload/telemetry", json={"samples": day})
+    assert retry.status_code == 200 and retry.json() == {"accepted": 0, "duplicates": 40}
+    gap = {**day[0], "t": (day[0]["t"] + day[1]["t"]) / 2}
+    r = alpha.post("/vehicles/upload/telemetry", json={"samples": [gap, *day[1:]]})
+    assert r.status_code == 422 and [p["type"] for p in r.json()["detail"]] == ["too_late"]
+    assert r.json()["duplicates"] == 39
     state = alpha.get("/vehicles/late/state").json()
     assert state["samples_stored"] == 120 and state["last_sample_t"] == newest
 
