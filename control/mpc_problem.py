@@ -24,7 +24,7 @@ is the straight line through zero and the rated point, which is what this price 
 
 subject to the exact interval transitions, ``SOC_N + slack >= target``, the cell voltage at each
 interval end under its current ``<= v_max``, the cell temperature ``<= t_max``, the pack power
-``U_k V_k <= power_limit`` and ``0 <= U_k <= current limit`` (the charger's, the cells' rating
+``U_k V_k <= power_limit`` and ``CURRENT_FLOOR <= U_k <= current limit`` (the charger's, the cells' rating
 and the aging model's fitted C-rate, whichever is lowest).
 
 The program is built in :mod:`control.mpc_nlp`, scaled and bounded by :mod:`control.mpc_scaling`,
