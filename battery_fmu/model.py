@@ -173,21 +173,24 @@ class BatteryPack:
         self.heat = heat * cells
         self._prepare(dt)
 
-    def step_series(self, dt: float, powers, floors, current_charge: float, t_ambient: float,
-                    t_coolant: float | None = None) -> tuple[list, list, list, list, list]:
+    def step_series(self, dt: float, powers, floors, current_charge: float, t_ambient: float,  # noqa: C901
+                    t_coolant: float | None = None, ceilings=None) -> tuple[list, list, list, list, list]:
         """Steps of ``dt`` [s] under the power loads ``powers`` [W] in turn, bit for bit as many calls of
         :meth:`step` with the same charge current and temperatures; for a caller that knows a stretch of
         its load ahead (a vehicle on its drive cycle).
 
         Before step ``k`` it stops if ``floors[k]`` [W], the lowest power the load draws within that step,
         is below ``-power_charge_max`` (the load would have been limited by the charge power the pack
-        accepts now, so it has to be worked out again). Returns the pack's SOC [1], current [A],
+        accepts now, so it has to be worked out again), or ``ceilings[k]`` [W] (optional), the highest,
+        above ``power_discharge_max`` (the load would have been limited by what the pack delivers). Returns the pack's SOC [1], current [A],
         voltage [V], cell temperature [K] and equivalent full cycles after each step taken.
         """
         socs, currents, voltages, temperatures, efcs = out = ([], [], [], [], [])
+        if ceilings is None:
+            ceilings = [-math.inf] * len(powers)
         if dt > REST_QUADRATURE_MIN_STEP:  # the rests of a long step: step by step
-            for power, floor in zip(powers, floors):
-                if floor < -self.power_charge_max:
+            for power, floor, ceiling in zip(powers, floors, ceilings):
+                if floor < -self.power_charge_max or ceiling > self.power_discharge_max:
                     break
                 self.step(dt, power, current_charge, t_ambient, t_coolant)
                 self._append(out)
@@ -202,10 +205,10 @@ class BatteryPack:
         p, aging = self.p, self.aging
         advance, prepare, capacity = self._compiled.advance, self._compiled.prepare, p.capacity
         kb, tb = boundary(p, t_ambient, t_coolant, self.coolant_connected)
-        power_charge_max = lim.power_charge * cells
+        power_charge_max, power_discharge_max = lim.power_charge * cells, lim.power_discharge * cells
         voltage = t_housing_mean = current = power_taken = heat = 0.0
-        for power_load, floor in zip(powers, floors):
-            if floor < -power_charge_max:
+        for power_load, floor, ceiling in zip(powers, floors, ceilings):
+            if floor < -power_charge_max or ceiling > power_discharge_max:
                 break
             # the operations of step(), in its order
             power_taken = power_load
@@ -227,7 +230,7 @@ class BatteryPack:
             state = new
             cap = aging.soh_capacity_committed * capacity
             look, lim, e, r_rc = prepare(state, aging.resistance_factor, cap, k)
-            power_charge_max = lim.power_charge * cells
+            power_charge_max, power_discharge_max = lim.power_charge * cells, lim.power_discharge * cells
             socs.append(new[0])
             currents.append(current * npar)
             voltages.append(voltage * ns)

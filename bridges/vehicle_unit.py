@@ -255,21 +255,22 @@ class EVUnit(PythonUnit):
                 return
         self._step_general(h, p_aux, p_cmax, p_dmax)
 
-    def cycle_ahead(self, h: float, count: int) -> tuple[list, list, list, list]:
+    def cycle_ahead(self, h: float, count: int) -> tuple[list, list, list, list, list]:
         """Up to ``count`` steps of ``h`` whole seconds ahead, as :meth:`do_step` takes them on the
         present cycle's trace while the battery's limits are not reached; commits nothing
         (:meth:`take_cycle_steps` does). Per step: battery power and regen power [W] (means), the odometer
-        after it [m] and the lowest battery power of its seconds [W] (the charge limit must not be
-        above it). Stops where ``do_step`` would take another path: at a cycle's end (after the step
-        that reaches it), a trip's start or end, a change of the inputs, the discharge limit.
+        after it [m], the lowest battery power of its seconds [W] (the charge limit must not be
+        above it) and the highest [W] (the discharge limit must not be below it). Stops where ``do_step``
+        would take another path: at a cycle's end (after the step that reaches it), a trip's start or
+        end, a change of the inputs, the present discharge limit.
         """
-        out: tuple[list, list, list, list] = ([], [], [], [])
+        out: tuple[list, list, list, list, list] = ([], [], [], [], [])
         tb, pos, n, p_aux = self._table, self._pos, int(h), self._aux_P
         if (tb is None or n != h or n < 1 or not pos.is_integer() or self.speed_deficit != 0.0
                 or self.drive < 0.5 or not self._driving or self._trip_done or self.trip_distance > 0.0
                 or self.T_ambient != self._aux_T or self.stranded or self.P_discharge_max <= p_aux):
             return out
-        powers, regens, odometer, floors = out
+        powers, regens, odometer, floors, ceilings = out
         k, inv, distance, p_dmax = int(pos), 1.0 / n, self.distance, self.P_discharge_max
         cum_elec, cum_regen, dist = tb.cum_elec, tb.cum_regen, tb.dist
         lows, highs = tb.windows(n)
@@ -281,6 +282,7 @@ class EVUnit(PythonUnit):
             distance += dist[k + n] - dist[k]
             odometer.append(distance)
             floors.append(lows[k] + p_aux)
+            ceilings.append(highs[k] + p_aux)
             k += n
         return out
 
@@ -378,7 +380,8 @@ class EVUnit(PythonUnit):
     def _park(self, h: float) -> None:
         self._driving = False
         self.stranded = self.speed_deficit = 0.0
-        p = aux_power(self.params, self.T_ambient, False)
+        # the parked drain, as far as the pack delivers it
+        p = min(aux_power(self.params, self.T_ambient, False), max(0.0, self.P_discharge_max))
         self.P_battery = p
         self.P_aux = p
         self.P_regen = self.P_loss = self.P_brake = self.motor_torque = 0.0

@@ -206,6 +206,7 @@ def _connections(vehicle: Vehicle, has_fast: bool, battery: str) -> list[dict[st
         out += [
             {"from": "vehicle.P_battery", "to": "battery.P_load", "transfer": "mean"},
             {"from": "battery.P_charge_max", "to": "vehicle.P_charge_max", "delay": 1},
+            {"from": "battery.P_discharge_max", "to": "vehicle.P_discharge_max", "delay": 1},
             {"from": "schedule.T_ambient", "to": "battery.T_ambient", **air},
             {"from": "schedule.T_ambient", "to": "battery.T_coolant", **air},
         ]

@@ -4,8 +4,8 @@ While driving, the master steps this unit over long macro steps (minutes) and th
 10 s steps of fleet mode inside: each sub-step the built-in EV (:class:`bridges.vehicle_unit.EVUnit`)
 integrates its 1 s cycle and hands its mean power to the battery twin's pack
 (:class:`battery_fmu.model.BatteryPack`, the same ``step`` the FMU and the ``battery`` unit call), and
-the EV's regen limit is the pack's charge power at the sub-step's start, as the ``delay: 1``
-connection hands it over between separate units. Parked or charging, one macro step is one step of
+the EV's regen and traction limits are the pack's charge and discharge power at the sub-step's start,
+as the ``delay: 1`` connections hand them over between separate units (an empty pack strands the car). Parked or charging, one macro step is one step of
 both. So the equations and the 10 s grid are those of the two separate units; what goes is the
 master's work per 10 s (the schedule, the chargers, the connections, the observers), which cost more
 than the battery step itself. The ambient temperature is the one at the macro step's start.
@@ -125,7 +125,7 @@ class VehiclePack(PythonUnit):
                     break
             last = k == n - 1
             dt = h - done if last else substep
-            ev.P_charge_max = pack.power_charge_max
+            ev.P_charge_max, ev.P_discharge_max = pack.power_charge_max, pack.power_discharge_max
             ev.do_step(t + done, dt)
             pack.step(dt, ev.P_battery, i_charge, air, air)
             done += dt
@@ -147,11 +147,13 @@ class VehiclePack(PythonUnit):
         Returns the number taken, whether the pack's charge limit stopped them and the SOH at the macro
         step's end if read. ``left``: sub-steps left in the macro step (the last reports the SOH then)."""
         ev, pack, dt = self.ev, self.battery.pack, self.substep
-        powers, regens, odometer, floors = ev.cycle_ahead(dt, count)
+        ev.P_charge_max, ev.P_discharge_max = pack.power_charge_max, pack.power_discharge_max
+        powers, regens, odometer, floors, ceilings = ev.cycle_ahead(dt, count)
         if not powers:
             return 0, False, None
         air, i_charge = self.T_air_pack, self.I_charge
-        socs, currents, voltages, temperatures, efcs = pack.step_series(dt, powers, floors, i_charge, air, air)
+        socs, currents, voltages, temperatures, efcs = pack.step_series(dt, powers, floors, i_charge, air, air,
+                                                                        ceilings)
         m = len(socs)
         if m == 0:
             return 0, True, None

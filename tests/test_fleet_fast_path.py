@@ -66,7 +66,7 @@ def test_the_cycle_ahead_equals_the_vehicles_steps():
     one, ahead = units
     t = 10.0
     while t < 2134.0:
-        powers, regens, odometer, floors = ahead.cycle_ahead(10.0, 25)
+        powers, regens, odometer, floors, _ = ahead.cycle_ahead(10.0, 25)
         m = max(1, len(powers) - 3)  # commit fewer than were looked at, as when the pack stops them
         if powers:
             ahead.take_cycle_steps(10.0, m, odometer)
@@ -80,18 +80,21 @@ def test_the_cycle_ahead_equals_the_vehicles_steps():
         t += 10.0 * m
 
 
-def test_a_packed_vehicle_looking_ahead_gives_the_same_days(monkeypatch):
-    from fleet.spec import FleetModel, draw
+@pytest.mark.parametrize("style, habit, days", [("aggressive", "fast_daily", 2), ("commute", {"power_kW": 0.3}, 10)])
+def test_a_packed_vehicle_looking_ahead_gives_the_same_days(monkeypatch, style, habit, days):
+    """Also where the pack runs empty (a home charger too weak for the commute): the discharge limit binds."""
+    from fleet.spec import FleetModel, Habit, draw
     from fleet.task import run_vehicle
     from fleet.vehicle_pack import VehiclePack
 
-    model = FleetModel(vehicles=1, years=1, seed=5, annual_km=30000.0, styles={"aggressive": 1},
-                       charging={"fast_daily": 1})
+    own = isinstance(habit, dict)
+    model = FleetModel(vehicles=1, years=1, seed=5, annual_km=30000.0, styles={style: 1},
+                       charging={"weak" if own else habit: 1}, habits={"weak": Habit(**habit)} if own else {})
     tables = {}
     for look_ahead in (True, False):
         monkeypatch.setattr(VehiclePack, "look_ahead", look_ahead)
         tables[look_ahead] = [run_vehicle({"vehicle": dataclasses.asdict(draw(model, i)), "battery": "in_process",
-                                           "resolution": "fleet"}, 2 * 86400.0)["table"] for i in range(1)]
+                                           "resolution": "fleet"}, days * 86400.0)["table"] for i in range(1)]
     for fast, slow in zip(tables[True], tables[False]):
         assert fast.keys() == slow.keys()
         for column in fast:
