@@ -11,7 +11,8 @@ without (``docs/charging.md``). (With the delay on ``I_charge`` instead, it work
   derating, voltage and SOC window) is lower, the charger follows it, so it never exceeds it;
 - end: at the target SOC (the last step is trimmed to land on it, using the SOC gain per
   coulomb observed on the previous step), or when the BMS-limited taper falls under the cut-off
-  current (``cutoff_c_rate`` times the pack capacity, C/20 by default).
+  current (``cutoff_c_rate`` times the pack capacity, C/20 by default). A limit under the cut-off
+  before the pack has taken any charge in the session (a cold-soaked pack's derating) is waited out.
 
 ``mode="timer"`` waits and starts so that the charge ends ``timer_margin`` before the next
 departure (from the ``departure`` setting or the ``departure_time`` input), estimating the
@@ -78,7 +79,10 @@ class CCCVPolicy:
         i_cc = u.cc_current()
         current = min(i_cc, u.I_charge_max)
         if u.I_charge_max < i_cc and current < u.cutoff_current():
-            u.done = 1.0  # CV taper under the cut-off
+            if u._coulomb_gain > 0.0:
+                u.done = 1.0  # CV taper under the cut-off
+            # Else the pack has taken nothing yet this session: a limit this low from the start is the
+            # cold (or hot) pack's temperature derating, not a taper; wait, plugged in, for it to lift.
             return 0.0
         if u._coulomb_gain > 0.0 and h > 0.0:
             # Land on the target instead of passing it by up to a step's worth.

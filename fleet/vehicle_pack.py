@@ -10,6 +10,11 @@ both. So the equations and the 10 s grid are those of the two separate units; wh
 master's work per 10 s (the schedule, the chargers, the connections, the observers), which cost more
 than the battery step itself. The ambient temperature is the one at the macro step's start.
 
+With ``heat_to`` [K], the car heats a cold pack while plugged in, as EVs with a battery heater do
+before and while charging (a cold-soaked cell's charge derating may allow no current at all): while
+``plugged`` and the cell is colder than ``heat_to``, the coolant loop, held at ``heat_to``, is connected
+to the housing. The heater's energy comes from the grid and is not counted as charge.
+
 ``on_substep(t, values)`` (set by the caller, optional) receives every sub-step's end time [s] and
 :data:`SIGNALS` values, so a daily summary sees the 10 s steps rather than the macro steps;
 ``on_substeps(times, columns)`` (optional, beside it) receives a stretch of them at once, one list per
@@ -57,6 +62,8 @@ class VehiclePack(PythonUnit):
         the pack's size comes from the vehicle's preset.
     substep : float
         Step [s] of the vehicle and the battery inside a driving macro step.
+    heat_to : float or None
+        Heat a pack colder than this [K] while ``plugged`` (see the module's docstring); None: never.
     """
 
     PORTS: ClassVar[tuple[Port, ...]] = (
@@ -64,6 +71,7 @@ class VehiclePack(PythonUnit):
         Port("T_ambient", INPUT, "K", "Outdoor air (the vehicle's HVAC load)", 296.15, 0.0),
         Port("T_air_pack", INPUT, "K", "Air around the pack (battery ambient, coolant)", 296.15, 0.0),
         Port("I_charge", INPUT, "A", "Current from the chargers into the pack", 0.0, 0.0),
+        Port("plugged", INPUT, "1", "1 while plugged into a charger (pack heating allowed)", 0.0, 0.0, 1.0),
         Port("distance", OUTPUT, "m", "Odometer at the end of the step", 0.0),
         Port("P_battery", OUTPUT, "W", "Mean power drawn at the pack terminals over the step", 0.0),
         Port("P_regen", OUTPUT, "W", "Mean power returned by the motor over the step", 0.0),
@@ -81,13 +89,14 @@ class VehiclePack(PythonUnit):
     look_ahead: ClassVar[bool] = True
 
     def __init__(self, vehicle: Mapping[str, Any], battery: Mapping[str, Any] | None = None,
-                 substep: float = 10.0):
+                 substep: float = 10.0, heat_to: float | None = None):
         self.ev = EVUnit(**dict(vehicle))
         pack = self.ev.preset.pack()
         self.battery = BatteryUnit(**{k: pack[k] for k in PACK_SHARED}, **dict(battery or {}))
         if not substep > 0.0:
             raise ValueError(f"substep must be > 0 s (got {substep!r})")
         self.substep = float(substep)
+        self.heat_to = None if heat_to is None else float(heat_to)
         self.on_substep: Callable[[float, list[float]], None] | None = None
         self.on_substeps: Callable[[list[float], list[list[float]]], None] | None = None
         super().__init__()
@@ -106,6 +115,10 @@ class VehiclePack(PythonUnit):
         ev, pack = self.ev, self.battery.pack
         ev.drive, ev.T_ambient = self.drive, self.T_ambient
         air, i_charge, report, substep = self.T_air_pack, self.I_charge, self.on_substep, self.substep
+        coolant = air
+        if self.heat_to is not None:
+            pack.coolant_connected = self.plugged >= 0.5 and pack.t_cell < self.heat_to
+            coolant = self.heat_to if pack.coolant_connected else air
         n = max(1, math.ceil(h / substep - 1e-9)) if self.drive >= 0.5 else 1
         sums = [0.0, 0.0, 0.0]  # energy drawn and regenerated [J], charge [C]
         done, k, plan_at = 0.0, 0, 1 if self.look_ahead else n
@@ -127,7 +140,7 @@ class VehiclePack(PythonUnit):
             dt = h - done if last else substep
             ev.P_charge_max, ev.P_discharge_max = pack.power_charge_max, pack.power_discharge_max
             ev.do_step(t + done, dt)
-            pack.step(dt, ev.P_battery, i_charge, air, air)
+            pack.step(dt, ev.P_battery, i_charge, air, coolant)
             done += dt
             sums[0] += ev.P_battery * dt
             sums[1] += ev.P_regen * dt
@@ -213,4 +226,5 @@ class VehiclePack(PythonUnit):
 
     def metadata(self) -> dict[str, str]:
         return {**self.ev.metadata(), "type": "fleet.vehicle_pack:VehiclePack",
-                "battery": self.battery.metadata()["parameter_set"], "substep_s": f"{self.substep:g}"}
+                "battery": self.battery.metadata()["parameter_set"], "substep_s": f"{self.substep:g}",
+                **({"heat_to_K": f"{self.heat_to:g}"} if self.heat_to is not None else {})}
