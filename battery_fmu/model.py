@@ -182,8 +182,9 @@ class BatteryPack:
         Before step ``k`` it stops if ``floors[k]`` [W], the lowest power the load draws within that step,
         is below ``-power_charge_max`` (the load would have been limited by the charge power the pack
         accepts now, so it has to be worked out again), or ``ceilings[k]`` [W] (optional), the highest,
-        above ``power_discharge_max`` (the load would have been limited by what the pack delivers). Returns the pack's SOC [1], current [A],
-        voltage [V], cell temperature [K] and equivalent full cycles after each step taken.
+        above ``power_discharge_max`` (the load would have been limited by what the pack delivers).
+        Returns the pack's SOC [1], current [A], voltage [V], cell temperature [K] and equivalent full
+        cycles after each step taken.
         """
         socs, currents, voltages, temperatures, efcs = out = ([], [], [], [], [])
         if ceilings is None:

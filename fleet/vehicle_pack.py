@@ -5,10 +5,11 @@ While driving, the master steps this unit over long macro steps (minutes) and th
 integrates its 1 s cycle and hands its mean power to the battery twin's pack
 (:class:`battery_fmu.model.BatteryPack`, the same ``step`` the FMU and the ``battery`` unit call), and
 the EV's regen and traction limits are the pack's charge and discharge power at the sub-step's start,
-as the ``delay: 1`` connections hand them over between separate units (an empty pack strands the car). Parked or charging, one macro step is one step of
-both. So the equations and the 10 s grid are those of the two separate units; what goes is the
-master's work per 10 s (the schedule, the chargers, the connections, the observers), which cost more
-than the battery step itself. The ambient temperature is the one at the macro step's start.
+as the ``delay: 1`` connections hand them over between separate units (an empty pack strands the
+car). Parked or charging, one macro step is one step of both. So the equations and the 10 s grid are
+those of the two separate units; what goes is the master's work per 10 s (the schedule, the chargers,
+the connections, the observers), which cost more than the battery step itself. The ambient
+temperature is the one at the macro step's start.
 
 With ``heat_to`` [K], the car heats a cold pack while plugged in, as EVs with a battery heater do
 before and while charging (a cold-soaked cell's charge derating may allow no current at all): while
@@ -165,8 +166,8 @@ class VehiclePack(PythonUnit):
         if not powers:
             return 0, False, None
         air, i_charge = self.T_air_pack, self.I_charge
-        socs, currents, voltages, temperatures, efcs = pack.step_series(dt, powers, floors, i_charge, air, air,
-                                                                        ceilings)
+        socs, currents, voltages, temperatures, efcs = pack.step_series(
+            dt, powers, floors, i_charge, air, air, ceilings)
         m = len(socs)
         if m == 0:
             return 0, True, None

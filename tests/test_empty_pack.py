@@ -66,7 +66,7 @@ def test_a_car_on_a_weak_charger_drives_on_what_it_is_charged(weak_charging_days
     run = weak_charging_days[resolution]
     days = run["table"]
     preset = get_preset(run["vehicle"]["preset"])
-    kwh_per_soc = preset.battery_kWh * 1.1  # the pack at its top open-circuit voltage (LFP: ~3.4 / 3.2 V nominal)
+    kwh_per_soc = preset.battery_kWh * 1.1  # the pack at its top open-circuit voltage (LFP ~3.4 V / 3.2 V)
     soc0, soc_end = 0.9, days["soc_min"][-1]
     used, charged = days["energy_kWh"].sum(), days["charge_kWh"].sum()
     assert used <= charged + (soc0 - soc_end) * kwh_per_soc

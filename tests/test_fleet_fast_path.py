@@ -80,7 +80,8 @@ def test_the_cycle_ahead_equals_the_vehicles_steps():
         t += 10.0 * m
 
 
-@pytest.mark.parametrize("style, habit, days", [("aggressive", "fast_daily", 2), ("commute", {"power_kW": 0.3}, 10)])
+@pytest.mark.parametrize("style, habit, days",
+                         [("aggressive", "fast_daily", 2), ("commute", {"power_kW": 0.3}, 10)])
 def test_a_packed_vehicle_looking_ahead_gives_the_same_days(monkeypatch, style, habit, days):
     """Also where the pack runs empty (a home charger too weak for the commute): the discharge limit binds."""
     from fleet.spec import FleetModel, Habit, draw
