@@ -33,6 +33,7 @@ def build_fmu(out_dir: str | Path = "fmus") -> Path:
     with tempfile.TemporaryDirectory(prefix="evtwin_fmu_") as tmp:
         stage = Path(tmp)
         package, script = _stage_model(stage)
+        forget_staged(package)  # cached by an FMU of the same content run here before, its folder gone
         try:
             built = Path(FmuBuilder.build_FMU(
                 script, dest=out_dir / FMU_NAME, project_files=[package],
@@ -83,7 +84,9 @@ def forget_staged(package: Path) -> None:
 
     The builder imports the slave (and so the staged package) to read its model description; the
     stage is deleted afterwards, and a later build of the same content (the FMI 3.0 FMU after the FMI 2.0
-    one) would find the package cached with its folder gone and fail on its first submodule import.
+    one) would find the package cached with its folder gone and fail on its first submodule import. An
+    FMU of the same content run in this interpreter (fmpy in-process) caches it too, from its extraction
+    folder, which is gone once the FMU is freed: so builds forget it before as well as after.
     """
     import sys
 

@@ -24,6 +24,7 @@ def build_fmu3(out_dir: str | Path = "fmus") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="evtwin_fmu3_") as tmp:
         package, script = _stage_model(Path(tmp), "fmu3_slave.py", "battery_twin3")
+        forget_staged(package)  # see forget_staged
         try:
             built = Path(
                 FmuBuilder.build_FMU(

@@ -277,6 +277,17 @@ def test_two_builds_from_different_sources_run_their_own_code_in_one_process(fmu
     assert [r["T_cell"][0] for r in results] == [298.15, 288.15, 298.15]
 
 
+def test_a_build_after_running_an_fmu_of_the_same_code_in_process(tmp_path):
+    # Running the FMU in this interpreter caches its package from the extraction folder, which fmpy
+    # removes afterwards; a build of the same code must not import the description from that ghost.
+    from battery_fmu import build
+
+    first = build.build_fmu(tmp_path / "first")
+    simulate_fmu(str(first), stop_time=10.0, output_interval=10.0, output=["SOC"])
+    second = build.build_fmu(tmp_path / "second")
+    assert read_model_description(str(second)).modelName == read_model_description(str(first)).modelName
+
+
 def test_a_process_that_ran_the_fmu_and_then_ipopt_exits_normally(fmu_path):
     # pythonfmu 0.7.0 released its interpreter state twice at exit; the shim makes the release happen once.
     script = Path(__file__).parents[1] / "scripts" / "repro_exit_abort.py"
