@@ -187,8 +187,10 @@ def test_algebraic_loop_points_at_a_connection_without_delay(tmp_path):
     lines = text.splitlines()
     soc, voltage = (next(n for n, line in enumerate(lines, 1) if key in line)
                     for key in ("to: charger.SOC", "to: charger.V_terminal"))
-    assert [p.split(": ")[0] for p in info.value.problems] == [f"quickstart.yaml:{soc} connections[7]",
-                                                               f"quickstart.yaml:{voltage} connections[8]"]
+    first = next(n for n, line in enumerate(lines, 1) if line.startswith("connections:")) + 1
+    entries = [n for n, line in enumerate(lines, 1) if n >= first and line.lstrip().startswith("- {from:")]
+    expected = [f"quickstart.yaml:{n} connections[{entries.index(n)}]" for n in (soc, voltage)]
+    assert [p.split(": ")[0] for p in info.value.problems] == expected
     assert "algebraic loop battery -> charger -> battery" in info.value.problems[1]
 
 
