@@ -346,69 +346,8 @@ def train_charger(output: Path, timesteps: int, days: int, seed: int, eval_episo
                        f"grid {row['grid_kWh']:.1f} kWh")
 
 
-@ml.command("loop-plot")
-@click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The PNG to write.")
-def loop_plot(result: Path, output: Path) -> None:
-    """Plot the forecasts of a run with the SOH forecaster in the loop against its physics battery.
+# The commands for the loop and the surrogate live beside (ml/cli_surrogate.py); they join the group here.
+from ml.cli_surrogate import loop_plot, surrogate, train_surrogate  # noqa: E402
 
-    RESULT: the result file of scenarios/soh_forecast_in_loop.yaml (or a scenario wired alike).
-    """
-    from ml.loop_plot import plot_forecast_in_loop
-
-    path, rmse = plot_forecast_in_loop(result, output)
-    scores = ", ".join(f"{k} {v:.2f}" for k, v in rmse.items())
-    click.echo(f"wrote {path}; RMSE against the physics of the forecasts made with a full window, %-points: "
-               f"{scores}")
-
-
-@ml.command("train-surrogate")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The ONNX file to write (default: the one evtwin ships, ml/data/aging_surrogate.onnx).")
-@click.option("--vehicles", type=click.IntRange(min=10), default=800, show_default=True,
-              help="Vehicles to draw and age (a fifth held out).")
-@click.option("--epochs", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--validate", "folders", multiple=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A fleet run folder whose finished vehicles score the surrogate against the physics "
-              "(repeatable).")
-def train_surrogate(output: Path | None, vehicles: int, epochs: int, folders: tuple[Path, ...]) -> None:
-    """Train the aging surrogate (a year of daily usage -> SOH after 1..10 years) and export it to ONNX."""
-    from ml.surrogate import default_model
-    from ml.surrogate_train import train as run_training
-
-    output = output or default_model()
-    metrics = run_training(output, vehicles, epochs, list(folders), say=click.echo)
-    for key in ("rmse_drawn_held_out_laws_alone", "rmse_drawn_held_out", "rmse_fleet_runs",
-                "rmse_fleet_runs_drawn_usage"):
-        if key in metrics:
-            click.echo(f"{key} [%-points, years 1..10]: " + " ".join(f"{v:.3f}" for v in metrics[key]))
-    click.echo(f"wrote {output}")
-
-
-@ml.command("surrogate")
-@click.argument("fleet_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--warranty", default="8 yr, 160000 km, 0.7", show_default=True,
-              help="Warranty point: years, km (whichever comes first) and the guaranteed capacity SOH.")
-@click.option("--vehicles", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Vehicles to draw from the fleet file's distributions.")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="The surrogate's ONNX file (default: the one evtwin ships).")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def surrogate(fleet_file: Path, warranty: str, vehicles: int, model: Path | None, as_json: bool) -> None:
-    """The fleet report's warranty question for vehicles drawn from FLEET_FILE, by the aging surrogate.
-
-    No vehicle is simulated: each one's year of usage is drawn and the surrogate (ONNX) gives its SOH
-    after 1..10 years; shares under 80 % and 70 % at the warranty point come with 95 % intervals.
-    """
-    import json
-
-    from fleet.report import Warranty
-    from ml.surrogate_warranty import answer, print_answer
-
-    result = answer(fleet_file, Warranty.parse(warranty), vehicles, model)
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-    else:
-        print_answer(result, click.echo)
+for _command in (loop_plot, train_surrogate, surrogate):
+    ml.add_command(_command)

@@ -34,6 +34,16 @@ def default_engine() -> tuple[bool, bool]:
     return ENGINES[name]
 
 
+def engine(compile: bool | None, native: bool | None) -> tuple[bool, bool]:
+    """``(compile, native)`` as a master was asked, each ``None`` taken from :func:`default_engine`
+    (native only where compiled)."""
+    if compile is not None and native is not None:
+        return compile, native
+    default_compile, default_native = default_engine()
+    compile = default_compile if compile is None else compile
+    return compile, (default_native and compile if native is None else native)
+
+
 @dataclass(frozen=True, slots=True)
 class LoopSolver:
     """How to resolve an algebraic loop within a macro step.

@@ -38,7 +38,7 @@ from cosim.master.events import EventLocation
 from cosim.master.initial import end_initialization, initial_values, record_unit_end
 from cosim.master.loops import LoopIteration
 from cosim.master.observer import Observer, RunStats
-from cosim.master.settings import JACOBI, Event, MasterSettings, default_engine
+from cosim.master.settings import JACOBI, Event, MasterSettings, engine
 from cosim.master.slots import Loop, Slot
 from cosim.timeline import Segment
 from cosim.unit import INPUT, OUTPUT, Port, Unit
@@ -70,8 +70,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
     native : bool or None
         Run such segments in C (:mod:`cosim.master.native`) when every unit offers a compiled step
         (FMI 2.0 FMUs) and no observer needs each point in Python; ``False`` keeps the Python loop.
-        ``None`` (both): as ``$EVTWIN_ENGINE`` says (:func:`~cosim.master.settings.default_engine`),
-        by default ``True``.
+        ``None`` (both): as ``$EVTWIN_ENGINE`` says (:func:`~cosim.master.settings.engine`).
 
     Raises
     ------
@@ -100,10 +99,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
         native: bool | None = None,
     ):
         self.settings = settings or MasterSettings()
-        if compile is None or native is None:
-            default_compile, default_native = default_engine()
-            compile = default_compile if compile is None else compile
-            native = default_native and compile if native is None else native
+        compile, native = engine(compile, native)
         self.units = dict(units)
         self.connections = list(connections)
         self.events = list(events)
@@ -397,6 +393,7 @@ class Master(EventLocation, LoopIteration, CompiledSegments, PointStepping):
 
     def _check(self, slot: Slot, values: Sequence[float], t: float) -> None:
         slots.check_outputs(slot, values, t, self._ports[slot.name])
+
 
 def _chain(first: Segment, rest: Iterable[Segment]):
     yield first
