@@ -65,7 +65,7 @@ def bench(data: Path, models: Path, calls: int) -> None:
     import torch
 
     from ml import dataset
-    from ml.forest import summarise
+    from ml.export import onnx_input
     from ml.onnx_model import OnnxModel
     from ml.task import Task, samples
     from ml.training import load_models
@@ -85,8 +85,7 @@ def bench(data: Path, models: Path, calls: int) -> None:
     print(f"{head}{'ratio CPU':>10}{'max |diff|':>12}")
     for name, model in trained.items():
         onnx = OnnxModel(models / f"{name}.onnx", threads=1)
-        window = onnx.info.history > 1
-        x_one = (one.x if window else summarise(one)).astype(np.float32)
+        x_one = onnx_input(name, model, one)
         ort = _per_call_us(lambda x=x_one, m=onnx: m.run(x), calls)
         if hasattr(model, "net"):
             framework, xt = "torch", torch.tensor(x_one)
@@ -98,7 +97,7 @@ def bench(data: Path, models: Path, calls: int) -> None:
             framework = "sklearn"
             native = lambda m=model, o=one: m.predict(o)  # noqa: E731
         own = _per_call_us(native, max(calls // 10, 20))
-        diff = np.abs(onnx.run(s.x if window else summarise(s)) - model.predict(s)).max()
+        diff = np.abs(onnx.run(onnx_input(name, model, s)) - model.predict(s)).max()
         times = f"{ort[0]:>8.1f} /{ort[1]:>6.1f}{framework:>12}{own[0]:>9.1f} /{own[1]:>6.1f}"
         print(f"{name:13}{times}{own[1] / ort[1]:>9.1f}x{diff:>12.1e}")
 

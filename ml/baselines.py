@@ -77,17 +77,71 @@ class NominalPhysics:
         q_cyc = eq.power_law_value(k_cyc, efc_per_year * t, a.pcyc, np)
         return 1.0 - q_cal - q_cyc
 
+    def constants(self, s: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each window's law as constants that reproduce it: calendar and cycle rate constants and EFC
+        per year, each [n].
+
+        Each period's rates at its own stressors (its mean cell temperature, SOC, cycle depth and the
+        mean C-rate of its EFC, ``efc / 12`` per hour as the twin's aging model counts a day's), then
+        the constant rate that ages the same over the window in the laws' virtual-time form
+        (``q = (sum k^(1/p) dx)^p``, ``dx`` the period's days or EFC): the Arrhenius law is convex, so
+        the rate at the mean temperature would miss a summer's share of the fade.
+        """
+        from battery_fmu import equations as eq
+        from battery_fmu.ops import numpy_ops
+
+        ops, p = numpy_ops(), self.p
+        a = p.aging
+        period_days = (s.t[:, 1:2] - s.t[:, 0:1]) * 365.0
+        efc = np.clip(s.column("efc"), 0.0, None)
+        temp = s.column("t_cell_mean_degC") + K0
+        soc = np.clip(s.column("soc_mean"), 0.0, 1.0)
+        dod = np.clip(s.column("cycle_depth"), 0.0, 1.0)
+        crate = efc / period_days / 12.0
+        k_cal = eq.calendar_rate(temp, eq.graphite_potential(soc, p, ops), p, ops)
+        k_cyc = eq.cycle_rate(dod, crate, eq.cycle_temperature_factor(temp, p, ops), p)
+        weights = efc / np.maximum(efc.sum(axis=1, keepdims=True), 1e-12)
+        k_cal_eff = np.mean(k_cal ** (1.0 / a.pcal), axis=1) ** a.pcal
+        k_cyc_eff = np.sum(k_cyc ** (1.0 / a.pcyc) * weights, axis=1) ** a.pcyc
+        efc_year = efc.sum(axis=1) / (period_days[:, 0] * s.t.shape[1] / 365.0)
+        return k_cal_eff, k_cyc_eff, efc_year
+
+    def fade(self, constants, t_years: np.ndarray) -> np.ndarray:
+        """The law's fade [1] of each window at ``t_years`` [n, m] since the pack was new."""
+        k_cal, k_cyc, efc_year = (c[:, None] for c in constants)
+        a, t = self.p.aging, np.asarray(t_years, dtype=float)
+        return k_cal * (t * 365.0) ** a.pcal + k_cyc * (efc_year * t) ** a.pcyc
+
     def predict(self, s: Samples) -> np.ndarray:
-        out = np.empty_like(s.y)
-        span = s.t[:, -1] - s.t[:, 0] + (s.t[:, 1] - s.t[:, 0])
-        efc_year = s.column("efc").sum(axis=1) / span
-        temp = s.column("t_cell_mean_degC").mean(axis=1) + K0
-        soc = s.column("soc_mean").mean(axis=1)
-        dod = s.column("cycle_depth").mean(axis=1)
-        crate = s.column("c_rate_p99").mean(axis=1) * 0.5  # the mean C-rate is well under the 99th percentile
-        for i in range(len(s)):
-            out[i] = self.soh(s.t_target[i], efc_year[i], temp[i], soc[i], dod[i], crate[i])
-        return out
+        return 1.0 - self.fade(self.constants(s), s.t_target)
 
 
-BASELINES = {"persistence": Persistence, "sqrt_time": SqrtTime, "physics_nominal": NominalPhysics}
+class AnchoredPhysics(NominalPhysics):
+    """The nominal law's fade ahead, started from the SOH the window's reports give at the origin.
+
+    The level: each report moved to the origin along the law (``report_k + q(t_k) - q(origin)``,
+    ``q`` the law's fade at the window's stressors) and averaged over the window. All of the window's
+    reports count (their independent noise averages to a tenth of itself over two years) and none
+    lags the origin, as a mean of the last reports would by the fade since them. The forecast is that
+    level less the law's fade from the origin to each horizon. It reads the reports and the usage only.
+    """
+
+    name = "physics_anchored"
+
+    def level(self, s: Samples, constants=None) -> np.ndarray:
+        """SOH [1] at each window's origin from its reports ([n])."""
+        q = self.fade(constants or self.constants(s), s.t)
+        return (s.column("soh_reported") + q).mean(axis=1) - q[:, -1]
+
+    def predict(self, s: Samples) -> np.ndarray:
+        constants = self.constants(s)
+        ahead = self.fade(constants, s.t_target) - self.fade(constants, s.t[:, -1:])
+        return self.level(s, constants)[:, None] - ahead
+
+
+BASELINES = {
+    "persistence": Persistence,
+    "sqrt_time": SqrtTime,
+    "physics_nominal": NominalPhysics,
+    "physics_anchored": AnchoredPhysics,
+}

@@ -38,12 +38,45 @@ def ml() -> None:
     help="Climate whose vehicles form the climate_test split (repeatable; default: the rarest "
     "climate when there are two or more).",
 )
-def dataset(fleet: Path, output: Path, period_days: int, held_out: tuple[str, ...]) -> None:
-    """Turn the run of FLEET (a fleet run folder, or FLEET.yaml run to results/<name>) into a dataset."""
+@click.option(
+    "--bms-noise",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="sd of the reported SOH's independent error per report, %-points (default: ml/bms.py's).",
+)
+@click.option(
+    "--bms-bias0",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="sd of each vehicle's BMS bias when new, %-points (default: ml/bms.py's; 0.5: the harsher "
+    "sensitivity case).",
+)
+@click.option(
+    "--bms-drift",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Random-walk drift of the bias, %-points per sqrt(year) (default: ml/bms.py's; 0.5: the "
+    "harsher case).",
+)
+def dataset(
+    fleet: Path,
+    output: Path,
+    period_days: int,
+    held_out: tuple[str, ...],
+    bms_noise: float | None,
+    bms_bias0: float | None,
+    bms_drift: float | None,
+) -> None:
+    """Turn the run of FLEET (a fleet run folder, or FLEET.yaml run to results/<name>) into a dataset.
+
+    The reported SOH is the true SOH plus the BMS model's noise and drifting bias (ml/bms.py)."""
     from ml import dataset as ds_mod
+    from ml.bms import BmsModel
 
     folder = ds_mod.fleet_folder(fleet)
-    ds = ds_mod.build(folder, period_days, held_out=list(held_out) if held_out else None)
+    given = {"noise": bms_noise, "bias0": bms_bias0, "drift_per_sqrt_year": bms_drift}
+    bms = BmsModel(**{k: v / 100.0 for k, v in given.items() if v is not None})
+    ds = ds_mod.build(folder, period_days, bms=bms, held_out=list(held_out) if held_out else None)
     ds_mod.save(ds, output, folder)
     counts = {s: int((ds.vehicles["split"] == s).sum()) for s in ds_mod.SPLITS}
     click.echo(

@@ -50,8 +50,9 @@ FEATURES: dict[str, tuple[str, str, str]] = {
 VEHICLE_ATTRIBUTES = ("vehicle_id", "preset", "chemistry", "climate", "style", "habit", "parking")
 SPLITS = ("train", "calibration", "test", "climate_test")
 DAYS_PER_YEAR = 365.0
-#: Bumped whenever the same fleet run gives another dataset (features, splits): a cached one is rebuilt.
-FORMAT = 2
+#: Bumped whenever the same fleet run gives another dataset (features, splits, the BMS model): a cached
+#: one is rebuilt.
+FORMAT = 3
 
 
 @dataclass
@@ -148,7 +149,8 @@ def build(
         if (Path(folder) / "metadata.json").exists()
         else 0
     )
-    bms = bms or BmsModel(seed=seed)
+    # the fleet's seed draws the reports, whatever the BMS model's parameters
+    bms = (bms or BmsModel()).with_seed(seed)
     parts: dict[str, list[np.ndarray]] = {}
     for v in range(len(vehicles["vehicle_id"])):
         sel = days["vehicle"] == v

@@ -3,10 +3,13 @@
 - ``lstm.onnx``: input the raw window ``[n, history, features + 1]`` (the dataset's features, then
   ``soh_reported``), output SOH ``[n, horizons]``; ``history`` in its metadata.
 - ``transformer.onnx``: as the LSTM's.
-- ``pinn.onnx``: input the window summary of :func:`ml.forest.summarise` ``[n, features + 3]``, output
-  SOH ``[n, horizons]``.
-- ``forest.onnx``: input the window summary of :func:`ml.forest.summarise` ``[n, features + 3]``, output
-  SOH ``[n, horizons]`` (the forest's change plus the recent reported SOH, added inside the graph).
+- ``pinn.onnx``: input the window summary of :func:`ml.forest.summarise` and the window's law
+  (:func:`ml.pinn.pinn_inputs`, ``[n, features + 6]``), output SOH ``[n, horizons]``.
+- ``forest.onnx``: input the window summary and the law's fade ahead to each horizon
+  (:func:`ml.forest.forest_inputs`, ``[n, features + 3 + horizons]``), output SOH ``[n, horizons]``
+  (the level less the law's fade ahead plus the forest's correction, added inside the graph).
+
+:func:`onnx_input` gives what each file reads, from the windows.
 """
 
 from __future__ import annotations
@@ -15,27 +18,44 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.forest import summary_names
+from ml.forest import forest_inputs, summary_names
 from ml.onnx_model import ModelInfo, save_model
+from ml.pinn import LAW_UNITS, input_names, pinn_inputs
+from ml.task import Samples
 
 WINDOW_MODELS = ("lstm", "transformer")  # input the raw window; the others read its summary
 
 
-def _forest_graph(forest, n_inputs: int):
-    """The skl2onnx graph of the forest with ``+ x[:, soh_recent]`` appended, so it outputs SOH."""
+def onnx_input(name: str, model, s: Samples) -> np.ndarray:
+    """What ``name``'s ONNX file reads for the windows ``s`` (float32)."""
+    if name in WINDOW_MODELS:
+        return s.x.astype(np.float32)
+    if name == "forest":
+        return forest_inputs(s)[0]
+    return pinn_inputs(s)
+
+
+def _forest_graph(forest, n_inputs: int, horizons: int):
+    """The skl2onnx graph of the forest with ``+ level - fade ahead`` appended, so it outputs SOH."""
     from onnx import helper, numpy_helper
 
     model = forest.to_onnx(n_inputs)
     graph = model.graph
     x_name, delta = graph.input[0].name, graph.output[0].name
-    graph.initializer.append(
-        numpy_helper.from_array(np.array([n_inputs - 3], dtype=np.int64), "recent_index")
+    level = n_inputs - horizons - 3
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array([level], dtype=np.int64), "level_index"),
+            numpy_helper.from_array(np.arange(n_inputs - horizons, n_inputs, dtype=np.int64), "fade_index"),
+        ]
     )
     graph.node.extend(
         [
-            helper.make_node("Gather", [x_name, "recent_index"], ["soh_recent"], axis=1),
+            helper.make_node("Gather", [x_name, "level_index"], ["soh_level"], axis=1),
+            helper.make_node("Gather", [x_name, "fade_index"], ["fade_ahead"], axis=1),
             helper.make_node("Cast", [delta], ["delta_f"], to=1),
-            helper.make_node("Add", ["delta_f", "soh_recent"], ["soh"]),
+            helper.make_node("Sub", ["soh_level", "fade_ahead"], ["soh_law"]),
+            helper.make_node("Add", ["delta_f", "soh_law"], ["soh"]),
         ]
     )
     out = helper.make_tensor_value_info("soh", 1, ["n", "horizons"])
@@ -62,11 +82,13 @@ def export(meta: dict, models: dict, out: Path) -> list[Path]:
             features, feature_units, window = columns, {c: units[c] for c in columns}, history
             graph = model.to_onnx(np.zeros((1, history, len(columns)), dtype=np.float32))
         elif name == "forest":
-            features, feature_units, window = summary, summary_units, 1
-            graph = _forest_graph(model, len(summary))
-        else:  # the physics-informed network reads the summary too
-            features, feature_units, window = summary, summary_units, 1
-            graph = model.to_onnx(np.zeros((1, len(summary)), dtype=np.float32))
+            fades = [f"law_fade_to_{h}" for h in horizons]
+            features, feature_units, window = [*summary, *fades], summary_units | dict.fromkeys(fades, "1"), 1
+            graph = _forest_graph(model, len(features), len(horizons))
+        else:  # the physics-informed network reads the summary and the window's law
+            features, window = input_names(columns), 1
+            feature_units = summary_units | LAW_UNITS
+            graph = model.to_onnx(np.zeros((1, len(features)), dtype=np.float32))
         info = ModelInfo(
             features=features,
             units=feature_units,

@@ -31,15 +31,15 @@ SOH ``[n, horizons]``), in float64 inside.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 
-from ml.forest import summarise
-from ml.task import RECENT, Samples
+from ml.baselines import AnchoredPhysics
+from ml.forest import summarise, summary_names
+from ml.task import Samples, denoised_targets
 from ml.torch_fit import TorchForecaster, normaliser
 
 K0 = 273.15
@@ -48,7 +48,20 @@ FACTOR_RANGE = math.log(2.0)  # log of the largest rate factor: each factor lies
 CORRECTION_RANGE = math.log(2.0)  # log of the largest learnt correction of the law's fade on an interval
 DATA_SCALE = 0.005  # SOH error the data term counts as one (half a %-point)
 RESIDUAL_SCALE = 0.001  # fade per interval the residual counts as one (a tenth of a %-point)
-STRESSORS = ("t_cell_mean_degC", "soc_mean", "cycle_depth", "c_rate_p99", "efc")
+FACTOR_SCALE = math.log(1.2)  # a rate factor of 1.2 (or 1/1.2) costs as much as DATA_SCALE of error
+LAW_INPUTS = ("k_cal", "k_cyc", "efc_per_year")  # the window's law, after the summary
+LAW_UNITS = {"k_cal": "1/day^pcal", "k_cyc": "1/EFC^pcyc", "efc_per_year": "1/yr"}
+
+
+def pinn_inputs(s: Samples) -> np.ndarray:
+    """[n, features + 6]: the window's summary (:func:`ml.forest.summarise`) and its law
+    (:meth:`ml.baselines.NominalPhysics.constants`: the rate constants and EFC per year)."""
+    law = np.column_stack(AnchoredPhysics().constants(s))
+    return np.column_stack([summarise(s), law]).astype(np.float32)
+
+
+def input_names(columns: list[str]) -> list[str]:
+    return [*summary_names(columns), *LAW_INPUTS]
 
 
 @lru_cache(maxsize=4)
@@ -58,14 +71,14 @@ def _cell(parameter_set: str):
     return load_cell(parameter_set)
 
 
-def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law):
+def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law, mask):
     import torch
     from torch import nn
 
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            for name, value in (("mean", mean), ("scale", scale), ("weight", weight)):
+            for name, value in (("mean", mean), ("scale", scale), ("weight", weight), ("mask", mask)):
                 self.register_buffer(name, torch.tensor(value, dtype=torch.float32))
             self.register_buffer("lo", torch.tensor(lo, dtype=torch.int64))
             self.body = nn.Sequential(
@@ -77,7 +90,7 @@ def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law):
         def integrate(self, z):
             """(factors [n, 2], calendar and cycle fade per interval [n, steps] each, and the law's
             own fade per interval at the midpoint rates [n, steps] each)."""
-            out = self.head(self.body((z - self.mean) / self.scale)).double()
+            out = self.head(self.body((z - self.mean) / self.scale * self.mask)).double()
             factors = torch.exp(FACTOR_RANGE * torch.tanh(out[:, :2]))
             correction = torch.exp(CORRECTION_RANGE * torch.tanh(out[:, 2:]))
             return (factors, *law(z.double(), factors, correction[:, :steps], correction[:, steps:]))
@@ -89,9 +102,13 @@ def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law):
 
         def forward(self, z):
             _, cal, cyc = self.parts(z)
+            return self.soh(z, cal, cyc)
+
+        def soh(self, z, cal, cyc):
+            """SOH at the horizons from the fade per interval."""
             total = torch.cat([torch.zeros_like(cal[:, :1]), torch.cumsum(cal + cyc, dim=1)], dim=1)
             at = total[:, self.lo] * (1.0 - self.weight) + total[:, self.lo + 1] * self.weight
-            start = torch.clamp(z[:, -3:-2].double(), 0.0, 1.0)  # the recent reports
+            start = torch.clamp(z[:, -6:-5].double(), 0.0, 1.0)  # the level the reports give
             return torch.clamp(start - at, min=0.0).float()
 
     return Net()
@@ -122,6 +139,8 @@ class PhysicsInformedForecaster(TorchForecaster):
         hidden: int = 32,
         steps: int = 20,
         physics_weight: float = 1.0,
+        factor_weight: float = 1.0,
+        weight_decay: float = 0.0,
         parameter_set: str = "lfp_220ah",
         epochs: int = 150,
         lr: float = 3e-3,
@@ -131,14 +150,17 @@ class PhysicsInformedForecaster(TorchForecaster):
     ):
         super().__init__(epochs, lr, batch, seed, progress)
         self.hidden, self.steps, self.physics_weight = hidden, steps, physics_weight
+        self.factor_weight, self.weight_decay = factor_weight, weight_decay
         self.parameter_set = parameter_set
-        self.recent = RECENT
         self.columns: list[str] = []
         self.span_years = 1.0
         self.period_s = 7 * 86400.0
 
     def _inputs(self, s: Samples) -> np.ndarray:
-        return summarise(s, getattr(self, "recent", 4))  # pickled before the mean was longer: 4
+        return pinn_inputs(s)
+
+    def _targets(self, s: Samples) -> np.ndarray:
+        return denoised_targets(s, AnchoredPhysics().level)
 
     def to_onnx(self, example: np.ndarray):
         import warnings
@@ -162,13 +184,22 @@ class PhysicsInformedForecaster(TorchForecaster):
             lo, weight = _grid(horizon_years, self.steps)
         else:
             lo, weight = weights["lo"], weights["weight"]
-        return _network(len(mean), self.hidden, self.steps, lo, weight, mean, scale, self._law)
+        mask = np.ones(len(mean), dtype=np.float32)
+        mask[-6:-4] = 0.0  # the network sees the usage, the age and the law, not the reports
+        return _network(len(mean), self.hidden, self.steps, lo, weight, mean, scale, self._law, mask)
 
     def _loss(self, net, z, y):
         import torch
 
-        err = torch.sum((net(z) - y) ** 2, dim=1)
-        loss = err.mean() / DATA_SCALE**2 + self.physics_weight * torch.mean(self.residual(net, z) ** 2)
+        factors, cal, cyc, law_cal, law_cyc = net.integrate(z)
+        err = torch.sum((net.soh(z, cal, cyc) - y) ** 2, dim=1)
+        residual = torch.cat([cal - law_cal, cyc - law_cyc], dim=1) / RESIDUAL_SCALE
+        prior = torch.log(factors) / FACTOR_SCALE
+        loss = (
+            err.mean() / DATA_SCALE**2
+            + self.physics_weight * torch.mean(residual**2)
+            + self.factor_weight * torch.mean(prior**2)
+        )
         return loss, float(err.detach().sum())
 
     def residual(self, net, z):
@@ -192,29 +223,13 @@ class PhysicsInformedForecaster(TorchForecaster):
 
         ops = torch_ops()
         p = _cell(self.parameter_set)
-        idx = {name: self.columns.index(name) for name in STRESSORS}
-        col = lambda name: z[:, idx[name] : idx[name] + 1]  # noqa: E731 - [n, 1] for broadcasting
-        temp = torch.clamp(col("t_cell_mean_degC"), -60.0, 100.0) + K0
-        soc = torch.clamp(col("soc_mean"), 0.0, 1.0)
-        dod = torch.clamp(col("cycle_depth"), 0.0, 1.0)
-        # the mean C-rate is well under the 99th percentile
-        crate = 0.5 * torch.clamp(col("c_rate_p99"), 0.0, 20.0)
-        # A vehicle that never cycles still gets a (vanishing) cycle state, so the law's slope is finite.
-        efc_per_s = torch.clamp(col("efc"), min=1e-6) / self.period_s
         a = p.aging
-        scaled = dataclasses.replace(
-            p,
-            aging=dataclasses.replace(
-                a,
-                p1=a.p1 * factors[:, :1],
-                p4=a.p4 * factors[:, 1:],
-                p5=a.p5 * factors[:, 1:],
-                p6=a.p6 * factors[:, 1:],
-            ),
-        )
-        age_s = torch.clamp(z[:, -1:], min=1.0 / 365.0) * SECONDS_PER_YEAR
-        k_cal = eq.calendar_rate(temp, eq.graphite_potential(soc, scaled, ops), scaled, ops)
-        k_cyc = eq.cycle_rate(dod, crate, eq.cycle_temperature_factor(temp, scaled, ops), scaled)
+        # the window's law (inputs): its rate constants times the vehicle's factors, its EFC per second
+        k_cal = torch.clamp(z[:, -3:-2], min=1e-12) * factors[:, :1]
+        k_cyc = torch.clamp(z[:, -2:-1], min=1e-12) * factors[:, 1:]
+        # A vehicle that never cycles still gets a (vanishing) cycle state, so the law's slope is finite.
+        efc_per_s = torch.clamp(z[:, -1:], min=1e-6) / SECONDS_PER_YEAR
+        age_s = torch.clamp(z[:, -4:-3], min=1.0 / 365.0) * SECONDS_PER_YEAR
         dt = self.span_years * SECONDS_PER_YEAR / self.steps
         # The law's own state at each interval's middle ([n, steps]: every interval at once, not one
         # after the other), the laws' virtual time started at the origin's age and EFC.
@@ -222,6 +237,6 @@ class PhysicsInformedForecaster(TorchForecaster):
         q_cal = eq.power_law_value(k_cal, mid_s / 86400.0, a.pcal, ops)
         q_cyc = eq.power_law_value(k_cyc, efc_per_s * mid_s, a.pcyc, ops)
         current = efc_per_s * 2.0 * p.capacity  # the mean current that cycles the EFC per second
-        rate_cal, rate_cyc = eq.fade_rates(q_cal, q_cyc, temp, soc, current, dod, crate, scaled, ops)
-        law_cal, law_cyc = rate_cal * dt, rate_cyc * dt
+        law_cal = eq.calendar_fade_rate(q_cal, k_cal, p, ops) * dt
+        law_cyc = eq.cycle_fade_rate(q_cyc, k_cyc, current, p, ops) * dt
         return law_cal * c_cal, law_cyc * c_cyc, law_cal, law_cyc

@@ -36,8 +36,9 @@ class Task:
 @dataclass
 class Samples:
     """Windows of one split: ``x`` [n, history, features + 1] (reported SOH last), ``t`` [n, history]
-    years at each period's end, ``efc`` [n, history] per period, ``y`` [n, horizons] true SOH,
-    ``t_target`` [n, horizons] years, ``vehicle`` [n]."""
+    years at each period's end, ``y`` [n, horizons] true SOH, ``t_target`` [n, horizons] years,
+    ``vehicle`` [n]; ``soh_true`` [n, history] the true SOH over the window, which only training
+    reads (:func:`denoised_targets`)."""
 
     x: np.ndarray
     t: np.ndarray
@@ -45,6 +46,7 @@ class Samples:
     t_target: np.ndarray
     vehicle: np.ndarray
     columns: list[str]
+    soh_true: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -52,11 +54,45 @@ class Samples:
     def column(self, name: str) -> np.ndarray:
         return self.x[:, :, self.columns.index(name)]
 
+    def subset(self, keep: np.ndarray) -> Samples:
+        """The windows where ``keep`` (a mask or indices)."""
+        return Samples(
+            *(getattr(self, f)[keep] for f in ("x", "t", "y", "t_target", "vehicle")),
+            self.columns,
+            None if self.soh_true is None else self.soh_true[keep],
+        )
+
+    def with_true_reports(self) -> Samples:
+        """The same windows with the true SOH where the reports were (for training targets only)."""
+        x = self.x.copy()
+        x[:, :, -1] = self.soh_true
+        return Samples(x, self.t, self.y, self.t_target, self.vehicle, self.columns, self.soh_true)
+
+
+def denoised_targets(s: Samples, anchor) -> np.ndarray:
+    """Training targets [n, horizons] for a model that forecasts the change from ``anchor(s)`` [n] (a
+    level it estimates from the window's reports): ``y + anchor(reports) - anchor(true SOH)``.
+
+    The model then learns the change from the level the same estimate gives on the true SOH. What the
+    BMS adds to the reports (each training vehicle's own bias, which no forecaster can know of a new
+    vehicle) stays out of what it learns; its forecast still starts from the reports. Without the
+    window's true SOH, the plain targets.
+    """
+    if s.soh_true is None:
+        return s.y
+    shift = np.asarray(anchor(s)) - np.asarray(anchor(s.with_true_reports()))
+    return s.y + shift.reshape(len(s), -1)
+
+
+def recent_mean(s: Samples) -> np.ndarray:
+    """Mean [n] of the last :data:`RECENT` reports of each window."""
+    return s.column("soh_reported")[:, -RECENT:].mean(axis=1)
+
 
 def samples(ds: Dataset, vehicles: np.ndarray, task: Task) -> Samples:
     """The windows of ``vehicles`` (indices into ``ds.vehicles``)."""
     columns = [*ds.features, "soh_reported"]
-    xs, ts, ys, tts, vs = [], [], [], [], []
+    xs, ts, ys, tts, vs, trues = [], [], [], [], [], []
     far = max(task.horizons)
     for v in vehicles:
         s = ds.series(int(v))
@@ -65,6 +101,7 @@ def samples(ds: Dataset, vehicles: np.ndarray, task: Task) -> Samples:
         for o in range(task.history - 1, n - far, task.stride):
             xs.append(table[o - task.history + 1 : o + 1])
             ts.append(s["t_years"][o - task.history + 1 : o + 1])
+            trues.append(s["soh_true"][o - task.history + 1 : o + 1])
             idx = [o + h for h in task.horizons]
             ys.append(s["soh_true"][idx])
             tts.append(s["t_years"][idx])
@@ -74,4 +111,5 @@ def samples(ds: Dataset, vehicles: np.ndarray, task: Task) -> Samples:
             f"no vehicle has {task.history} periods of history and {far} ahead: the dataset's "
             "series are too short for this task (shorten --history or the horizons)"
         )
-    return Samples(np.array(xs), np.array(ts), np.array(ys), np.array(tts), np.array(vs), columns)
+    arrays = (np.array(a) for a in (xs, ts, ys, tts, vs))
+    return Samples(*arrays, columns, np.array(trues))

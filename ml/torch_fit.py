@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.task import Samples
+from ml.task import Samples, denoised_targets, recent_mean
 
 
 def normaliser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +51,12 @@ class TorchForecaster:
 
     def _inputs(self, s: Samples) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _targets(self, s: Samples) -> np.ndarray:
+        """What the network is trained to output for ``s`` [n, horizons]: the true SOH shifted so that
+        the change it learns is from the mean of the last reports as the true SOH would give it
+        (:func:`ml.task.denoised_targets`; the window networks start from that mean)."""
+        return denoised_targets(s, recent_mean)
 
     def _loss(self, net, x, y):
         """(loss to minimise, squared error of SOH summed over the batch) for a batch."""
@@ -92,8 +98,11 @@ class TorchForecaster:
         torch.manual_seed(self.seed)
         self.net = self._build(None, s)
         xt = torch.tensor(self._inputs(s), dtype=torch.float32)
-        yt = torch.tensor(s.y, dtype=torch.float32)
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
+        yt = torch.tensor(self._targets(s), dtype=torch.float32)
+        # decoupled weight decay (AdamW): a pull of every weight to zero, as strong for rare inputs
+        opt = torch.optim.AdamW(
+            self.net.parameters(), lr=self.lr, weight_decay=getattr(self, "weight_decay", 0.0)
+        )
         gen = torch.Generator().manual_seed(self.seed)
         self.net.train()
         for epoch in range(self.epochs):

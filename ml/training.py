@@ -150,8 +150,7 @@ def _out_of_fold(name: str, config: dict, s: Samples, folds: int, say) -> np.nda
 
 
 def _subset(s: Samples, keep: np.ndarray) -> Samples:
-    fields = ("x", "t", "y", "t_target", "vehicle")
-    return Samples(*(getattr(s, f)[keep] for f in fields), s.columns)
+    return s.subset(keep)
 
 
 def load_models(folder: Path, ds: Dataset | None = None) -> tuple[dict, dict]:
@@ -213,7 +212,9 @@ def _forecast(name: str, preds: dict, meta: dict) -> tuple[np.ndarray, np.ndarra
 
 def _concat(parts: list[Samples]) -> Samples:
     fields = ("x", "t", "y", "t_target", "vehicle")
-    return Samples(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields), parts[0].columns)
+    return Samples(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in fields), parts[0].columns
+    )  # no truth
 
 
 def ensemble(preds: dict[str, np.ndarray], meta: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,8 @@ from ml_fleet import write_fleet
 
 from cosim.errors import EvtwinError
 from ml import conformal
-from ml.baselines import NominalPhysics, Persistence, SqrtTime
-from ml.task import Samples
+from ml.baselines import AnchoredPhysics, NominalPhysics, Persistence, SqrtTime
+from ml.task import Samples, denoised_targets, recent_mean
 
 TINY = [
     "--history",
@@ -61,12 +61,58 @@ def test_nominal_physics_matches_the_battery_twins_own_fade_laws():
     # two years at 25 degC, mean SOC 0.6, by the laws written out:
     # q_cal = k_cal days^pcal, q_cyc = k_cyc EFC^pcyc
     k_cal = p.aging.p1 * np.exp((p.aging.p2 + p.aging.p3 * eq.graphite_potential(0.6, p)) / 298.15)
-    k_cyc = (p.aging.p4 + p.aging.p5 * 0.5 + p.aging.p6 * 0.3) * (
+    # the mean C-rate of 5 EFC a week (7.02 days here): a charge and a discharge per EFC, 2 5 / (7.02 24)
+    crate = 5.0 / (365.0 / 52.0) / 12.0
+    k_cyc = (p.aging.p4 + p.aging.p5 * 0.5 + p.aging.p6 * crate) * (
         np.exp(p.aging.p7 / 298.15) + np.exp(-p.aging.p8 / 298.15)
     )
     expected = 1.0 - k_cal * 730.0**p.aging.pcal - k_cyc * (2 * 5.0 * 52) ** p.aging.pcyc
     assert got == pytest.approx(expected, rel=1e-9)
     assert 0.85 < got < 0.99  # LFP after two years of daily driving
+
+
+def test_the_laws_constant_over_changing_seasons_ages_as_the_virtual_time_sum():
+    """Weeks alternating between 10 and 35 degC age as ``(sum_weeks k^(1/p) days)^p`` (the laws'
+    virtual-time form), more than the rate at the mean temperature would (the Arrhenius law is convex)."""
+    from battery_fmu import equations as eq
+    from battery_fmu.parameters import load_cell
+
+    p = load_cell("lfp_220ah")
+    a = p.aging
+    t = np.arange(1, 105) / 52.0
+    temps = np.where(np.arange(104) % 2 == 0, 10.0, 35.0)
+    usage = {"efc": 0.0, "t_cell_mean_degC": temps, "soc_mean": 0.5}
+    s = _samples(t, np.ones(104), [2.0], [0.0], usage)
+    model = NominalPhysics()
+    k = eq.calendar_rate(temps + 273.15, eq.graphite_potential(0.5, p), p, np)
+    expected = (np.sum(k ** (1.0 / a.pcal) * 365.0 / 52.0)) ** a.pcal
+    assert model.fade(model.constants(s), np.array([[2.0]]))[0, 0] == pytest.approx(expected, rel=1e-6)
+    at_mean = eq.calendar_rate(22.5 + 273.15, eq.graphite_potential(0.5, p), p) * 730.0**a.pcal
+    assert expected > 1.05 * at_mean
+
+
+def test_anchored_physics_finds_a_packs_level_and_follows_the_law_ahead():
+    """Reports on the law's own curve, shifted by a pack's capacity and noise: the level is the shift
+    within the noise's mean over the window, and the forecast is the law from there."""
+    t = 2.0 + np.arange(1, 105) / 52.0
+    usage = {"efc": 4.0, "t_cell_mean_degC": 30.0, "soc_mean": 0.7, "cycle_depth": 0.6}
+    s = _samples(t, np.ones(104), [5.0, 9.0], [0.0, 0.0], usage)
+    model = AnchoredPhysics()
+    fade = model.fade(model.constants(s), np.concatenate([s.t, s.t_target], axis=1))[0]
+    noise = 0.01 * np.random.default_rng(4).standard_normal(104)
+    s.x[0, :, -1] = 0.985 - fade[:104] + noise
+    assert model.level(s)[0] == pytest.approx(0.985 - fade[103] + noise.mean(), abs=1e-12)
+    assert model.predict(s)[0] == pytest.approx(0.985 - fade[104:] + noise.mean(), abs=1e-12)
+
+
+def test_denoised_targets_leave_the_reports_noise_out_of_what_is_learnt():
+    t = 2.0 + np.arange(1, 53) / 52.0
+    s = _samples(t, 0.95 + 0.01 * np.sin(np.arange(52)), [3.0], [0.94])
+    s.soh_true = np.full((1, 52), 0.95)
+    # the model adds its change to the mean of the last reports: it learns 0.94 - 0.95 from the truth
+    assert denoised_targets(s, recent_mean)[0, 0] == pytest.approx(recent_mean(s)[0] - 0.01)
+    s.soh_true = None
+    assert denoised_targets(s, recent_mean)[0, 0] == 0.94
 
 
 def test_split_conformal_covers_at_least_its_level_and_not_much_more():
@@ -139,7 +185,7 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     done = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert set(result["baselines"]) == {"persistence", "sqrt_time", "physics_nominal"}
+    assert set(result["baselines"]) == {"persistence", "sqrt_time", "physics_nominal", "physics_anchored"}
     for scores in [
         result,
         result["held_out_climates"],
@@ -171,7 +217,7 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
 def _exported_models_answer_as_trained(data_file, models):
     """The ONNX files (through onnxruntime) give the trained models' forecasts within 1e-5."""
     from ml import dataset
-    from ml.forest import summarise
+    from ml.export import onnx_input
     from ml.onnx_model import OnnxModel
     from ml.task import Task, samples
     from ml.training import load_models
@@ -187,7 +233,7 @@ def _exported_models_answer_as_trained(data_file, models):
         assert onnx.info.training_data_sha256 == ds.sha256 and onnx.info.kind == name
         window = onnx.info.history > 1
         assert onnx.info.history == (26 if window else 1)
-        assert np.abs(onnx.run(s.x if window else summarise(s)) - model.predict(s)).max() < 1e-5, name
+        assert np.abs(onnx.run(onnx_input(name, model, s)) - model.predict(s)).max() < 1e-5, name
     with pytest.raises(EvtwinError, match="trained on features"):
         OnnxModel(models / "lstm.onnx", features=ds.features)
 
