@@ -103,7 +103,7 @@ def aggregate(daily: dict[str, np.ndarray], period: int) -> dict[str, np.ndarray
 
 
 def assign_splits(
-    climates: np.ndarray, held_out: list[str], seed: int, fractions: tuple[float, float] = (0.2, 0.2)
+    climates: np.ndarray, held_out: list[str], seed: int, fractions: tuple[float, float] = (0.3, 0.1)
 ) -> np.ndarray:
     """Split of each vehicle: ``climate_test`` for the held-out climates, the others shuffled from
     ``seed`` into ``test`` and ``calibration`` (``fractions`` of them, at least one each once there
