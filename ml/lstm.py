@@ -50,10 +50,12 @@ class LSTMForecaster(TorchForecaster):
         lr: float = 3e-3,
         batch: int = 64,
         seed: int = 0,
+        weight_decay: float = 0.0,
         progress: Callable[[str], None] | None = None,
     ):
         super().__init__(epochs, lr, batch, seed, progress)
         self.hidden, self.pool, self.history, self.recent = hidden, pool, 0, RECENT
+        self.weight_decay = weight_decay
 
     def _inputs(self, s: Samples) -> np.ndarray:
         return s.x
