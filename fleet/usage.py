@@ -48,6 +48,8 @@ SOC_INIT, T_INIT_DEGC = 0.9, 25.0
 #: derating of both parameter sets allows at least 0.3 of their rated current, 0.3-1 C, several times the
 #: 0.1-0.2 C of a home charger, so warming further would only spend grid energy.
 PACK_HEAT_TO = 283.15
+#: The charger unit plugged in during each charging phase.
+CHARGERS = {"charge": "charger", "fast": "fast_charger"}
 
 
 def climate_names() -> list[str]:
@@ -217,8 +219,9 @@ def _connections(vehicle: Vehicle, has_fast: bool, battery: str) -> list[dict[st
             {"from": "schedule.T_ambient", "to": "battery.T_ambient", **air},
             {"from": "schedule.T_ambient", "to": "battery.T_coolant", **air},
         ]
-    chargers = [("charger", "charge")] + ([("fast_charger", "fast")] if has_fast else [])
-    for unit, phase in chargers:
+    for phase, unit in CHARGERS.items():
+        if phase == "fast" and not has_fast:
+            continue
         out += [
             {"from": f"schedule.{phase}", "to": f"{unit}.plugged"},
             {"from": f"{battery}.SOC", "to": f"{unit}.SOC", "delay": 1},
