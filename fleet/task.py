@@ -84,6 +84,7 @@ def _run(vehicle: Vehicle, text: str, duration: float | None, keep_trace: bool, 
     from bridges.presets import get_preset
     from cosim import scenario
     from fleet.daily import DailySummary
+    from fleet.events import SessionEvents
     from fleet.plugged_idle import idle_when_charged
     from fleet.trace import Trace
     from fleet.usage import CHARGERS
@@ -100,12 +101,13 @@ def _run(vehicle: Vehicle, text: str, duration: float | None, keep_trace: bool, 
             segments = idle_when_charged(segments, master.units, CHARGERS, plan.schedule.steps["park"])
         unit = master.units["vehicle"]
         trace = Trace() if keep_trace else None
+        events = SessionEvents(daily, [c for c in CHARGERS.values() if c in master.units])
         if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
             daily.reset(plan.start)
             unit.on_substep, unit.on_substeps = daily.add, daily.add_series
-            stats = master.run(segments, observers=[trace] if trace else [])
+            stats = master.run(segments, observers=[events, trace] if trace else [events])
         else:
-            stats = master.run(segments, observers=[daily, trace] if trace else [daily])
+            stats = master.run(segments, observers=[daily, events, trace] if trace else [daily, events])
         daily.finish()
     return stats, daily, trace
 

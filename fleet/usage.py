@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.daily import SIGNALS
+from fleet.events import signals as event_signals
 from fleet.spec import DAYS_PER_YEAR, STYLES, Vehicle
 from fleet.vehicle_pack import SIGNALS as PACK_SIGNALS
 
@@ -193,9 +194,10 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
             "weekly": pattern,
             "ambient": {"profile": vehicle.climate},
         },
-        # the signals the daily summary reads, observed through summary rows
+        # the signals the daily summary and its event counts read, observed through summary rows
         "summary": [{"label": sig, "signal": sig, "reduce": "final"}
-                    for sig in (PACKED_SIGNALS if packed else (*SIGNALS, "vehicle.speed"))],
+                    for sig in (*(PACKED_SIGNALS if packed else (*SIGNALS, "vehicle.speed")),
+                                *event_signals([c for p, c in CHARGERS.items() if p != "fast" or has_fast]))],
     }
 
 
