@@ -132,3 +132,25 @@ def test_a_packed_vehicle_looking_ahead_gives_the_same_days(monkeypatch, style, 
         assert fast.keys() == slow.keys()
         for column in fast:
             assert (fast[column] == slow[column]).all(), column
+
+
+def test_a_second_whose_regeneration_the_pack_limits_is_integrated_as_on_the_nodes():
+    """A cold pack clips most braking seconds: CycleTable.segment works them out in Python floats,
+    against integrate_nodes' numpy arithmetic on the same nodes (to rounding: a dot product's order)."""
+    from bridges.ev_model import GAUSS_W, NodeState, integrate_nodes
+    from bridges.vehicle_unit import EVUnit
+
+    ev = EVUnit(preset="atto3", cycle="city", on_cycle_end="next")
+    ev.setup(0.0)
+    table, s, p_aux = ev.table(0), ev.table(0).nodes, 300.0
+    clipped = 0
+    for k in range(0, table.n_segments, 3):
+        for limit in (0.0, 15e3):
+            fast = table.segment(k, p_aux, limit)
+            row = NodeState(s.speed[k], s.force[k], s.omega[k], s.torque[k], s.p_elec[k], s.p_brake[k],
+                            s.over_limit[k])
+            exact = integrate_nodes(table.params, row, GAUSS_W, p_aux, limit)
+            clipped += table.seg_min_elec[k] + p_aux < -limit
+            for name in dataclasses.asdict(exact):
+                assert getattr(fast, name) == pytest.approx(getattr(exact, name), rel=1e-12, abs=1e-9), (k, name)
+    assert clipped > 50
