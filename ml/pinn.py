@@ -1,32 +1,36 @@
 """A physics-informed forecaster: the aging law draws each vehicle's fade ahead, a network bends it.
 
-From the window's summary (:func:`ml.forest.summarise`: mean usage, recent reported SOH, its slope in
-sqrt(time), the time at the origin) a network gives, for the vehicle,
+It reads :func:`pinn_inputs`: the window's summary (:func:`ml.forest.summarise`: mean usage, the level
+the reports give at the origin, their slope in sqrt(time), the time at the origin) and the window's
+law (:meth:`ml.baselines.NominalPhysics.constants`: the calendar and cycle rate constants that age as
+the window's weeks did, and the EFC per year). From the usage, the age and the law (not the reports:
+from those it would only learn which training vehicle it looks at) a network gives, for the vehicle,
 
-- two rate factors ``f_cal``, ``f_cyc`` in ``[1/2, 2]`` (``2^tanh``) that scale the calendar and
-  cycle rate constants of the battery twin's fade laws (what the hidden manufacturing variation and
-  the usage summary's blind spots do to them), and
+- two rate factors ``f_cal``, ``f_cyc`` in ``[1/2, 2]`` (``2^tanh``) that scale the law's rate
+  constants (what the hidden manufacturing variation and the usage summary's blind spots do to
+  them), and
 - a correction in ``[1/2, 2]`` of the calendar and of the cycle fade on each of ``steps`` equal
   intervals from the origin to the farthest horizon.
 
 The fade on each interval is the law's rate at the interval's middle times its length, times the
-interval's correction: the rates of ``battery_fmu.equations.fade_rates`` (Gasper et al. 2023, the
-twin's own laws, through the torch backend) at the law's own state there and the window's mean cell
-temperature, SOC, cycle depth, C-rate and EFC per second, with the vehicle's factors applied to the
-rate constants (the law's state is its closed form, so every interval is computed at once). The
-fade at the origin starts the laws' virtual time: ``f k t^p`` at the origin's age and EFC. So in a
-climate the network never saw the forecast still follows the law there: the factors and corrections
-can move the fade by at most a factor 4 either way.
+interval's correction: the twin's own rate functions (``battery_fmu.equations.calendar_fade_rate``,
+``cycle_fade_rate``; Gasper et al. 2023, through the torch backend) at the law's own state there
+with the vehicle's factors applied to the rate constants (the law's state is its closed form, so
+every interval is computed at once). The fade at the origin starts the laws' virtual time:
+``f k t^p`` at the origin's age and EFC. So in a climate the network never saw the forecast still
+follows the law there: the factors and corrections can move the fade by at most a factor 4 either
+way. With the network silent it is :class:`ml.baselines.AnchoredPhysics`.
 
-The forecast is ``SOH(tau) = clip(recent reports, 0, 1) - (fade from 0 to tau)``, read at the
-horizons by linear interpolation on the grid: the rates are never negative, so it never rises, and
-it stays within ``[0, 1]`` whatever the weights (monotone and bounded by construction). The loss is
-the squared error at the horizons plus the residual of the aging law on every interval,
-``dq - rate(q_mid) dt``: what the correction adds to the law's own fade, so the network bends the
-law only where the data ask for it.
+The forecast is ``SOH(tau) = clip(level, 0, 1) - (fade from 0 to tau)``, read at the horizons by
+linear interpolation on the grid: the rates are never negative, so it never rises, and it stays
+within ``[0, 1]`` whatever the weights (monotone and bounded by construction). The loss is the
+squared error at the horizons (of the denoised targets, :func:`ml.task.denoised_targets`), the
+residual of the aging law on every interval, ``dq - rate(q_mid) dt`` (what the correction adds to
+the law's own fade, so the network bends the law only where the data ask for it), and a prior on
+the factors, ``(log f / log 1.2)^2``.
 
-The ONNX export carries the law with the network (input the summary ``[n, features + 3]``, output
-SOH ``[n, horizons]``), in float64 inside.
+The ONNX export carries the law with the network (input :func:`pinn_inputs`, ``[n, features + 6]``,
+output SOH ``[n, horizons]``), in float64 inside.
 """
 
 from __future__ import annotations
@@ -130,6 +134,10 @@ class PhysicsInformedForecaster(TorchForecaster):
         The battery twin's cell parameter set whose fade laws the forecast follows.
     physics_weight : float
         Weight of the residual term against the data term.
+    factor_weight : float
+        Weight of the prior on the rate factors (``(log f / log 1.2)^2``) against the data term.
+    weight_decay : float
+        AdamW's decoupled weight decay.
     """
 
     name = "pinn"
