@@ -26,6 +26,26 @@ from ml.task import Samples
 WINDOW_MODELS = ("lstm", "transformer")  # input the raw window; the others read its summary
 
 
+def forest_names(columns: list[str], outputs: list[str]) -> list[str]:
+    """The forest file's inputs: the window summary, then the law's fade ahead to each output."""
+    return [*summary_names(columns), *(f"law_fade_to_{h}" for h in outputs)]
+
+
+def input_for(features: list[str], s: Samples) -> np.ndarray | None:
+    """What an exported file that reads ``features`` takes for the windows ``s`` (``s.t_target`` at its
+    horizons), by the names of its inputs; None when they are none of this module's layouts."""
+    outputs = [f"soh_{k}" for k in range(s.t_target.shape[1])]
+    if features == list(s.columns):
+        return s.x.astype(np.float32)
+    if features == input_names(s.columns):
+        return pinn_inputs(s)
+    if features[: -len(outputs) or None] == summary_names(s.columns) and all(
+        f.startswith("law_fade_to_") for f in features[len(features) - len(outputs) :]
+    ):
+        return forest_inputs(s)[0]
+    return None
+
+
 def onnx_input(name: str, model, s: Samples) -> np.ndarray:
     """What ``name``'s ONNX file reads for the windows ``s`` (float32)."""
     if name in WINDOW_MODELS:
@@ -82,8 +102,8 @@ def export(meta: dict, models: dict, out: Path) -> list[Path]:
             features, feature_units, window = columns, {c: units[c] for c in columns}, history
             graph = model.to_onnx(np.zeros((1, history, len(columns)), dtype=np.float32))
         elif name == "forest":
-            fades = [f"law_fade_to_{h}" for h in horizons]
-            features, feature_units, window = [*summary, *fades], summary_units | dict.fromkeys(fades, "1"), 1
+            features, window = forest_names(columns, horizons), 1
+            feature_units = summary_units | dict.fromkeys(features[len(summary) :], "1")
             graph = _forest_graph(model, len(features), len(horizons))
         else:  # the physics-informed network reads the summary and the window's law
             features, window = input_names(columns), 1

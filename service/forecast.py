@@ -98,22 +98,23 @@ class Forecaster:
         return {k: v[:n] for k, v in periods.items()}, from_day + n * period
 
     def _inputs(self, periods: dict[str, np.ndarray], window: int) -> np.ndarray:
-        """The model's input for the window: the raw window, or its summary (:func:`ml.forest.summarise`)."""
+        """The model's input for the window: the raw window, or what the forest's or the physics-informed
+        network's file reads of it (:func:`ml.export.input_for`)."""
         from ml.dataset import FEATURES
-        from ml.forest import summarise, summary_names
+        from ml.export import input_for
         from ml.task import Samples
 
+        info = self._model.info
         columns = [*FEATURES, "soh_reported"]
         table = {**periods, "soh_reported": periods["soh_true"]}
         x = np.stack([table[c] for c in columns], axis=1)[None]
-        features = list(self._model.info.features)
-        if features == columns:
-            return x
-        if features == summary_names(columns):
-            none = np.zeros((1, 0))
-            one = Samples(x, periods["t_years"][None], none, none, np.zeros(1), columns)
-            return summarise(one)
-        raise ForecastUnavailable(
-            f"the forecaster {self.path.name} reads {features}; the service derives {columns} (or their "
-            "window summary)"
-        )
+        t = periods["t_years"][None]
+        ahead = np.array([int(name.removeprefix("soh_")) for name in info.outputs]) * info.period_days / 365.0
+        one = Samples(x, t, np.zeros((1, len(ahead))), t[:, -1:] + ahead[None], np.zeros(1), columns)
+        found = input_for(list(info.features), one)
+        if found is None:
+            raise ForecastUnavailable(
+                f"the forecaster {self.path.name} reads {list(info.features)}; the service derives {columns} "
+                "(or what the forest's or the physics-informed network's file reads of them)"
+            )
+        return found

@@ -217,7 +217,7 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
 def _exported_models_answer_as_trained(data_file, models):
     """The ONNX files (through onnxruntime) give the trained models' forecasts within 1e-5."""
     from ml import dataset
-    from ml.export import onnx_input
+    from ml.export import input_for, onnx_input
     from ml.onnx_model import OnnxModel
     from ml.task import Task, samples
     from ml.training import load_models
@@ -234,6 +234,8 @@ def _exported_models_answer_as_trained(data_file, models):
         window = onnx.info.history > 1
         assert onnx.info.history == (26 if window else 1)
         assert np.abs(onnx.run(onnx_input(name, model, s)) - model.predict(s)).max() < 1e-5, name
+        # a file's inputs are found from their names alone (what the service does)
+        assert np.array_equal(input_for(list(onnx.info.features), s), onnx_input(name, model, s)), name
     with pytest.raises(EvtwinError, match="trained on features"):
         OnnxModel(models / "lstm.onnx", features=ds.features)
 
