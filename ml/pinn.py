@@ -49,6 +49,10 @@ CORRECTION_RANGE = math.log(2.0)  # log of the largest learnt correction of the 
 DATA_SCALE = 0.005  # SOH error the data term counts as one (half a %-point)
 RESIDUAL_SCALE = 0.001  # fade per interval the residual counts as one (a tenth of a %-point)
 STRESSORS = ("t_cell_mean_degC", "soc_mean", "cycle_depth", "c_rate_p99", "efc")
+#: Of the stressors and then the origin's age [yr]: the bounds they are clipped to, and the offset to
+#: the law's units after their gain (see ``_law``).
+_BOUNDS = ((-60.0, 0.0, 0.0, 0.0, 1e-6, 1.0 / 365.0), (100.0, 1.0, 1.0, 20.0, math.inf, math.inf))
+_OFFSET = (K0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 @lru_cache(maxsize=4)
@@ -73,14 +77,17 @@ def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law):
             )
             self.head = nn.Linear(hidden, 2 + 2 * steps)
             self.steps = steps
+            # Constants of the forward pass (not weights: rebuilt from lo and weight on loading).
+            ranges = [FACTOR_RANGE] * 2 + [CORRECTION_RANGE] * (2 * steps)
+            self.register_buffer("ranges", torch.tensor(ranges, dtype=torch.float64), persistent=False)
+            self.register_buffer("reader", torch.tensor(_reader(lo, weight, steps)), persistent=False)
 
         def integrate(self, z):
             """(factors [n, 2], calendar and cycle fade per interval [n, steps] each, and the law's
             own fade per interval at the midpoint rates [n, steps] each)."""
             out = self.head(self.body((z - self.mean) / self.scale)).double()
-            factors = torch.exp(FACTOR_RANGE * torch.tanh(out[:, :2]))
-            correction = torch.exp(CORRECTION_RANGE * torch.tanh(out[:, 2:]))
-            return (factors, *law(z.double(), factors, correction[:, :steps], correction[:, steps:]))
+            factors, c_cal, c_cyc = torch.exp(self.ranges * torch.tanh(out)).split([2, steps, steps], dim=1)
+            return (factors, *law(z.double(), factors, c_cal, c_cyc))
 
         def parts(self, z):
             """(rate factors [n, 2], calendar and cycle fade per interval [n, steps] each)."""
@@ -89,12 +96,20 @@ def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law):
 
         def forward(self, z):
             _, cal, cyc = self.parts(z)
-            total = torch.cat([torch.zeros_like(cal[:, :1]), torch.cumsum(cal + cyc, dim=1)], dim=1)
-            at = total[:, self.lo] * (1.0 - self.weight) + total[:, self.lo + 1] * self.weight
-            start = torch.clamp(z[:, -3:-2].double(), 0.0, 1.0)  # the recent reports
+            at = (cal + cyc) @ self.reader  # the fade from the origin to each horizon
+            start = torch.clamp(z.double()[:, -3:-2], 0.0, 1.0)  # the recent reports
             return torch.clamp(start - at, min=0.0).float()
 
     return Net()
+
+
+def _reader(lo: np.ndarray, weight: np.ndarray, steps: int) -> np.ndarray:
+    """[steps, horizons]: the fade per interval times this is the fade from the origin to each
+    horizon, the cumulative fade read at the horizon by linear interpolation (one product where a
+    running sum and an interpolation were a dozen operations of an exported graph)."""
+    lo, weight = np.asarray(lo), np.asarray(weight, dtype=np.float64)
+    i = np.arange(steps)[:, None]
+    return (i < lo[None, :]) + np.where(i == lo[None, :], weight[None, :], 0.0)
 
 
 def _grid(horizon_years: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -192,15 +207,16 @@ class PhysicsInformedForecaster(TorchForecaster):
 
         ops = torch_ops()
         p = _cell(self.parameter_set)
-        idx = {name: self.columns.index(name) for name in STRESSORS}
-        col = lambda name: z[:, idx[name] : idx[name] + 1]  # noqa: E731 - [n, 1] for broadcasting
-        temp = torch.clamp(col("t_cell_mean_degC"), -60.0, 100.0) + K0
-        soc = torch.clamp(col("soc_mean"), 0.0, 1.0)
-        dod = torch.clamp(col("cycle_depth"), 0.0, 1.0)
-        # the mean C-rate is well under the 99th percentile
-        crate = 0.5 * torch.clamp(col("c_rate_p99"), 0.0, 20.0)
-        # A vehicle that never cycles still gets a (vanishing) cycle state, so the law's slope is finite.
-        efc_per_s = torch.clamp(col("efc"), min=1e-6) / self.period_s
+        # The window's stressors and the origin's age, each clipped to its range and put in the
+        # law's units [n, 1]: temperature [K]; SOC, cycle depth [1]; the mean C-rate [1/h], well
+        # under the 99th percentile; EFC per second, never zero so that the law's slope is finite;
+        # the age [s]. Done on the six columns at once, as six operations of an exported graph.
+        idx = [self.columns.index(name) for name in STRESSORS] + [-1]
+        lo, hi, offset = (torch.tensor(row, dtype=torch.float64) for row in (*_BOUNDS, _OFFSET))
+        gain = (1.0, 1.0, 1.0, 0.5, 1.0 / self.period_s, SECONDS_PER_YEAR)
+        gain = torch.tensor(gain, dtype=torch.float64)
+        clipped = torch.minimum(torch.maximum(z[:, idx], lo), hi)
+        temp, soc, dod, crate, efc_per_s, age_s = (clipped * gain + offset).split(1, dim=1)
         a = p.aging
         scaled = dataclasses.replace(
             p,
@@ -212,7 +228,6 @@ class PhysicsInformedForecaster(TorchForecaster):
                 p6=a.p6 * factors[:, 1:],
             ),
         )
-        age_s = torch.clamp(z[:, -1:], min=1.0 / 365.0) * SECONDS_PER_YEAR
         k_cal = eq.calendar_rate(temp, eq.graphite_potential(soc, scaled, ops), scaled, ops)
         k_cyc = eq.cycle_rate(dod, crate, eq.cycle_temperature_factor(temp, scaled, ops), scaled)
         dt = self.span_years * SECONDS_PER_YEAR / self.steps

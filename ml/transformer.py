@@ -25,6 +25,8 @@ def _network(
     import torch
     from torch import nn
 
+    head_width = width // heads
+
     class Block(nn.Module):
         def __init__(self):
             super().__init__()
@@ -32,12 +34,11 @@ def _network(
             self.qkv, self.mix = nn.Linear(width, 3 * width), nn.Linear(width, width)
             self.ff = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
 
-        def forward(self, h):
-            n, t, _ = h.shape
-            qkv = self.qkv(self.norm1(h)).reshape(n, t, 3, heads, width // heads).permute(2, 0, 3, 1, 4)
-            q, k, v = qkv[0], qkv[1], qkv[2]
-            att = torch.softmax(q @ k.transpose(-1, -2) / (width // heads) ** 0.5, dim=-1)
-            h = h + self.mix((att @ v).transpose(1, 2).reshape(n, t, width))
+        def forward(self, h):  # h [n * tokens, width]: each linear map one Gemm of an exported graph
+            qkv = self.qkv(self.norm1(h)).reshape(-1, tokens, 3 * heads, head_width).transpose(1, 2)
+            q, k, v = qkv.split(heads, dim=1)  # each [n, heads, tokens, head_width]
+            att = torch.softmax(q @ k.transpose(-1, -2) / head_width**0.5, dim=-1)
+            h = h + self.mix((att @ v).transpose(1, 2).reshape(-1, width))
             return h + self.ff(self.norm2(h))
 
     class Net(nn.Module):
@@ -52,11 +53,16 @@ def _network(
             self.head = nn.Linear(width, n_outputs)
 
         def forward(self, x):
-            recent = x[:, -recent_periods:, -1].mean(dim=1, keepdim=True)
-            h = self.embed((pooled(x, pool, history) - self.mean) / self.scale) + self.position
+            recent = x[:, -recent_periods:, -1:].mean(dim=1)
+            z = (pooled(x, pool, history) - self.mean) / self.scale  # [n, tokens, features]
+            # the embedding's bias and the position, and the head's scale in its weights, are
+            # constants of the exported graph: one operation each the fewer per call
+            h = (z @ self.embed.weight.T + (self.embed.bias + self.position)).reshape(-1, width)
             for block in self.blocks:
                 h = block(h)
-            return recent + 0.01 * self.head(self.norm(h).mean(dim=1))  # the change in %-points / 100
+            h = self.norm(h).reshape(-1, tokens, width).mean(dim=1)
+            # the change in %-points / 100
+            return recent + nn.functional.linear(h, 0.01 * self.head.weight, 0.01 * self.head.bias)
 
     return Net()
 
