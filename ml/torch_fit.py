@@ -19,10 +19,12 @@ from ml.task import Samples
 
 
 def normaliser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, spread) of the last axis over all others; a constant column gets spread 1."""
+    """(mean, spread) of the last axis over all others; a constant column gets spread 1, and so does
+    one whose spread is under a millionth of its mean: a constant but for rounding (0.6 summed in
+    float64 spreads by 1e-14), whose rounding a network would otherwise read magnified 1e14 times."""
     flat = x.reshape(-1, x.shape[-1])
-    scale = flat.std(axis=0)
-    return flat.mean(axis=0), np.where(scale > 0, scale, 1.0)
+    mean, scale = flat.mean(axis=0), flat.std(axis=0)
+    return mean, np.where(scale > 1e-6 * np.abs(mean), scale, 1.0)
 
 
 def pooled(x, pool: int, history: int):
