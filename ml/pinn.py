@@ -218,14 +218,15 @@ class PhysicsInformedForecaster(TorchForecaster):
         clipped = torch.minimum(torch.maximum(z[:, idx], lo), hi)
         temp, soc, dod, crate, efc_per_s, age_s = (clipped * gain + offset).split(1, dim=1)
         a = p.aging
+        f_cal, f_cyc = factors.split(1, dim=1)
         scaled = dataclasses.replace(
             p,
             aging=dataclasses.replace(
                 a,
-                p1=a.p1 * factors[:, :1],
-                p4=a.p4 * factors[:, 1:],
-                p5=a.p5 * factors[:, 1:],
-                p6=a.p6 * factors[:, 1:],
+                p1=a.p1 * f_cal,
+                p4=a.p4 * f_cyc,
+                p5=a.p5 * f_cyc,
+                p6=a.p6 * f_cyc,
             ),
         )
         k_cal = eq.calendar_rate(temp, eq.graphite_potential(soc, scaled, ops), scaled, ops)
@@ -236,7 +237,7 @@ class PhysicsInformedForecaster(TorchForecaster):
         mid_s = age_s + dt * (torch.arange(self.steps, dtype=torch.float64) + 0.5)
         q_cal = eq.power_law_value(k_cal, mid_s / 86400.0, a.pcal, ops)
         q_cyc = eq.power_law_value(k_cyc, efc_per_s * mid_s, a.pcyc, ops)
-        current = efc_per_s * 2.0 * p.capacity  # the mean current that cycles the EFC per second
+        current = efc_per_s * (2.0 * p.capacity)  # the mean current that cycles the EFC per second
         rate_cal, rate_cyc = eq.fade_rates(q_cal, q_cyc, temp, soc, current, dod, crate, scaled, ops)
         law_cal, law_cyc = rate_cal * dt, rate_cyc * dt
         return law_cal * c_cal, law_cyc * c_cyc, law_cal, law_cyc
