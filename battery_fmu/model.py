@@ -84,7 +84,7 @@ class BatteryPack:
         "current", "voltage", "power", "heat", "heat_to_ambient", "heat_to_coolant", "power_discharge_max",
         "power_charge_max",
         "current_charge_max", "current_discharge_max", "ocv", "power_request_unmet",
-        "_constants", "_prep", "_compiled", "rest_schedule", "_transitions",
+        "_constants", "_prep", "_compiled", "rest_schedule", "_transitions", "_native",
     )
 
     def __init__(self, params: CellParameters | None = None, n_series: int = 1, n_parallel: int = 1,
@@ -106,6 +106,7 @@ class BatteryPack:
         self._transitions: dict = {}
         # The shared step's look-ups, limits and update, compiled for this parameter set.
         self._compiled = compile_step(p)
+        self._native = None  # step_series's C loop (battery_fmu.series_native): None until asked, False: none
         self.current = self.power = self.heat = self.power_request_unmet = 0.0
         self.heat_to_ambient = self.heat_to_coolant = 0.0
         self.ocv = eq.open_circuit_voltage(self.soc, self.t_cell, p)
@@ -173,7 +174,7 @@ class BatteryPack:
         self.heat = heat * cells
         self._prepare(dt)
 
-    def step_series(self, dt: float, powers, floors, current_charge: float, t_ambient: float,  # noqa: C901
+    def step_series(self, dt: float, powers, floors, current_charge: float, t_ambient: float,
                     t_coolant: float | None = None, ceilings=None) -> tuple[list, list, list, list, list]:
         """Steps of ``dt`` [s] under the power loads ``powers`` [W] in turn, bit for bit as many calls of
         :meth:`step` with the same charge current and temperatures; for a caller that knows a stretch of
@@ -184,11 +185,12 @@ class BatteryPack:
         accepts now, so it has to be worked out again), or ``ceilings[k]`` [W] (optional), the highest,
         above ``power_discharge_max`` (the load would have been limited by what the pack delivers).
         Returns the pack's SOC [1], current [A], voltage [V], cell temperature [K] and equivalent full
-        cycles after each step taken.
+        cycles after each step taken. Packs aging by the base (LFP) laws run the loop in C where gcc is
+        at hand (:mod:`battery_fmu.series_native`), with the same results.
         """
-        socs, currents, voltages, temperatures, efcs = out = ([], [], [], [], [])
         if ceilings is None:
             ceilings = [-math.inf] * len(powers)
+        out = ([], [], [], [], [])
         if dt > REST_QUADRATURE_MIN_STEP:  # the rests of a long step: step by step
             for power, floor, ceiling in zip(powers, floors, ceilings):
                 if floor < -self.power_charge_max or ceiling > self.power_discharge_max:
@@ -196,6 +198,23 @@ class BatteryPack:
                 self.step(dt, power, current_charge, t_ambient, t_coolant)
                 self._append(out)
             return out
+        if self._native is None:
+            from battery_fmu import series_native
+
+            self._native = series_native.for_pack(self) or False
+        if self._native:
+            from battery_fmu.series_native import step_series
+
+            return step_series(self, self._native, dt, powers, floors, current_charge, t_ambient, t_coolant,
+                               ceilings)
+        self._series_python(dt, powers, floors, ceilings, current_charge, t_ambient, t_coolant, out)
+        return out
+
+    def _series_python(self, dt: float, powers, floors, ceilings, current_charge: float, t_ambient: float,
+                       t_coolant: float | None, out: tuple) -> None:
+        """:meth:`step_series`'s loop in Python (steps of ``dt`` <= a minute), appending to ``out``."""
+        socs, currents, voltages, temperatures, efcs = out
+        before = len(socs)
         ns, npar = self.n_series, self.n_parallel
         cells = ns * npar
         i_charge = current_charge / npar
@@ -237,10 +256,9 @@ class BatteryPack:
             voltages.append(voltage * ns)
             temperatures.append(new[4])
             efcs.append(aging.total_efc)
-        if socs:
+        if len(socs) > before:
             self._prep = (state, look, k, lim, e, r_rc, cap)
             self._finish_series(power_taken, current, i_charge, voltage, heat, t_housing_mean, t_ambient, t_coolant)
-        return out
 
     def _finish_series(self, power_load, current, i_charge, voltage, heat, t_housing_mean, t_ambient,
                        t_coolant) -> None:

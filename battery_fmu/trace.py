@@ -215,4 +215,6 @@ def compile_traced(name: str, body: Callable, arguments: Sequence) -> Callable:
         code = _CODE[source] = compile(source, f"<compiled: {name}>", "exec")
     namespace = dict(trace.namespace)
     exec(code, namespace)
-    return namespace[name]
+    fn = namespace[name]
+    fn.__source__ = source  # with fn.__globals__ (its tables), what a translation to C reads
+    return fn

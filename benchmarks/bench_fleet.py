@@ -7,8 +7,10 @@
    side: CPU seconds per vehicle-year and per vehicle-decade (projected), and the differences in energy,
    EFC and SOH.
 2. A whole vehicle-decade of that vehicle in fleet mode (packed): CPU seconds against the target of 15 s
-   on one core. With ``--decade`` also at full resolution (minutes), for the SOH and energy after 10
-   years side by side; ``--quick`` measures one year and projects it.
+   on one core, with the battery's driving steps in C (battery_fmu/series_native.py, the default) and
+   in Python (``EVTWIN_ENGINE=python``) side by side. With ``--decade`` also at full resolution
+   (minutes), for the SOH and energy after 10 years side by side; ``--quick`` measures one year and
+   projects it.
 3. A fleet of ``--vehicles`` commuters for ``--fleet-days`` each on a real LocalCluster of 1 and of 2
    workers, started and warmed first (each worker's imports and first vehicle are a start-up cost, which
    section 4 measures): vehicle-years per wall-minute and the ratio (target >= 1.7x on 2 free cores),
@@ -76,29 +78,55 @@ def one_core(days: float, fmu: Path) -> None:
           f"{abs(soh_fleet - soh_full) * DECADE_D / days:.1e}; targets: energy within 1 %, SOH within 0.002)")
 
 
+class _Engine:
+    """``$EVTWIN_ENGINE`` set to ``name`` inside the block (None: as it was)."""
+
+    def __init__(self, name: str | None):
+        self.name = name
+
+    def __enter__(self):
+        self.before = os.environ.get("EVTWIN_ENGINE")
+        if self.name is not None:
+            os.environ["EVTWIN_ENGINE"] = self.name
+
+    def __exit__(self, *exc):
+        if self.before is None:
+            os.environ.pop("EVTWIN_ENGINE", None)
+        else:
+            os.environ["EVTWIN_ENGINE"] = self.before
+
+
 def decade(fmu: Path, quick: bool, full: bool) -> None:
     from fleet.task import run_vehicle
 
     days = YEAR_D if quick else DECADE_D
-    ways = [("fleet mode", "fleet")] + ([("full resolution", "full")] if full else [])
+    # the battery's 10 s driving steps in C (the default where gcc is at hand) and in Python, side by side
+    ways = [("fleet mode", "fleet", None), ("fleet mode, Python", "fleet", "python")]
+    ways += [("full resolution", "full", None)] if full else []
     print(f"\n2. {'One year' if quick else 'A whole vehicle-decade'} of the Miami commuter, one core ({_load()}):")
-    rows = {}
-    for name, resolution in ways:
-        result = run_vehicle(_commuter("in_process", fmu, resolution), days * 86400.0)
+    rows, cpus = {}, {}
+    for name, resolution, engine in ways:
+        with _Engine(engine):
+            result = run_vehicle(_commuter("in_process", fmu, resolution), days * 86400.0)
         t = result["table"]
         rows[name] = _totals(t)
         cpu, scale = result["cpu_s"], DECADE_D / days
-        print(f"   {name:16s} CPU {cpu:7.1f} s ({result['wall_s']:6.1f} s wall), {result['steps']:9d} macro steps, "
+        cpus[name] = cpu
+        print(f"   {name:18s} CPU {cpu:7.1f} s ({result['wall_s']:6.1f} s wall), {result['steps']:9d} macro steps, "
               f"{t['distance_km'].sum():8.0f} km, {rows[name][0]:8.1f} kWh, EFC {rows[name][1]:7.2f}, "
               f"SOH {rows[name][2]:.5f}" + (f"; a decade projected: {cpu * scale:.1f} s" if quick else ""))
-        if resolution == "fleet":
+        if resolution == "fleet" and engine is None:
             print(f"   fleet mode: {cpu * scale:.1f} CPU s per vehicle-decade against the target of "
                   f"{TARGET_DECADE_CPU_S:g} s ({cpu * scale / TARGET_DECADE_CPU_S:.2f}x it)")
+    same = rows["fleet mode"] == rows["fleet mode, Python"]
+    print(f"   the battery's driving steps in C: {cpus['fleet mode, Python'] / cpus['fleet mode']:.2f}x faster than in "
+          f"Python ({'the same' if same else 'DIFFERENT'} energy, EFC and SOH)")
     if full:
         (e_fleet, efc_fleet, soh_fleet), (e_full, efc_full, soh_full) = rows["fleet mode"], rows["full resolution"]
         print(f"   fleet mode minus full resolution after {days / YEAR_D:g} years: SOH {soh_fleet - soh_full:+.6f} "
               f"(target within 0.002), energy {(e_fleet / e_full - 1) * 100:+.4f} % (target within 1 %), EFC "
-              f"{(efc_fleet / efc_full - 1) * 100:+.4f} %")
+              f"{(efc_fleet / efc_full - 1) * 100:+.4f} %; full resolution / fleet mode CPU "
+              f"{cpus['full resolution'] / cpus['fleet mode']:.1f}x")
 
 
 def fleet_jobs(vehicles: int, days: float, battery: str, fmu: Path, prefix: str = "v"):
@@ -210,6 +238,7 @@ def main() -> None:
                         help="14 days compared, one year for the decade, 4 vehicles x 14 days, 6 and 12 tasks (a few minutes)")
     parser.add_argument("--days", type=float, help="days compared in section 1 (default 60; --quick 14)")
     parser.add_argument("--decade", action="store_true", help="also a whole decade at full resolution (minutes)")
+    parser.add_argument("--only-decade", action="store_true", help="section 2 alone (one core, no cluster)")
     parser.add_argument("--vehicles", type=int, help="vehicles of the fleet in section 3 (default 8; --quick 4)")
     parser.add_argument("--fleet-days", type=float, help="days each in section 3 (default 60; --quick 14)")
     parser.add_argument("--battery", choices=("in_process", "fmu"), default="in_process",
@@ -223,8 +252,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         fmu = build_fmu(Path(tmp))
-        one_core(days, fmu)
+        if not args.only_decade:
+            one_core(days, fmu)
         decade(fmu, quick and not args.decade, args.decade)
+        if args.only_decade:
+            return
         scaling(vehicles, fleet_days, fmu, args.battery)
         overhead(fmu, args.battery, 6 if quick else 16)
 

@@ -54,6 +54,8 @@ REGEN_FADE_SPEED = 2.0
 #: 3-point Gauss-Legendre rule on [0, 1].
 GAUSS_X = np.array([0.5 - math.sqrt(15) / 10, 0.5, 0.5 + math.sqrt(15) / 10])
 GAUSS_W = np.array([5 / 18, 8 / 18, 5 / 18])
+_GAUSS_W = GAUSS_W.tolist()
+_GAUSS_W_SUM = float(GAUSS_W.sum())
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,17 @@ class StepEnergy:
     over_limit_time: float = 0.0  # time the motor could not follow the trace [s]
 
     def add(self, other: StepEnergy) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # field by field (a loop over the fields' names costs several times more; a limited drive adds
+        # one per second)
+        self.battery += other.battery
+        self.motor_elec += other.motor_elec
+        self.motor_mech += other.motor_mech
+        self.regen += other.regen
+        self.aux += other.aux
+        self.brake += other.brake
+        self.wheel += other.wheel
+        self.torque_time += other.torque_time
+        self.over_limit_time += other.over_limit_time
 
     @property
     def losses(self) -> float:
@@ -229,11 +240,36 @@ class CycleTable:
                 self.seg_over[k],
             )
             return e
-        s = self.nodes
-        row = NodeState(
-            s.speed[k], s.force[k], s.omega[k], s.torque[k], s.p_elec[k], s.p_brake[k], s.over_limit[k]
-        )
-        return integrate_nodes(self.params, row, GAUSS_W, p_aux, p_charge_max)
+        return self._segment_limited(k, p_aux, p_charge_max)
+
+    def _segment_limited(self, k: int, p_aux: float, p_charge_max: float) -> StepEnergy:
+        """:meth:`segment` where the charge limit clips regeneration within second ``k``: the arithmetic of
+        :func:`integrate_nodes` on the second's three nodes as Python floats (for three numbers, numpy's
+        cost per call is most of the work; a cold pack's limit clips most braking seconds)."""
+        rows = self.__dict__.get("_node_rows")
+        if rows is None:
+            s = self.nodes
+            rows = self._node_rows = list(zip(*(np.asarray(x, dtype=float).tolist() for x in (
+                s.speed, s.force, s.omega, s.torque, s.p_elec, s.p_brake, s.over_limit))))
+        p = self.params
+        motor, floor = p.motor, -p_charge_max - p_aux
+        ratio = p.wheel_radius * p.gear_efficiency / p.gear_ratio  # motor torque per wheel force
+        elec = mech = regen = brake = wheel = torque_time = over = 0.0
+        for w, v, force, omega, torque, p_elec, p_brake, over_limit in zip(_GAUSS_W, *rows[k]):
+            if p_elec < floor:
+                t_new = motor.regen_torque_for_power(floor, omega)
+                p_elec = motor.electrical_power(t_new, omega)
+                p_brake += (t_new - torque) / ratio * v  # the braking the motor no longer provides
+                torque = t_new
+            elec += w * p_elec
+            mech += w * (torque * omega)
+            regen += w * max(0.0, -p_elec)
+            brake += w * p_brake
+            wheel += w * (force * v)
+            torque_time += w * torque
+            over += w * over_limit
+        aux = p_aux * _GAUSS_W_SUM
+        return StepEnergy(elec + aux, elec, mech, regen, aux, brake, wheel, torque_time, over)
 
     def partial(self, k: int, x0: float, x1: float, p_aux: float, p_charge_max: float) -> StepEnergy:
         """Energies over the part ``[k + x0, k + x1]`` of second ``k`` (0 <= x0 < x1 <= 1)."""

@@ -138,11 +138,13 @@ def run_batch(
     if not todo:
         return outcome
     client, cluster = _client(scheduler, workers)
-    # The client logs its failed reconnections to a lost scheduler as tracebacks; the batch reports
-    # the loss itself (ClusterLost), in one line.
-    client_log = logging.getLogger("distributed.client")
-    log_level = client_log.level
-    client_log.setLevel(logging.CRITICAL)
+    # The client logs its failed reconnections to a lost scheduler as tracebacks, and so does its
+    # batched connection when the scheduler goes while a message is on its way; the batch reports the
+    # loss itself (ClusterLost), in one line.
+    logs = [logging.getLogger(name) for name in ("distributed.client", "distributed.batched")]
+    log_levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.CRITICAL)
     try:
         outcome.workers = len(client.scheduler_info(n_workers=-1)["workers"]) if scheduler else len(cluster.workers)
         if on_start is not None:
@@ -159,7 +161,8 @@ def run_batch(
     finally:
         outcome.wall_s = time.perf_counter() - t0
         client.close()
-        client_log.setLevel(log_level)
+        for log, level in zip(logs, log_levels):
+            log.setLevel(level)
         if cluster is not None:
             cluster.close()
     return outcome

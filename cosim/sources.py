@@ -278,9 +278,25 @@ class TableSource(TimeSource):
             setattr(self, name, column.mean(t, t + h))
 
 
+#: Tables already read in this process, by (path, modification time, size): a fleet's workers build one
+#: scenario after another on the same climate files.
+_READ: dict[tuple, dict[str, tuple[float, ...]]] = {}
+_READ_KEPT = 32
+
+
 def _read_csv(path: Path) -> dict[str, list[float]]:
     if not path.is_file():
         raise FileNotFoundError(f"table file {str(path)!r} does not exist")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _READ:
+        if len(_READ) >= _READ_KEPT:
+            _READ.clear()
+        _READ[key] = {h: tuple(values) for h, values in _parse_csv(path).items()}
+    return {h: list(values) for h, values in _READ[key].items()}
+
+
+def _parse_csv(path: Path) -> dict[str, list[float]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     if not rows:

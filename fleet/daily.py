@@ -14,7 +14,10 @@ energy). Definitions (per day):
   flows, to 0.02 C), ``c_rate_max``;
 - ``t_cell_min/mean/max_degC``, ``t_ambient_mean_degC``, ``thermal_stress_Kh`` (kelvin-hours of the
   cell above 30 degC);
-- ``fast_charge_events`` (charges that reach 0.5 C), ``soh_capacity``, ``soh_resistance`` at the end.
+- ``fast_charge_events`` (charges that reach 0.5 C), ``soh_capacity``, ``soh_resistance`` at the end;
+- ``stranded_events`` (drives in which the pack ran out and the car stood until the drive's end) and
+  ``missed_targets`` (charging sessions that ended, the car unplugged at its departure, more than 1e-3
+  under the SOC they charged to), counted by :class:`fleet.events.SessionEvents` in the day they happen.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ COLUMNS = (
     "soc_min", "soc_max", "soc_mean", "soc_swing", "cycle_depth", "high_soc_h", "efc", "charge_kWh",
     "c_rate_p50", "c_rate_p99", "c_rate_max", "t_cell_min_degC", "t_cell_mean_degC", "t_cell_max_degC",
     "t_ambient_mean_degC", "thermal_stress_Kh", "fast_charge_events", "soh_capacity", "soh_resistance",
+    "stranded_events", "missed_targets",
 )
+#: Columns that count events (integers), the last two counted from outside (:meth:`DailySummary.count`).
+EVENTS = ("fast_charge_events", "stranded_events", "missed_targets")
 #: The day's running sums and extremes, in the order :meth:`DailySummary.add_series` keeps them in locals.
 _RUNNING = ("_span", "_e", "_e_pos", "_regen", "_drive_t", "_e_drive", "_peak", "_soc_int", "_soc_lo", "_soc_hi",
             "_run_max", "_depth", "_hi_t", "_t_int", "_ta_int", "_t_lo", "_t_hi", "_stress", "_charge", "_fast",
@@ -75,6 +81,7 @@ class DailySummary(Observer):
         self._day = -1
         self._fast_on = False
         self._prev = None
+        self._events = {"stranded_events": 0, "missed_targets": 0}
 
     def _read(self, outs, ins) -> list[float]:
         return [(outs if o else ins)[i][pos] for o, i, pos in self._at]
@@ -87,6 +94,12 @@ class DailySummary(Observer):
         self._soc_lo, self._soc_hi, self._t_lo, self._t_hi = math.inf, -math.inf, math.inf, -math.inf
         self._run_max, self._depth, self._peak, self._fast = -math.inf, 0.0, -math.inf, 0
         self._hist = [0.0] * (N_BINS + 1)
+        self._events = {"stranded_events": 0, "missed_targets": 0}
+
+    def count(self, column: str) -> None:
+        """Count an event (a column of :data:`EVENTS` other than fast charges) in the day whose step was
+        last added: an observer calls it after the step in which the event happened."""
+        self._events[column] += 1
 
     def sample(self, t: float, outs: list, ins: list) -> None:
         self.add(t, self._read(outs, ins))
@@ -243,6 +256,7 @@ class DailySummary(Observer):
             self._stress / 3600.0,
             self._fast,
             v[8], v[9],
+            self._events["stranded_events"], self._events["missed_targets"],
         ))
 
     def finish(self) -> None:
@@ -256,5 +270,6 @@ class DailySummary(Observer):
         data = np.array(self.rows, dtype=float).reshape(len(self.rows), len(COLUMNS))
         out = {name: data[:, k] for k, name in enumerate(COLUMNS)}
         out["day"] = out["day"].astype(np.int32)
-        out["fast_charge_events"] = out["fast_charge_events"].astype(np.int32)
+        for name in EVENTS:
+            out[name] = out[name].astype(np.int32)
         return out

@@ -60,7 +60,7 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
     battery_log = logging.getLogger("battery_fmu")
     battery_log.addHandler(notes)
     try:
-        stats, daily, trace = _run(vehicle, text, duration, job.get("trace"))
+        stats, daily, trace = _run(vehicle, text, duration, job.get("trace"), job["resolution"] == "fleet")
     finally:
         battery_log.removeHandler(notes)
     return {
@@ -77,12 +77,17 @@ def run_vehicle(job: dict[str, Any], duration: float | None = None) -> dict[str,
     }
 
 
-def _run(vehicle: Vehicle, text: str, duration: float | None, keep_trace: bool):
-    """(engine statistics, daily summary, trace or None) of one vehicle's scenario ``text``."""
+def _run(vehicle: Vehicle, text: str, duration: float | None, keep_trace: bool, fleet_mode: bool = True):
+    """(engine statistics, daily summary, trace or None) of one vehicle's scenario ``text``; in
+    ``fleet_mode`` the time a charged car stays plugged in goes in the park phase's steps
+    (:mod:`fleet.plugged_idle`)."""
     from bridges.presets import get_preset
     from cosim import scenario
     from fleet.daily import DailySummary
+    from fleet.events import SessionEvents
+    from fleet.plugged_idle import idle_when_charged
     from fleet.trace import Trace
+    from fleet.usage import CHARGERS
     from fleet.vehicle_pack import VehiclePack
 
     with tempfile.TemporaryDirectory(prefix="evtwin-fleet-") as tmp:
@@ -92,14 +97,17 @@ def _run(vehicle: Vehicle, text: str, duration: float | None, keep_trace: bool):
         master = scenario.build_master(plan)
         daily = DailySummary(get_preset(vehicle.preset).capacity_Ah)
         segments = scenario.segments(plan, duration)
+        if fleet_mode:
+            segments = idle_when_charged(segments, master.units, CHARGERS, plan.schedule.steps["park"])
         unit = master.units["vehicle"]
         trace = Trace() if keep_trace else None
+        events = SessionEvents(daily, [c for c in CHARGERS.values() if c in master.units])
         if isinstance(unit, VehiclePack):  # it reports its 10 s sub-steps itself
             daily.reset(plan.start)
             unit.on_substep, unit.on_substeps = daily.add, daily.add_series
-            stats = master.run(segments, observers=[trace] if trace else [])
+            stats = master.run(segments, observers=[events, trace] if trace else [events])
         else:
-            stats = master.run(segments, observers=[daily, trace] if trace else [daily])
+            stats = master.run(segments, observers=[daily, events, trace] if trace else [daily, events])
         daily.finish()
     return stats, daily, trace
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.daily import SIGNALS
+from fleet.events import signals as event_signals
 from fleet.spec import DAYS_PER_YEAR, STYLES, Vehicle
 from fleet.vehicle_pack import SIGNALS as PACK_SIGNALS
 
@@ -48,6 +49,8 @@ SOC_INIT, T_INIT_DEGC = 0.9, 25.0
 #: derating of both parameter sets allows at least 0.3 of their rated current, 0.3-1 C, several times the
 #: 0.1-0.2 C of a home charger, so warming further would only spend grid energy.
 PACK_HEAT_TO = 283.15
+#: The charger unit plugged in during each charging phase.
+CHARGERS = {"charge": "charger", "fast": "fast_charger"}
 
 
 def climate_names() -> list[str]:
@@ -191,9 +194,10 @@ def scenario(vehicle: Vehicle, battery: str = "fmu", resolution: str = "fleet",
             "weekly": pattern,
             "ambient": {"profile": vehicle.climate},
         },
-        # the signals the daily summary reads, observed through summary rows
+        # the signals the daily summary and its event counts read, observed through summary rows
         "summary": [{"label": sig, "signal": sig, "reduce": "final"}
-                    for sig in (PACKED_SIGNALS if packed else (*SIGNALS, "vehicle.speed"))],
+                    for sig in (*(PACKED_SIGNALS if packed else (*SIGNALS, "vehicle.speed")),
+                                *event_signals([c for p, c in CHARGERS.items() if p != "fast" or has_fast]))],
     }
 
 
@@ -217,8 +221,9 @@ def _connections(vehicle: Vehicle, has_fast: bool, battery: str) -> list[dict[st
             {"from": "schedule.T_ambient", "to": "battery.T_ambient", **air},
             {"from": "schedule.T_ambient", "to": "battery.T_coolant", **air},
         ]
-    chargers = [("charger", "charge")] + ([("fast_charger", "fast")] if has_fast else [])
-    for unit, phase in chargers:
+    for phase, unit in CHARGERS.items():
+        if phase == "fast" and not has_fast:
+            continue
         out += [
             {"from": f"schedule.{phase}", "to": f"{unit}.plugged"},
             {"from": f"{battery}.SOC", "to": f"{unit}.SOC", "delay": 1},

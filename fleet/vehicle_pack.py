@@ -84,6 +84,7 @@ class VehiclePack(PythonUnit):
         Port("SOH_capacity", OUTPUT, "1", "Capacity relative to nominal", 1.0),
         Port("SOH_resistance", OUTPUT, "1", "Resistance relative to new", 1.0),
         Port("I_charge_max", OUTPUT, "A", "Charge current the pack accepts now", 0.0),
+        Port("stranded", OUTPUT, "1", "1 while the pack cannot power the car (it stands until the drive ends)", 0.0),
     )
     can_save_state: ClassVar[bool] = True
     #: Take stretches of sub-steps at once where the vehicle knows its power ahead (the same numbers).
@@ -203,7 +204,7 @@ class VehiclePack(PythonUnit):
         ev, pack = self.ev, self.battery.pack
         self.distance, self.P_battery, self.P_regen = ev.distance, p_battery, p_regen
         self.SOC, self.I_terminal, self.V_terminal, self.T_cell = pack.soc, current, pack.voltage, pack.t_cell
-        self.EFC, self.I_charge_max = pack.efc, pack.current_charge_max
+        self.EFC, self.I_charge_max, self.stranded = pack.efc, pack.current_charge_max, ev.stranded
         self.SOH_capacity, self.SOH_resistance = soh or (pack.soh_capacity, pack.soh_resistance)
 
     def _values(self) -> list[float]:

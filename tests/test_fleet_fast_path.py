@@ -3,7 +3,8 @@
 A packed vehicle (:mod:`fleet.vehicle_pack`) takes stretches of 10 s sub-steps at once where the
 vehicle knows its power ahead: :meth:`bridges.vehicle_unit.EVUnit.cycle_ahead` and
 :meth:`battery_fmu.model.BatteryPack.step_series`. Each is checked against the one-step-at-a-time
-path it replaces, bit for bit, on stretches where the charge limit cuts regeneration short.
+path it replaces, bit for bit, on stretches where the charge limit cuts regeneration short; the
+series both in C (:mod:`battery_fmu.series_native`, where gcc is at hand) and in Python.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import shutil
 
 import pytest
 
@@ -23,9 +25,11 @@ def _powers(n, seed):
     return [rng.choice([rng.uniform(-120e3, 150e3), rng.uniform(-30e3, 40e3), 0.0]) for _ in range(n)]
 
 
+@pytest.mark.parametrize("engine", ["c", "python"])
 @pytest.mark.parametrize("parameter_set, soc", [("lfp_220ah", 0.5), ("lfp_220ah", 0.995), ("nmc_75ah", 0.98)])
-def test_a_series_of_steps_equals_the_steps_one_by_one(parameter_set, soc):
+def test_a_series_of_steps_equals_the_steps_one_by_one(monkeypatch, engine, parameter_set, soc):
     """From a nearly full pack, regeneration meets the charge limit: the series stops there, as told."""
+    monkeypatch.setenv("EVTWIN_ENGINE", engine)
     p = load_cell(parameter_set, 178.4 if parameter_set == "lfp_220ah" else None)
     one, series = (BatteryPack(p, n_series=96, n_parallel=2, soc=soc, temperature=300.0) for _ in range(2))
     powers = _powers(400, seed=len(parameter_set))
@@ -53,6 +57,34 @@ def test_a_series_of_steps_equals_the_steps_one_by_one(parameter_set, soc):
     assert series.get_state() == one.get_state()
     assert stops > 0
     assert math.isfinite(series.soh_capacity) and series.soh_capacity == one.soh_capacity
+    # the LFP pack's series ran in C where it can (the NMC laws have no C loop)
+    assert bool(series._native) == (engine == "c" and parameter_set == "lfp_220ah" and shutil.which("gcc") is not None)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the C loop needs gcc")
+def test_the_c_series_leaves_the_steps_that_close_an_aging_chunk_to_python(monkeypatch):
+    """A day of stretches that cross the aging model's chunk closes: the same states as step by step."""
+    from battery_fmu import series_native
+
+    reasons, run = [], series_native._run
+
+    def counted(*args):
+        taken, reason = run(*args)
+        reasons.append(reason)
+        return taken, reason
+
+    monkeypatch.setattr(series_native, "_run", counted)
+    p = load_cell("lfp_220ah", 178.4)
+    one, series = (BatteryPack(p, n_series=96, n_parallel=2, soc=0.7, temperature=300.0) for _ in range(2))
+    rng = random.Random(7)
+    powers = [rng.uniform(-50e3, 52e3) for _ in range(9000)]  # past a day: both kinds of chunk close
+    for k in range(0, len(powers), 60):
+        socs = series.step_series(10.0, powers[k:k + 60], powers[k:k + 60], 0.0, 299.0)[0]
+        assert len(socs) == len(powers[k:k + 60])
+        for w in powers[k:k + 60]:
+            one.step(10.0, w, 0.0, 299.0)
+        assert series.get_state() == one.get_state()
+    assert series_native.CHUNK in reasons
 
 
 def test_the_cycle_ahead_equals_the_vehicles_steps():
@@ -100,3 +132,25 @@ def test_a_packed_vehicle_looking_ahead_gives_the_same_days(monkeypatch, style, 
         assert fast.keys() == slow.keys()
         for column in fast:
             assert (fast[column] == slow[column]).all(), column
+
+
+def test_a_second_whose_regeneration_the_pack_limits_is_integrated_as_on_the_nodes():
+    """A cold pack clips most braking seconds: CycleTable.segment works them out in Python floats,
+    against integrate_nodes' numpy arithmetic on the same nodes (to rounding: a dot product's order)."""
+    from bridges.ev_model import GAUSS_W, NodeState, integrate_nodes
+    from bridges.vehicle_unit import EVUnit
+
+    ev = EVUnit(preset="atto3", cycle="city", on_cycle_end="next")
+    ev.setup(0.0)
+    table, s, p_aux = ev.table(0), ev.table(0).nodes, 300.0
+    clipped = 0
+    for k in range(0, table.n_segments, 3):
+        for limit in (0.0, 15e3):
+            fast = table.segment(k, p_aux, limit)
+            row = NodeState(s.speed[k], s.force[k], s.omega[k], s.torque[k], s.p_elec[k], s.p_brake[k],
+                            s.over_limit[k])
+            exact = integrate_nodes(table.params, row, GAUSS_W, p_aux, limit)
+            clipped += table.seg_min_elec[k] + p_aux < -limit
+            for name in dataclasses.asdict(exact):
+                assert getattr(fast, name) == pytest.approx(getattr(exact, name), rel=1e-12, abs=1e-9), (k, name)
+    assert clipped > 50
