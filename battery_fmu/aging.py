@@ -153,6 +153,16 @@ class AgingModel:
         it runs every step."""
         return compile_traced("aging_rates", self._rate_expressions, ["soc_mid", "temperature"])
 
+    #: What :meth:`_accumulate_rates` adds each step, in its order: (attribute, index of the rate in
+    #: :meth:`_rate_expressions`, attribute of a factor or None), ``attribute += rate * factor * dt``;
+    #: the C loop of :mod:`battery_fmu.series_native` adds them so.
+    RATE_INTEGRALS: tuple = (("c_kcal", 0, None), ("c_ftemp", 1, None), ("r_cal", 2, "v_resistance"))
+
+    def traced_rates(self):
+        """:meth:`_rate_expressions` as a traced function of ``(soc_mid, temperature)``
+        (:mod:`battery_fmu.trace`), for a translation to C."""
+        return self._rates
+
     def _accumulate_rates(self, dt: float, soc_mid: float, temperature: float) -> None:
         """Add one step's rate expressions to the open chunk (the law-specific part of :meth:`advance`)."""
         k_cal, factor, resistance_rate = self._rates(soc_mid, temperature)

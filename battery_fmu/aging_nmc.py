@@ -17,6 +17,8 @@ from __future__ import annotations
 from battery_fmu import nmc_laws as law
 from battery_fmu.aging import AgingModel
 from battery_fmu.equations import power_law_increment
+from battery_fmu.ops import SCALAR
+from battery_fmu.trace import compile_traced
 
 _SECONDS_PER_DAY = 86400.0
 
@@ -27,7 +29,7 @@ class NmcAgingModel(AgingModel):
     Parameters, outputs and state handling as :class:`battery_fmu.aging.AgingModel`.
     """
 
-    __slots__ = ("c_tn2", "c_tn3", "c_tn_inv_sqrt", "c_vsq", "c_rcal", "_rate_cache")
+    __slots__ = ("c_tn2", "c_tn3", "c_tn_inv_sqrt", "c_vsq", "c_rcal", "_rate_cache", "_traced")
 
     _STATE = AgingModel._STATE + ("c_tn2", "c_tn3", "c_tn_inv_sqrt", "c_vsq", "c_rcal")
     # The NMC law rises monotonically with temperature; it is used beyond its range as BLAST-Lite uses it.
@@ -36,6 +38,7 @@ class NmcAgingModel(AgingModel):
     def __init__(self, params, soh_capacity: float = 1.0, soh_resistance: float = 1.0, warn=None,
                  variation=None):
         self._rate_cache: tuple = (float("nan"), float("nan"), ())
+        self._traced = None  # traced_rates(), compiled when first asked
         super().__init__(params, soh_capacity=soh_capacity, soh_resistance=soh_resistance, warn=warn,
                          variation=variation)
 
@@ -48,22 +51,35 @@ class NmcAgingModel(AgingModel):
     def _compile_rates(self):
         return None  # the NMC laws' rates are cached per operating point instead (_step_rates)
 
-    def _step_rates(self, soc_mid: float, temperature: float) -> tuple[float, ...]:
-        """(k_cal, Tn^2, Tn^3, Tn^-1/2, V^2, alpha_res) at one operating point, cached for repeats."""
-        cached_soc, cached_t, rates = self._rate_cache
-        if soc_mid == cached_soc and temperature == cached_t:
-            return rates
+    #: As :attr:`AgingModel.RATE_INTEGRALS`, for :meth:`_accumulate_rates` below.
+    RATE_INTEGRALS = (("c_kcal", 0, None), ("c_tn2", 1, None), ("c_tn3", 2, None), ("c_tn_inv_sqrt", 3, None),
+                      ("c_vsq", 4, None), ("c_rcal", 5, None))
+
+    def _rate_expressions(self, ops, soc_mid, temperature) -> tuple:
+        """(k_cal, Tn^2, Tn^3, Tn^-1/2, V^2, alpha_res) at a step's mid SOC [1] and mean temperature [K]."""
         p = self.p
         tn = temperature / self.a.temperature_norm
-        voltage = p.ocv.scalar(soc_mid)
-        rates = (
-            law.calendar_rate(temperature, self._anode_potential.scalar(soc_mid), p),
+        voltage = ops.interp(p.ocv, soc_mid)
+        return (
+            law.calendar_rate(temperature, ops.interp(self._anode_potential, soc_mid), p, ops),
             tn * tn,
             tn * tn * tn,
             tn**-0.5,
             voltage * voltage,
-            law.calendar_resistance_rate(temperature, voltage, p),
+            law.calendar_resistance_rate(temperature, voltage, p, ops),
         )
+
+    def traced_rates(self):
+        if self._traced is None:
+            self._traced = compile_traced("nmc_aging_rates", self._rate_expressions, ["soc_mid", "temperature"])
+        return self._traced
+
+    def _step_rates(self, soc_mid: float, temperature: float) -> tuple[float, ...]:
+        """:meth:`_rate_expressions` at one operating point, cached for repeats."""
+        cached_soc, cached_t, rates = self._rate_cache
+        if soc_mid == cached_soc and temperature == cached_t:
+            return rates
+        rates = self._rate_expressions(SCALAR, soc_mid, temperature)
         self._rate_cache = (soc_mid, temperature, rates)
         return rates
 

@@ -185,8 +185,8 @@ class BatteryPack:
         accepts now, so it has to be worked out again), or ``ceilings[k]`` [W] (optional), the highest,
         above ``power_discharge_max`` (the load would have been limited by what the pack delivers).
         Returns the pack's SOC [1], current [A], voltage [V], cell temperature [K] and equivalent full
-        cycles after each step taken. Packs aging by the base (LFP) laws run the loop in C where gcc is
-        at hand (:mod:`battery_fmu.series_native`), with the same results.
+        cycles after each step taken. The loop runs in C where gcc is at hand
+        (:mod:`battery_fmu.series_native`), with the same results.
         """
         if ceilings is None:
             ceilings = [-math.inf] * len(powers)

@@ -1,9 +1,10 @@
-""":meth:`battery_fmu.model.BatteryPack.step_series` in C, for packs that age by the base (LFP) laws.
+""":meth:`battery_fmu.model.BatteryPack.step_series` in C.
 
 A fleet's vehicles spend most of their time in 10 s battery steps while driving, and in Python the
 step's arithmetic is what costs (some 7 us a step). Here the pack's traced step
 (:mod:`battery_fmu.step_compiled`: the look-ups and limits, the state's update) and its aging
-rates (:class:`battery_fmu.aging.AgingModel`) are translated to C (:mod:`battery_fmu.trace_c`), and
+law's rates (``traced_rates`` of :class:`battery_fmu.aging.AgingModel` and its NMC subclass, added
+to the integrals its ``RATE_INTEGRALS`` names) are translated to C (:mod:`battery_fmu.trace_c`), and
 the loop of ``step_series`` around them (the power request solved for a current, the limits, the
 aging model's per-step accounting) is written out in C in the order of the Python code, so the
 results agree bit for bit (``tests/test_fleet_fast_path.py`` compares them). A step at which the
@@ -26,6 +27,10 @@ from pathlib import Path
 
 from battery_fmu.trace_c import BISECT_C, Translation
 
+#: The aging model's open chunk as the C loop keeps it (besides its law's rate integrals, which follow
+#: :data:`FIELDS` in ``io``: ``RATE_INTEGRALS`` of :class:`battery_fmu.aging.AgingModel`).
+_AGING = ("c_time", "c_efc", "c_crate", "c_temp", "c_soc_min", "c_soc_max", "c_direction", "c_charge_time",
+          "c_charge_crate", "c_discharge_time", "c_discharge_crate", "r_cal")
 #: The numbers that travel between Python and the C loop, in this order (``io`` in the C code).
 FIELDS = (
     "soc", "v1", "v2", "hys", "tc", "th",  # the cell's state
@@ -33,8 +38,7 @@ FIELDS = (
     "lim_cd", "lim_cc", "lim_pd", "lim_pc", "e", "r_rc", "cap",  # limits, emf and capacity [C]
     "k_dt", "k_d1", "k_a1", "k_d2", "k_a2", "k_kb", "k_th0", "k_th1", "k_th2", "k_th3",  # step constants
     "i_charge", "tb", "cells", "ns", "npar",  # inputs
-    "c_time", "c_efc", "c_kcal", "c_ftemp", "c_crate", "c_temp", "c_soc_min", "c_soc_max", "c_direction",
-    "c_charge_time", "c_charge_crate", "c_discharge_time", "c_discharge_crate", "r_cal",  # the open chunk
+    *_AGING,  # the open chunk
     "r_cyc", "q_nominal", "crate_floor", "chunk_efc", "chunk_time", "v_resistance", "efc",  # aging constants
     "last_power", "last_current", "last_voltage", "last_heat", "last_housing", "reason",  # the last step
 )
@@ -74,10 +78,8 @@ long evtwin_series(long n, const double *powers, const double *floors, const dou
         if (direction) c_direction = direction;
         double soc_mid = 0.5 * (soc + soc_end);
 %(rates)s
-        /* AgingModel._accumulate_rates */
-        c_kcal += %(rate0)s * k_dt;
-        c_ftemp += %(rate1)s * k_dt;
-        r_cal += %(rate2)s * v_resistance * k_dt;
+        /* the law's _accumulate_rates */
+%(accumulate)s
         c_temp += temperature * k_dt;
         double abs_current = current >= 0.0 ? current : -current;
         if (abs_current > 0.0) {
@@ -108,9 +110,10 @@ long evtwin_series(long n, const double *powers, const double *floors, const dou
 """
 
 
-def source(compiled, rates) -> str:
-    """The C file for a pack's compiled step (:class:`battery_fmu.step_compiled.CompiledStep`) and its
-    aging model's compiled rates."""
+def source(compiled, rates, integrals) -> str:
+    """The C file for a pack's compiled step (:class:`battery_fmu.step_compiled.CompiledStep`), its aging
+    model's traced rates and their integrals (``RATE_INTEGRALS``)."""
+    fields = FIELDS + _extra(integrals)
     state = ["soc", "v1", "v2", "hys", "tc", "th"]
     k = ["k_dt", "k_d1", "k_a1", "k_d2", "k_a2", "k_kb", ["k_th0", "k_th1", "k_th2", "k_th3"]]
     look = ["ocv", "entropic", "r0c", "r0d", "r1", "r2"]
@@ -123,13 +126,14 @@ def source(compiled, rates) -> str:
     targets = look + ["lim_cd", "lim_cc", "lim_pd", "lim_pc", "e", "r_rc"]
     indent = "        "
     parts = {
-        "load": "\n".join(f"    double {name} = io[{i}];" for i, name in enumerate(FIELDS)),
-        "store": "\n".join(f"    io[{i}] = {name};" for i, name in enumerate(FIELDS)),
+        "load": "\n".join(f"    double {name} = io[{i}];" for i, name in enumerate(fields)),
+        "store": "\n".join(f"    io[{i}] = {name};" for i, name in enumerate(fields)),
         "advance": "\n".join(indent + line for line in advance.lines),
         "new_soc": new[0], "t_cell_mean": means[3], "voltage": means[0], "heat": means[1],
         "t_housing_mean": means[4],
         "rates": "\n".join(indent + line for line in rates_c.lines),
-        "rate0": rates_c.outputs[0], "rate1": rates_c.outputs[1], "rate2": rates_c.outputs[2],
+        "accumulate": "\n".join(f"{indent}{name} += {rates_c.outputs[k]}{f' * {factor}' if factor else ''} * k_dt;"
+                                 for name, k, factor in integrals),
         "commit": "\n".join(f"{indent}{name} = {value};" for name, value in zip(state, new, strict=True)),
         "prepare": "\n".join(indent + line for line in prepare.lines),
         "commit_prepare": "\n".join(f"{indent}{name} = {value};"
@@ -138,6 +142,11 @@ def source(compiled, rates) -> str:
     header = "#include <math.h>\n" + f"#define DONE {DONE}\n#define LIMIT {LIMIT}\n#define CHUNK {CHUNK}\n"
     tables = "\n".join(advance.tables + rates_c.tables + prepare.tables)
     return header + BISECT_C + tables + "\n" + _LOOP % parts
+
+
+def _extra(integrals) -> tuple[str, ...]:
+    """The rate integrals that :data:`FIELDS` does not hold already."""
+    return tuple(name for name, _, _ in integrals if name not in FIELDS)
 
 
 _LIBRARIES: dict[str, object] = {}
@@ -181,35 +190,35 @@ _RUNS: dict[tuple, object] = {}
 
 
 def for_pack(pack):
-    """The C loop for ``pack`` (a :class:`battery_fmu.model.BatteryPack`), or None where the Python loop
-    runs: another aging law than the base one, no gcc, or ``$EVTWIN_ENGINE`` asking for Python."""
-    from battery_fmu.aging import AgingModel
+    """The C loop for ``pack`` (a :class:`battery_fmu.model.BatteryPack`) with its rate integrals' names
+    beyond :data:`FIELDS`, or None where the Python loop runs: no gcc, an aging model without traced
+    rates, or ``$EVTWIN_ENGINE`` asking for Python."""
     from cosim.master.settings import default_engine
 
-    rates = getattr(pack.aging, "_rates", None)
-    if type(pack.aging) is not AgingModel or rates is None or not default_engine()[1]:
+    traced = getattr(pack.aging, "traced_rates", None)
+    rates = traced() if traced is not None and default_engine()[1] else None
+    if rates is None:
         return None
-    key = (pack._compiled.advance.__source__, pack._compiled.prepare.__source__, rates.__source__)
+    integrals = tuple(pack.aging.RATE_INTEGRALS)
+    key = (pack._compiled.advance.__source__, pack._compiled.prepare.__source__, rates.__source__, integrals)
     if key not in _RUNS:
         try:
-            _RUNS[key] = library(source(pack._compiled, rates))
+            _RUNS[key] = library(source(pack._compiled, rates, integrals)), _extra(integrals)
         except OSError:
             _RUNS[key] = None
     return _RUNS[key]
 
 
-_AGING = ("c_time", "c_efc", "c_kcal", "c_ftemp", "c_crate", "c_temp", "c_soc_min", "c_soc_max", "c_direction",
-          "c_charge_time", "c_charge_crate", "c_discharge_time", "c_discharge_crate", "r_cal")
 _AT = {name: i for i, name in enumerate(FIELDS)}
 
 
-def step_series(pack, run, dt, powers, floors, current_charge, t_ambient, t_coolant, ceilings) -> tuple:
-    """:meth:`battery_fmu.model.BatteryPack.step_series` through the C loop ``run`` (:func:`for_pack`),
+def step_series(pack, native, dt, powers, floors, current_charge, t_ambient, t_coolant, ceilings) -> tuple:
+    """:meth:`battery_fmu.model.BatteryPack.step_series` through the C loop ``native`` (:func:`for_pack`),
     the steps at which a chunk closes through the Python loop; the same lists."""
     out = ([], [], [], [], [])
     start, n = 0, len(powers)
     while start < n:
-        taken, reason = _run(pack, run, dt, powers[start:], floors[start:], ceilings[start:], current_charge,
+        taken, reason = _run(pack, native, dt, powers[start:], floors[start:], ceilings[start:], current_charge,
                              t_ambient, t_coolant, out)
         start += taken
         if reason != CHUNK:
@@ -229,8 +238,9 @@ def _doubles(values):
     return (C.c_double * len(values)).from_buffer(array("d", values))
 
 
-def _run(pack, run, dt, powers, floors, ceilings, current_charge, t_ambient, t_coolant, out) -> tuple[int, int]:
+def _run(pack, native, dt, powers, floors, ceilings, current_charge, t_ambient, t_coolant, out) -> tuple[int, int]:
     """One call of the C loop from the pack's state; (steps taken, why it stopped)."""
+    run, extra = native
     from battery_fmu.step import CellState, Limits, Lookups, boundary
 
     prep = pack._prep
@@ -244,7 +254,8 @@ def _run(pack, run, dt, powers, floors, ceilings, current_charge, t_ambient, t_c
     io = _doubles([
         *state, *look, *lim, e, r_rc, cap, *k[:6], *k[6], i_charge, tb, ns * npar, ns, npar,
         *(getattr(aging, name) for name in _AGING), aging.r_cyc, aging.q_nominal, crate_floor, aging.a.chunk_efc,
-        aging.a.chunk_time, aging.v_resistance, aging.efc, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        aging.a.chunk_time, aging.v_resistance, aging.efc, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        *(getattr(aging, name) for name in extra)])
     n = len(powers)
     arrays = [_doubles(values) for values in (powers, floors, ceilings)]
     outputs = [(C.c_double * n)() for _ in range(5)]
@@ -255,6 +266,8 @@ def _run(pack, run, dt, powers, floors, ceilings, current_charge, t_ambient, t_c
         values = io[:]
         for name in _AGING:
             setattr(aging, name, values[_AT[name]])
+        for name, value in zip(extra, values[len(FIELDS):], strict=True):
+            setattr(aging, name, value)
         aging.c_direction = int(aging.c_direction)
         new = tuple.__new__(CellState, values[0:6])
         pack._prep = (new, tuple.__new__(Lookups, values[6:12]), k, tuple.__new__(Limits, values[12:16]),

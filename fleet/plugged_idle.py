@@ -22,9 +22,10 @@ from typing import Any
 from cosim.timeline import Segment
 
 DAY = 86400.0
-#: Simulated time [s] of a charging session between looks at whether its charger is done (at least
-#: two of its steps): the first idle chunk costs at most this in steps of the charge phase.
-LOOK_EVERY = 1800.0
+#: Simulated time [s] of a charging session between looks at whether its charger is done, at least
+#: two of its steps (two 900 s steps at home, thirty 10 s steps at a DC charger): after the charge
+#: ends, at most this much goes in the charge phase's steps.
+LOOK_EVERY = 300.0
 
 
 def idle_when_charged(segments: Iterable[Segment], units: Mapping[str, Any], chargers: Mapping[str, str],

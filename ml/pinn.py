@@ -90,14 +90,17 @@ def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law, mask):
             )
             self.head = nn.Linear(hidden, 2 + 2 * steps)
             self.steps = steps
+            # Constants of the forward pass (not weights: rebuilt from lo and weight on loading).
+            ranges = [FACTOR_RANGE] * 2 + [CORRECTION_RANGE] * (2 * steps)
+            self.register_buffer("ranges", torch.tensor(ranges, dtype=torch.float64), persistent=False)
+            self.register_buffer("reader", torch.tensor(_reader(lo, weight, steps)), persistent=False)
 
         def integrate(self, z):
             """(factors [n, 2], calendar and cycle fade per interval [n, steps] each, and the law's
             own fade per interval at the midpoint rates [n, steps] each)."""
             out = self.head(self.body((z - self.mean) / self.scale * self.mask)).double()
-            factors = torch.exp(FACTOR_RANGE * torch.tanh(out[:, :2]))
-            correction = torch.exp(CORRECTION_RANGE * torch.tanh(out[:, 2:]))
-            return (factors, *law(z.double(), factors, correction[:, :steps], correction[:, steps:]))
+            factors, c_cal, c_cyc = torch.exp(self.ranges * torch.tanh(out)).split([2, steps, steps], dim=1)
+            return (factors, *law(z.double(), factors, c_cal, c_cyc))
 
         def parts(self, z):
             """(rate factors [n, 2], calendar and cycle fade per interval [n, steps] each)."""
@@ -110,12 +113,20 @@ def _network(n_inputs, hidden, steps, lo, weight, mean, scale, law, mask):
 
         def soh(self, z, cal, cyc):
             """SOH at the horizons from the fade per interval."""
-            total = torch.cat([torch.zeros_like(cal[:, :1]), torch.cumsum(cal + cyc, dim=1)], dim=1)
-            at = total[:, self.lo] * (1.0 - self.weight) + total[:, self.lo + 1] * self.weight
-            start = torch.clamp(z[:, -6:-5].double(), 0.0, 1.0)  # the level the reports give
+            at = (cal + cyc) @ self.reader  # the fade from the origin to each horizon
+            start = torch.clamp(z.double()[:, -6:-5], 0.0, 1.0)  # the level the reports give
             return torch.clamp(start - at, min=0.0).float()
 
     return Net()
+
+
+def _reader(lo: np.ndarray, weight: np.ndarray, steps: int) -> np.ndarray:
+    """[steps, horizons]: the fade per interval times this is the fade from the origin to each
+    horizon, the cumulative fade read at the horizon by linear interpolation (one product where a
+    running sum and an interpolation were a dozen operations of an exported graph)."""
+    lo, weight = np.asarray(lo), np.asarray(weight, dtype=np.float64)
+    i = np.arange(steps)[:, None]
+    return (i < lo[None, :]) + np.where(i == lo[None, :], weight[None, :], 0.0)
 
 
 def _grid(horizon_years: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,7 +255,7 @@ class PhysicsInformedForecaster(TorchForecaster):
         mid_s = age_s + dt * (torch.arange(self.steps, dtype=torch.float64) + 0.5)
         q_cal = eq.power_law_value(k_cal, mid_s / 86400.0, a.pcal, ops)
         q_cyc = eq.power_law_value(k_cyc, efc_per_s * mid_s, a.pcyc, ops)
-        current = efc_per_s * 2.0 * p.capacity  # the mean current that cycles the EFC per second
+        current = efc_per_s * (2.0 * p.capacity)  # the mean current that cycles the EFC per second
         law_cal = eq.calendar_fade_rate(q_cal, k_cal, p, ops) * dt
         law_cyc = eq.cycle_fade_rate(q_cyc, k_cyc, current, p, ops) * dt
         return law_cal * c_cal, law_cyc * c_cyc, law_cal, law_cyc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,21 +19,36 @@ from ml.task import Samples, denoised_targets, recent_mean
 
 
 def normaliser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, spread) of the last axis over all others; a constant column gets spread 1."""
+    """(mean, spread) of the last axis over all others; a constant column gets spread 1, and so does
+    one whose spread is under a millionth of its mean: a constant but for rounding (0.6 summed in
+    float64 spreads by 1e-14), whose rounding a network would otherwise read magnified 1e14 times."""
     flat = x.reshape(-1, x.shape[-1])
-    scale = flat.std(axis=0)
-    return flat.mean(axis=0), np.where(scale > 0, scale, 1.0)
+    mean, scale = flat.mean(axis=0), flat.std(axis=0)
+    return mean, np.where(scale > 1e-6 * np.abs(mean), scale, 1.0)
 
 
 def pooled(x, pool: int, history: int):
     """The window ``x`` [n, history, f] (torch) as means of ``pool`` consecutive periods
     [n, history // pool, f], the oldest ``history % pool`` periods left out. A network that reads
     the pooled window runs ``pool`` times fewer steps (what an in-loop call costs) and each step reads
-    a report ``pool`` times less noisy."""
+    a report ``pool`` times less noisy. One product with a constant matrix: one operation of an
+    exported graph, whose shapes but the batch are then all constants."""
     if pool == 1:
         return x
+    return _pooling(pool, history) @ x
+
+
+@lru_cache(maxsize=8)
+def _pooling(pool: int, history: int):
+    """[history // pool, history]: row k averages the k-th group of ``pool`` of the newest periods."""
+    import torch
+
     keep = history - history % pool
-    return x[:, history - keep :].reshape(-1, keep // pool, pool, x.shape[-1]).mean(dim=2)
+    rows = np.arange(keep // pool)
+    matrix = np.zeros((keep // pool, history), dtype=np.float32)
+    for offset in range(pool):
+        matrix[rows, history - keep + rows * pool + offset] = 1.0 / pool
+    return torch.from_numpy(matrix)  # made outside any trace: a constant of an exported graph
 
 
 class TorchForecaster:
@@ -127,18 +143,23 @@ class TorchForecaster:
 
     def to_onnx(self, example: np.ndarray):
         """The network as an ONNX graph: ``x`` float32 shaped like ``example`` (batch first) -> ``soh``."""
+        import warnings
+
         import onnx
         import torch
 
         buf = io.BytesIO()
         self.net.eval()
-        torch.onnx.export(
-            self.net,
-            (torch.tensor(example[:1], dtype=torch.float32),),
-            buf,
-            dynamo=False,
-            input_names=["x"],
-            output_names=["soh"],
-            dynamic_axes={"x": {0: "n"}, "soh": {0: "n"}},
-        )
+        with warnings.catch_warnings():
+            # the pooling matrix (built outside the network): a constant indeed
+            warnings.filterwarnings("ignore", message="torch.from_numpy results are registered as constants")
+            torch.onnx.export(
+                self.net,
+                (torch.tensor(example[:1], dtype=torch.float32),),
+                buf,
+                dynamo=False,
+                input_names=["x"],
+                output_names=["soh"],
+                dynamic_axes={"x": {0: "n"}, "soh": {0: "n"}},
+            )
         return onnx.load_from_string(buf.getvalue())

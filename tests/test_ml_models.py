@@ -144,6 +144,17 @@ def test_pooled_window_averages_the_newest_periods():
     assert pooled(x, 1, 10) is x
 
 
+def test_a_column_constant_but_for_rounding_is_not_magnified():
+    from ml.torch_fit import normaliser
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.full(200, 0.6), np.full(200, 1000.0) + rng.normal(0, 0.01, 200)])
+    x[::3, 0] = np.nextafter(0.6, 1.0)  # 0.6 one rounding step up: a spread of 5e-17
+    mean, scale = normaliser(x)
+    assert scale[0] == 1.0 and np.abs((x[:, 0] - mean[0]) / scale[0]).max() < 1e-12  # not ~1
+    assert scale[1] == pytest.approx(0.01, rel=0.15)  # a real spread of a millionth and more is kept
+
+
 def test_coverage_interval_counts_vehicles_not_forecasts():
     rng = np.random.default_rng(1)
     # one forecast per vehicle: the plain Wilson interval of all of them
