@@ -1,7 +1,10 @@
 """``evtwin ml export``: the trained models of a folder as ONNX files that carry their metadata.
 
-- ``lstm.onnx``: input the raw window ``[n, history, features + 1]`` (the dataset's features, then
-  ``soh_reported``), output SOH ``[n, horizons]``; ``history`` in its metadata.
+- ``lstm.onnx``: input the raw window ``[n, history, features + 1 + 3 + horizons]`` (the dataset's
+  features, ``soh_reported``, then the window's anchored law on every period:
+  :func:`ml.torch_fit.window_with_law`, named by :func:`ml.torch_fit.law_names`), output SOH
+  ``[n, horizons]`` (the law's forecast plus the network's correction, inside the graph); ``history``
+  in its metadata. A network of the window-only layout reads ``[n, history, features + 1]``.
 - ``transformer.onnx``: as the LSTM's.
 - ``pinn.onnx``: input the window summary of :func:`ml.forest.summarise` and the window's law
   (:func:`ml.pinn.pinn_inputs`, ``[n, features + 6]``), output SOH ``[n, horizons]``.
@@ -22,6 +25,7 @@ from ml.forest import forest_inputs, summary_names
 from ml.onnx_model import ModelInfo, save_model
 from ml.pinn import LAW_UNITS, input_names, pinn_inputs
 from ml.task import Samples
+from ml.torch_fit import LAW_TERMS, law_names, window_with_law
 
 WINDOW_MODELS = ("lstm", "transformer")  # input the raw window; the others read its summary
 
@@ -37,6 +41,10 @@ def input_for(features: list[str], s: Samples) -> np.ndarray | None:
     outputs = [f"soh_{k}" for k in range(s.t_target.shape[1])]
     if features == list(s.columns):
         return s.x.astype(np.float32)
+    if features[: len(s.columns)] == list(s.columns) and features[len(s.columns) :] == law_names(
+        [f.removeprefix("law_fade_to_") for f in features[len(s.columns) + len(LAW_TERMS) :]]
+    ) and len(features) == len(s.columns) + len(LAW_TERMS) + len(outputs):
+        return window_with_law(s)
     if features == input_names(s.columns):
         return pinn_inputs(s)
     if features[: -len(outputs) or None] == summary_names(s.columns) and all(
@@ -49,7 +57,7 @@ def input_for(features: list[str], s: Samples) -> np.ndarray | None:
 def onnx_input(name: str, model, s: Samples) -> np.ndarray:
     """What ``name``'s ONNX file reads for the windows ``s`` (float32)."""
     if name in WINDOW_MODELS:
-        return s.x.astype(np.float32)
+        return np.asarray(model._inputs(s), dtype=np.float32)
     if name == "forest":
         return forest_inputs(s)[0]
     return pinn_inputs(s)
@@ -99,8 +107,10 @@ def export(meta: dict, models: dict, out: Path) -> list[Path]:
     written = []
     for name, model in models.items():
         if name in WINDOW_MODELS:
-            features, feature_units, window = columns, {c: units[c] for c in columns}, history
-            graph = model.to_onnx(np.zeros((1, history, len(columns)), dtype=np.float32))
+            law = law_names(horizons) if getattr(model, "law", False) else []
+            features, window = [*columns, *law], history
+            feature_units = {c: units[c] for c in columns} | {n: summary_units.get(n, "1") for n in law}
+            graph = model.to_onnx(np.zeros((1, history, len(features)), dtype=np.float32))
         elif name == "forest":
             features, window = forest_names(columns, horizons), 1
             feature_units = summary_units | dict.fromkeys(features[len(summary) :], "1")

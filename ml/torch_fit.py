@@ -17,6 +17,30 @@ import numpy as np
 
 from ml.task import Samples, denoised_targets, recent_mean
 
+#: The anchored law's terms a window network reads beside the window, as the forest reads them: the
+#: SOH at the origin, the reports' slope against sqrt(time), the age, then the fade ahead to each horizon.
+LAW_TERMS = ("soh_level", "soh_sqrt_slope", "t_origin_years")
+
+
+def law_names(outputs: list[str]) -> list[str]:
+    """The names of the law's columns appended to a window network's input, for ``outputs`` (``soh_k``)."""
+    return [*LAW_TERMS, *(f"law_fade_to_{h}" for h in outputs)]
+
+
+def window_with_law(s: Samples) -> np.ndarray:
+    """float32 [n, history, features + 1 + 3 + horizons]: the window, each period with its window's
+    law (:func:`law_names`; the same on every period), so one tensor carries both."""
+    from ml.forest import forest_inputs
+
+    law = forest_inputs(s)[0][:, s.x.shape[2] - 1 :]  # after the means of the features
+    return np.concatenate([s.x, np.repeat(law[:, None, :], s.x.shape[1], axis=1)], axis=2).astype(np.float32)
+
+
+def anchored(x, horizons: int):
+    """The anchored law's forecast [n, horizons] from an input of :func:`window_with_law` (torch): the
+    level less the fade ahead, read from the last period."""
+    return x[:, -1, -horizons - len(LAW_TERMS) : -horizons - len(LAW_TERMS) + 1] - x[:, -1, -horizons:]
+
 
 def normaliser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, spread) of the last axis over all others; a constant column gets spread 1, and so does
@@ -68,10 +92,19 @@ class TorchForecaster:
     def _inputs(self, s: Samples) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _inputs(self, s: Samples) -> np.ndarray:
+        """The window with the law's terms (:func:`window_with_law`), or the window alone for a network
+        of the window-only layout (pickled before ``law`` existed, or built with ``law=False``)."""
+        return window_with_law(s) if getattr(self, "law", False) else s.x
+
     def _targets(self, s: Samples) -> np.ndarray:
         """What the network is trained to output for ``s`` [n, horizons]: the true SOH shifted so that
-        the change it learns is from the mean of the last reports as the true SOH would give it
-        (:func:`ml.task.denoised_targets`; the window networks start from that mean)."""
+        the change it learns is from the level the anchored law's (or, window only, the mean of the last
+        reports') estimate gives on the true SOH (:func:`ml.task.denoised_targets`)."""
+        if getattr(self, "law", False):
+            from ml.baselines import AnchoredPhysics
+
+            return denoised_targets(s, AnchoredPhysics().level)
         return denoised_targets(s, recent_mean)
 
     def _loss(self, net, x, y):

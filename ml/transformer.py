@@ -1,12 +1,14 @@
 """A transformer forecaster: self-attention over the window of usage and reported SOH (torch, ONNX).
 
-Input as the LSTM's: the raw window ``[n, history, features + 1]``, averaged over ``pool`` periods at
+Input as the LSTM's: the raw window ``[n, history, features + 1]`` with its anchored law on each
+period (:func:`ml.torch_fit.window_with_law`), averaged over ``pool`` periods at
 a time (half a year by default: 4 tokens for two years; what a call costs grows with the tokens, and
 over 21 seeds of five-fold cross-validation 4 tokens forecast as well as 13 of eight weeks did) and
 normalised inside the network. Each token is embedded (a linear map plus a learnt position),
 passes ``layers`` pre-norm encoder blocks (multi-head self-attention, then a two-layer feed-forward,
-each with a residual), and the mean over the tokens maps to the change from the mean of the last
-``RECENT`` reports to each horizon.
+each with a residual), and the mean over the tokens maps to a correction of the anchored law's
+forecast to each horizon (with ``law=False``, the window-only layout of the earlier configuration:
+the change from the mean of the last ``RECENT`` reports).
 The attention is written out with matrix products so the ONNX export needs no fused kernel.
 """
 
@@ -16,13 +18,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.task import RECENT, Samples
-from ml.torch_fit import TorchForecaster, normaliser, pooled
+from ml.task import RECENT
+from ml.torch_fit import TorchForecaster, anchored, normaliser, pooled
 
 
 def _network(
-    n_inputs, n_outputs, tokens, width, heads, layers, mean, scale, pool=1, history=0, recent_periods=RECENT
-):
+    n_inputs, n_outputs, tokens, width, heads, layers, mean, scale, pool=1, history=0, recent_periods=RECENT,
+    law=False,
+):  # fmt: skip
     import torch
     from torch import nn
 
@@ -65,7 +68,10 @@ def _network(
             self.head = nn.Linear(width, n_outputs)
 
         def forward(self, x):
-            recent = x[:, -recent_periods:, -1:].mean(dim=1)
+            if law:
+                start = anchored(x, n_outputs)
+            else:
+                start = x[:, -recent_periods:, -1:].mean(dim=1)
             z = (pooled(x, pool, history) - self.mean) / self.scale  # [n, tokens, features]
             # the embedding's bias and the position, and the head's scale in its weights, are
             # constants of the exported graph: one operation each the fewer per call
@@ -74,7 +80,7 @@ def _network(
                 h = block(h)
             h = self.norm(h).reshape(-1, tokens, width).mean(dim=1)
             # the change in %-points / 100
-            return recent + nn.functional.linear(h, 0.01 * self.head.weight, 0.01 * self.head.bias)
+            return start + nn.functional.linear(h, 0.01 * self.head.weight, 0.01 * self.head.bias)
 
     return Net()
 
@@ -97,28 +103,26 @@ class TransformerForecaster(TorchForecaster):
         lr: float = 2e-3,
         batch: int = 64,
         seed: int = 0,
+        law: bool = True,
         progress: Callable[[str], None] | None = None,
     ):
         if width % heads:
             raise ValueError(f"transformer width {width} is not a multiple of its {heads} heads")
         super().__init__(epochs, lr, batch, seed, progress)
         self.width, self.heads, self.layers = width, heads, layers
-        self.pool, self.history, self.recent = pool, 0, RECENT
-
-    def _inputs(self, s: Samples) -> np.ndarray:
-        return s.x
+        self.pool, self.history, self.recent, self.law = pool, 0, RECENT, law
 
     def _build(self, weights, s):
         if weights is not None:
             mean, scale = weights["mean"], weights["scale"]
             tokens, n_out = weights["position"].shape[0], weights["head.bias"].shape[0]
         else:
-            (mean, scale), n_out = normaliser(s.x), s.y.shape[1]
+            (mean, scale), n_out = normaliser(self._inputs(s)), s.y.shape[1]
             self.history = s.x.shape[1]
             self.pool = min(self.pool, self.history)
             tokens = self.history // self.pool
         # a model pickled before pooling existed reads every period and averages the last 4 reports
         pool, history = getattr(self, "pool", 1), getattr(self, "history", 0)
-        recent = getattr(self, "recent", 4)
-        args = (self.width, self.heads, self.layers, mean, scale, pool, history, recent)
+        recent, law = getattr(self, "recent", 4), getattr(self, "law", False)
+        args = (self.width, self.heads, self.layers, mean, scale, pool, history, recent, law)
         return _network(len(mean), n_out, tokens, *args)

@@ -105,6 +105,29 @@ def test_anchored_physics_finds_a_packs_level_and_follows_the_law_ahead():
     assert model.predict(s)[0] == pytest.approx(0.985 - fade[104:] + noise.mean(), abs=1e-12)
 
 
+@pytest.mark.parametrize("name", ["lstm", "transformer"])
+def test_a_silent_window_network_forecasts_the_anchored_law(name):
+    """The window networks add their head's output to the anchored law's forecast, which they read
+    from the window's law columns: with the head zeroed they are physics_anchored (float32)."""
+    torch = pytest.importorskip("torch")
+    from ml.lstm import LSTMForecaster
+    from ml.transformer import TransformerForecaster
+
+    rng = np.random.default_rng(5)
+    t = 2.0 + np.arange(1, 53) / 52.0
+    usage = {"efc": rng.uniform(2, 6, 52), "t_cell_mean_degC": rng.uniform(5, 35, 52), "soc_mean": 0.6}
+    reports = 0.97 - 0.01 * np.sqrt(t) + 0.002 * rng.standard_normal(52)
+    s = _samples(t, reports, [3.0, 7.0], [0.0, 0.0], usage)
+    s.x[0, :, 3] = 0.5  # cycle depth
+    small = {"epochs": 0, "pool": 4}
+    network = LSTMForecaster(hidden=4, **small) if name == "lstm" else TransformerForecaster(width=8, **small)
+    model = network.fit(s)
+    with torch.no_grad():
+        model.net.head.weight.zero_(), model.net.head.bias.zero_()
+    assert model.predict(s)[0] == pytest.approx(AnchoredPhysics().predict(s)[0], abs=2e-6)
+    assert model._inputs(s).shape == (1, 52, 6 + 3 + 2)
+
+
 def test_denoised_targets_leave_the_reports_noise_out_of_what_is_learnt():
     t = 2.0 + np.arange(1, 53) / 52.0
     s = _samples(t, 0.95 + 0.01 * np.sin(np.arange(52)), [3.0], [0.94])
@@ -231,6 +254,7 @@ def _exported_models_answer_as_trained(data_file, models):
     from ml.export import input_for, onnx_input
     from ml.onnx_model import OnnxModel
     from ml.task import Task, samples
+    from ml.torch_fit import law_names
     from ml.training import load_models
 
     done = _evtwin("ml", "export", "-m", str(models))
@@ -247,6 +271,8 @@ def _exported_models_answer_as_trained(data_file, models):
         assert np.abs(onnx.run(onnx_input(name, model, s)) - model.predict(s)).max() < 1e-5, name
         # a file's inputs are found from their names alone (what the service does)
         assert np.array_equal(input_for(list(onnx.info.features), s), onnx_input(name, model, s)), name
+        if window:  # the window networks read the anchored law by name, as the forest does
+            assert onnx.info.features == [*s.columns, *law_names(onnx.info.outputs)], name
     with pytest.raises(EvtwinError, match="trained on features"):
         OnnxModel(models / "lstm.onnx", features=ds.features)
 
