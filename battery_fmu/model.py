@@ -207,58 +207,10 @@ class BatteryPack:
 
             return step_series(self, self._native, dt, powers, floors, current_charge, t_ambient, t_coolant,
                                ceilings)
-        self._series_python(dt, powers, floors, ceilings, current_charge, t_ambient, t_coolant, out)
-        return out
+        from battery_fmu.series_python import step_series_python
 
-    def _series_python(self, dt: float, powers, floors, ceilings, current_charge: float, t_ambient: float,
-                       t_coolant: float | None, out: tuple) -> None:
-        """:meth:`step_series`'s loop in Python (steps of ``dt`` <= a minute), appending to ``out``."""
-        socs, currents, voltages, temperatures, efcs = out
-        before = len(socs)
-        ns, npar = self.n_series, self.n_parallel
-        cells = ns * npar
-        i_charge = current_charge / npar
-        prep = self._prep
-        if prep is None or prep[2].dt != dt:
-            prep = self._prepare(dt)
-        state, look, k, lim, e, r_rc, cap = prep
-        p, aging = self.p, self.aging
-        advance, prepare, capacity = self._compiled.advance, self._compiled.prepare, p.capacity
-        kb, tb = boundary(p, t_ambient, t_coolant, self.coolant_connected)
-        power_charge_max, power_discharge_max = lim.power_charge * cells, lim.power_discharge * cells
-        voltage = t_housing_mean = current = power_taken = heat = 0.0
-        for power_load, floor, ceiling in zip(powers, floors, ceilings):
-            if floor < -power_charge_max or ceiling > power_discharge_max:
-                break
-            # the operations of step(), in its order
-            power_taken = power_load
-            p_cell = power_load / cells
-            charging = p_cell < 0.0 or i_charge * look.ocv > p_cell
-            r_eff = (look.r0_charge if charging else look.r0_discharge) + r_rc
-            b = e + r_eff * i_charge
-            disc = b * b - 4.0 * r_eff * p_cell
-            i_vehicle = 2.0 * p_cell / (b + _sqrt(disc)) if disc > 0.0 else b / (2.0 * r_eff)
-            current = i_vehicle - i_charge
-            if current > lim.current_discharge:
-                current = lim.current_discharge
-            elif current < -lim.current_charge:
-                current = -lim.current_charge
-            new, means = advance(state, look, k, current, tb, cap)
-            voltage, heat, _, t_cell_mean, t_housing_mean, _ = means
-            aging.advance(dt, state.soc, new[0], t_cell_mean, current)
-            # and those of _prepare() at the new state
-            state = new
-            cap = aging.soh_capacity_committed * capacity
-            look, lim, e, r_rc = prepare(state, aging.resistance_factor, cap, k)
-            power_charge_max, power_discharge_max = lim.power_charge * cells, lim.power_discharge * cells
-            socs.append(new[0])
-            currents.append(current * npar)
-            voltages.append(voltage * ns)
-            temperatures.append(new[4])
-            efcs.append(aging.total_efc)
-        if len(socs) > before:
-            self._prep = (state, look, k, lim, e, r_rc, cap)
-            self._finish_series(power_taken, current, i_charge, voltage, heat, t_housing_mean, t_ambient, t_coolant)
+        step_series_python(self, dt, powers, floors, ceilings, current_charge, t_ambient, t_coolant, out)
+        return out
 
     def _finish_series(self, power_load, current, i_charge, voltage, heat, t_housing_mean, t_ambient,
                        t_coolant) -> None:

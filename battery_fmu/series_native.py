@@ -25,6 +25,7 @@ import tempfile
 from array import array
 from pathlib import Path
 
+from battery_fmu.series_python import step_series_python
 from battery_fmu.trace_c import BISECT_C, Translation
 
 #: The aging model's open chunk as the C loop keeps it (besides its law's rate integrals, which follow
@@ -224,8 +225,8 @@ def step_series(pack, native, dt, powers, floors, current_charge, t_ambient, t_c
         if reason != CHUNK:
             break
         before = len(out[0])
-        pack._series_python(dt, powers[start:start + 1], floors[start:start + 1], ceilings[start:start + 1],
-                            current_charge, t_ambient, t_coolant, out)
+        step_series_python(pack, dt, powers[start:start + 1], floors[start:start + 1], ceilings[start:start + 1],
+                           current_charge, t_ambient, t_coolant, out)
         if len(out[0]) == before:  # a limit stopped it
             break
         start += 1

@@ -17,6 +17,9 @@ FLEET_RUN = Path("results/ml")
 DATASET = Path("results/ml.h5")
 TASK = Task(history=104, horizons=(52, 260), stride=13)
 MODELS = Path("results/models")
+#: `evtwin ml evaluate` of the default dataset cross-validates in this many folds: its one split holds
+#: out 11 vehicles, whose coverage figure's 95 % interval spans half the unit interval.
+EVALUATE_FOLDS = 6
 
 
 def _cached_source_hash(path: Path) -> str | None:

@@ -24,6 +24,9 @@ from ml.task import Samples, Task, samples
 
 ALPHA = 0.1  # 90 % intervals
 TRAINABLE = ("forest", "lstm", "transformer", "pinn")
+#: What a trained folder's pickles hold changes with the models' inputs (the forest and the PINN read
+#: the anchored law since format 2): a folder of another format is refused, not misread.
+MODELS_FORMAT = 2
 CALIBRATION_FOLDS = 5  # refits whose out-of-fold residuals widen the calibration set (see train)
 #: Model name -> (module, class): each trains on Samples and predicts SOH at the horizons.
 CLASSES = {
@@ -107,6 +110,7 @@ def train(
     residuals = truth - np.mean(cal_preds, axis=0)
     ensemble = conformal.conformal_quantile(residuals, ALPHA).tolist()
     meta = {
+        "format": MODELS_FORMAT,
         "task": task.as_dict(),
         "features": ds.features,
         "units": ds.units,
@@ -159,6 +163,11 @@ def load_models(folder: Path, ds: Dataset | None = None) -> tuple[dict, dict]:
     if not path.exists():
         raise EvtwinError(f"{path} does not exist: train first with `evtwin ml train DATA -o {folder}`")
     meta = json.loads(path.read_text(encoding="utf-8"))
+    if meta.get("format", 1) != MODELS_FORMAT:
+        raise EvtwinError(
+            f"the models in {folder} were trained by another version of evtwin (format "
+            f"{meta.get('format', 1)}, this one reads {MODELS_FORMAT}): train them again"
+        )
     if ds is not None and meta["features"] != ds.features:
         raise EvtwinError(
             f"the models in {folder} were trained on features {meta['features']}, "

@@ -201,6 +201,14 @@ def test_coverage_interval_counts_vehicles_not_forecasts():
     )
 
 
+def test_a_trained_folder_of_another_format_is_refused_in_one_line(tmp_path):
+    from ml.training import MODELS_FORMAT, load_models
+
+    (tmp_path / "models.json").write_text(json.dumps({"features": [], "models": ["forest"]}))
+    with pytest.raises(EvtwinError, match=f"another version of evtwin \\(format 1, this one reads {MODELS_FORMAT}\\)"):
+        load_models(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlfleet")
@@ -240,6 +248,9 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     assert folded["folds"] == 3 and folded["vehicles"] == 12 > result["vehicles"]
     assert folded["held_out_climates"]["vehicles"] == result["held_out_climates"]["vehicles"]
     assert set(folded["models"]) == set(result["models"]) and "fold 3/3" in done.stderr
+    assert folded["single_split"]["rmse_0.5y"] == result["rmse_0.5y"]  # the trained models' own split beside
+    refused = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--folds", "2")
+    assert refused.returncode == 2 and "give 0 (no cross-validation) or at least 3" in refused.stderr
     plot = tmp_path / "forecasts.png"
     table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--plot", str(plot))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
