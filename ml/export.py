@@ -41,9 +41,7 @@ def input_for(features: list[str], s: Samples) -> np.ndarray | None:
     outputs = [f"soh_{k}" for k in range(s.t_target.shape[1])]
     if features == list(s.columns):
         return s.x.astype(np.float32)
-    if features[: len(s.columns)] == list(s.columns) and features[len(s.columns) :] == law_names(
-        [f.removeprefix("law_fade_to_") for f in features[len(s.columns) + len(LAW_TERMS) :]]
-    ) and len(features) == len(s.columns) + len(LAW_TERMS) + len(outputs):
+    if _is_window_with_law(features, list(s.columns), len(outputs)):
         return window_with_law(s)
     if features == input_names(s.columns):
         return pinn_inputs(s)
@@ -52,6 +50,15 @@ def input_for(features: list[str], s: Samples) -> np.ndarray | None:
     ):
         return forest_inputs(s)[0]
     return None
+
+
+def _is_window_with_law(features: list[str], columns: list[str], outputs: int) -> bool:
+    """Whether ``features`` are a window network's that reads the law: the window's columns, the law's
+    terms, then the law's fade ahead to each of the ``outputs``."""
+    n, terms = len(columns), list(LAW_TERMS)
+    tail = features[n + len(terms):]
+    return (features[:n] == columns and features[n:n + len(terms)] == terms and len(tail) == outputs
+            and all(f.startswith("law_fade_to_") for f in tail))
 
 
 def onnx_input(name: str, model, s: Samples) -> np.ndarray:
