@@ -54,6 +54,25 @@ class InputError(ValueError):
     """A parameter or input the model cannot work with; the message names it."""
 
 
+def cell_current(p_cell: float, i_charge: float, look, e: float, r_rc: float, lim) -> float:
+    """A cell's battery current [A] (discharge positive) over a step under the vehicle's power ``p_cell``
+    [W] and the charger's current ``i_charge`` [A], within the step's current limits ``lim``; ``look``,
+    ``e`` [V] and ``r_rc`` [ohm] are the step's look-ups, mean source voltage and RC resistance."""
+    # Vehicle current i_v from P = i_v (e - r_eff (i_v - i_charge)): the root nearer zero.
+    # e - i r_eff is the mean terminal voltage over the step (exact for the RC pairs).
+    charging = p_cell < 0.0 or i_charge * look.ocv > p_cell
+    r_eff = (look.r0_charge if charging else look.r0_discharge) + r_rc
+    b = e + r_eff * i_charge
+    disc = b * b - 4.0 * r_eff * p_cell
+    i_vehicle = 2.0 * p_cell / (b + _sqrt(disc)) if disc > 0.0 else b / (2.0 * r_eff)
+    current = i_vehicle - i_charge
+    if current > lim.current_discharge:
+        return lim.current_discharge
+    if current < -lim.current_charge:
+        return -lim.current_charge
+    return current
+
+
 class BatteryPack:
     """A pack of identical cells with SOC, RC, hysteresis, two-node thermal and aging states.
 
@@ -142,18 +161,7 @@ class BatteryPack:
             prep = self._prepare(dt)
         state, look, k, lim, e, r_rc, cap = prep
 
-        # Vehicle current i_v from P = i_v (e - r_eff (i_v - i_charge)): the root nearer zero.
-        # e - i r_eff is the mean terminal voltage over the step (exact for the RC pairs).
-        charging = p_cell < 0.0 or i_charge * look.ocv > p_cell
-        r_eff = (look.r0_charge if charging else look.r0_discharge) + r_rc
-        b = e + r_eff * i_charge
-        disc = b * b - 4.0 * r_eff * p_cell
-        i_vehicle = 2.0 * p_cell / (b + _sqrt(disc)) if disc > 0.0 else b / (2.0 * r_eff)
-        current = i_vehicle - i_charge
-        if current > lim.current_discharge:
-            current = lim.current_discharge
-        elif current < -lim.current_charge:
-            current = -lim.current_charge
+        current = cell_current(p_cell, i_charge, look, e, r_rc, lim)
 
         kb, tb = boundary(self.p, t_ambient, t_coolant, self.coolant_connected)
         new, means = self._compiled.advance(state, look, k, current, tb, cap)

@@ -1,14 +1,14 @@
 """The Python loop of :meth:`battery_fmu.model.BatteryPack.step_series`.
 
-The operations of ``BatteryPack.step`` and ``_prepare`` written out for a run of steps of one length,
-in their order, so a run of steps agrees bit for bit with as many calls of ``step``; the C loop of
+The operations of ``BatteryPack.step`` (its current from the same :func:`~battery_fmu.model.cell_current`)
+and ``_prepare`` for a run of steps of one length, in their order and without a call of ``step`` per
+step, so a run of steps agrees bit for bit with as many calls of ``step``; the C loop of
 :mod:`battery_fmu.series_native` is its translation and hands it the steps it cannot take.
 """
 
 from __future__ import annotations
 
-from math import sqrt
-
+from battery_fmu.model import cell_current
 from battery_fmu.step import boundary
 
 
@@ -36,16 +36,7 @@ def step_series_python(pack, dt: float, powers, floors, ceilings, current_charge
         # the operations of step(), in its order
         power_taken = power_load
         p_cell = power_load / cells
-        charging = p_cell < 0.0 or i_charge * look.ocv > p_cell
-        r_eff = (look.r0_charge if charging else look.r0_discharge) + r_rc
-        b = e + r_eff * i_charge
-        disc = b * b - 4.0 * r_eff * p_cell
-        i_vehicle = 2.0 * p_cell / (b + sqrt(disc)) if disc > 0.0 else b / (2.0 * r_eff)
-        current = i_vehicle - i_charge
-        if current > lim.current_discharge:
-            current = lim.current_discharge
-        elif current < -lim.current_charge:
-            current = -lim.current_charge
+        current = cell_current(p_cell, i_charge, look, e, r_rc, lim)
         new, means = advance(state, look, k, current, tb, cap)
         voltage, heat, _, t_cell_mean, t_housing_mean, _ = means
         aging.advance(dt, state.soc, new[0], t_cell_mean, current)
