@@ -52,6 +52,20 @@ def input_for(features: list[str], s: Samples) -> np.ndarray | None:
     return None
 
 
+def window_columns(features: list[str], outputs: list[str]) -> list[str] | None:
+    """The window's columns (the usage features, then ``soh_reported``) from which :func:`input_for`
+    makes the input of a file that reads ``features`` and forecasts ``outputs`` (``soh_<periods>``):
+    the law's columns or the window's summary are made from them. None for a file that reads its
+    window as it is, or one of no layout of this module."""
+    n_law = len(LAW_TERMS) + len(outputs)
+    means = [f.removeprefix("mean_") for f in features if f.startswith("mean_")]
+    candidates = ([features[:-n_law]] if len(features) > n_law else []) + [[*means, "soh_reported"]]
+    for cols in candidates:
+        if cols[-1:] == ["soh_reported"] and features in ([*cols, *law_names(outputs)], forest_names(cols, outputs), input_names(cols)):
+            return cols
+    return None
+
+
 def _is_window_with_law(features: list[str], columns: list[str], outputs: int) -> bool:
     """Whether ``features`` are a window network's that reads the law: the window's columns, the law's
     terms, then the law's fade ahead to each of the ``outputs``."""

@@ -16,7 +16,11 @@ Scenario settings::
 
 Every model feature must be fed by exactly one input. The unit keeps the last ``history`` samples
 (the model's own window length, from its metadata); until the window is full it is padded with the
-first sample. An output with ``interval: lower`` (or ``upper``) is the model's output less (plus) the
+first sample. A file that reads inputs made from a window (``ml.export``'s layouts: the anchored law's
+columns, the window's summary) is fed the window's columns instead (the dataset's features, then
+``soh_reported``); the unit keeps ``window_periods`` samples with their times (years since the run's
+start: the vehicle's age) and makes the file's input with ``ml.export.input_for``, as the evaluation
+does; until the window is full its outputs are the last reported SOH. An output with ``interval: lower`` (or ``upper``) is the model's output less (plus) the
 calibrated 90 % half-width of that column (``conformal_90`` in the model's metrics). Its outputs are
 the model's answer to the window after the last sample, so they hold
 between samples and depend on no input of the same step (no algebraic loop).
@@ -60,6 +64,45 @@ def _interval_shift(port: str, bound: Any, index: int, metrics: Mapping[str, Any
     return float(half[index]) * (-1.0 if bound == "lower" else 1.0)
 
 
+def _window_columns(info, inputs: Mapping[str, Mapping[str, Any]]) -> list[str] | None:
+    """The window's columns to feed when the file reads inputs made from them (and the inputs feed
+    them rather than its features); None: the inputs feed the file's features as they are."""
+    fed = {spec.get("feature", port) for port, spec in inputs.items()}
+    if fed >= set(info.features):
+        return None
+    from ml.export import window_columns
+
+    columns = window_columns(list(info.features), list(info.outputs))
+    return columns if columns is not None and fed <= set(columns) else None
+
+
+def _input_ports(inputs: Mapping[str, Mapping[str, Any]], wanted: list[str], info):
+    """(the input ports, the port feeding each of ``wanted`` in order, each one's conversion to the
+    model's unit); refused unless each of ``wanted`` is fed by exactly one input."""
+    fed: dict[str, str] = {}
+    ports = []
+    for port, spec in inputs.items():
+        feature = spec.get("feature", port)
+        if feature not in wanted:
+            raise ValueError(f"input {port!r}: the model has no feature {feature!r} (it has {wanted})")
+        if feature in fed:
+            raise ValueError(f"inputs {fed[feature]!r} and {port!r} both feed feature {feature!r}")
+        fed[feature] = port
+        ports.append(Port(port, INPUT, str(spec.get("unit", _unit(info, feature))), f"model feature {feature}",
+                          start=0.0))
+    missing = [f for f in wanted if f not in fed]
+    if missing:
+        raise ValueError(f"no input feeds the model features {missing}")
+    units = {p.name: p.unit for p in ports}
+    convert = [si.conversion(units[fed[f]], _unit(info, f)) for f in wanted]
+    return ports, [fed[f] for f in wanted], convert
+
+
+def _unit(info, feature: str) -> str:
+    """A feature's unit in the file; a window column's is its mean's in a file that reads the summary."""
+    return str(info.units.get(feature, info.units.get(f"mean_{feature}", "1")))
+
+
 class OnnxUnit(PythonUnit):
     """Runs an ONNX model (with evtwin metadata) on a window of its inputs; see the module docstring."""
 
@@ -76,27 +119,11 @@ class OnnxUnit(PythonUnit):
     ):
         self.model = OnnxModel(model)
         info = self.model.info
-        fed: dict[str, str] = {}
-        self._convert: list[tuple[float, float]] = []
-        ports = []
-        for port, spec in inputs.items():
-            feature = spec.get("feature", port)
-            if feature not in info.features:
-                raise ValueError(
-                    f"input {port!r}: the model has no feature {feature!r} (it has {info.features})"
-                )
-            if feature in fed:
-                raise ValueError(f"inputs {fed[feature]!r} and {port!r} both feed feature {feature!r}")
-            fed[feature] = port
-            unit = str(spec.get("unit", info.units.get(feature, "1")))
-            ports.append(Port(port, INPUT, unit, f"model feature {feature}", start=0.0))
-        missing = [f for f in info.features if f not in fed]
-        if missing:
-            raise ValueError(f"no input feeds the model features {missing}")
-        self._feature_ports = [fed[f] for f in info.features]
-        for f in info.features:
-            port_unit = next(p.unit for p in ports if p.name == fed[f])
-            self._convert.append(si.conversion(port_unit, info.units.get(f, "1")))
+        # A file that reads the law's columns or the window's summary (ml.export's layouts) is fed
+        # the window's columns; the unit makes the rest as the training did.
+        self._columns = _window_columns(info, inputs)
+        wanted = self._columns or info.features
+        ports, self._feature_ports, self._convert = _input_ports(inputs, wanted, info)
         self._out_index, self._out_shift = [], []
         for port, spec in outputs.items():
             index = int(spec.get("index", 0))
@@ -108,7 +135,7 @@ class OnnxUnit(PythonUnit):
         self._out_ports = list(outputs)
         self._ports = tuple(ports)
         self.period = duration(sample_period)
-        self.history = max(int(info.history), 1)
+        self.history = max(int(info.window_periods if self._columns else info.history), 1)
         super().__init__()
 
     def ports(self) -> Sequence[Port]:
@@ -116,7 +143,8 @@ class OnnxUnit(PythonUnit):
 
     def setup(self, start_time: float) -> None:
         self.window: deque[np.ndarray] = deque(maxlen=self.history)
-        self._next_sample = start_time
+        self.times: deque[float] = deque(maxlen=self.history)
+        self._start = self._next_sample = start_time
 
     def _sample(self) -> np.ndarray:
         pairs = zip(self._feature_ports, self._convert, strict=True)
@@ -124,25 +152,46 @@ class OnnxUnit(PythonUnit):
 
     def _evaluate(self) -> None:
         window = list(self.window)
-        window = [window[0]] * (self.history - len(window)) + window
-        x = np.stack(window)[None] if self.model.rank == 3 else window[-1][None]
-        y = np.asarray(self.model.run(x)).reshape(-1)
+        if self._columns is not None:
+            y = self._from_window(window)
+        else:
+            window = [window[0]] * (self.history - len(window)) + window
+            x = np.stack(window)[None] if self.model.rank == 3 else window[-1][None]
+            y = np.asarray(self.model.run(x)).reshape(-1)
         for port, index, shift in zip(self._out_ports, self._out_index, self._out_shift, strict=True):
             setattr(self, port, float(y[index]) + shift)
+
+    def _from_window(self, window: list[np.ndarray]) -> np.ndarray:
+        """The forecast of a file that reads what :func:`ml.export.input_for` makes from the window;
+        until a whole window has come in, the last reported SOH (the model knows whole windows only)."""
+        info = self.model.info
+        if len(window) < self.history:
+            return np.full(len(info.outputs), window[-1][-1])
+        from ml.dataset import DAYS_PER_YEAR
+        from ml.export import input_for
+        from ml.task import Samples
+
+        t = (np.array(self.times) - self._start) / (DAYS_PER_YEAR * 86400.0)
+        ahead = np.array([int(o.removeprefix("soh_")) for o in info.outputs]) * info.period_days / DAYS_PER_YEAR
+        s = Samples(np.stack(window)[None].astype(float), t[None], np.zeros((1, len(ahead))),
+                    (t[-1] + ahead)[None], np.zeros(1, dtype=int), list(self._columns))
+        return np.asarray(self.model.run(input_for(info.features, s))).reshape(-1)
 
     def do_step(self, t: float, h: float) -> None:
         end = t + h
         if self.period <= 0.0 or end >= self._next_sample + self.period - 1e-9:
             self.window.append(self._sample())
+            self.times.append(end)
             self._next_sample = end
             self._evaluate()
 
     def save_state(self) -> Any:
-        return list(self.window), self._next_sample, [getattr(self, p) for p in self._out_ports]
+        return list(self.window), list(self.times), self._next_sample, [getattr(self, p) for p in self._out_ports]
 
     def restore_state(self, state: Any) -> None:
-        window, self._next_sample, outs = state
+        window, times, self._next_sample, outs = state
         self.window = deque(window, maxlen=self.history)
+        self.times = deque(times, maxlen=self.history)
         for p, v in zip(self._out_ports, outs, strict=True):
             setattr(self, p, v)
 

@@ -284,8 +284,29 @@ def _exported_models_answer_as_trained(data_file, models):
         assert np.array_equal(input_for(list(onnx.info.features), s), onnx_input(name, model, s)), name
         if window:  # the window networks read the anchored law by name, as the forest does
             assert onnx.info.features == [*s.columns, *law_names(onnx.info.outputs)], name
+        _runs_in_the_loop(models / f"{name}.onnx", model, s, ds)
     with pytest.raises(EvtwinError, match="trained on features"):
         OnnxModel(models / "lstm.onnx", features=ds.features)
+
+
+def _runs_in_the_loop(path, model, s, ds):
+    """`type: onnx` fed the window's columns week by week forecasts as the trained model does, the law's
+    columns or the summary made by the unit; before a whole window, the last reported SOH."""
+    from ml.onnx_unit import OnnxUnit
+
+    unit = OnnxUnit(path, inputs={c: {} for c in s.columns}, sample_period="7 d",
+                    outputs={"near": {"index": 0}, "far": {"index": 1}})
+    unit.setup(0.0)
+    series, week, history = ds.series(int(s.vehicle[0])), 7 * 86400.0, s.x.shape[1]
+    for k in range(history):
+        for c in s.columns:
+            setattr(unit, c, float(series[c][k]))
+        unit.do_step(k * week, week)
+        if k == history - 2:
+            assert unit.near == unit.far == pytest.approx(series["soh_reported"][k], abs=1e-6)
+    assert np.allclose(np.array(unit.times) / (365.0 * 86400.0), s.t[0])
+    expected = model.predict(s.subset([0]))[0]
+    assert [unit.near, unit.far] == pytest.approx(list(expected), abs=1e-5), path.name
 
 
 def _evtwin(*args):
