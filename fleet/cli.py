@@ -8,8 +8,9 @@ import click
 
 #: CPU seconds per vehicle-year in fleet mode, by battery, for the estimate printed before a run starts:
 #: fleets/small.yaml took 253 CPU s for 16 vehicle-years with the FMU on the shared 2-core development
-#: machine (docs/fleet.md); packed, the commute costs 0.46 of that (benchmarks/bench_fleet.py).
-CPU_S_PER_VEHICLE_YEAR = {"fmu": 16.0, "in_process": 7.5}
+#: machine (docs/fleet.md); in process (the driving steps in C), the 48 varied cars of
+#: ml/data/training_fleet.yaml took 1309 CPU s for 480 vehicle-years (the Miami commuter alone 1.0-1.2).
+CPU_S_PER_VEHICLE_YEAR = {"fmu": 16.0, "in_process": 2.7}
 
 
 @click.group()

@@ -1,8 +1,8 @@
 """A year of a fleet vehicle's usage without simulating it, and the aging laws run on it.
 
 The aging surrogate learns from (a year of daily usage -> SOH after 1..10 years) pairs, and the warranty
-question draws thousands of vehicles from a fleet file: neither can afford the fleet run (about 7.5 CPU s
-a vehicle-year). Here a drawn vehicle (:class:`fleet.spec.Vehicle`) becomes its year as constant-power
+question draws thousands of vehicles from a fleet file: neither can afford the fleet run (about 2.7 CPU s
+a vehicle-year for a varied fleet). Here a drawn vehicle (:class:`fleet.spec.Vehicle`) becomes its year as constant-power
 segments, by bookkeeping of energy rather than by stepping the vehicle and the pack:
 
 - the week is the one its fleet scenario plays (:func:`fleet.usage.week`: trips of whole passes of the
