@@ -217,7 +217,8 @@ def _models(text: str) -> tuple[str, ...]:
     "plot_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also plot the forecasts with their intervals for a few held-out vehicles (PNG).",
+    help="Also plot the forecasts with their intervals for a few test vehicles (PNG), and beside it "
+    "(NAME_held_out_climate.png) for a few vehicles of the held-out climates.",
 )
 @click.option(
     "--folds",
@@ -262,9 +263,10 @@ def evaluate(
         result = cross_validate(ds, meta, folds, lambda line: click.echo(line, err=True))
         result["single_split"] = run_evaluation(models, ds)
     if plot_file is not None:
-        from ml.plots import plot_forecasts
+        from ml.plots import plot_forecast_files
 
-        click.echo(f"wrote {plot_forecasts(models, ds, plot_file)}", err=as_json)
+        for path in plot_forecast_files(models, ds, plot_file):
+            click.echo(f"wrote {path}", err=as_json)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -64,6 +64,17 @@ def plot_forecasts(folder: Path, ds: Dataset, path: Path, split: str = "test", v
     return path
 
 
+def plot_forecast_files(folder: Path, ds: Dataset, path: Path) -> list[Path]:
+    """The plot of four ``test`` vehicles at ``path`` and, where the dataset holds out climates, of four
+    of their vehicles beside it (``NAME_held_out_climate.png``); the paths written."""
+    written = [plot_forecasts(folder, ds, path)]
+    if len(ds.vehicle_indices("climate_test")):
+        path = Path(path)
+        beside = path.with_name(f"{path.stem}_held_out_climate{path.suffix}")
+        written.append(plot_forecasts(folder, ds, beside, split="climate_test"))
+    return written
+
+
 def plot_cycle_life(path: Path) -> Path:
     """Write the real cells' plot to ``path`` (PNG): their capacity per cycle with the first 100 cycles
     marked, and the cross-validated cycle life from those cycles against the measured one."""

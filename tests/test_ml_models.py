@@ -254,6 +254,8 @@ def test_train_and_evaluate_on_held_out_vehicles_and_climates(data_file, tmp_pat
     plot = tmp_path / "forecasts.png"
     table = _evtwin("ml", "evaluate", str(data_file), "-m", str(models), "--plot", str(plot))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    beside = tmp_path / "forecasts_held_out_climate.png"  # the held-out climate's vehicles
+    assert beside.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {beside}" in table.stdout
     assert "held-out climates" in table.stdout
     assert all(name in table.stdout for name in ("forest", "lstm", "transformer", "pinn", "ensemble"))
     _exported_models_answer_as_trained(data_file, models)
