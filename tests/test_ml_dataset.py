@@ -68,6 +68,20 @@ def test_default_held_out_climates_hold_a_sixth_of_the_fleet():
     fleet = ["miami"] * 6 + ["greensboro"] * 5 + ["houston", "phoenix", "sand_point"] * 4 + ["minneapolis"]
     assert dataset.default_held_out(np.array(fleet)) == ["minneapolis", "sand_point"]
     assert dataset.default_held_out(np.array(["a", "b", "b", "c", "c", "c"])) == ["a"]
+
+
+def test_the_default_training_fleet_holds_out_its_cold_climates_and_twenty_test_vehicles():
+    # drawn, not run: the split the default dataset will have, from the fleet file's seed
+    from fleet.spec import load
+    from ml.defaults import FLEET_FILE
+
+    fleet = load(FLEET_FILE)
+    climates = np.array([v.climate for v in fleet.vehicles])
+    held = dataset.default_held_out(climates)
+    assert held == ["minneapolis", "sand_point"]  # the two cold climates, a sixth of the fleet or more
+    split = dataset.assign_splits(climates, held, fleet.model.seed)
+    # enough test vehicles that the coverage figure's interval is not half of [0, 1]
+    assert (split == "test").sum() >= 20 and (split == "climate_test").sum() >= 20
     assert dataset.default_held_out(np.array(["a", "a", "a"])) == []  # one climate: all of it trains
     assert dataset.default_held_out(np.array(["a", "b"] * 10)) == ["b"]  # one is always left to train on
 
