@@ -8,8 +8,9 @@ import click
 
 #: CPU seconds per vehicle-year in fleet mode, by battery, for the estimate printed before a run starts:
 #: fleets/small.yaml took 253 CPU s for 16 vehicle-years with the FMU on the shared 2-core development
-#: machine (docs/fleet.md); in process (the driving steps in C), the 48 varied cars of
-#: ml/data/training_fleet.yaml took 1309 CPU s for 480 vehicle-years (the Miami commuter alone 1.0-1.2).
+#: machine (docs/fleet.md); in process (the driving steps in C), the 90 varied cars of
+#: ml/data/training_fleet.yaml took 2120 CPU s for 900 vehicle-years at a load of 1-5 (2.4 a vehicle-year;
+#: 2.1 on the quiet machine; the Miami commuter alone 1.0-1.2).
 CPU_S_PER_VEHICLE_YEAR = {"fmu": 16.0, "in_process": 2.7}
 
 
