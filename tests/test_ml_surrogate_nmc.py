@@ -175,3 +175,19 @@ def _parameter_set(v) -> str:
     from ml.surrogate_train import parameter_set_of
 
     return parameter_set_of(v)
+
+
+@pytest.mark.slow
+def test_the_nmc_surrogate_matches_a_physics_fleet_run_after_a_year():
+    from fleet.task import run_vehicle
+    from ml.onnx_model import OnnxModel
+
+    vehicle = load(ROOT / "fleets" / "nmc.yaml").vehicles[4]  # a Phoenix commuter
+    run = run_vehicle({"vehicle": vehicle.__dict__, "battery": "in_process", "resolution": "fleet"},
+                      duration=sg.DAYS * 86400.0)
+    table = run["table"]
+    physics = table["soh_capacity"][sg.DAYS - 1]
+    model = OnnxModel(sg.default_model(NMC), features=[*sg.DAILY, *sg.VARIATION])
+    soh = model.run(sg.inputs([table], [_factors(vehicle)]))[0]
+    assert 100 * (1 - physics / vehicle.variation["capacity_factor"]) > 1.0, "a year fades the pack"
+    assert 100 * abs(soh[0] - physics) < 0.1
