@@ -106,6 +106,26 @@ def at_warranty(groups: dict, surrogates: dict, warranty: Warranty) -> dict:
     return out
 
 
+def resample(soh_w: np.ndarray, sigma: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """:data:`BOOTSTRAP` resampled fleets: which vehicles ``[BOOTSTRAP, n]`` and their SOH, each moved by a
+    normal draw of its surrogate's error ``sigma`` [1]."""
+    n = len(soh_w)
+    pick = rng.integers(0, n, size=(BOOTSTRAP, n))
+    return pick, soh_w[pick] + sigma[pick] * rng.standard_normal((BOOTSTRAP, n))
+
+
+def share_under(soh_w: np.ndarray, limit: float, resampled: np.ndarray, members=None) -> dict:
+    """The share of vehicles (of ``members``, a mask over them, or all) under ``limit`` [1], and its 95 %
+    interval over the resampled fleets (``members`` a mask over their picks)."""
+    under = resampled < limit
+    if members is None:
+        boot = np.mean(under, axis=1)
+    else:
+        boot = np.sum(under & members, axis=1) / np.maximum(np.sum(members, axis=1), 1)
+    return {"ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))],
+            "share": float(np.mean(soh_w < limit))}
+
+
 def answer(fleet_file: Path, warranty: Warranty, n: int = 1000, models: list[Path] = (),
            seed: int = 0) -> dict:
     """The shares under :data:`LIMITS` and the warranty's SOH at the warranty point, with intervals."""
@@ -118,22 +138,21 @@ def answer(fleet_file: Path, warranty: Warranty, n: int = 1000, models: list[Pat
     w = at_warranty(groups, surrogates, warranty)
     cpu2 = time.process_time()
     soh_w, sigma = w["soh"], w["sigma"]
-    n = len(soh_w)
-    rng = np.random.default_rng(seed)
-    pick = rng.integers(0, n, size=(BOOTSTRAP, n))
-    resampled = soh_w[pick] + sigma[pick] * rng.standard_normal((BOOTSTRAP, n))
-    shares = {}
-    for limit in sorted({*LIMITS, warranty.soh}, reverse=True):
-        boot = np.mean(resampled < limit, axis=1)
-        shares[f"{limit:.2f}"] = {"share": float(np.mean(soh_w < limit)),
-                                  "ci95": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]}
+    pick, resampled = resample(soh_w, sigma, np.random.default_rng(seed))
+    shares = {f"{limit:.2f}": share_under(soh_w, limit, resampled)
+              for limit in sorted({*LIMITS, warranty.soh}, reverse=True)}
+    sets = np.array(w["sets"])
+    by_set = _by(w["sets"], soh_w, warranty.soh)
+    for name, row in by_set.items():
+        mine = sets == name
+        row["ci95"] = share_under(soh_w[mine], warranty.soh, resampled, mine[pick])["ci95"]
     return {
-        "fleet": str(fleet_file), "vehicles": n, "warranty": warranty.__dict__,
+        "fleet": str(fleet_file), "vehicles": len(soh_w), "warranty": warranty.__dict__,
         "judged_at_km": int(np.sum(w["at_km"])),
         "soh_at_warranty": {"median": float(np.median(soh_w)), "p5": float(np.percentile(soh_w, 5)),
                             "p95": float(np.percentile(soh_w, 95))},
         "under": shares,
-        "by_parameter_set": _by(w["sets"], soh_w, warranty.soh),
+        "by_parameter_set": by_set,
         "by_climate": _by([v.climate for v in w["vehicles"]], soh_w, warranty.soh),
         "cpu_s": {"usage_draws": cpu1 - cpu0, "surrogate": cpu2 - cpu1},
         "surrogate_rmse_pct_points": {name: e.tolist() for name, e in w["errors"].items()},
@@ -166,8 +185,9 @@ def print_answer(a: dict, say) -> None:
     for title, key in (("cell", "by_parameter_set"), ("climate", "by_climate")):
         say(f"by {title} (median SOH at the warranty point, share under the guaranteed SOH):")
         for name, row in a[key].items():
+            interval = f" (95 % interval {row['ci95'][0]:.1%}-{row['ci95'][1]:.1%})" if "ci95" in row else ""
             say(f"  {name:12} {row['vehicles']:5d} vehicles  {row['median_soh']:.1%}  "
-                f"{row['under_warranty']:.1%}")
+                f"{row['under_warranty']:.1%}{interval}")
     for name, rmse in a["surrogate_rmse_pct_points"].items():
         say(f"the {name} surrogate's RMSE against the physics, %-points, years 1..10: "
             + " ".join(f"{v:.2f}" for v in rmse))

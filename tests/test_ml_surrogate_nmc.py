@@ -141,6 +141,8 @@ def test_the_warranty_question_covers_the_nmc_cars_of_a_mixed_fleet():
     assert len(nmc) == by_set[NMC]["vehicles"] > 0
     assert by_set[NMC]["median_soh"] == pytest.approx(np.median(truth), abs=0.003)
     assert by_set[NMC]["under_warranty"] == pytest.approx(np.mean(np.array(truth) < 0.97), abs=1 / len(nmc))
+    for row in by_set.values():
+        assert row["ci95"][0] <= row["under_warranty"] <= row["ci95"][1]
 
 
 def test_the_answer_in_words_names_each_cell_and_leaves_no_car_out():
