@@ -97,6 +97,19 @@ def test_the_onnx_file_is_the_torch_network(tiny):
     assert onnx_model.run(x) == pytest.approx(torch_soh, abs=1e-5)
 
 
+def test_a_model_file_takes_the_place_of_the_shipped_one_for_its_cells(tiny):
+    from cosim.errors import EvtwinError
+    from ml.surrogate_warranty import load_surrogates
+
+    model, x, _, path = tiny
+    chosen = load_surrogates([path])
+    assert set(chosen) == {"lfp_220ah", NMC}
+    assert chosen[NMC].run(x) == pytest.approx(model.predict(x), abs=1e-5)
+    forecaster = ROOT / "scenarios" / "data" / "soh_forecaster.onnx"
+    with pytest.raises(EvtwinError, match="soh_forecaster.onnx"):
+        load_surrogates([forecaster])
+
+
 def test_the_shipped_nmc_surrogate_follows_the_aging_model_on_years_it_never_saw():
     from ml.onnx_model import OnnxModel
 
