@@ -334,7 +334,8 @@ def export(models: Path, output: Path | None, ensemble_file: Path | None) -> Non
     for path in run_export(meta, trained, output or models):
         click.echo(f"wrote {path}")
     if ensemble_file is not None:
-        click.echo(f"wrote {export_ensemble(meta, trained, ensemble_file)} (the ensemble of {', '.join(trained)})")
+        path = export_ensemble(meta, trained, ensemble_file)
+        click.echo(f"wrote {path} (the ensemble of {', '.join(trained)})")
 
 
 @ml.command("cycle-life")

@@ -42,8 +42,8 @@ def compose(members: dict, names: list[str], history: int):
     from onnx import TensorProto, compose, helper, numpy_helper
 
     nodes, inits, outputs, opsets, irs = [], [], [], {}, []
-    inits.append(numpy_helper.from_array(np.array(history - 1, dtype=np.int64), "last_period"))
-    nodes.append(helper.make_node("Gather", ["x", "last_period"], ["x_last"], axis=1))
+    inits.append(numpy_helper.from_array(np.array(history - 1, dtype=np.int64), "ensemble/last_period"))
+    nodes.append(helper.make_node("Gather", ["x", "ensemble/last_period"], ["ensemble/x_last"], axis=1))
     for name, (graph, features) in members.items():
         model = compose.add_prefix(graph, prefix=f"{name}_")
         g = model.graph
@@ -51,14 +51,15 @@ def compose(members: dict, names: list[str], history: int):
         window = len(g.input[0].type.tensor_type.shape.dim) == 3
         if window and features != names[: len(features)]:
             raise EvtwinError(f"{name}: a window network reads the ensemble's first columns, not {features}")
+        cut = f"ensemble/{name}/"  # the names of what cuts its input (no member's name starts so)
         if window:  # the first columns: a slice (a gather along the last axis costs ~15 us a call)
             for part, value in (("start", 0), ("end", len(features)), ("axis", 2)):
-                inits.append(numpy_helper.from_array(np.array([value], dtype=np.int64), f"{name}_{part}"))
-            nodes.append(helper.make_node("Slice", ["x", f"{name}_start", f"{name}_end", f"{name}_axis"], [x_in]))
+                inits.append(numpy_helper.from_array(np.array([value], dtype=np.int64), cut + part))
+            nodes.append(helper.make_node("Slice", ["x", cut + "start", cut + "end", cut + "axis"], [x_in]))
         else:
             index = np.array([names.index(f) for f in features], dtype=np.int64)
-            inits.append(numpy_helper.from_array(index, f"{name}_columns"))
-            nodes.append(helper.make_node("Gather", ["x_last", f"{name}_columns"], [x_in], axis=1))
+            inits.append(numpy_helper.from_array(index, cut + "columns"))
+            nodes.append(helper.make_node("Gather", ["ensemble/x_last", cut + "columns"], [x_in], axis=1))
         nodes.extend(g.node)
         inits.extend(g.initializer)
         outputs.append(soh)

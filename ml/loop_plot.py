@@ -96,10 +96,13 @@ def describe(pairs: dict) -> str:
     for prefix, s in scores(pairs).items():
         lines.append(f"  {prefix}: RMSE {s['rmse']:.2f} %-points, 90 % interval holds the physics "
                      f"{s['covered']:.3f} of {s['n']} weekly forecasts")
-    lines.append("  year  physics %  " + "  ".join(f"{p} [90 % interval] %".rjust(28) for p, _, _ in HORIZONS))
+    head = "  ".join(f"{p} [90 % interval] %".rjust(28) for p, _, _ in HORIZONS)
+    lines.append(f"  year  physics %  {head}")
     for year, soh, row in at_dates(pairs):
-        cells = "  ".join((f"{100 * f:8.2f} [{100 * lo:6.2f}, {100 * hi:6.2f}]" if np.isfinite(f) else "-").rjust(28)
-                          for f, lo, hi in row)
+        cells = "  ".join(
+            (f"{100 * f:8.2f} [{100 * lo:6.2f}, {100 * hi:6.2f}]" if np.isfinite(f) else "-").rjust(28)
+            for f, lo, hi in row
+        )
         lines.append(f"  {year:4.0f}  {100 * soh:9.2f}  {cells}")
     return "\n".join(lines)
 

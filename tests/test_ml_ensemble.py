@@ -114,8 +114,8 @@ def _silent_lstm(s: Samples, path):
     model = LSTMForecaster(hidden=4, epochs=0, pool=4).fit(s)
     with torch.no_grad():
         model.net.head.weight.zero_(), model.net.head.bias.zero_()
-    meta = {"task": {"history": HISTORY, "horizons": list(HORIZONS)}, "features": COLUMNS[:-1], "units": UNITS,
-            "conformal": {"lstm": [0.01, 0.02]}, "dataset_sha256": ""}
+    meta = {"task": {"history": HISTORY, "horizons": list(HORIZONS)}, "features": COLUMNS[:-1],
+            "units": UNITS, "conformal": {"lstm": [0.01, 0.02]}, "dataset_sha256": ""}
     return save_model(*model_graph("lstm", model, meta), path)
 
 

@@ -279,7 +279,9 @@ def _exported_models_answer_as_trained(data_file, models):
     both = OnnxModel(models / "ensemble.onnx")
     assert np.abs(both.run(input_for(list(both.info.features), s)) - mean).max() < 1e-5
     assert both.info.metrics["conformal_90"] == list(half) and both.info.training_data_sha256 == ds.sha256
-    averaged = SimpleNamespace(predict=lambda w: ensemble({n: m.predict(w) for n, m in trained.items()}, meta)[0])
+    averaged = SimpleNamespace(
+        predict=lambda w: ensemble({n: m.predict(w) for n, m in trained.items()}, meta)[0]
+    )
     _runs_in_the_loop(models / "ensemble.onnx", averaged, s, ds)
     for name, model in trained.items():
         onnx = OnnxModel(models / f"{name}.onnx")
