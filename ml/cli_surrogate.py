@@ -17,12 +17,10 @@ def loop_plot(result: Path, output: Path) -> None:
 
     RESULT: the result file of scenarios/soh_forecast_in_loop.yaml (or a scenario wired alike).
     """
-    from ml.loop_plot import plot_forecast_in_loop
+    from ml.loop_plot import describe, plot_forecast_in_loop
 
-    path, rmse = plot_forecast_in_loop(result, output)
-    scores = ", ".join(f"{k} {v:.2f}" for k, v in rmse.items())
-    click.echo(f"wrote {path}; RMSE against the physics of the forecasts made with a full window, %-points: "
-               f"{scores}")
+    path, pairs = plot_forecast_in_loop(result, output)
+    click.echo(f"wrote {path}\n{describe(pairs)}")
 
 
 @click.command("train-surrogate")
