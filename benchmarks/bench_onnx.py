@@ -4,8 +4,12 @@ A co-simulation unit or a service asks for one forecast at a time: the time of o
 of one window, for every exported model, through onnxruntime with one intra-op thread (the goal:
 <= 50 us a call, judged on CPU time) and through the framework it was trained in (torch with one
 thread, scikit-learn with one job), with the ratio; and the largest difference of their outputs
-(<= 1e-5). Wall and CPU time side by side: on a machine others load too, the wall time waits for
-them and the CPU time (this process's) is what a call costs; the load average is printed with them.
+(<= 1e-5). Then the ensemble of them as one file (``evtwin ml export --ensemble``) against the mean
+of their Python forecasts, and the file the in-loop scenario ships
+(``scenarios/data/soh_forecaster.onnx``; its difference is to these models' ensemble: zero where it
+was made from them). Wall and CPU time side by side: on a machine others load too, the wall time
+waits for them and the CPU time (this process's) is what a call costs; the load average is printed
+with them.
 
 The models: those of ``--models`` (a folder from ``evtwin ml train`` + ``evtwin ml export``); without
 it, the default architectures (104 weeks of history, 200 trees) trained for one epoch on a synthetic
@@ -27,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_US = 50.0  # onnxruntime, one thread, CPU time of one forecast
+SHIPPED = ROOT / "scenarios" / "data" / "soh_forecaster.onnx"  # the in-loop scenario's ensemble
 
 
 def _per_call_us(fn, calls: int, repeats: int = 5) -> tuple[float, float]:
@@ -105,7 +110,35 @@ def bench(data: Path, models: Path, calls: int) -> None:
         times = f"{ort[0]:>8.1f} /{ort[1]:>6.1f}{framework:>12}{own[0]:>9.1f} /{own[1]:>7.1f}"
         verdict = "pass" if ort[1] <= GOAL_US else "FAIL"
         print(f"{name:13}{times}{own[1] / ort[1]:>10.1f}x{diff:>12.1e}   {verdict}")
+    _bench_ensemble(meta, trained, s, one, calls)
     print(f"load average {_load()} at the end")
+
+
+def _bench_ensemble(meta: dict, trained: dict, s, one, calls: int) -> None:
+    """The ensemble's one file (``evtwin ml export --ensemble``) of these models against the mean of their
+    Python forecasts; and the file the in-loop scenario ships, on the same window, when it reads these
+    columns."""
+    from ml.export import export_ensemble, input_for
+    from ml.onnx_model import OnnxModel
+    from ml.training import ensemble
+
+    def python(w):
+        return ensemble({n: m.predict(w) for n, m in trained.items()}, meta)[0]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx = OnnxModel(export_ensemble(meta, trained, Path(tmp) / "ensemble.onnx"), threads=1)
+    files = {"ensemble": onnx}
+    shipped = SHIPPED if SHIPPED.exists() else None
+    if shipped is not None and OnnxModel(shipped).info.features == onnx.info.features:
+        files["shipped file"] = OnnxModel(shipped, threads=1)
+    own = _per_call_us(lambda: python(one), max(calls // 10, 20))
+    for label, model in files.items():
+        x_one = input_for(model.info.features, one)
+        ort = _per_call_us(lambda x=x_one, m=model: m.run(x), calls)
+        diff = np.abs(model.run(input_for(model.info.features, s)) - python(s)).max()
+        times = f"{ort[0]:>8.1f} /{ort[1]:>6.1f}{'all four':>12}{own[0]:>9.1f} /{own[1]:>7.1f}"
+        verdict = "pass" if ort[1] <= GOAL_US else "FAIL"
+        print(f"{label:13}{times}{own[1] / ort[1]:>10.1f}x{diff:>12.1e}   {verdict}")
 
 
 def _load() -> str:

@@ -58,3 +58,18 @@ def deferred() -> Iterator[None]:
     finally:
         for s, handler in saved:
             signal.signal(s, handler)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Hold the three signals for the duration and act on the first that came once it is over, as
+    :func:`catching` would have (a file being created comes out whole, so that the run can close it
+    as interrupted). Outside :func:`catching` nothing changes."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not _raise:
+        yield
+        return
+    before = len(_received)
+    with deferred():
+        yield
+    if len(_received) > before:
+        raise KeyboardInterrupt(signal.Signals(_received[before]).name)

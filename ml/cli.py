@@ -319,14 +319,25 @@ def _print_scores(title: str, result: dict) -> None:
     default=None,
     help="Folder for the ONNX files (default: the models folder).",
 )
-def export(models: Path, output: Path | None) -> None:
+@click.option(
+    "--ensemble",
+    "ensemble_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the ensemble (the mean of the models, its calibrated 90 % intervals) as this one file.",
+)
+def export(models: Path, output: Path | None, ensemble_file: Path | None) -> None:
     """Write the trained models as ONNX files with their metadata (features, units, data hash, metrics)."""
     from ml.export import export as run_export
+    from ml.export import export_ensemble
     from ml.training import load_models
 
     meta, trained = load_models(models)
     for path in run_export(meta, trained, output or models):
         click.echo(f"wrote {path}")
+    if ensemble_file is not None:
+        path = export_ensemble(meta, trained, ensemble_file)
+        click.echo(f"wrote {path} (the ensemble of {', '.join(trained)})")
 
 
 @ml.command("cycle-life")

@@ -11,6 +11,8 @@
 - ``forest.onnx``: input the window summary and the law's fade ahead to each horizon
   (:func:`ml.forest.forest_inputs`, ``[n, features + 3 + horizons]``), output SOH ``[n, horizons]``
   (the level less the law's fade ahead plus the forest's correction, added inside the graph).
+- with ``--ensemble FILE``: the mean of them all as one file (:func:`export_ensemble`,
+  :mod:`ml.ensemble_onnx`), with the ensemble's calibrated 90 % half-widths.
 
 :func:`onnx_input` gives what each file reads, from the windows.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.ensemble_onnx import compose, ensemble_input, ensemble_names
 from ml.forest import forest_inputs, summary_names
 from ml.onnx_model import ModelInfo, save_model
 from ml.pinn import LAW_UNITS, input_names, pinn_inputs
@@ -45,6 +48,9 @@ def input_for(features: list[str], s: Samples) -> np.ndarray | None:
         return window_with_law(s)
     if features == input_names(s.columns):
         return pinn_inputs(s)
+    fades = [f.removeprefix("law_fade_to_") for f in features if f.startswith("law_fade_to_")]
+    if len(fades) == len(outputs) and features == ensemble_names(list(s.columns), fades):
+        return ensemble_input(s)
     if features[: -len(outputs) or None] == summary_names(s.columns) and all(
         f.startswith("law_fade_to_") for f in features[len(features) - len(outputs) :]
     ):
@@ -61,7 +67,9 @@ def window_columns(features: list[str], outputs: list[str]) -> list[str] | None:
     means = [f.removeprefix("mean_") for f in features if f.startswith("mean_")]
     candidates = ([features[:-n_law]] if len(features) > n_law else []) + [[*means, "soh_reported"]]
     for cols in candidates:
-        if cols[-1:] == ["soh_reported"] and features in ([*cols, *law_names(outputs)], forest_names(cols, outputs), input_names(cols)):
+        layouts = ([*cols, *law_names(outputs)], forest_names(cols, outputs), input_names(cols),
+                   ensemble_names(cols, outputs))
+        if cols[-1:] == ["soh_reported"] and features in layouts:
             return cols
     return None
 
@@ -113,9 +121,8 @@ def _forest_graph(forest, n_inputs: int, horizons: int):
     return model
 
 
-def export(meta: dict, models: dict, out: Path) -> list[Path]:
-    """Write each trained model of ``models`` as ``out/<name>.onnx`` with its metadata; the written paths."""
-    out = Path(out)
+def model_graph(name: str, model, meta: dict):
+    """(the ONNX graph of the trained model ``name``, its :class:`ModelInfo`)."""
     history = int(meta["task"]["history"])
     horizons = [f"soh_{h}" for h in meta["task"]["horizons"]]
     units = dict(meta["units"], soh_reported="1")
@@ -125,32 +132,60 @@ def export(meta: dict, models: dict, out: Path) -> list[Path]:
         "t_origin_years": "yr",
         "soh_sqrt_slope": "1/yr^0.5",
     }
-    written = []
-    for name, model in models.items():
-        if name in WINDOW_MODELS:
-            law = law_names(horizons) if getattr(model, "law", False) else []
-            features, window = [*columns, *law], history
-            feature_units = {c: units[c] for c in columns} | {n: summary_units.get(n, "1") for n in law}
-            graph = model.to_onnx(np.zeros((1, history, len(features)), dtype=np.float32))
-        elif name == "forest":
-            features, window = forest_names(columns, horizons), 1
-            feature_units = summary_units | dict.fromkeys(features[len(summary) :], "1")
-            graph = _forest_graph(model, len(features), len(horizons))
-        else:  # the physics-informed network reads the summary and the window's law
-            features, window = input_names(columns), 1
-            feature_units = summary_units | LAW_UNITS
-            graph = model.to_onnx(np.zeros((1, len(features)), dtype=np.float32))
-        info = ModelInfo(
-            features=features,
-            units=feature_units,
-            history=window,
-            period_days=int(meta.get("period_days", 7)),
-            window_periods=history,
-            kind=name,
-            metrics={"conformal_90": meta["conformal"][name]},
-            outputs=horizons,
-            output_units={h: "1" for h in horizons},
-            training_data_sha256=meta["dataset_sha256"],
-        )
-        written.append(save_model(graph, info, out / f"{name}.onnx"))
-    return written
+    if name in WINDOW_MODELS:
+        law = law_names(horizons) if getattr(model, "law", False) else []
+        features, window = [*columns, *law], history
+        feature_units = {c: units[c] for c in columns} | {n: summary_units.get(n, "1") for n in law}
+        graph = model.to_onnx(np.zeros((1, history, len(features)), dtype=np.float32))
+    elif name == "forest":
+        features, window = forest_names(columns, horizons), 1
+        feature_units = summary_units | dict.fromkeys(features[len(summary) :], "1")
+        graph = _forest_graph(model, len(features), len(horizons))
+    else:  # the physics-informed network reads the summary and the window's law
+        features, window = input_names(columns), 1
+        feature_units = summary_units | LAW_UNITS
+        graph = model.to_onnx(np.zeros((1, len(features)), dtype=np.float32))
+    info = ModelInfo(
+        features=features,
+        units=feature_units,
+        history=window,
+        period_days=int(meta.get("period_days", 7)),
+        window_periods=history,
+        kind=name,
+        metrics={"conformal_90": meta["conformal"][name]},
+        outputs=horizons,
+        output_units={h: "1" for h in horizons},
+        training_data_sha256=meta["dataset_sha256"],
+    )
+    return graph, info
+
+
+def export(meta: dict, models: dict, out: Path) -> list[Path]:
+    """Write each trained model of ``models`` as ``out/<name>.onnx`` with its metadata; the written paths."""
+    return [save_model(*model_graph(name, m, meta), Path(out) / f"{name}.onnx") for name, m in models.items()]
+
+
+def export_ensemble(meta: dict, models: dict, path: Path) -> Path:
+    """Write the ensemble of ``models`` (the mean of their forecasts, :mod:`ml.ensemble_onnx`) as one file
+    at ``path``, with the ensemble's calibrated 90 % half-widths; the path."""
+    members = {name: model_graph(name, model, meta) for name, model in models.items()}
+    first = next(iter(members.values()))[1]
+    columns = [*meta["features"], "soh_reported"]
+    names = ensemble_names(columns, first.outputs)
+    units = {}
+    for _, info in members.values():
+        units |= info.units
+    graph = compose({n: (g, info.features) for n, (g, info) in members.items()}, names, first.window_periods)
+    info = ModelInfo(
+        features=names,
+        units={n: units.get(n, "1") for n in names},
+        history=first.window_periods,
+        period_days=first.period_days,
+        window_periods=first.window_periods,
+        kind="ensemble",
+        metrics={"conformal_90": meta["conformal_ensemble"], "members": list(members)},
+        outputs=first.outputs,
+        output_units=first.output_units,
+        training_data_sha256=meta["dataset_sha256"],
+    )
+    return save_model(graph, info, path)

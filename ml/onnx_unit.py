@@ -13,17 +13,20 @@ Scenario settings::
           SOH_forecast: {index: 0, unit: "1"}
           SOH_low: {index: 0, unit: "1", interval: lower}   # minus the model's 90 % half-width
         sample_period: 7 d                   # a sample enters the window every period (default: every step)
+        age_at_start: 3 yr                   # the pack's age when the run starts (default 0 s: new)
 
 Every model feature must be fed by exactly one input. The unit keeps the last ``history`` samples
 (the model's own window length, from its metadata); until the window is full it is padded with the
 first sample. A file that reads inputs made from a window (``ml.export``'s layouts: the anchored law's
-columns, the window's summary) is fed the window's columns instead (the dataset's features, then
-``soh_reported``); the unit keeps ``window_periods`` samples with their times (years since the run's
-start: the vehicle's age) and makes the file's input with ``ml.export.input_for``, as the evaluation
-does; until the window is full its outputs are the last reported SOH. An output with ``interval: lower`` (or ``upper``) is the model's output less (plus) the
-calibrated 90 % half-width of that column (``conformal_90`` in the model's metrics). Its outputs are
-the model's answer to the window after the last sample, so they hold
-between samples and depend on no input of the same step (no algebraic loop).
+columns, the window's summary, the ensemble's file) is fed the window's columns instead (the
+dataset's features, then ``soh_reported``); the unit keeps ``window_periods`` samples with their
+times, the pack's age in years (``age_at_start`` plus the time since the run's start: the law the
+files read ages a pack by its age), and makes the file's input with ``ml.export.input_for``, as the
+evaluation does; until the window is full its outputs are the last reported SOH. An output with
+``interval: lower`` (or ``upper``) is the model's output less (plus) the calibrated 90 % half-width
+of that column (``conformal_90`` in the model's metrics). Its outputs are the model's answer to the
+window after the last sample, so they hold between samples and depend on no input of the same step
+(no algebraic loop).
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ class OnnxUnit(PythonUnit):
         inputs: Mapping[str, Mapping[str, Any]],
         outputs: Mapping[str, Mapping[str, Any]],
         sample_period: Any = None,
+        age_at_start: Any = None,
     ):
         self.model = OnnxModel(model)
         info = self.model.info
@@ -135,6 +139,11 @@ class OnnxUnit(PythonUnit):
         self._out_ports = list(outputs)
         self._ports = tuple(ports)
         self.period = duration(sample_period)
+        # The law the files read ages a pack by its age, not the run's: an aged pack (SOH_init < 1, a
+        # used car) fades more slowly than a new one at the same stress.
+        self.age_at_start = duration(age_at_start)
+        if self.age_at_start < 0.0:
+            raise ValueError(f"age_at_start {age_at_start!r}: give the pack's age, zero or more")
         self.history = max(int(info.window_periods if self._columns else info.history), 1)
         super().__init__()
 
@@ -171,7 +180,7 @@ class OnnxUnit(PythonUnit):
         from ml.export import input_for
         from ml.task import Samples
 
-        t = (np.array(self.times) - self._start) / (DAYS_PER_YEAR * 86400.0)
+        t = (np.array(self.times) - self._start + self.age_at_start) / (DAYS_PER_YEAR * 86400.0)
         ahead = np.array([int(o.removeprefix("soh_")) for o in info.outputs]) * info.period_days / DAYS_PER_YEAR
         s = Samples(np.stack(window)[None].astype(float), t[None], np.zeros((1, len(ahead))),
                     (t[-1] + ahead)[None], np.zeros(1, dtype=int), list(self._columns))
@@ -200,5 +209,6 @@ class OnnxUnit(PythonUnit):
             "type": "OnnxUnit",
             "model": str(self.model.path),
             "kind": self.model.info.kind,
+            "age_at_start_s": str(self.age_at_start),
             "training_data_sha256": self.model.info.training_data_sha256,
         }

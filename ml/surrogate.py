@@ -4,17 +4,19 @@ Input ``x`` float32 ``[n, 365, 12]``: per day the :data:`DAILY` columns of the f
 (:mod:`fleet.daily`), then the pack's manufacturing factors :data:`VARIATION` (the same every day: they
 are the physics model's parameters, drawn per pack as a fleet draws them). Output ``soh`` ``[n, 10]``.
 
-The network is the twin's capacity-fade laws (``battery_fmu/equations.py``, Gasper et al. 2023) with a
-learnt correction, in float64 inside:
+One surrogate per cell parameter set (:data:`SURROGATES`: the LFP and the NMC cell), each the twin's
+capacity-fade laws of its chemistry (:mod:`ml.surrogate_laws`: ``battery_fmu/equations.py`` for LFP,
+``battery_fmu/nmc_laws.py`` for NMC, Gasper et al. 2023 both) with a learnt correction, in float64
+inside:
 
 - per day, the calendar rate ``k_cal`` at the day's mean cell temperature and SOC, and the cycle rate
   ``k_cyc`` at the day's SOC swing, its mean C-rate (``efc / 12`` per hour: the aging model's C-rate is
   the mean of |I| over its one-day chunk) and temperature, each times a factor ``exp(c)``, ``c`` in
   ``[-1/2, 1/2]`` from a small network of the day's columns (what the day's averages hide: the hours
   above the mean temperature weigh more in an Arrhenius law);
-- the year repeated: the aging model's power laws in their "virtual time" form give, for rates that
-  change, ``q(N years) = (N sum_days k^(1/p) dx)^p`` (``dx`` one day for the calendar term, the day's EFC
-  for the cycle term), so the fade after any number of years is one sum over the year;
+- the year repeated: the aging model's power laws ``q = k x^p`` in their "virtual time" form give, for
+  rates that change, ``q(N years) = (N sum_days k^(1/p) dx)^p`` (``dx`` the day, the day's EFC, each in
+  its law's unit), so the fade after any number of years is one sum over the year;
 - ``SOH = capacity_factor (1 - calendar_factor q_cal - cycle_factor q_cyc)``, as the twin applies
   its factors.
 
@@ -26,9 +28,12 @@ with the held-out scores under ``metrics``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from cosim.errors import EvtwinError
 
 DAILY = ("efc", "soc_mean", "soc_min", "soc_max", "cycle_depth", "t_cell_mean_degC", "t_cell_min_degC",
          "t_cell_max_degC", "high_soc_h")
@@ -38,7 +43,33 @@ VARIATION = ("capacity_factor", "calendar_fade_factor", "cycle_fade_factor")
 YEARS = 10
 DAYS = 365
 K0 = 273.15
-PARAMETER_SET = "lfp_220ah"
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A cell parameter set's trained surrogate and the fleet file it draws its training vehicles from
+    (both under ``ml/data``)."""
+
+    model: str
+    fleet: str
+
+
+#: Cell parameter set (``battery_fmu/params``) -> its surrogate: a chemistry more is one entry here (and
+#: its daily rates in :mod:`ml.surrogate_laws`); a vehicle whose set has none is refused, never dropped.
+SURROGATES = {
+    "lfp_220ah": Registered("aging_surrogate.onnx", "surrogate_fleet.yaml"),
+    "nmc_75ah": Registered("aging_surrogate_nmc_75ah.onnx", "surrogate_fleet_nmc_75ah.yaml"),
+}
+
+
+def registered(parameter_set: str, where: str = "") -> Registered:
+    """The registry's entry for ``parameter_set``, refused in one line when it has none."""
+    if parameter_set not in SURROGATES:
+        known = ", ".join(SURROGATES)
+        raise EvtwinError(f"{where}no aging surrogate for the cell parameter set {parameter_set!r} "
+                          f"(surrogates: {known})")
+    return SURROGATES[parameter_set]
 
 
 def inputs(daily: list[dict[str, np.ndarray]], variation: list[dict[str, float]]) -> np.ndarray:
@@ -53,16 +84,17 @@ def inputs(daily: list[dict[str, np.ndarray]], variation: list[dict[str, float]]
     return x
 
 
-def _network(mean: np.ndarray, scale: np.ndarray, hidden: int):
+def _network(mean: np.ndarray, scale: np.ndarray, hidden: int, parameter_set: str):
     import torch
     from torch import nn
 
-    from battery_fmu import equations as eq
     from battery_fmu.ops import torch_ops
     from battery_fmu.parameters import load_cell
+    from ml.surrogate_laws import daily_rates
 
-    p = load_cell(PARAMETER_SET)
+    p = load_cell(parameter_set)
     a = p.aging
+    rates = daily_rates(p.chemistry)
     col = {name: i for i, name in enumerate(DAILY)}
 
     class Surrogate(nn.Module):
@@ -84,11 +116,10 @@ def _network(mean: np.ndarray, scale: np.ndarray, hidden: int):
             soc = torch.clamp(d[..., col["soc_mean"]], 0.0, 1.0)
             swing = torch.clamp(d[..., col["soc_max"]] - d[..., col["soc_min"]], 0.0, 1.0)
             temp = torch.clamp(d[..., col["t_cell_mean_degC"]], -60.0, 100.0) + K0
-            k_cal = eq.calendar_rate(temp, eq.graphite_potential(soc, p, ops), p, ops) * torch.exp(c[..., 0])
-            k_cyc = eq.cycle_rate(swing, efc / 12.0, eq.cycle_temperature_factor(temp, p, ops), p)
-            k_cyc = k_cyc * torch.exp(c[..., 1])
-            s_cal = torch.sum(torch.pow(k_cal, 1.0 / a.pcal), dim=1, keepdim=True)
-            s_cyc = torch.sum(torch.pow(k_cyc, 1.0 / a.pcyc) * efc, dim=1, keepdim=True)
+            k_cal, dx_cal, k_cyc, dx_cyc = rates(efc, soc, swing, temp, p, ops)
+            k_cal, k_cyc = k_cal * torch.exp(c[..., 0]), k_cyc * torch.exp(c[..., 1])
+            s_cal = torch.sum(torch.pow(k_cal, 1.0 / a.pcal) * dx_cal, dim=1, keepdim=True)
+            s_cyc = torch.sum(torch.pow(k_cyc, 1.0 / a.pcyc) * dx_cyc, dim=1, keepdim=True)
             q_cal = torch.pow(self.years * s_cal, a.pcal)
             q_cyc = torch.pow(self.years * s_cyc + 1e-30, a.pcyc)
             v = x[:, 0, len(DAILY):].double()
@@ -101,12 +132,13 @@ def _network(mean: np.ndarray, scale: np.ndarray, hidden: int):
 class AgingSurrogate:
     """The surrogate's network (torch) while it trains; :meth:`to_onnx` for everything after."""
 
-    def __init__(self, x: np.ndarray, hidden: int = 16, seed: int = 0):
+    def __init__(self, x: np.ndarray, parameter_set: str = "lfp_220ah", hidden: int = 16, seed: int = 0):
         import torch
 
         torch.manual_seed(seed)
         days = x[..., : len(DAILY)].reshape(-1, len(DAILY))
-        self.net = _network(days.mean(axis=0), days.std(axis=0) + 1e-6, hidden)
+        self.parameter_set = parameter_set
+        self.net = _network(days.mean(axis=0), days.std(axis=0) + 1e-6, hidden, parameter_set)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         import torch
@@ -149,8 +181,8 @@ class AgingSurrogate:
         return onnx.load_from_string(buf.getvalue())
 
 
-def model_info(data_sha256: str, metrics: dict) -> object:
-    """The metadata the surrogate's ONNX file carries."""
+def model_info(data_sha256: str, metrics: dict, parameter_set: str) -> object:
+    """The metadata the surrogate's ONNX file carries (the cell parameter set it learnt under ``metrics``)."""
     from ml.onnx_model import ModelInfo
 
     return ModelInfo(
@@ -162,7 +194,7 @@ def model_info(data_sha256: str, metrics: dict) -> object:
         period_days=1,
         kind="aging_surrogate",
         training_data_sha256=data_sha256,
-        metrics=metrics,
+        metrics={"parameter_set": parameter_set, **metrics},
     )
 
 
@@ -179,6 +211,19 @@ def rmse(pred: np.ndarray, truth: np.ndarray) -> list[float]:
     return [float(np.sqrt(np.nanmean(err[:, k] ** 2))) for k in range(err.shape[1])]
 
 
-def default_model() -> Path:
-    """The surrogate that ships with evtwin (``evtwin ml train-surrogate`` writes it)."""
-    return Path(__file__).parent / "data" / "aging_surrogate.onnx"
+def default_model(parameter_set: str = "lfp_220ah") -> Path:
+    """The surrogate of ``parameter_set`` that ships with evtwin (``evtwin ml train-surrogate`` writes it)."""
+    return DATA / registered(parameter_set).model
+
+
+def training_fleet(parameter_set: str) -> Path:
+    """The fleet file ``parameter_set``'s surrogate draws its training vehicles from."""
+    return DATA / registered(parameter_set).fleet
+
+
+def model_parameter_set(info) -> str:
+    """The cell parameter set a surrogate file learnt (its metadata), refused when it names none."""
+    name = info.metrics.get("parameter_set") if info.kind == "aging_surrogate" else None
+    if not name:
+        raise EvtwinError("the model file is not an aging surrogate that names its cell parameter set")
+    return name

@@ -46,20 +46,48 @@ def test_the_weekly_features_are_those_of_the_running_simulation(run):
     assert 0.0 < r["usage.soc_swing"].values[1] <= 1.0 and r["usage.fast_charge_events"].values[1] == 0.0
 
 
-def test_the_forecast_is_the_model_on_the_window_of_weeks_and_the_interval_its_calibrated_width(run):
+def test_before_a_whole_window_the_outputs_are_the_weeks_soh_with_the_ensembles_interval(run):
     _, r = run
-    model = OnnxModel(MODEL)
-    weeks = np.array([[r[f"usage.{f}"].values[k] for f in FEATURES] + [r["usage.soh"].values[7 * k]]
-                      for k in (1, 2)], dtype=np.float32)
-    for k in (1, 2):  # the window after week k: weeks 1..k, padded with the first
-        window = np.concatenate([np.repeat(weeks[:1], model.info.history - k, axis=0), weeks[:k]])
-        expected = model.run(window[None]).reshape(-1)
+    half = OnnxModel(MODEL).info.metrics["conformal_90"]
+    for k in (1, 2):
         day = 7 * k  # the health group is daily
-        assert r["forecaster.SOH_1y"].values[day] == pytest.approx(expected[0], abs=1e-6)
-        assert r["forecaster.SOH_5y"].values[day] == pytest.approx(expected[1], abs=1e-6)
-        half = model.info.metrics["conformal_90"]
-        assert r["forecaster.SOH_1y_upper"].values[day] - expected[0] == pytest.approx(half[0], abs=1e-6)
-        assert expected[1] - r["forecaster.SOH_5y_lower"].values[day] == pytest.approx(half[1], abs=1e-6)
+        soh = r["usage.soh"].values[day]
+        assert r["forecaster.SOH_1y"].values[day] == pytest.approx(soh, abs=1e-6)
+        assert r["forecaster.SOH_5y"].values[day] == pytest.approx(soh, abs=1e-6)
+        assert r["forecaster.SOH_1y_upper"].values[day] - soh == pytest.approx(half[0], abs=1e-6)
+        assert soh - r["forecaster.SOH_5y_lower"].values[day] == pytest.approx(half[1], abs=1e-6)
+
+
+def test_the_shipped_forecaster_is_the_default_trainings_ensemble(run):
+    """The file is the default training's ensemble (its four members, their window) and on a whole window
+    the unit's forecast is the mean of the file's four members' forecasts."""
+    from ml.export import input_for
+    from ml.onnx_unit import OnnxUnit
+    from ml.task import Samples
+
+    model = OnnxModel(MODEL)
+    info = model.info
+    assert info.kind == "ensemble" and info.metrics["members"] == ["forest", "lstm", "transformer", "pinn"]
+    assert info.window_periods == 104 and len(info.training_data_sha256) == 64
+    _, r = run
+    week = [r[f"usage.{f}"].values[1] for f in FEATURES] + [r["usage.soh"].values[7]]
+    columns = [*FEATURES, "soh_reported"]
+    unit = OnnxUnit(MODEL, inputs={c: {} for c in columns}, outputs={"y1": {"index": 0}, "y5": {"index": 1}},
+                    sample_period="7 d")
+    unit.setup(0.0)
+    soh = 1.0 - 0.02 * np.sqrt(np.arange(1, 105) / 52.0)  # a pack fading along sqrt(time)
+    for k in range(104):
+        for c, v in zip(columns, [*week[:-1], soh[k]], strict=True):
+            setattr(unit, c, float(v))
+        unit.do_step(k * WEEK, WEEK)
+    x = np.array([[*week[:-1], s] for s in soh])[None]
+    t = np.arange(1, 105)[None] * 7 / 365.0
+    ahead = t[:, -1:] + np.array([52, 260]) * 7 / 365.0
+    window = input_for(info.features, Samples(x, t, np.zeros((1, 2)), ahead, np.zeros(1, int), columns))
+    forecast, *members = model.session.run(None, {"x": window})
+    assert np.allclose(forecast, np.mean(members, axis=0), atol=1e-6)
+    assert [unit.y1, unit.y5] == pytest.approx(list(forecast[0]), abs=1e-6)
+    assert soh[-1] - 0.1 < unit.y5 < unit.y1 < soh[-1]  # it fades on, and not by years at once
 
 
 def test_the_plot_command_draws_the_run(run, tmp_path):

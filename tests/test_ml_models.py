@@ -268,14 +268,23 @@ def _exported_models_answer_as_trained(data_file, models):
     from ml.onnx_model import OnnxModel
     from ml.task import Task, samples
     from ml.torch_fit import law_names
-    from ml.training import load_models
+    from ml.training import ensemble, load_models
 
-    done = _evtwin("ml", "export", "-m", str(models))
+    done = _evtwin("ml", "export", "-m", str(models), "--ensemble", str(models / "ensemble.onnx"))
     assert done.returncode == 0, done.stderr
     ds = dataset.load(data_file)
     meta, trained = load_models(models, ds)
     s = samples(ds, ds.vehicle_indices("test"), Task(26, (13, 26), 4))
     assert set(trained) == {"forest", "lstm", "transformer", "pinn"}
+    # the ensemble's one file: the Python ensemble's forecasts, in the loop too (a pack aged at the start)
+    mean, half = ensemble({name: m.predict(s) for name, m in trained.items()}, meta)
+    both = OnnxModel(models / "ensemble.onnx")
+    assert np.abs(both.run(input_for(list(both.info.features), s)) - mean).max() < 1e-5
+    assert both.info.metrics["conformal_90"] == list(half) and both.info.training_data_sha256 == ds.sha256
+    averaged = SimpleNamespace(
+        predict=lambda w: ensemble({n: m.predict(w) for n, m in trained.items()}, meta)[0]
+    )
+    _runs_in_the_loop(models / "ensemble.onnx", averaged, s, ds)
     for name, model in trained.items():
         onnx = OnnxModel(models / f"{name}.onnx")
         assert onnx.info.training_data_sha256 == ds.sha256 and onnx.info.kind == name
@@ -296,19 +305,22 @@ def _runs_in_the_loop(path, model, s, ds):
     columns or the summary made by the unit; before a whole window, the last reported SOH."""
     from ml.onnx_unit import OnnxUnit
 
-    unit = OnnxUnit(path, inputs={c: {} for c in s.columns}, sample_period="7 d",
-                    outputs={"near": {"index": 0}, "far": {"index": 1}})
-    unit.setup(0.0)
     series, week, history = ds.series(int(s.vehicle[0])), 7 * 86400.0, s.x.shape[1]
-    for k in range(history):
-        for c in s.columns:
-            setattr(unit, c, float(series[c][k]))
-        unit.do_step(k * week, week)
-        if k == history - 2:
-            assert unit.near == unit.far == pytest.approx(series["soh_reported"][k], abs=1e-6)
-    assert np.allclose(np.array(unit.times) / (365.0 * 86400.0), s.t[0])
-    expected = model.predict(s.subset([0]))[0]
-    assert [unit.near, unit.far] == pytest.approx(list(expected), abs=1e-5), path.name
+    # the vehicle's first window from the run's start, and its second from a run that starts with
+    # the pack as old as the week before that window (the task's stride on)
+    for j, first in ((0, 0), (1, int(np.searchsorted(series["t_years"], s.t[1, 0])))):
+        assert s.vehicle[j] == s.vehicle[0] and s.t[j, 0] == series["t_years"][first]
+        unit = OnnxUnit(path, inputs={c: {} for c in s.columns}, sample_period="7 d",
+                        outputs={"near": {"index": 0}, "far": {"index": 1}}, age_at_start=first * week)
+        unit.setup(0.0)
+        for k in range(history):
+            for c in s.columns:
+                setattr(unit, c, float(series[c][first + k]))
+            unit.do_step(k * week, week)
+            if k == history - 2:
+                assert unit.near == unit.far == pytest.approx(series["soh_reported"][first + k], abs=1e-6)
+        expected = model.predict(s.subset([j]))[0]
+        assert [unit.near, unit.far] == pytest.approx(list(expected), abs=1e-5), (path.name, j)
 
 
 def _evtwin(*args):

@@ -231,3 +231,31 @@ def test_an_interrupt_that_a_unit_turns_into_an_error_is_an_interruption(tmp_pat
     np.testing.assert_array_equal(result["fmu.y"].time, np.arange(500.0))  # rows up to the step cut short
     assert result.attrs["steps"] == 499 and result.attrs["end_time"] == 499.0
     assert info.value.report.stats.steps == 499
+
+
+def test_a_signal_while_the_file_is_made_leaves_it_closed_as_interrupted(tmp_path, monkeypatch):
+    """SIGTERM right after the result file appears on disk (as a service manager may send it, or the
+    charging experiment to its workers) must not leave a file whose status says it is still running."""
+    from cosim import scenario
+    from cosim.results import layout
+    from cosim.scenario import RunInterrupted
+
+    made = layout.create
+
+    def create_then_signal(*args, **kwargs):
+        f = made(*args, **kwargs)
+        signal.raise_signal(signal.SIGTERM)  # the file exists; the writer does not hold it yet
+        return f
+
+    monkeypatch.setattr(layout, "create", create_then_signal)
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "experiment: {duration: 1 h}\nunits:\n"
+        "  load: {type: constant, settings: {outputs: {P: {value: 2, unit: kW}}}}\n"
+        "algorithm: {step: 1 s}\n"
+        "outputs: {groups: [{name: main, signals: [load.P]}]}\n"
+    )
+    with pytest.raises(RunInterrupted) as info:
+        scenario.run_plan(scenario.check(path), output=tmp_path / "r.h5")
+    assert info.value.signum == signal.SIGTERM and info.value.path == tmp_path / "r.h5"
+    assert read_result(tmp_path / "r.h5").status == "interrupted"

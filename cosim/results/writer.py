@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cosim import interrupts
 from cosim.master import Master, Observer
 from cosim.results.claim import OutputClaim
 from cosim.results.failure import ResultsWriteError, detach, reason
@@ -124,23 +125,26 @@ class ResultWriter(Observer):
         self._wall0, self._cpu0 = time.perf_counter(), time.process_time()
         datasets, targets = self._plan(master)
         names = [e.name.encode() for e in getattr(master, "events", ())]
-        try:
-            f = layout.create(
-                self.path,
-                {"format": FORMAT, "start_time": t0, **self.metadata},
-                self.texts,
-                datasets,
-                self.compression,
-                max([len(n) for n in names] + [1]),
-            )
-        except OSError as err:
-            raise ResultsWriteError(f"cannot create {self.path}: {reason(err)}") from None
-        self._file = f
-        for buf, name, column in targets:
-            buf.add_target(f[name], column)
-        self._event_ds = (f["events/time"], f["events/name"])
-        self._progress_ds = f["progress"]
-        self._created = True
+        # A signal while the file is being made would leave a file that no writer holds (status running
+        # for good): it is acted on once the writer holds the file, and the run closes it as interrupted.
+        with interrupts.held():
+            try:
+                f = layout.create(
+                    self.path,
+                    {"format": FORMAT, "start_time": t0, **self.metadata},
+                    self.texts,
+                    datasets,
+                    self.compression,
+                    max([len(n) for n in names] + [1]),
+                )
+            except OSError as err:
+                raise ResultsWriteError(f"cannot create {self.path}: {reason(err)}") from None
+            self._file = f
+            for buf, name, column in targets:
+                buf.add_target(f[name], column)
+            self._event_ds = (f["events/time"], f["events/name"])
+            self._progress_ds = f["progress"]
+            self._created = True
         self._flush_due = time.monotonic() + self.flush_seconds
 
     def _plan(self, master: Master) -> tuple[list, list]:
