@@ -43,7 +43,7 @@ import numpy as np
 
 from ml.baselines import AnchoredPhysics
 from ml.forest import summarise, summary_names
-from ml.task import Samples, denoised_targets
+from ml.task import TEMPERATURES, Samples, denoised_targets, seen
 from ml.torch_fit import TorchForecaster, normaliser
 
 K0 = 273.15
@@ -149,6 +149,9 @@ class PhysicsInformedForecaster(TorchForecaster):
         Weight of the prior on the rate factors (``(log f / log 1.2)^2``) against the data term.
     weight_decay : float
         AdamW's decoupled weight decay.
+    blind : tuple of str
+        Features whose window means the network does not read (by default :data:`ml.task.TEMPERATURES`:
+        the law reads the cell temperature itself, through its rate constants).
     """
 
     name = "pinn"
@@ -157,10 +160,11 @@ class PhysicsInformedForecaster(TorchForecaster):
         self,
         hidden: int = 32,
         steps: int = 20,
-        physics_weight: float = 1.0,
+        physics_weight: float = 64.0,
         factor_weight: float = 1.0,
         weight_decay: float = 0.0,
         parameter_set: str = "lfp_220ah",
+        blind: tuple[str, ...] = TEMPERATURES,
         epochs: int = 150,
         lr: float = 3e-3,
         batch: int = 64,
@@ -170,7 +174,7 @@ class PhysicsInformedForecaster(TorchForecaster):
         super().__init__(epochs, lr, batch, seed, progress)
         self.hidden, self.steps, self.physics_weight = hidden, steps, physics_weight
         self.factor_weight, self.weight_decay = factor_weight, weight_decay
-        self.parameter_set = parameter_set
+        self.parameter_set, self.blind = parameter_set, tuple(blind)
         self.columns: list[str] = []
         self.span_years = 1.0
         self.period_s = 7 * 86400.0
@@ -203,7 +207,7 @@ class PhysicsInformedForecaster(TorchForecaster):
             lo, weight = _grid(horizon_years, self.steps)
         else:
             lo, weight = weights["lo"], weights["weight"]
-        mask = np.ones(len(mean), dtype=np.float32)
+        mask = seen(input_names(self.columns), getattr(self, "blind", ()))
         mask[-6:-4] = 0.0  # the network sees the usage, the age and the law, not the reports
         return _network(len(mean), self.hidden, self.steps, lo, weight, mean, scale, self._law, mask)
 

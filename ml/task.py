@@ -19,6 +19,24 @@ from ml.dataset import Dataset
 #: year of weekly reports, so the BMS's report-to-report noise (1 %-point) averages down to 0.2; the
 #: fade over those weeks (the mean lags the last report by a quarter of a year of it) is learnt.
 RECENT = 26
+#: The usage features that act on aging through the cell's temperature, which the anchored law already
+#: reads each period (its Arrhenius calendar rate and its cycle temperature factor): a correction of the
+#: law that reads them learns a function of temperature, which a climate colder or warmer than the
+#: training fleet's takes outside the range it was fitted on.
+TEMPERATURES = (
+    "t_cell_mean_degC",
+    "t_ambient_mean_degC",
+    "t_ambient_min_degC",
+    "t_ambient_max_degC",
+    "thermal_stress_Kh",
+)
+
+
+def seen(names: list[str], blind: tuple[str, ...]) -> np.ndarray:
+    """float32 [len(names)]: 0 where a name is one of ``blind`` (its feature or that feature's window
+    mean, ``mean_<feature>``), else 1: the mask of the inputs a network reads."""
+    hidden = {*blind, *(f"mean_{b}" for b in blind)}
+    return np.array([0.0 if n in hidden else 1.0 for n in names], dtype=np.float32)
 
 
 @dataclass(frozen=True)

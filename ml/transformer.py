@@ -18,13 +18,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ml.task import RECENT
+from ml.task import RECENT, TEMPERATURES, seen
 from ml.torch_fit import TorchForecaster, anchored, normaliser, pooled
 
 
 def _network(
     n_inputs, n_outputs, tokens, width, heads, layers, mean, scale, pool=1, history=0, recent_periods=RECENT,
-    law=False,
+    law=False, mask=None, bound=None,
 ):  # fmt: skip
     import torch
     from torch import nn
@@ -61,6 +61,9 @@ def _network(
             super().__init__()
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
             self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
+            # the inputs it reads (a constant of the forward pass, rebuilt from ``blind`` on loading)
+            seen = torch.tensor(np.ones(n_inputs, dtype=np.float32) if mask is None else mask)
+            self.register_buffer("mask", seen, persistent=False)
             self.embed = nn.Linear(n_inputs, width)
             self.position = nn.Parameter(0.02 * torch.randn(tokens, width))
             self.blocks = nn.ModuleList(Block() for _ in range(layers))
@@ -68,27 +71,37 @@ def _network(
             self.head = nn.Linear(width, n_outputs)
 
         def forward(self, x):
-            if law:
-                start = anchored(x, n_outputs)
-            else:
-                start = x[:, -recent_periods:, -1:].mean(dim=1)
-            z = (pooled(x, pool, history) - self.mean) / self.scale  # [n, tokens, features]
-            # the embedding's bias and the position, and the head's scale in its weights, are
-            # constants of the exported graph: one operation each the fewer per call
-            h = (z @ self.embed.weight.T + (self.embed.bias + self.position)).reshape(-1, width)
+            start = anchored(x, n_outputs) if law else x[:, -recent_periods:, -1:].mean(dim=1)
+            # normalised before pooling (the same, pooling being a mean): an input that varies little
+            # about a large mean would otherwise be read with the float32 rounding of its pooled sum
+            z = pooled((x - self.mean) / self.scale, pool, history)  # [n, tokens, features]
+            # the embedding's bias and the position, the head's scale in its weights and the embedding's
+            # columns of the inputs it does not read, zero, are constants of the exported graph
+            w = self.embed.weight * self.mask
+            h = (z @ w.T + (self.embed.bias + self.position)).reshape(-1, width)
             for block in self.blocks:
                 h = block(h)
             h = self.norm(h).reshape(-1, tokens, width).mean(dim=1)
-            # the change in %-points / 100
-            return start + nn.functional.linear(h, 0.01 * self.head.weight, 0.01 * self.head.bias)
+            change = nn.functional.linear(h, 0.01 * self.head.weight, 0.01 * self.head.bias)  # SOH
+            return start + _bounded(change, bound)
 
     return Net()
+
+
+def _bounded(change, bound: float | None):
+    """The correction ``change`` (torch, SOH) kept within ``bound`` either way (``bound tanh(change /
+    bound)``: the same where it is small), however far outside its training inputs it is asked; in
+    float64, so that onnxruntime computes the same."""
+    import torch
+
+    return change if bound is None else (bound * torch.tanh(change.double() / bound)).float()
 
 
 class TransformerForecaster(TorchForecaster):
     """Trains :func:`_network` with Adam on the mean squared error of SOH.
 
-    ``width`` must be a multiple of ``heads``.
+    ``width`` must be a multiple of ``heads``. The network does not read the features ``blind`` (by
+    default :data:`ml.task.TEMPERATURES`, which the anchored law reads itself).
     """
 
     name = "transformer"
@@ -104,6 +117,8 @@ class TransformerForecaster(TorchForecaster):
         batch: int = 64,
         seed: int = 0,
         law: bool = True,
+        blind: tuple[str, ...] = TEMPERATURES,
+        bound: float | None = 0.0025,
         progress: Callable[[str], None] | None = None,
     ):
         if width % heads:
@@ -111,6 +126,7 @@ class TransformerForecaster(TorchForecaster):
         super().__init__(epochs, lr, batch, seed, progress)
         self.width, self.heads, self.layers = width, heads, layers
         self.pool, self.history, self.recent, self.law = pool, 0, RECENT, law
+        self.blind, self.columns, self.bound = tuple(blind), [], bound
 
     def _build(self, weights, s):
         if weights is not None:
@@ -118,11 +134,15 @@ class TransformerForecaster(TorchForecaster):
             tokens, n_out = weights["position"].shape[0], weights["head.bias"].shape[0]
         else:
             (mean, scale), n_out = normaliser(self._inputs(s)), s.y.shape[1]
+            self.columns = list(s.columns)
             self.history = s.x.shape[1]
             self.pool = min(self.pool, self.history)
             tokens = self.history // self.pool
         # a model pickled before pooling existed reads every period and averages the last 4 reports
         pool, history = getattr(self, "pool", 1), getattr(self, "history", 0)
         recent, law = getattr(self, "recent", 4), getattr(self, "law", False)
-        args = (self.width, self.heads, self.layers, mean, scale, pool, history, recent, law)
-        return _network(len(mean), n_out, tokens, *args)
+        # the window's columns, then the law's (never blind)
+        columns = getattr(self, "columns", [])
+        mask = seen(columns + [""] * (len(mean) - len(columns)), getattr(self, "blind", ()))
+        args = (self.width, self.heads, self.layers, mean, scale, pool, history, recent, law, mask)
+        return _network(len(mean), n_out, tokens, *args, getattr(self, "bound", None))
