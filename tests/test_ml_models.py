@@ -128,6 +128,38 @@ def test_a_silent_window_network_forecasts_the_anchored_law(name):
     assert model._inputs(s).shape == (1, 52, 6 + 3 + 2)
 
 
+def test_the_transformers_correction_is_bounded_and_blind_to_temperature():
+    """Whatever its weights, the transformer's forecast stays within its bound (0.25 %-point) of the
+    anchored law's, and does not change with the temperatures the law reads itself."""
+    torch = pytest.importorskip("torch")
+    from ml.task import TEMPERATURES
+    from ml.transformer import TransformerForecaster
+
+    rng = np.random.default_rng(6)
+    t = 2.0 + np.arange(1, 53) / 52.0
+    usage = {"efc": rng.uniform(2, 6, 52), "t_cell_mean_degC": rng.uniform(5, 35, 52), "soc_mean": 0.6}
+    s = _samples(t, 0.97 - 0.01 * np.sqrt(t), [3.0, 7.0], [0.0, 0.0], usage)
+    model = TransformerForecaster(width=8, epochs=0, pool=4).fit(s)
+    torch.manual_seed(7)
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p.normal_(0.0, 3.0)
+    x = torch.tensor(model._inputs(s))
+    law = AnchoredPhysics().predict(s)
+    with torch.no_grad():
+        soh = model.net(x).numpy()
+        assert np.all(np.abs(soh - law) <= model.bound + 1e-6) and np.abs(soh - law).max() > 1e-3
+        for p in model.net.parameters():
+            p.normal_(0.0, 0.1)  # tamer weights, whose correction is not at its bound
+        soh = model.net(x).numpy()
+        colder = x.clone()
+        colder[:, :, s.columns.index("t_cell_mean_degC")] -= 30.0
+        assert "t_cell_mean_degC" in TEMPERATURES and np.array_equal(model.net(colder).numpy(), soh)
+        busier = x.clone()
+        busier[:, :, s.columns.index("efc")] += 3.0  # an input it reads: the comparison can fail
+        assert not np.array_equal(model.net(busier).numpy(), soh)
+
+
 def test_denoised_targets_leave_the_reports_noise_out_of_what_is_learnt():
     t = 2.0 + np.arange(1, 53) / 52.0
     s = _samples(t, 0.95 + 0.01 * np.sin(np.arange(52)), [3.0], [0.94])

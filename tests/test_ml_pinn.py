@@ -140,3 +140,26 @@ def test_in_a_cold_climate_it_never_saw_the_forecast_stays_near_the_aging_law():
     nominal = _nominal_fade(cold, cold.t_target - cold.t[:, -1:])
     assert np.all(fade >= 0.25 * 0.97 * nominal)
     assert np.all(fade <= 4.0 * 1.03 * nominal)
+
+
+def test_the_network_does_not_read_the_temperatures_the_law_reads():
+    """Its factors and corrections are the same for windows that differ only in their mean cell
+    temperature (the law's rate constants, which it reads, are held): whatever its weights, a climate
+    colder than any it trained on is not a new input to it."""
+    from ml.pinn import pinn_inputs
+
+    s = _samples(16, seed=4)
+    m = _model(s)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for p in m.net.parameters():
+            p.normal_(0.0, 3.0)
+    z = torch.tensor(pinn_inputs(s))
+    colder = z.clone()
+    colder[:, COLUMNS.index("t_cell_mean_degC")] -= 30.0  # the window mean of the cell temperature
+    with torch.no_grad():
+        for a, b in zip(m.net.parts(z), m.net.parts(colder), strict=True):
+            assert torch.equal(a, b)
+        seeing = z.clone()
+        seeing[:, -4] += 1.0  # the age, which it does read: a check that the comparison can fail
+        assert not torch.equal(m.net.parts(z)[0], m.net.parts(seeing)[0])
