@@ -4,7 +4,9 @@ It reads :func:`pinn_inputs`: the window's summary (:func:`ml.forest.summarise`:
 the reports give at the origin, their slope in sqrt(time), the time at the origin) and the window's
 law (:meth:`ml.baselines.NominalPhysics.constants`: the calendar and cycle rate constants that age as
 the window's weeks did, and the EFC per year). From the usage, the age and the law (not the reports:
-from those it would only learn which training vehicle it looks at) a network gives, for the vehicle,
+from those it would only learn which training vehicle it looks at; nor the temperatures,
+:data:`ml.task.TEMPERATURES`, which the law's rate constants carry: a function of them learnt in the
+training climates would be extrapolated in a colder one) a network gives, for the vehicle,
 
 - two rate factors ``f_cal``, ``f_cyc`` in ``[1/2, 2]`` (``2^tanh``) that scale the law's rate
   constants (what the hidden manufacturing variation and the usage summary's blind spots do to
@@ -26,7 +28,8 @@ linear interpolation on the grid: the rates are never negative, so it never rise
 within ``[0, 1]`` whatever the weights (monotone and bounded by construction). The loss is the
 squared error at the horizons (of the denoised targets, :func:`ml.task.denoised_targets`), the
 residual of the aging law on every interval, ``dq - rate(q_mid) dt`` (what the correction adds to
-the law's own fade, so the network bends the law only where the data ask for it), and a prior on
+the law's own fade, so the network bends the law only where the data ask for it; weighted 64 by
+default, the weight whose corrections carried best into a training climate left out), and a prior on
 the factors, ``(log f / log 1.2)^2``.
 
 The ONNX export carries the law with the network (input :func:`pinn_inputs`, ``[n, features + 6]``,

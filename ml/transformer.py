@@ -8,7 +8,9 @@ normalised inside the network. Each token is embedded (a linear map plus a learn
 passes ``layers`` pre-norm encoder blocks (multi-head self-attention, then a two-layer feed-forward,
 each with a residual), and the mean over the tokens maps to a correction of the anchored law's
 forecast to each horizon (with ``law=False``, the window-only layout of the earlier configuration:
-the change from the mean of the last ``RECENT`` reports).
+the change from the mean of the last ``RECENT`` reports). It does not read the temperatures the law
+reads itself (:data:`ml.task.TEMPERATURES`), and its correction is at most ``bound`` either way
+(0.25 %-point by default, the bound whose forecasts carried best into a training climate left out).
 The attention is written out with matrix products so the ONNX export needs no fused kernel.
 """
 
