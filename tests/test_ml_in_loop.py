@@ -46,7 +46,7 @@ def test_the_weekly_features_are_those_of_the_running_simulation(run):
     assert 0.0 < r["usage.soc_swing"].values[1] <= 1.0 and r["usage.fast_charge_events"].values[1] == 0.0
 
 
-def test_before_a_whole_window_the_outputs_are_the_weeks_soh_with_the_ensembles_interval(run):
+def test_before_a_whole_window_the_outputs_are_the_weeks_soh_with_the_files_interval(run):
     _, r = run
     half = OnnxModel(MODEL).info.metrics["conformal_90"]
     for k in (1, 2):
@@ -58,16 +58,16 @@ def test_before_a_whole_window_the_outputs_are_the_weeks_soh_with_the_ensembles_
         assert soh - r["forecaster.SOH_5y_lower"].values[day] == pytest.approx(half[1], abs=1e-6)
 
 
-def test_the_shipped_forecaster_is_the_default_trainings_ensemble(run):
-    """The file is the default training's ensemble (its four members, their window) and on a whole window
-    the unit's forecast is the mean of the file's four members' forecasts."""
+def test_the_shipped_forecaster_is_the_default_trainings_forest(run):
+    """The file is the default training's forest (its window, its calibrated interval) and on a whole
+    window the unit's forecast is the file's own forecast of that window."""
     from ml.export import input_for
     from ml.onnx_unit import OnnxUnit
     from ml.task import Samples
 
     model = OnnxModel(MODEL)
     info = model.info
-    assert info.kind == "ensemble" and info.metrics["members"] == ["forest", "lstm", "transformer", "pinn"]
+    assert info.kind == "forest" and len(info.metrics["conformal_90"]) == 2
     assert info.window_periods == 104 and len(info.training_data_sha256) == 64
     _, r = run
     week = [r[f"usage.{f}"].values[1] for f in FEATURES] + [r["usage.soh"].values[7]]
@@ -84,10 +84,11 @@ def test_the_shipped_forecaster_is_the_default_trainings_ensemble(run):
     t = np.arange(1, 105)[None] * 7 / 365.0
     ahead = t[:, -1:] + np.array([52, 260]) * 7 / 365.0
     window = input_for(info.features, Samples(x, t, np.zeros((1, 2)), ahead, np.zeros(1, int), columns))
-    forecast, *members = model.session.run(None, {"x": window})
-    assert np.allclose(forecast, np.mean(members, axis=0), atol=1e-6)
+    forecast = model.run(window)
     assert [unit.y1, unit.y5] == pytest.approx(list(forecast[0]), abs=1e-6)
-    assert soh[-1] - 0.1 < unit.y5 < unit.y1 < soh[-1]  # it fades on, and not by years at once
+    # it fades on, not by years at once; a year on it may sit a little above the last report (the law's
+    # level is read from the whole window), not by more than the reports' noise
+    assert soh[-1] - 0.1 < unit.y5 < unit.y1 < soh[-1] + 0.005
 
 
 def test_the_plot_command_draws_the_run(run, tmp_path):
