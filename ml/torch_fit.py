@@ -89,9 +89,6 @@ class TorchForecaster:
     def _build(self, weights: dict | None, s: Samples | None):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _inputs(self, s: Samples) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def _inputs(self, s: Samples) -> np.ndarray:
         """The window with the law's terms (:func:`window_with_law`), or the window alone for a network
         of the window-only layout (pickled before ``law`` existed, or built with ``law=False``)."""
